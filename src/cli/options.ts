@@ -1,0 +1,63 @@
+import type { Argv } from 'yargs';
+import { LOG_LEVELS } from '../config/schema.js';
+import { ConfigError, DEFAULT_REDIRECT, loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
+import { redactUrl } from '../config/upstream-url.js';
+
+/** Flags shared by every command that reads a config; each one overrides the file. */
+export function withConfigOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file', normalize: true })
+    .option('upstream', {
+      alias: 'u',
+      type: 'string',
+      array: true,
+      describe:
+        'Upstream proxy URL, repeatable: socks5://[user[:pass]@]host:port, socks4://[userid@]host:port, socks4a://…, http://[user[:pass]@]host:port. Query options: ?pipelining=auto|on|off, ?password_file=PATH, ?password_env=VAR (keeps the password out of ps)',
+    })
+    .option('redirect', { type: 'string', array: true, describe: `TCP listener for REDIRECT/DNAT rules, ADDR:PORT, repeatable (default ${DEFAULT_REDIRECT} when no --tproxy)` })
+    .option('tproxy', { type: 'string', array: true, describe: 'Transparent (TPROXY) TCP listener, ADDR:PORT, repeatable; [::]:PORT serves IPv4 and IPv6' })
+    .option('mark', { type: 'string', describe: 'SO_MARK for the daemon\'s own sockets (decimal or 0x hex), so rules can exclude them' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Log level' });
+}
+
+interface ConfigArgs {
+  config?: string;
+  upstream?: string[];
+  redirect?: string[];
+  tproxy?: string[];
+  mark?: string;
+  logLevel?: string;
+}
+
+function parseMark(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new ConfigError([{ path: 'mark', message: `--mark ${text}: expected an integer 0..0xffffffff` }]);
+  }
+  return value;
+}
+
+export function configFromArgs(args: ConfigArgs): Config {
+  const flags: ConfigOverrides = {
+    upstream: args.upstream,
+    redirect: args.redirect,
+    tproxy: args.tproxy,
+    mark: parseMark(args.mark),
+    logLevel: args.logLevel,
+  };
+  return loadConfig(args.config, flags);
+}
+
+/** Prints config errors, one per line with the key path, and exits 2. */
+export function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  for (const issue of err.issues) process.stderr.write(`config error: ${issue.path ? issue.path + ': ' : ''}${issue.message}\n`);
+  process.exit(2);
+}
+
+/** Credentials typed on the command line would show in `ps`: overwrite the process title. */
+export function hideSecretsFromPs(argv: readonly string[]): void {
+  const redacted = argv.map(redactUrl);
+  if (redacted.some((arg, i) => arg !== argv[i])) process.title = ['socksgate', ...redacted].join(' ');
+}

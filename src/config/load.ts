@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { parseHostPort, type SocksAddr } from '../core/addr.js';
+import { configSchema, type ValidConfig } from './schema.js';
+import { resolveUpstream, type UpstreamConfig } from './upstream.js';
+
+export const DEFAULT_REDIRECT = '127.0.0.1:12345';
+
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Everything wrong with a config at once, each with its dotted key path. */
+export class ConfigError extends Error {
+  readonly code = 'SG_ERR_CONFIG';
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Command-line flags; each one present replaces the file's value. */
+export interface ConfigOverrides {
+  upstream?: string[];
+  redirect?: string[];
+  tproxy?: string[];
+  mark?: number;
+  logLevel?: string;
+}
+
+export interface Config extends Omit<ValidConfig, 'redirect' | 'tproxy' | 'upstreams'> {
+  readonly redirect: readonly SocksAddr[];
+  readonly tproxy: readonly SocksAddr[];
+  readonly upstreams: readonly UpstreamConfig[];
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+    throw new ConfigError([{ path: '', message: `${file} is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError([{ path: '', message: `${file} must hold a mapping of keys at the top level` }]);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw };
+  if (flags.upstream?.length) merged.upstreams = flags.upstream;
+  if (flags.redirect?.length) merged.redirect = flags.redirect;
+  if (flags.tproxy?.length) merged.tproxy = flags.tproxy;
+  if (flags.mark !== undefined) merged.mark = flags.mark;
+  if (flags.logLevel !== undefined) {
+    const log = typeof raw.log === 'object' && raw.log !== null ? raw.log : {};
+    merged.log = { ...log, level: flags.logLevel };
+  }
+  if (merged.redirect === undefined && merged.tproxy === undefined) merged.redirect = [DEFAULT_REDIRECT];
+  return merged;
+}
+
+function issuePath(issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.map(String);
+  return issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...path, key].join('.')) : [path.join('.')];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return 'unknown key';
+  return issue.message;
+}
+
+export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.flatMap((issue) => issuePath(issue).map((path) => ({ path, message: describeIssue(issue) }))),
+    );
+  }
+  const valid = result.data;
+  const issues: ConfigIssue[] = [];
+  const upstreams = valid.upstreams.flatMap((entry, index) => {
+    try {
+      return [resolveUpstream(entry, env)];
+    } catch (err) {
+      const { key, message } = err as { key?: string; message: string };
+      issues.push({ path: `upstreams.${index}${key ? '.' + key : ''}`, message });
+      return [];
+    }
+  });
+  if (issues.length) throw new ConfigError(issues);
+  return Object.freeze({
+    ...valid,
+    redirect: valid.redirect.map((text) => parseHostPort(text)),
+    tproxy: valid.tproxy.map((text) => parseHostPort(text)),
+    upstreams,
+  });
+}
+
+export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env): Config {
+  const raw = file === undefined ? {} : readConfigFile(file);
+  return validateConfig(applyOverrides(raw, flags), env);
+}

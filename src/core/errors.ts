@@ -1,0 +1,45 @@
+/**
+ * The one catalogue of failure reasons. A flow that fails carries exactly one of these codes into
+ * its log line and metrics; messages name what happened in plain words and never carry secrets.
+ */
+export const ErrorCode = {
+  CONFIG: 'SG_ERR_CONFIG',
+  UPSTREAM_UNREACHABLE: 'SG_ERR_UPSTREAM_UNREACHABLE',
+  CONNECT_TIMEOUT: 'SG_ERR_CONNECT_TIMEOUT',
+  HANDSHAKE_TIMEOUT: 'SG_ERR_HANDSHAKE_TIMEOUT',
+  AUTH_REQUIRED: 'SG_ERR_AUTH_REQUIRED',
+  AUTH_FAILED: 'SG_ERR_AUTH_FAILED',
+  UPSTREAM_REFUSED: 'SG_ERR_UPSTREAM_REFUSED',
+  MALFORMED_REPLY: 'SG_ERR_MALFORMED_REPLY',
+  UPSTREAM_CLOSED: 'SG_ERR_UPSTREAM_CLOSED',
+  UPSTREAM_RESET: 'SG_ERR_UPSTREAM_RESET',
+  CLIENT_RESET: 'SG_ERR_CLIENT_RESET',
+  IDLE_TIMEOUT: 'SG_ERR_IDLE_TIMEOUT',
+  NO_ORIGINAL_DST: 'SG_ERR_NO_ORIGINAL_DST',
+  LOOP: 'SG_ERR_LOOP',
+  ABORTED: 'SG_ERR_ABORTED',
+  SHUTDOWN: 'SG_ERR_SHUTDOWN',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class SgError extends Error {
+  constructor(
+    readonly code: ErrorCodeValue,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SgError';
+  }
+}
+
+/** The stable code of any error: ours, a syscall's (ECONNRESET) or a codec's. */
+export function errorCode(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return 'UNKNOWN';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { checkModule } from './cli/check.js';
+import { runModule } from './cli/run.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('socksgate')
+  .usage('$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their\ntraffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.')
+  .command(runModule)
+  .command(checkModule)
+  .demandCommand(1, 'name a command')
+  .strict()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`${msg}\nRun socksgate --help for usage.\n`);
+    process.exit(2);
+  })
+  .parseAsync();

@@ -1,0 +1,197 @@
+/**
+ * Typed facade over the native addon (src/native/addon.c): the few socket calls Node cannot make.
+ * The addon returns fds and raw sockaddr bytes; this module parses them (codec/sockaddr) and hands
+ * fds to Node (`server.listen({ fd })`, `new net.Socket({ fd })`).
+ *
+ * Addon failures are Errors with `code` (errno name, e.g. 'EPERM'), `errno` and `syscall`
+ * (e.g. 'setsockopt(SO_MARK)'); they pass through unchanged.
+ */
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import type { SocksAddr } from '../core/addr.js';
+import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
+
+/** An Error from a failed syscall, in the addon or in Node. */
+export interface SyscallError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export function isSyscallError(err: unknown): err is SyscallError {
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<SyscallError>).code === 'string' &&
+    typeof (err as Partial<SyscallError>).errno === 'number' &&
+    typeof (err as Partial<SyscallError>).syscall === 'string'
+  );
+}
+
+/** The addon's exports, one to one (see the table at the top of addon.c). */
+export interface NativeBinding {
+  originalDst(fd: number, ipv6: boolean): Buffer;
+  tcpListen(sockaddr: Buffer, opts: { transparent?: boolean; reusePort?: boolean; backlog?: number; v6only?: boolean }): number;
+  tcpSocket(family: 4 | 6, mark: number): number;
+  tcpConnect(sockaddr: Buffer, mark: number): number;
+  closeFd(fd: number): void;
+  raiseNofile(): { soft: number; hard: number };
+}
+
+// src/native/index.ts and dist/native/index.js are both two levels below the package root.
+const ADDON_PATH = '../../build/Release/socksgate_native.node';
+
+let loaded: NativeBinding | undefined;
+
+/** The addon, loaded on first use so that importing this module never fails by itself. */
+export function nativeBinding(): NativeBinding {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeBinding;
+  } catch (cause) {
+    const err = new Error(
+      'socksgate native addon is not built (build/Release/socksgate_native.node): run `npm rebuild` or `npx node-gyp rebuild --nodedir=/usr`',
+      { cause },
+    );
+    throw Object.assign(err, { code: 'ERR_SG_NATIVE_MISSING' });
+  }
+  return loaded;
+}
+
+function invalidArg(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_VALUE' });
+}
+
+/** The kernel fd under a connected socket or listening server (Node keeps it on the private `_handle`). */
+export function socketFd(socket: net.Socket | net.Server): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    throw Object.assign(new Error('socket has no file descriptor (closed, not yet connected, or not a TCP socket)'), {
+      code: 'ERR_SG_NO_FD',
+    });
+  }
+  return fd;
+}
+
+const V4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
+
+/**
+ * Where an accepted connection was going before iptables/nft REDIRECT (or DNAT) rewrote it, from
+ * conntrack via SO_ORIGINAL_DST. IPv4 flows, including v4-mapped ones on a dual-stack `[::]`
+ * listener, use the IPv4 call; native IPv6 flows the IPv6 one. Throws the addon's Error, typically
+ * `code: 'ENOENT'` when the connection was not NATed (or conntrack is not active in the namespace).
+ */
+export function originalDestination(socket: net.Socket): SocksAddr {
+  const fd = socketFd(socket);
+  const local = socket.localAddress;
+  if (local === undefined) throw Object.assign(new Error('socket has no local address'), { code: 'ERR_SG_NO_FD' });
+  const ipv6 = net.isIPv6(local) && !V4_MAPPED.test(local);
+  return decodeSockaddr(nativeBinding().originalDst(fd, ipv6));
+}
+
+export interface ListenTcpOptions {
+  /** IP_TRANSPARENT (and IPV6_TRANSPARENT on IPv6): accept connections to any address (TPROXY). */
+  readonly transparent?: boolean;
+  readonly reusePort?: boolean;
+  readonly backlog?: number;
+  /** IPV6_V6ONLY for an IPv6 address; default false, so `[::]` serves IPv4 too. */
+  readonly v6only?: boolean;
+}
+
+/**
+ * Makes `server` listen on `addr` (an IP literal) through a socket built by the addon, so it can
+ * carry options Node cannot set. Resolves on 'listening'; rejects with the addon's or Node's error.
+ */
+export function listenTcp(server: net.Server, addr: SocksAddr, opts: ListenTcpOptions = {}): Promise<void> {
+  if (addr.kind === 'domain') return Promise.reject(invalidArg(`listen address must be an IP literal, got "${addr.host}"`));
+  if (server.listening) {
+    return Promise.reject(Object.assign(new Error('server is already listening'), { code: 'ERR_SERVER_ALREADY_LISTEN' }));
+  }
+  const backlog = opts.backlog ?? 511;
+  let fd: number;
+  try {
+    fd = nativeBinding().tcpListen(encodeSockaddr(addr), {
+      transparent: opts.transparent ?? false,
+      reusePort: opts.reusePort ?? false,
+      backlog,
+      v6only: opts.v6only ?? false,
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    try {
+      // Node calls listen(2) again with this backlog: keep the two the same.
+      server.listen({ fd, backlog });
+    } catch (err) {
+      // Thrown before Node adopted the fd (argument validation): it is still ours to close.
+      server.off('error', onError);
+      server.off('listening', onListening);
+      nativeBinding().closeFd(fd);
+      reject(err);
+    }
+    // An asynchronous 'error' comes after Node took the fd; Node closes it with its handle.
+  });
+}
+
+export interface DialOptions {
+  readonly allowHalfOpen?: boolean;
+}
+
+/**
+ * Like `net.connect({ host, port })` to an IP literal, but the socket carries SO_MARK `mark` from
+ * before its SYN (mark 0: no mark). Emits 'connect' once connected, 'error' (ECONNREFUSED,
+ * ETIMEDOUT, EHOSTUNREACH, … with syscall 'connect') on failure; writes before 'connect' are
+ * queued and sent after it; `setTimeout` works as usual. Throws synchronously only for bad
+ * arguments or when the addon cannot create the socket (EPERM without CAP_NET_ADMIN/CAP_NET_RAW).
+ *
+ * How: the addon makes an unconnected nonblocking socket with SO_MARK; Node adopts it with
+ * `new net.Socket({ fd })` and `socket.connect()` runs uv_tcp_connect on that same fd, so Node
+ * drives the whole connect exactly as for its own sockets.
+ */
+export function dialMarked(addr: { host: string; port: number }, mark: number, opts: DialOptions = {}): net.Socket {
+  const family = net.isIP(addr.host);
+  if (family !== 4 && family !== 6) throw invalidArg(`dialMarked needs an IP literal, got "${addr.host}"`);
+  if (!Number.isInteger(addr.port) || addr.port < 1 || addr.port > 65535) {
+    throw Object.assign(new RangeError(`port must be 1-65535, got ${String(addr.port)}`), { code: 'ERR_SOCKET_BAD_PORT' });
+  }
+  if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) {
+    throw Object.assign(new RangeError(`mark must be an integer 0-0xffffffff, got ${String(mark)}`), { code: 'ERR_OUT_OF_RANGE' });
+  }
+  const fd = nativeBinding().tcpSocket(family, mark);
+  let socket: net.Socket;
+  try {
+    // `manualStart` (an internal option child_process uses) stops the constructor's read(0): on a
+    // socket that is not connected yet, epoll reports HUP and the read fails with ENOTCONN. Node
+    // starts reading itself after 'connect'. Calling connect() in this same tick (before the event
+    // loop polls) guards against that too, should a future Node ignore the option.
+    socket = new net.Socket({ fd, allowHalfOpen: opts.allowHalfOpen ?? false, manualStart: true } as net.SocketConstructorOpts);
+  } catch (err) {
+    nativeBinding().closeFd(fd);
+    throw err;
+  }
+  try {
+    socket.connect({ host: addr.host, port: addr.port });
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  return socket;
+}
+
+/**
+ * Raises the RLIMIT_NOFILE soft limit to the hard limit (a relay needs ≥ 2 fds per connection)
+ * and returns the resulting soft limit.
+ */
+export function raiseFileLimit(): number {
+  return nativeBinding().raiseNofile().soft;
+}

@@ -1,0 +1,36 @@
+import type { Socket } from 'node:net';
+import type { SocksAddr } from '../core/addr.js';
+import type { UpstreamConfig } from '../config/upstream.js';
+import { Deadline } from './expect-frame.js';
+import type { DialContext, DialSettings, Outbound } from './outbound.js';
+import { connectTcp } from './tcp-connect.js';
+
+/** The handshake of a protocol that is one request and one reply (SOCKS4/4a, HTTP CONNECT). */
+export type RequestReply = (socket: Socket, dst: SocksAddr, deadline: Deadline, signal?: AbortSignal) => Promise<void>;
+
+/** An outbound whose handshake takes one round trip by nature, so there is nothing to pipeline. */
+export class SingleRequestOutbound implements Outbound {
+  readonly name: string;
+  readonly server: SocksAddr;
+
+  constructor(
+    upstream: UpstreamConfig,
+    private readonly settings: DialSettings,
+    private readonly handshake: RequestReply,
+  ) {
+    this.name = upstream.name;
+    this.server = upstream.server;
+  }
+
+  async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
+    const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
+    const socket = await connectTcp(this.server, { mark, timeoutMs: connectTimeoutMs, signal: ctx.signal });
+    try {
+      await this.handshake(socket, dst, new Deadline(handshakeTimeoutMs), ctx.signal);
+      return socket;
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
+}

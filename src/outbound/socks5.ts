@@ -1,0 +1,96 @@
+import type { Socket } from 'node:net';
+import type { SocksAddr } from '../core/addr.js';
+import { ErrorCode, errorCode } from '../core/errors.js';
+import type { UpstreamConfig } from '../config/upstream.js';
+import type { Logger } from '../observe/logger.js';
+import type { DialContext, DialSettings, Outbound } from './outbound.js';
+import { PipeliningLearner, type PipeliningVerdict } from './pipelining.js';
+import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
+import { connectTcp } from './tcp-connect.js';
+
+/** Port 0 is refused at once by every server that reads the request, and reaches nobody. */
+const PROBE_DESTINATION: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
+
+export class Socks5Outbound implements Outbound {
+  readonly name: string;
+  readonly server: SocksAddr;
+  readonly pipelining: PipeliningLearner;
+  private readonly credentials?: Socks5Credentials;
+
+  constructor(
+    upstream: UpstreamConfig,
+    private readonly settings: DialSettings,
+    private readonly log: Logger,
+  ) {
+    this.name = upstream.name;
+    this.server = upstream.server;
+    if (upstream.username !== undefined) {
+      this.credentials = { username: upstream.username, password: upstream.password ?? '' };
+    }
+    this.pipelining = new PipeliningLearner(upstream.pipelining, () => this.probePipelining(), log.child({ upstream: this.name }));
+  }
+
+  start(): void {
+    this.pipelining.learn();
+  }
+
+  async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
+    const pipelined = this.pipelining.shouldPipeline();
+    const socket = await this.connect(ctx.signal);
+    let stage: Socks5Stage = 'method';
+    try {
+      await socks5Handshake(
+        socket,
+        dst,
+        { credentials: this.credentials, pipelined, timeoutMs: this.settings.handshakeTimeoutMs, signal: ctx.signal },
+        (s) => (stage = s),
+      );
+      return socket;
+    } catch (err) {
+      socket.destroy();
+      if (pipelined && errorCode(err) === ErrorCode.HANDSHAKE_TIMEOUT && stage !== 'method') this.pipelining.forget();
+      throw err;
+    }
+  }
+
+  private async connect(signal?: AbortSignal): Promise<Socket> {
+    try {
+      return await connectTcp(this.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
+    } catch (err) {
+      if (errorCode(err) === ErrorCode.UPSTREAM_UNREACHABLE) this.pipelining.forget();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends greeting, login and a CONNECT to port 0 in one write. A server that read it all answers
+   * or closes promptly; one that dropped the tail goes silent after the method (or login) reply.
+   */
+  private async probePipelining(): Promise<PipeliningVerdict | undefined> {
+    const startedAt = Date.now();
+    let socket: Socket;
+    try {
+      socket = await this.connect();
+    } catch {
+      return undefined;
+    }
+    const promptMs = Math.min(this.settings.handshakeTimeoutMs, Math.max(1_000, 4 * (Date.now() - startedAt)));
+    let stage: Socks5Stage = 'method';
+    try {
+      await socks5Handshake(socket, PROBE_DESTINATION, { credentials: this.credentials, pipelined: true, timeoutMs: promptMs }, (s) => (stage = s));
+      return 'pipelined';
+    } catch (err) {
+      const code = errorCode(err);
+      if (stage === 'method') return undefined;
+      if (code === ErrorCode.HANDSHAKE_TIMEOUT) return 'stepwise';
+      if (stage === 'reply' && (code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET)) {
+        return 'pipelined';
+      }
+      if (code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
+      return undefined;
+    } finally {
+      socket.destroy();
+    }
+  }
+}
+

@@ -1,0 +1,32 @@
+/** The live flows, so a graceful stop can wait for them and then cut the rest. */
+export class Sessions {
+  private readonly live = new Map<number, () => void>();
+  private drained?: () => void;
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  add(id: number, stop: () => void): void {
+    this.live.set(id, stop);
+  }
+
+  remove(id: number): void {
+    this.live.delete(id);
+    if (this.live.size === 0) this.drained?.();
+  }
+
+  /** Resolves once every flow has ended, or stops the stragglers after `deadlineMs`. */
+  async drain(deadlineMs: number): Promise<number> {
+    if (this.live.size === 0) return 0;
+    const empty = new Promise<void>((resolve) => (this.drained = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+    const result = await Promise.race([empty, late]);
+    clearTimeout(timer);
+    if (result !== 'late') return 0;
+    const stragglers = [...this.live.values()];
+    for (const stop of stragglers) stop();
+    return stragglers.length;
+  }
+}

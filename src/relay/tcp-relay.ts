@@ -1,0 +1,82 @@
+import type { Socket } from 'node:net';
+import { ErrorCode, type ErrorCodeValue, errorCode } from '../core/errors.js';
+
+export type RelayOutcome = 'closed' | 'reset' | 'idle' | 'stopped';
+
+export interface RelayResult {
+  readonly outcome: RelayOutcome;
+  /** Catalogued reason when the relay did not end in two clean closes. */
+  readonly reason?: ErrorCodeValue;
+  readonly detail?: string;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+}
+
+export interface RelayOptions {
+  /** Close both sides after this long without traffic either way; 0 disables. */
+  readonly idleMs: number;
+}
+
+export interface Relay {
+  readonly done: Promise<RelayResult>;
+  /** Ends the relay now (shutdown drain deadline): both sides are reset. */
+  stop(): void;
+}
+
+/**
+ * Copies bytes both ways with backpressure (pipe) and honours half-close: EOF from one side becomes
+ * shutdown(SHUT_WR) on the other while the opposite direction keeps flowing. A reset or error on
+ * either side resets the other, so the application sees a failure rather than a clean end.
+ */
+export function relayTcp(client: Socket, upstream: Socket, opts: RelayOptions): Relay {
+  let settle!: (result: RelayResult) => void;
+  const done = new Promise<RelayResult>((resolve) => (settle = resolve));
+  let ending: Omit<RelayResult, 'bytesUp' | 'bytesDown'> | undefined;
+  let clientEnded = false;
+  let closedCount = 0;
+
+  function end(result: Omit<RelayResult, 'bytesUp' | 'bytesDown'>, reset: boolean) {
+    if (ending) return;
+    ending = result;
+    if (reset) {
+      for (const s of [client, upstream]) if (!s.destroyed) s.resetAndDestroy();
+    } else {
+      client.destroy();
+      upstream.destroy();
+    }
+  }
+  function onClose() {
+    if (++closedCount < 2) return;
+    settle({ ...(ending ?? { outcome: 'closed' }), bytesUp: client.bytesRead, bytesDown: client.bytesWritten });
+  }
+
+  client.on('end', () => {
+    clientEnded = true;
+    upstream.end();
+  });
+  upstream.on('end', () => {
+    // v2ray answers success before it dials and ssh -D may close right after: an upstream that ends
+    // before sending a single byte while the client still talks is a failed connect, not a clean end.
+    if (!clientEnded && client.bytesWritten === 0) {
+      end({ outcome: 'reset', reason: ErrorCode.UPSTREAM_CLOSED, detail: 'upstream closed before sending any data; the destination was probably unreachable' }, true);
+      return;
+    }
+    client.end();
+  });
+  for (const [side, reason] of [
+    [client, ErrorCode.CLIENT_RESET],
+    [upstream, ErrorCode.UPSTREAM_RESET],
+  ] as const) {
+    side.on('error', (err) => end({ outcome: 'reset', reason, detail: errorCode(err) }, true));
+    side.on('close', onClose);
+    if (opts.idleMs > 0) {
+      side.setTimeout(opts.idleMs, () => end({ outcome: 'idle', reason: ErrorCode.IDLE_TIMEOUT, detail: `no traffic for ${opts.idleMs} ms` }, false));
+    }
+  }
+  client.pipe(upstream, { end: false });
+  upstream.pipe(client, { end: false });
+  return {
+    done,
+    stop: () => end({ outcome: 'stopped', reason: ErrorCode.SHUTDOWN, detail: 'daemon stopping' }, true),
+  };
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseUpstreamUrl, redactUrl } from '../../../src/config/upstream-url.js';
+
+test('parses every scheme with defaults and credentials', () => {
+  assert.deepEqual(parseUpstreamUrl('socks5://u%40x:p%3Aw@[2001:db8::1]:1081?pipelining=off'), {
+    protocol: 'socks5',
+    server: { kind: 'ipv6', host: '2001:db8::1', port: 1081 },
+    username: 'u@x',
+    password: 'p:w',
+    params: { pipelining: 'off' },
+  });
+  assert.equal(parseUpstreamUrl('socks4a://me@proxy.lab').server.port, 1080);
+  assert.equal(parseUpstreamUrl('http://198.51.100.1').server.port, 80);
+  assert.equal(parseUpstreamUrl('http://198.51.100.1:3128').server.port, 3128);
+});
+
+test('rejects what cannot be a proxy, without echoing the password', () => {
+  for (const bad of ['ftp://h:1', 'socks5://:1', 'socks5://h:1/path', 'socks4://u:secretpw@h:1', 'alice:secretpw@host:1080']) {
+    assert.throws(() => parseUpstreamUrl(bad), (err: Error) => err instanceof RangeError && !err.message.includes('secretpw'));
+  }
+});
+
+test('redactUrl hides the password and keeps the user', () => {
+  assert.equal(redactUrl('socks5://alice:hunter2@h:1080'), 'socks5://alice:***@h:1080');
+  assert.equal(redactUrl('socks5://alice@h:1080'), 'socks5://alice@h:1080');
+  assert.equal(redactUrl('--mark'), '--mark');
+});
