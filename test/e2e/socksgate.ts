@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitForLog, type Lab, type LabProcess, type NsRef } from './lab.js';
+
+export const REDIRECT_PORT = 12345;
+export const TPROXY_PORT = 12347;
+export const DAEMON_MARK = 2;
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface Daemon {
+  readonly proc: LabProcess;
+  lines(): LogLine[];
+  /** Bounded wait for a log line whose message (or any field) matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<LogLine>;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** socksgate started through its CLI, as a user would, inside a lab namespace. */
+export async function startSocksgate(
+  lab: Lab,
+  ns: NsRef,
+  args: readonly string[],
+  opts: { name?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Daemon> {
+  const proc = lab.spawn(ns, process.execPath, [MAIN, 'run', '--log-level', 'debug', ...args], {
+    name: opts.name ?? 'socksgate',
+    env: { ...process.env, ...opts.env },
+  });
+  const lines = () =>
+    readFileSync(proc.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  const daemon: Daemon = {
+    proc,
+    lines,
+    async waitFor(pattern, timeoutMs = 5_000) {
+      const line = await waitForLog(proc.logPath, pattern, timeoutMs);
+      return JSON.parse(line) as LogLine;
+    },
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      await proc.exited();
+      return proc.exitCode;
+    },
+  };
+  try {
+    await daemon.waitFor(/"msg":"socksgate running"/, 10_000);
+  } catch (err) {
+    throw new Error(`socksgate did not start:\n${proc.output()}`, { cause: err });
+  }
+  return daemon;
+}
+
+/** The KERNEL.md REDIRECT recipe for locally generated traffic, excluding the daemon by mark only. */
+export async function applyRedirectRules(lab: Lab, ns: NsRef, opts: { ipv6?: boolean; port?: number } = {}): Promise<void> {
+  const port = opts.port ?? REDIRECT_PORT;
+  const loopback = opts.ipv6 ? '::1/128' : '127.0.0.0/8';
+  const rules = [
+    '*nat',
+    ':SG_REDIR - [0:0]',
+    '-A OUTPUT -p tcp -j SG_REDIR',
+    `-A SG_REDIR -m mark --mark 0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)} -j RETURN`,
+    '-A SG_REDIR -m addrtype --dst-type LOCAL -j RETURN',
+    `-A SG_REDIR -d ${loopback} -j RETURN`,
+    `-A SG_REDIR -p tcp -j REDIRECT --to-ports ${port}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+  await lab.exec(ns, opts.ipv6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
+}
+
+/** The KERNEL.md TPROXY recipe (TCP) for locally generated traffic, both families. */
+export async function applyTproxyRules(lab: Lab, ns: NsRef, port = TPROXY_PORT): Promise<void> {
+  for (const v6 of [false, true]) {
+    const family = v6 ? '-6' : '-4';
+    await lab.exec(ns, 'ip', [family, 'rule', 'add', 'fwmark', '0x1/0x1', 'lookup', '100']);
+    await lab.exec(ns, 'ip', [family, 'route', 'replace', 'local', v6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', '100']);
+    const rules = [
+      '*mangle',
+      ':SG_TP_OUT - [0:0]',
+      '-A OUTPUT -p tcp -j SG_TP_OUT',
+      `-A SG_TP_OUT -m mark --mark 0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)} -j RETURN`,
+      '-A SG_TP_OUT -m addrtype --dst-type LOCAL -j RETURN',
+      `-A SG_TP_OUT -d ${v6 ? '::1/128' : '127.0.0.0/8'} -j RETURN`,
+      '-A SG_TP_OUT -p tcp -j MARK --set-xmark 0x1/0x1',
+      `-A PREROUTING -i lo -p tcp -m mark --mark 0x1/0x1 -j TPROXY --on-port ${port} --on-ip ${v6 ? '::1' : '127.0.0.1'} --tproxy-mark 0x1/0x1`,
+      'COMMIT',
+      '',
+    ].join('\n');
+    await lab.exec(ns, v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
+  }
+}
