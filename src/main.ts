@@ -6,7 +6,10 @@ import { runModule } from './cli/run.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('socksgate')
-  .usage('$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their\ntraffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.')
+  .usage(
+    '$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their traffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.',
+  )
+  .wrap(Math.min(110, process.stdout.columns ?? 100))
   .command(runModule)
   .command(checkModule)
   .demandCommand(1, 'name a command')

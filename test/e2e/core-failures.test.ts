@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { createLab, curl, startDante, startEcho, startNginx, type Lab, type NginxHandle } from './lab.js';
+import { createLab, curl, startDante, startEcho, startNginx, startSshSocks, startV2ray, type Lab, type NginxHandle } from './lab.js';
 import { applyRedirectRules, DAEMON_MARK, REDIRECT_PORT, startSocksgate, type Daemon } from './socksgate.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -32,7 +32,9 @@ async function expectServes(daemon: Daemon) {
   assert.equal(ok.code, 0, `daemon still serves: ${ok.stderr}\n${daemon.proc.output()}`);
 }
 
-function warnings(daemon: Daemon, reason: string) {
+/** The flow's failure is logged once it is over, which can be just after the client saw the reset. */
+async function warnings(daemon: Daemon, reason: string) {
+  await daemon.waitFor(new RegExp(`"level":40,.*"reason":"${reason}"`));
   return daemon.lines().filter((l) => l.level === 40 && l.reason === reason);
 }
 
@@ -41,7 +43,7 @@ test('upstream down: the client is reset within 1 s, and flows work once it is b
   try {
     const ms = await expectReset(nginx.url('/small.txt'));
     assert.ok(ms < 1_000, `reset after ${ms} ms`);
-    const [line] = warnings(daemon, 'SG_ERR_UPSTREAM_UNREACHABLE');
+    const [line] = await warnings(daemon, 'SG_ERR_UPSTREAM_UNREACHABLE');
     assert.ok(line, daemon.proc.output());
     for (const field of ['flowId', 'src', 'dst', 'outbound']) assert.ok(line[field] !== undefined, `log has ${field}`);
     assert.match(line.msg, /ECONNREFUSED/);
@@ -57,7 +59,7 @@ test('upstream refuses the destination (Dante rule): reset, reply code logged, n
   const daemon = await startSocksgate(lab, 'client', ['--upstream', `socks5://${lab.addr.proxyClientSide}:1501`, '--mark', String(DAEMON_MARK)], { name: 'sg-refused' });
   try {
     await expectReset(`http://${lab.addr.extraTarget}/small.txt`);
-    const [line] = warnings(daemon, 'SG_ERR_UPSTREAM_REFUSED');
+    const [line] = await warnings(daemon, 'SG_ERR_UPSTREAM_REFUSED');
     assert.ok(line, daemon.proc.output());
     assert.match(line.msg, /not allowed by ruleset \(REP=2\)/);
     assert.equal(line.dst, `${lab.addr.extraTarget}:80`);
@@ -76,9 +78,23 @@ for (const mode of ['garbage', 'success-then-eof'] as const) {
     try {
       await expectReset(nginx.url('/small.txt'));
       const reason = mode === 'garbage' ? 'SG_ERR_MALFORMED_REPLY' : 'SG_ERR_UPSTREAM_CLOSED';
-      assert.equal(warnings(daemon, reason).length, 1, daemon.proc.output());
+      assert.equal((await warnings(daemon, reason)).length, 1, daemon.proc.output());
       await lab.kill(fake);
       await startDante(lab, { port });
+      await expectServes(daemon);
+    } finally {
+      await daemon.stop();
+    }
+  });
+}
+
+for (const server of ['v2ray', 'ssh -D'] as const) {
+  test(`${server} hides a failed CONNECT (success then EOF, or EOF alone): the client is reset`, async () => {
+    const proxy = server === 'v2ray' ? await startV2ray(lab, { port: 1506 }) : await startSshSocks(lab, { port: 1507 });
+    const daemon = await startSocksgate(lab, 'client', ['--upstream', `socks5://${proxy.host}:${proxy.port}`, '--mark', String(DAEMON_MARK)], { name: `sg-hidden-${proxy.port}` });
+    try {
+      await expectReset(`http://${lab.addr.internet}:81/`);
+      assert.equal((await warnings(daemon, 'SG_ERR_UPSTREAM_CLOSED')).length, 1, daemon.proc.output());
       await expectServes(daemon);
     } finally {
       await daemon.stop();

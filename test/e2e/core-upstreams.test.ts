@@ -11,6 +11,7 @@ import {
   startNginx,
   startSshSocks,
   startTinyproxy,
+  startV2ray,
   TEST_PASS,
   TEST_USER,
   type Lab,
@@ -30,6 +31,7 @@ before(async () => {
   const micro = await startMicrosocks(lab, { port: 1081, user: TEST_USER, pass: TEST_PASS });
   const ssh = await startSshSocks(lab, { port: 1082 });
   const tiny = await startTinyproxy(lab, { port: 8888, user: TEST_USER, pass: TEST_PASS });
+  const v2ray = await startV2ray(lab, { port: 1083 });
   Object.assign(upstreams, {
     'Dante, no auth': `socks5://${dante.host}:${dante.port}`,
     'Dante, username/password (from env)': `socks5://${TEST_USER}@${danteAuth.host}:${danteAuth.port}?password_env=SG_PASS`,
@@ -38,6 +40,7 @@ before(async () => {
     'SOCKS4 via Dante': `socks4://nobody@${dante.host}:${dante.port}`,
     'SOCKS4a via ssh -D': `socks4a://nobody@${ssh.host}:${ssh.port}`,
     'HTTP CONNECT via tinyproxy': `http://${TEST_USER}:${TEST_PASS}@${tiny.host}:${tiny.port}`,
+    'v2ray socks inbound': `socks5://${v2ray.host}:${v2ray.port}`,
   });
   await applyRedirectRules(lab, 'client');
 });
@@ -51,6 +54,7 @@ for (const name of [
   'SOCKS4 via Dante',
   'SOCKS4a via ssh -D',
   'HTTP CONNECT via tinyproxy',
+  'v2ray socks inbound',
 ]) {
   test(`plain curl through ${name}: small page and 10 MB intact, target sees the proxy`, async () => {
     const daemon = await startSocksgate(lab, 'client', ['--upstream', upstreams[name], '--mark', String(DAEMON_MARK)], {
@@ -89,6 +93,7 @@ for (const [name, verdict] of [
   ['Dante, no auth', 'pipelined'],
   ['Dante, username/password (from env)', 'pipelined'],
   ['OpenSSH ssh -D', 'pipelined'],
+  ['v2ray socks inbound', 'pipelined'],
   ['microsocks, username/password', 'stepwise'],
 ] as const) {
   test(`auto pipelining chooses ${verdict} for ${name}, and flows work either way`, async () => {

@@ -888,6 +888,20 @@ export async function startMicrosocks(lab: Lab, opts: { port?: number; user?: st
 }
 
 /**
+ * v2ray's SOCKS inbound (no auth, UDP on) in the proxy namespace, with a freedom outbound. It
+ * announces `ip` as its UDP relay address and answers a CONNECT with success before dialing.
+ */
+export async function startV2ray(lab: Lab, opts: { port?: number; timeoutMs?: number } = {}): Promise<SocksHandle & { config: string }> {
+  const port = opts.port ?? 1083;
+  const host = LAB_ADDR.proxyClientSide;
+  const config = path.join(lab.dir, `v2ray-${port}.json`);
+  const inbound = { listen: host, port, protocol: 'socks', settings: { auth: 'noauth', udp: true, ip: host } };
+  await fsp.writeFile(config, JSON.stringify({ log: { loglevel: 'warning' }, inbounds: [inbound], outbounds: [{ protocol: 'freedom' }] }));
+  const proc = lab.spawn('proxy', 'v2ray', ['-config', config], { name: `v2ray-${port}` });
+  return started(lab, proc, 'proxy', [[host, port]], opts.timeoutMs ?? 10_000, { host, port, log: proc.logPath, config });
+}
+
+/**
  * `ssh -D` SOCKS server: sshd on 127.0.0.1:<sshdPort> in the proxy namespace (own config, host key
  * and authorized_keys in lab.dir) and `ssh -N -D 192.0.2.1:<port>` (+ [2001:db8:1::1]:<port>) in
  * the same namespace, so targets see 198.51.100.1 like with the other proxies. Logs in as root, or

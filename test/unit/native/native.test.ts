@@ -2,6 +2,7 @@
 // SO_MARK need root (or CAP_NET_ADMIN/CAP_NET_RAW) and are skipped otherwise; the mark on the SYN
 // itself and REDIRECT are proven in test/e2e/native-redirect.test.ts.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, test } from 'node:test';
@@ -148,11 +149,19 @@ test('dialMarked with mark 2 to a closed port: ECONNREFUSED as an error event', 
   await closed;
 });
 
-test('dialMarked without privilege fails with EPERM from setsockopt(SO_MARK)', { ...T, skip: root && 'running as root' }, () => {
-  assert.throws(() => dialMarked({ host: '127.0.0.1', port: 9 }, 2), (e: unknown) => {
-    assertSyscallError(e, 'EPERM', 'setsockopt(SO_MARK)');
-    return true;
-  });
+test('without privilege SO_MARK fails with EPERM from setsockopt(SO_MARK)', T, () => {
+  if (!root) {
+    assert.throws(() => dialMarked({ host: '127.0.0.1', port: 9 }, 2), (e: unknown) => {
+      assertSyscallError(e, 'EPERM', 'setsockopt(SO_MARK)');
+      return true;
+    });
+    return;
+  }
+  // As root, ask the addon from a child that has dropped to nobody with no capabilities.
+  const addon = new URL('../../../build/Release/socksgate_native.node', import.meta.url).pathname;
+  const script = `try { require(${JSON.stringify(addon)}).tcpSocket(4, 2); console.log('no error') } catch (e) { console.log(e.code, e.syscall) }`;
+  const child = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-e', script], { encoding: 'utf8' });
+  assert.equal(child.stdout.trim(), 'EPERM setsockopt(SO_MARK)', child.stderr);
 });
 
 test('dialMarked validates its arguments before making a socket', () => {
