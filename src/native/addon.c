@@ -259,6 +259,17 @@ static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Hands a new fd to JavaScript; closes it if even that fails, so nothing leaks. */
+static napi_value fd_value(napi_env env, int fd) {
+  napi_value result;
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    close(fd);
+    napi_throw_error(env, "ERR_NAPI", "napi_create_int32 failed");
+    return NULL;
+  }
+  return result;
+}
+
 /* ---- tcpListen(sockaddr, { transparent, reusePort, backlog, v6only? }) ---------------------- */
 
 static napi_value TcpListen(napi_env env, napi_callback_info info) {
@@ -299,14 +310,7 @@ static napi_value TcpListen(napi_env env, napi_callback_info info) {
   }
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) return close_and_throw(env, fd, errno, "bind");
   if (listen(fd, (int)backlog) != 0) return close_and_throw(env, fd, errno, "listen");
-
-  napi_value result;
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    close(fd);
-    napi_throw_error(env, "ERR_NAPI", "napi_create_int32 failed");
-    return NULL;
-  }
-  return result;
+  return fd_value(env, fd);
 }
 
 /* ---- tcpSocket(family, mark) / tcpConnect(sockaddr, mark) --------------------------------- */
@@ -323,16 +327,6 @@ static int marked_socket(napi_env env, int family, uint32_t mark) {
     return -1;
   }
   return fd;
-}
-
-static napi_value fd_value(napi_env env, int fd) {
-  napi_value result;
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    close(fd);
-    napi_throw_error(env, "ERR_NAPI", "napi_create_int32 failed");
-    return NULL;
-  }
-  return result;
 }
 
 static napi_value TcpSocket(napi_env env, napi_callback_info info) {

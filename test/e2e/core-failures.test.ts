@@ -22,8 +22,10 @@ async function expectReset(url: string) {
   const startedAt = Date.now();
   const result = await curl(lab, 'client', url);
   const ms = Date.now() - startedAt;
-  assert.notEqual(result.code, 0, 'the request must fail');
-  assert.match(result.stderr, /reset by peer/i, `the client sees a reset, got: ${result.stderr}`);
+  // curl says 56 "reset by peer" when the RST lands after its connect() completed, and 7 "couldn't
+  // connect" when it lands first (the listener accepts at once, so only our RST can cause that).
+  // Never 52 (a clean empty close) or 28 (a hang).
+  assert.ok([7, 56].includes(result.code), `the client sees a reset, got ${result.code}: ${result.stderr}`);
   return ms;
 }
 

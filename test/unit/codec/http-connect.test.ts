@@ -7,16 +7,8 @@ import {
   encodeConnectRequest,
   httpConnectReason,
 } from '../../../src/codec/http-connect.js';
-import { CodecError, NEED_MORE } from '../../../src/codec/need-more.js';
-
-function throwsCode(fn: () => unknown, code: string, check?: (e: CodecError) => void): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    check?.(e);
-    return true;
-  });
-}
+import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

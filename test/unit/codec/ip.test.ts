@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
 import { test } from 'node:test';
 import { decodeIpv4, decodeIpv6, encodeIp, parseIp } from '../../../src/codec/ip.js';
-import { CodecError } from '../../../src/codec/need-more.js';
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const hex = (b: Buffer): string => b.toString('hex');
 

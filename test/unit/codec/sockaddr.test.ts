@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import { CodecError } from '../../../src/codec/need-more.js';
 import { decodeSockaddr, encodeSockaddr } from '../../../src/codec/sockaddr.js';
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import { CodecError, NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/codec/need-more.js';
 import { decodeSocksAddr, encodeSocksAddr, socksAddrLength } from '../../../src/codec/socks-addr.js';
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const golden: Array<[SocksAddr, string]> = [
   [{ kind: 'domain', host: 'example.com', port: 443 }, '030b6578616d706c652e636f6d01bb'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CodecError, NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/codec/need-more.js';
 import {
   Socks4Reply,
   decodeSocks4Reply,
@@ -9,14 +9,7 @@ import {
   encodeSocks4Request,
   socks4ReplyReason,
 } from '../../../src/codec/socks4.js';
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const h = (hex: string): Buffer => Buffer.from(hex.replace(/\s/g, ''), 'hex');
 

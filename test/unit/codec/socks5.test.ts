@@ -19,15 +19,7 @@ import {
   encodeUserPassRequest,
   socks5ReplyReason,
 } from '../../../src/codec/socks5.js';
-
-function throwsCode(fn: () => unknown, code: string, check?: (e: CodecError) => void): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    check?.(e);
-    return true;
-  });
-}
+import { throwsCode } from '../../helpers/codec-assert.js';
 
 const h = (hex: string): Buffer => Buffer.from(hex.replace(/\s/g, ''), 'hex');
 

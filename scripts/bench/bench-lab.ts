@@ -1,0 +1,137 @@
+/**
+ * The benchmark's namespace lab: test/e2e/lab.ts (client 192.0.2.2 ⇄ proxy 192.0.2.1|198.51.100.1
+ * ⇄ internet 198.51.100.2) plus the servers the figures need, the REDIRECT rules of each
+ * socksifier in the client namespace, and the "direct" path.
+ *
+ * Direct (no proxy) means: the proxy namespace forwards (ip_forward=1, set only while a direct
+ * measurement runs) and the internet namespace gets a route back to 192.0.2.0/24. The client's
+ * packets then cross the same two veth links as proxied traffic does, with the kernel forwarding
+ * instead of a SOCKS server relaying.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { LAB_ADDR, TEST_PASS, TEST_USER, startEcho, startNginx, type Lab, type LabProcess, type NginxHandle } from '../../test/e2e/lab.js';
+import { sleep } from './util.js';
+
+export const REDIRECT_PORT = 12345;
+export const DAEMON_MARK = 2;
+export const IPERF_PORT = 5201;
+export const ECHO_PORT = 7777;
+
+export interface DanteHandle {
+  host: string;
+  port: number;
+  auth?: { user: string; pass: string };
+  proc: LabProcess;
+  log: string;
+}
+
+/**
+ * Dante in the proxy namespace, like test/e2e/lab.ts startDante but logging errors only: the e2e
+ * config logs every connect and disconnect, which costs Dante CPU in the connection-rate figure.
+ */
+export async function startBenchDante(lab: Lab, opts: { port: number; auth?: boolean }): Promise<DanteHandle> {
+  const A = LAB_ADDR;
+  const log = path.join(lab.dir, `bench-danted-${opts.port}.log`);
+  const config = path.join(lab.dir, `bench-danted-${opts.port}.conf`);
+  await fsp.writeFile(
+    config,
+    [
+      '# socksgate benchmark',
+      `logoutput: ${log}`,
+      `internal: ${A.proxyClientSide} port = ${opts.port}`,
+      `external: ${A.proxyInternetSide}`,
+      `socksmethod: ${opts.auth ? 'username' : 'none'}`,
+      'clientmethod: none',
+      'user.privileged: root',
+      'user.unprivileged: nobody',
+      'timeout.negotiate: 10',
+      'timeout.io: 0',
+      'client pass { from: 0/0 to: 0/0 log: error }',
+      'socks pass { from: 0/0 to: 0/0 log: error }',
+      '',
+    ].join('\n'),
+  );
+  const proc = lab.spawn('proxy', 'danted', ['-f', config, '-p', path.join(lab.dir, `bench-danted-${opts.port}.pid`), '-N', '1'], {
+    name: `bench-danted-${opts.port}`,
+  });
+  await lab.waitForPort('proxy', A.proxyClientSide, opts.port, 10_000, proc);
+  return { host: A.proxyClientSide, port: opts.port, ...(opts.auth ? { auth: { user: TEST_USER, pass: TEST_PASS } } : {}), proc, log };
+}
+
+/** Bounded wait until something listens on TCP `port` in `ns` (ss, so nothing connects to it). */
+export async function waitListening(lab: Lab, ns: string, port: number, timeoutMs = 10_000, proc?: LabProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await lab.exec(ns, 'ss', ['-Hltn', `sport = :${port}`], { allowFail: true });
+    if (r.stdout.trim() !== '') return;
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
+      throw new Error(`${proc.label} exited before listening on ${port}:\n${proc.output()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} in ${ns} after ${timeoutMs} ms${proc ? `\n${proc.output()}` : ''}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * REDIRECT for locally generated TCP in the client namespace (the KERNEL.md recipe), excluding the
+ * socksifier's own sockets by SO_MARK (socksgate) or by owner uid (redsocks has no SO_MARK).
+ * Replaces the whole nat table of the client namespace.
+ */
+export async function applyRedirect(lab: Lab, exclude: { mark: number } | { uid: number }): Promise<void> {
+  const self =
+    'mark' in exclude
+      ? `-A SGB_REDIR -m mark --mark 0x${exclude.mark.toString(16)}/0x${exclude.mark.toString(16)} -j RETURN`
+      : `-A SGB_REDIR -m owner --uid-owner ${exclude.uid} -j RETURN`;
+  const rules = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':SGB_REDIR - [0:0]',
+    '-A OUTPUT -p tcp -j SGB_REDIR',
+    self,
+    '-A SGB_REDIR -m addrtype --dst-type LOCAL -j RETURN',
+    '-A SGB_REDIR -d 127.0.0.0/8 -j RETURN',
+    `-A SGB_REDIR -p tcp -j REDIRECT --to-ports ${REDIRECT_PORT}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+  await lab.exec('client', 'iptables-restore', [], { input: rules });
+}
+
+/** Empty nat table in the client namespace. */
+export async function clearRedirect(lab: Lab): Promise<void> {
+  await lab.exec('client', 'iptables-restore', [], { input: '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n' });
+}
+
+/** Let the client reach the internet namespace without a proxy (see the header). */
+export async function directOn(lab: Lab): Promise<void> {
+  await lab.exec('proxy', 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  await lab.exec('internet', 'ip', ['route', 'replace', LAB_ADDR.clientNet, 'via', LAB_ADDR.proxyInternetSide]);
+}
+
+export async function directOff(lab: Lab): Promise<void> {
+  await lab.exec('internet', 'ip', ['route', 'del', LAB_ADDR.clientNet], { allowFail: true });
+  await lab.exec('proxy', 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=0']);
+}
+
+export interface Servers {
+  nginx: NginxHandle;
+  dante: DanteHandle;
+  danteAuth?: DanteHandle;
+}
+
+/** nginx (+ iperf3 server and echo server for the throughput / memory lab) and Dante. */
+export async function startServers(lab: Lab, opts: { iperf?: boolean; echo?: boolean; auth?: boolean }): Promise<Servers> {
+  const nginx = await startNginx(lab);
+  if (opts.iperf) {
+    const iperf = lab.spawn('internet', 'iperf3', ['-s', '-B', LAB_ADDR.internet, '-p', String(IPERF_PORT)], { name: 'iperf3-server' });
+    await waitListening(lab, 'internet', IPERF_PORT, 10_000, iperf);
+  }
+  if (opts.echo) await startEcho(lab, { port: ECHO_PORT });
+  const dante = await startBenchDante(lab, { port: 1080 });
+  const danteAuth = opts.auth ? await startBenchDante(lab, { port: 1090, auth: true }) : undefined;
+  return { nginx, dante, ...(danteAuth ? { danteAuth } : {}) };
+}

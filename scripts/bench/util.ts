@@ -1,0 +1,68 @@
+/** Small helpers shared by the benchmark modules (scripts/bench). */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Progress goes to stderr so stdout carries only the final table. */
+export function say(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+/** utime + stime of a whole process (all its threads), in seconds, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ": state is index 0, so utime (field 14) is index 11 and stime index 12
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** VmRSS of a process in KiB, from /proc/PID/status. */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+export function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Whole-machine CPU (all cores) between two calls, from /proc/stat: busy fraction 0..1. */
+export function machineCpu(): () => number {
+  const read = () => {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = line[3]! + line[4]!; // idle + iowait
+    const total = line.reduce((a, b) => a + b, 0);
+    return { idle, total };
+  };
+  const a = read();
+  return () => {
+    const b = read();
+    const total = b.total - a.total;
+    return total > 0 ? 1 - (b.idle - a.idle) / total : NaN;
+  };
+}
+
+/** CPU seconds a process used while `fn` ran, plus fn's result. */
+export async function withCpu<T>(pid: number | null, fn: () => Promise<T>): Promise<{ result: T; cpuS: number; machineBusy: number }> {
+  const before = pid === null ? 0 : cpuSeconds(pid);
+  const busy = machineCpu();
+  const result = await fn();
+  const machineBusy = busy();
+  const cpuS = pid === null ? NaN : cpuSeconds(pid) - before;
+  return { result, cpuS, machineBusy };
+}
