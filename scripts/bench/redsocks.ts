@@ -67,12 +67,19 @@ export function redsocksConfig(opts: RedsocksOptions): string {
   ].join('\n');
 }
 
-export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOptions): Promise<LabProcess> {
+/** Spawned and listening; startupMs is spawn to listening (includes `ip netns exec`). */
+export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOptions): Promise<{ proc: LabProcess; startupMs: number }> {
   const conf = path.join(lab.dir, `${name}.conf`);
   await fsp.writeFile(conf, redsocksConfig(opts));
   const test = await lab.exec('client', 'redsocks', ['-t', '-c', conf], { allowFail: true });
   if (test.code !== 0) throw new Error(`redsocks -t rejects ${conf}:\n${test.stdout}${test.stderr}`);
+  const t0 = performance.now();
   const proc = lab.spawn('client', 'redsocks', ['-c', conf], { name });
-  await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
-  return proc;
+  try {
+    await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
+  } catch (e) {
+    await lab.kill(proc, 500);
+    throw e;
+  }
+  return { proc, startupMs: performance.now() - t0 };
 }

@@ -5,7 +5,7 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
 import { redirectInbound } from '../inbound/redirect-tcp.js';
-import { startTcpInbound } from '../inbound/tcp-inbound.js';
+import { startTcpInbound, type TcpInboundDeps } from '../inbound/tcp-inbound.js';
 import { tproxyInbound } from '../inbound/tproxy-tcp.js';
 import { raiseFileLimit } from '../native/index.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -19,11 +19,11 @@ async function startDaemon(config: Config, log: Logger): Promise<() => Promise<v
   const settings = { mark: config.mark, connectTimeoutMs: config.timeouts.connect_ms, handshakeTimeoutMs: config.timeouts.handshake_ms };
   const outbounds = config.upstreams.map((upstream) => createOutbound(upstream, settings, log.child({ upstream: upstream.name })));
   const sessions = new Sessions();
-  const deps = {
+  const session = { pickOutbound: createRouter(outbounds), idleMs: config.timeouts.idle_s * 1000, sessions, log };
+  const deps: TcpInboundDeps = {
     guard: new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server)),
     log,
-    onFlow: (flow: Parameters<typeof runTcpSession>[0], client: Parameters<typeof runTcpSession>[1]) =>
-      void runTcpSession(flow, client, { pickOutbound: createRouter(outbounds), idleMs: config.timeouts.idle_s * 1000, sessions, log }),
+    onFlow: (flow, client) => void runTcpSession(flow, client, session),
   };
   const servers: Server[] = [];
   for (const at of config.redirect) servers.push(await startTcpInbound(redirectInbound, at, deps));

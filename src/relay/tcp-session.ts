@@ -29,7 +29,6 @@ export async function runTcpSession(flow: Flow, client: Socket, deps: TcpSession
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   client.once('close', onClientGone);
-  client.on('error', () => {});
   deps.sessions.add(flow.id, () => abort.abort());
 
   let upstream: Socket;

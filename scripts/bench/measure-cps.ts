@@ -1,0 +1,33 @@
+/**
+ * Figure 3, new connections per second: wrk with `Connection: close` (one TCP connection per
+ * request) from the client namespace to nginx /small.txt, and the socksifier's CPU seconds per
+ * 1,000 connections. Every connection is also a new SOCKS session at Dante, which forks and logs:
+ * the machine-busy column tells when the two cores, not the socksifier, are the limit.
+ */
+import type { Lab } from '../../test/e2e/lab.js';
+import type { Running } from './socksifiers.js';
+import { withCpu } from './util.js';
+
+export interface CpsSample {
+  rps: number;
+  requests: number;
+  errors: number;
+  cpuS: number;
+  cpuPer1k: number;
+  machineBusy: number;
+}
+
+export async function runCps(lab: Lab, running: Running, url: string, seconds: number): Promise<CpsSample> {
+  const args = ['-c', '50', '-t', '2', '-d', `${seconds}s`, '--timeout', '5s', '-H', 'Connection: close', url];
+  const { result, cpuS, machineBusy } = await withCpu(running.pid, () => lab.exec('client', 'wrk', args, { allowFail: true, timeoutMs: (seconds + 20) * 1000 }));
+  const out = result.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  if (result.code !== 0 || !Number.isFinite(rps) || !Number.isFinite(requests)) {
+    throw new Error(`wrk (${running.id}): exit ${result.code}\n${out}\n${result.stderr}`);
+  }
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const errors = (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
+  return { rps, requests, errors, cpuS, cpuPer1k: cpuS / (requests / 1000), machineBusy };
+}

@@ -1,0 +1,91 @@
+/**
+ * Figure 4, memory: the socksifier's RSS with N concurrent idle proxied connections (opened by
+ * idle-conns.mjs in the client namespace to the echo server in the internet namespace, through
+ * Dante), minus its RSS just before, per connection. Repeated in waves on the same process: the
+ * RSS after the last wave closed, minus the RSS before the first, shows growth.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
+import { ECHO_PORT } from './bench-lab.js';
+import type { Running } from './socksifiers.js';
+import { fdCount, rssKiB, sleep } from './util.js';
+
+const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'idle-conns.mjs');
+
+export interface MemoryWave {
+  idleKiB: number;
+  loadedKiB: number;
+  afterKiB: number;
+  perConnKiB: number;
+  fdsPerConn: number;
+  opened: number;
+  failed: number;
+  openMs: number;
+}
+
+export interface MemoryResult {
+  count: number;
+  waves: MemoryWave[];
+  /** RSS after the last wave minus RSS before the first. */
+  growthKiB: number;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+async function wave(lab: Lab, pid: number, count: number, n: number): Promise<MemoryWave> {
+  const idleKiB = rssKiB(pid);
+  const fd0 = fdCount(pid);
+  const t0 = performance.now();
+  const client = lab.spawn(
+    'client',
+    process.execPath,
+    [CLIENT, '--host', LAB_ADDR.internet, '--port', String(ECHO_PORT), '--count', String(count), '--concurrency', '100', '--deadline-ms', '180000'],
+    { name: `idle-conns-${pid}-${n}`, stdin: 'pipe' },
+  );
+  try {
+    const ready = await waitFor(() => /open \d+ failed \d+/.test(client.output()) || client.exitCode !== null, 120_000);
+    const m = /open (\d+) failed (\d+)/.exec(client.output());
+    if (!ready || !m) throw new Error(`idle-conns did not open its connections:\n${client.output()}`);
+    const openMs = performance.now() - t0;
+    const opened = Number(m[1]);
+    const failed = Number(m[2]);
+    await sleep(1000); // let the relay settle (buffers, GC)
+    const loadedKiB = rssKiB(pid);
+    const fd1 = fdCount(pid);
+    client.stdin?.end('close\n');
+    await Promise.race([client.exited(), sleep(10_000)]);
+    // wait until the socksifier has closed its side of every connection
+    await waitFor(() => fdCount(pid) <= fd0 + 2, 20_000);
+    await sleep(500);
+    const afterKiB = rssKiB(pid);
+    return {
+      idleKiB,
+      loadedKiB,
+      afterKiB,
+      perConnKiB: (loadedKiB - idleKiB) / Math.max(1, opened),
+      fdsPerConn: (fd1 - fd0) / Math.max(1, opened),
+      opened,
+      failed,
+      openMs,
+    };
+  } finally {
+    await lab.kill(client, 1000);
+  }
+}
+
+export async function runMemory(lab: Lab, running: Running, count: number, waves: number): Promise<MemoryResult> {
+  if (running.pid === null) throw new Error('memory: no socksifier process');
+  // warm up: a few connections so first-use allocations do not count as per-connection memory
+  await wave(lab, running.pid, 20, 0);
+  const out: MemoryWave[] = [];
+  for (let i = 1; i <= waves; i++) out.push(await wave(lab, running.pid, count, i));
+  return { count, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.idleKiB };
+}

@@ -1,0 +1,119 @@
+/**
+ * The things compared: socksgate, redsocks (splice, its default), redsocks with `splice = off`,
+ * and direct (no proxy). Each runs in the client namespace with its own REDIRECT rules; start()
+ * returns once traffic from the client namespace goes through it, stop() undoes everything.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab, LabProcess } from '../../test/e2e/lab.js';
+import { DAEMON_MARK, REDIRECT_PORT, applyRedirect, clearRedirect, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
+import { redsocksUid, startRedsocks } from './redsocks.js';
+
+export type VariantId = 'direct' | 'socksgate' | 'redsocks' | 'redsocks-nosplice';
+
+export const VARIANTS: readonly { id: VariantId; label: string }[] = [
+  { id: 'direct', label: 'direct' },
+  { id: 'socksgate', label: 'socksgate' },
+  { id: 'redsocks', label: 'redsocks (splice)' },
+  { id: 'redsocks-nosplice', label: 'redsocks (splice = off)' },
+];
+
+export const PROXIED: readonly VariantId[] = ['socksgate', 'redsocks', 'redsocks-nosplice'];
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+
+export interface Running {
+  readonly id: VariantId;
+  /** The socksifier process (null for direct). */
+  readonly pid: number | null;
+  readonly proc?: LabProcess;
+  /** Spawn to listening, ms (socksgate and redsocks; includes `ip netns exec`). */
+  readonly startupMs?: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Write a V8 CPU profile of socksgate here (node --cpu-prof). */
+  profileDir?: string;
+  /** redsocks_conn_max, for the memory figure. */
+  connMax?: number;
+  /** Label suffix for log files. */
+  tag?: string;
+}
+
+export function socksgateUrl(up: DanteHandle): string {
+  const user = up.auth ? `${encodeURIComponent(up.auth.user)}@` : '';
+  const q = up.auth ? '?pipelining=on&password_env=SG_PASS' : '?pipelining=on';
+  return `socks5://${user}${up.host}:${up.port}${q}`;
+}
+
+async function stopProc(lab: Lab, proc: LabProcess, graceMs: number): Promise<void> {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill('SIGTERM');
+    await Promise.race([proc.exited(), new Promise((r) => setTimeout(r, graceMs))]);
+  }
+  await lab.kill(proc, 500);
+}
+
+export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opts: StartOptions = {}): Promise<Running> {
+  const tag = opts.tag ? `-${opts.tag}` : '';
+  if (id === 'direct') {
+    await clearRedirect(lab);
+    await directOn(lab);
+    return { id, pid: null, stop: () => directOff(lab) };
+  }
+  if (id === 'socksgate') {
+    const flags = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const t0 = performance.now();
+    const proc = lab.spawn(
+      'client',
+      process.execPath,
+      [...flags, MAIN, 'run', '--upstream', socksgateUrl(up), '--redirect', `127.0.0.1:${REDIRECT_PORT}`, '--mark', String(DAEMON_MARK), '--log-level', 'warn'],
+      { name: `socksgate${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
+    );
+    try {
+      await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
+    } catch (e) {
+      await lab.kill(proc, 500);
+      throw e;
+    }
+    const startupMs = performance.now() - t0;
+    await applyRedirect(lab, { mark: DAEMON_MARK });
+    return {
+      id,
+      pid: proc.pid!,
+      proc,
+      startupMs,
+      stop: async () => {
+        await clearRedirect(lab);
+        await stopProc(lab, proc, 12_000); // SIGTERM drains (and writes the CPU profile)
+      },
+    };
+  }
+  const { proc, startupMs } = await startRedsocks(lab, `${id}${tag}`, {
+    splice: id === 'redsocks',
+    upstream: up,
+    ...(opts.connMax ? { connMax: opts.connMax } : {}),
+  });
+  await applyRedirect(lab, { uid: redsocksUid() });
+  return {
+    id,
+    pid: proc.pid!,
+    proc,
+    startupMs,
+    stop: async () => {
+      await clearRedirect(lab);
+      await stopProc(lab, proc, 3_000);
+    },
+  };
+}
+
+/** Start, run fn, always stop. */
+export async function withVariant<T>(lab: Lab, id: VariantId, up: DanteHandle, opts: StartOptions, fn: (r: Running) => Promise<T>): Promise<T> {
+  const running = await startVariant(lab, id, up, opts);
+  try {
+    return await fn(running);
+  } finally {
+    await running.stop();
+  }
+}
