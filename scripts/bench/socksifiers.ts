@@ -35,6 +35,8 @@ export interface Running {
 export interface StartOptions {
   /** Write a V8 CPU profile of socksgate here (node --cpu-prof). */
   profileDir?: string;
+  /** Extra node flags for socksgate (e.g. --trace-gc, --max-semi-space-size=…). */
+  nodeFlags?: string[];
   /** redsocks_conn_max, for the memory figure. */
   connMax?: number;
   /** Label suffix for log files. */
@@ -63,7 +65,7 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     return { id, pid: null, stop: () => directOff(lab) };
   }
   if (id === 'socksgate') {
-    const flags = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const flags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
     const t0 = performance.now();
     const proc = lab.spawn(
       'client',

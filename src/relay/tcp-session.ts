@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { formatAddr } from '../core/addr.js';
-import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
+import { formatAddr, type SocksAddr } from '../core/addr.js';
+import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
 import type { Logger } from '../observe/logger.js';
 import type { Outbound } from '../outbound/outbound.js';
@@ -9,13 +9,19 @@ import { relayTcp } from './tcp-relay.js';
 
 export interface TcpSessionDeps {
   readonly pickOutbound: (flow: Flow) => Outbound;
+  /**
+   * Turns the destination the kernel recovered into the one to ask the upstream for (e.g. a fake-IP
+   * address into its domain name); undefined refuses the flow. Absent: the destination as is.
+   */
+  readonly mapDestination?: (dst: SocksAddr) => SocksAddr | undefined;
   readonly idleMs: number;
   readonly sessions: Sessions;
   readonly log: Logger;
 }
 
-function flowFields(flow: Flow, outbound: Outbound) {
-  return { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound: outbound.name };
+function flowFields(flow: Flow, outbound: Outbound, target: SocksAddr | undefined) {
+  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound: outbound.name };
+  return target && target !== flow.dst ? { ...fields, target: formatAddr(target) } : fields;
 }
 
 /**
@@ -25,15 +31,17 @@ function flowFields(flow: Flow, outbound: Outbound) {
 export async function runTcpSession(flow: Flow, client: Socket, deps: TcpSessionDeps): Promise<void> {
   const startedAt = Date.now();
   const outbound = deps.pickOutbound(flow);
-  const fields = flowFields(flow, outbound);
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   client.once('close', onClientGone);
   deps.sessions.add(flow.id, () => abort.abort());
 
+  const target = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
+  const fields = flowFields(flow, outbound, target);
   let upstream: Socket;
   try {
-    upstream = await outbound.dial(flow.dst, { flowId: flow.id, signal: abort.signal });
+    if (target === undefined) throw new SgError(ErrorCode.NO_MAPPING, `${formatAddr(flow.dst)} is a fake-IP address with no name mapped to it`);
+    upstream = await outbound.dial(target, { flowId: flow.id, signal: abort.signal });
   } catch (err) {
     deps.sessions.remove(flow.id);
     deps.log.warn({ ...fields, reason: errorCode(err), ms: Date.now() - startedAt }, `flow failed: ${errorMessage(err)}`);
