@@ -3,6 +3,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkModule } from './cli/check.js';
 import { runModule } from './cli/run.js';
+import { rulesModule } from './cli/rules.js';
+import { statusModule } from './cli/status.js';
+import { execModule } from './cli/exec/index.js';
+import { doctorModule } from './cli/doctor/index.js';
+import { demoModule } from './cli/demo/index.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('socksgate')
@@ -12,6 +17,11 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(110, process.stdout.columns ?? 100))
   .command(runModule)
   .command(checkModule)
+  .command(rulesModule)
+  .command(statusModule)
+  .command(execModule)
+  .command(doctorModule)
+  .command(demoModule)
   .demandCommand(1, 'name a command')
   .strict()
   .help()

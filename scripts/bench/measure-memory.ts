@@ -1,8 +1,9 @@
 /**
  * Figure 4, memory: the socksifier's RSS with N concurrent idle proxied connections (opened by
  * idle-conns.mjs in the client namespace to the echo server in the internet namespace, through
- * Dante), minus its RSS just before, per connection. Repeated in waves on the same process: the
- * RSS after the last wave closed, minus the RSS before the first, shows growth.
+ * Dante), minus its RSS just before, per connection — from the first wave on a fresh process
+ * (later waves reuse memory the first one left). More waves on the same process show whether RSS
+ * keeps growing once the connections are gone.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +23,14 @@ export interface MemoryWave {
   opened: number;
   failed: number;
   openMs: number;
+  /** fds the socksifier still held after the connections closed, over its count before them. */
+  fdsLeft: number;
 }
 
 export interface MemoryResult {
   count: number;
   waves: MemoryWave[];
-  /** RSS after the last wave minus RSS before the first. */
+  /** RSS after the last wave closed minus RSS after the first wave closed (0 with one wave). */
   growthKiB: number;
 }
 
@@ -40,7 +43,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
-async function wave(lab: Lab, pid: number, count: number, n: number): Promise<MemoryWave> {
+async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 1000): Promise<MemoryWave> {
   const idleKiB = rssKiB(pid);
   const fd0 = fdCount(pid);
   const t0 = performance.now();
@@ -57,14 +60,25 @@ async function wave(lab: Lab, pid: number, count: number, n: number): Promise<Me
     const openMs = performance.now() - t0;
     const opened = Number(m[1]);
     const failed = Number(m[2]);
-    await sleep(1000); // let the relay settle (buffers, GC)
+    await sleep(settleMs); // let the relay settle (buffers, GC)
     const loadedKiB = rssKiB(pid);
     const fd1 = fdCount(pid);
     client.stdin?.end('close\n');
     await Promise.race([client.exited(), sleep(10_000)]);
-    // wait until the socksifier has closed its side of every connection
-    await waitFor(() => fdCount(pid) <= fd0 + 2, 20_000);
-    await sleep(500);
+    // wait until the socksifier has closed its side of every connection (or its fd count has
+    // stopped falling for half a second: a relay may keep some fds, e.g. a pipe pool)
+    let last = fdCount(pid);
+    let stableSince = Date.now();
+    await waitFor(() => {
+      const now = fdCount(pid);
+      if (now !== last) {
+        last = now;
+        stableSince = Date.now();
+      }
+      return now <= fd0 + 2 || Date.now() - stableSince > 500;
+    }, 15_000);
+    const fdsLeft = fdCount(pid) - fd0;
+    await sleep(settleMs / 2);
     const afterKiB = rssKiB(pid);
     return {
       idleKiB,
@@ -75,6 +89,7 @@ async function wave(lab: Lab, pid: number, count: number, n: number): Promise<Me
       opened,
       failed,
       openMs,
+      fdsLeft,
     };
   } finally {
     await lab.kill(client, 1000);
@@ -84,8 +99,8 @@ async function wave(lab: Lab, pid: number, count: number, n: number): Promise<Me
 export async function runMemory(lab: Lab, running: Running, count: number, waves: number): Promise<MemoryResult> {
   if (running.pid === null) throw new Error('memory: no socksifier process');
   // warm up: a few connections so first-use allocations do not count as per-connection memory
-  await wave(lab, running.pid, 20, 0);
+  await wave(lab, running.pid, 20, 0, 0);
   const out: MemoryWave[] = [];
   for (let i = 1; i <= waves; i++) out.push(await wave(lab, running.pid, count, i));
-  return { count, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.idleKiB };
+  return { count, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.afterKiB };
 }

@@ -1,17 +1,23 @@
 /**
- * socksgate benchmark: the same figures through socksgate, redsocks (Debian, its default which
- * splices, and with `splice = off`) and direct (no proxy), side by side in one run, Dante as the
- * upstream, in network namespaces built with test/e2e/lab.ts. Prints a markdown table (ratios
- * socksgate / redsocks) on stdout and writes it to bench-out/latest.md (+ latest.json, raw).
+ * socksgate benchmark: the same figures through socksgate (its default relay, and `--relay copy`
+ * when the build has that option), redsocks (Debian, its default which splices, and with
+ * `splice = off`) and direct (no proxy), side by side in one run, Dante as the upstream, in
+ * network namespaces built with test/e2e/lab.ts. Prints a markdown table (ratios socksgate /
+ * redsocks) on stdout and writes it to bench-out/latest.md (+ latest.json, raw; socksifier logs in
+ * bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon taken after the build
+ * (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run changes nothing.
  *
  *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem] [--runs N]
  *                                               [--profile] [--no-build]
  *
- *   --quick     ~3 min: 2 s per iperf3 / wrk run, 2,000 idle connections (full: 5 s, 5,000; ~10 min)
+ *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
+ *               (full: 5 s, 5 s, 5,000; ~10 min)
  *   --only      a subset of the figures
  *   --runs N    runs per figure (default 3; the table shows medians)
- *   --profile   also run socksgate under `node --cpu-prof` and print the top functions
- *               (profiles and summaries in bench-out/prof/)
+ *   --waves N   idle-connection waves on one process for the memory-growth row (default 3;
+ *               2 with --quick)
+ *   --profile   one extra (uncounted) socksgate bulk run and connections/s run under
+ *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
  *
  * Figures (see each measure-*.ts):
@@ -32,6 +38,7 @@
  * end, on failure and on Ctrl-C (test/e2e/lab.ts's exit and signal hooks).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +52,7 @@ import { runCps } from './measure-cps.js';
 import { runMemory } from './measure-memory.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
 import { summarizeProfile } from './prof-summary.js';
-import { PROXIED, VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
+import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
 import { median, say } from './util.js';
 
@@ -59,11 +66,12 @@ interface Options {
   build: boolean;
   profile: boolean;
   runs: number;
+  waves: number;
   only: Set<Figure>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, build: true, profile: false, runs: 3, only: new Set(FIGURES) };
+  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -77,6 +85,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-build') o.build = false;
     else if (a === '--profile') o.profile = true;
     else if (a.startsWith('--runs')) o.runs = Number(value());
+    else if (a.startsWith('--waves')) o.waves = Number(value());
     else if (a.startsWith('--only')) {
       const list = value().split(',').map((s) => s.trim()) as Figure[];
       for (const f of list) if (!FIGURES.includes(f)) throw new Error(`--only: unknown figure ${f} (${FIGURES.join(', ')})`);
@@ -87,6 +96,8 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 9) throw new Error('--runs: 1..9');
+  if (o.waves === 0) o.waves = o.quick ? 2 : 3;
+  if (!Number.isInteger(o.waves) || o.waves < 1 || o.waves > 9) throw new Error('--waves: 1..9');
   return o;
 }
 
@@ -95,12 +106,26 @@ function cmdOut(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
 }
 
+/** Short sha256 over the files of a directory tree (names and contents). */
+function treeHash(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.isFile() && !e.name.endsWith('.map')) h.update(path.relative(dir, f)).update(fs.readFileSync(f));
+    }
+  };
+  walk(dir);
+  return h.digest('hex').slice(0, 10);
+}
+
 function versions(): Record<string, string> {
   const pkg = (p: string) => cmdOut('dpkg-query', ['-W', '-f=${Version}', p]);
   const rev = cmdOut('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   const dirty = cmdOut('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? '+dirty src' : '';
   return {
-    socksgate: `${rev}${dirty}`,
+    socksgate: `${rev}${dirty} (measured dist/ sha256 ${treeHash(path.join(OUT, 'socksgate-under-test/dist'))})`,
     node: process.version,
     redsocks: pkg('redsocks'),
     dante: pkg('dante-server'),
@@ -110,14 +135,78 @@ function versions(): Record<string, string> {
   };
 }
 
-function build(): void {
+/** npm run build; returns a note when it failed but an older dist/ can still be measured. */
+function build(): string | undefined {
   say('npm run build');
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+  let note: string | undefined;
+  if (r.status !== 0) {
+    if (!fs.existsSync(path.join(REPO, 'dist/main.js'))) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+    note = `npm run build failed (${(r.stdout + r.stderr).trim().split('\n')[0]}); measured dist/ as tsc left it`;
+    say(`WARNING: ${note}`);
+  }
   if (!fs.existsSync(path.join(REPO, 'build/Release/socksgate_native.node'))) {
     say('building the native addon (node-gyp)');
     const g = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild', '--nodedir=/usr'], { cwd: REPO, encoding: 'utf8' });
     if (g.status !== 0) throw new Error(`node-gyp rebuild failed:\n${g.stdout}${g.stderr}`);
+  }
+  return note;
+}
+
+/**
+ * A private copy of what is measured (dist/, the addon, package.json; node_modules linked), so
+ * that a rebuild by someone else during the run cannot change socksgate between figures.
+ */
+function snapshotSocksgate(): string {
+  const dir = path.join(OUT, 'socksgate-under-test');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'build/Release'), { recursive: true });
+  fs.cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(REPO, 'build/Release/socksgate_native.node'), path.join(dir, 'build/Release/socksgate_native.node'));
+  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  return path.join(dir, 'dist/main.js');
+}
+
+/** Other work on the machine (other engineers' e2e labs, builds) skews every figure: say so. */
+function machineActivity(): string {
+  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const foreign = (r.stdout ?? '').split('\n').filter((l) => l.trim() && !live.has(l.trim().split(/\s+/)[0]!.replace(/-[a-z]$/, ''))).length;
+  return `load average ${load}, ${foreign} network namespace(s) not made by this run`;
+}
+/** Lab ids of this run, so machineActivity() can tell our namespaces from others'. */
+const live = new Set<string>();
+
+/** Keep the socksifiers' logs (warn level: failures only) in bench-out/logs/<lab>/ before the lab goes. */
+function saveLogs(lab: Lab): void {
+  const dest = path.join(OUT, 'logs', lab.id);
+  try {
+    for (const f of fs.readdirSync(lab.dir)) {
+      if (!/^(socksgate|redsocks|delay-line|bench-danted).*\.log$/.test(f)) continue;
+      fs.mkdirSync(dest, { recursive: true });
+      fs.copyFileSync(path.join(lab.dir, f), path.join(dest, f));
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/** One retry for a measurement that failed (a reset under load, say); the first error is kept in the notes. */
+async function retryOnce<T>(r: Results, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    say(`${what} failed (${msg}); retrying once`);
+    try {
+      const v = await fn();
+      r.notes.push(`${what}: failed once (${msg}); the retry succeeded`);
+      return v;
+    } catch (e2) {
+      r.notes.push(`${what}: FAILED twice (${msg} / ${(e2 as Error).message.split('\n')[0]}); no sample`);
+      return undefined;
+    }
   }
 }
 
@@ -136,39 +225,54 @@ async function smoke(lab: Lab, running: Running, url: string): Promise<void> {
 
 async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | undefined): Promise<void> {
   const lab = await createLab();
+  live.add(`sg-${lab.id}`);
   try {
     say(`lab ${lab.id}: starting nginx, iperf3, echo, Dante`);
     const servers: Servers = await startServers(lab, { iperf: o.only.has('bulk'), echo: o.only.has('mem') });
     const url = servers.nginx.url('/small.txt');
     const seconds = o.quick ? 2 : 5;
+    const bulkSeconds = o.quick ? 1 : 5;
+    const variants = r.meta.variants;
+    const proxied = variants.filter((v) => v !== 'direct');
 
     if (o.only.has('bulk')) {
       for (const c of BULK_CASES) r.bulk[bulkCaseName(c)] = {};
       for (let run = 1; run <= o.runs; run++) {
-        for (const v of VARIANTS) {
-          say(`bulk: run ${run}/${o.runs}, ${v.label}`);
-          await withVariant(lab, v.id, servers.dante, { tag: `bulk${run}`, ...(run === 1 && profileDir && v.id === 'socksgate' ? { profileDir: path.join(profileDir, 'bulk') } : {}) }, async (running) => {
+        for (const id of variants) {
+          say(`bulk: run ${run}/${o.runs}, ${LABELS[id]}`);
+          await withVariant(lab, id, servers.dante, { tag: `bulk${run}` }, async (running) => {
             recordStartup(r, running);
             await smoke(lab, running, url);
             for (const c of BULK_CASES) {
-              const s = await runBulk(lab, running, c, seconds);
-              (r.bulk[bulkCaseName(c)]![v.id] ??= []).push(s);
+              const s = await retryOnce(r, `bulk ${bulkCaseName(c)}, ${LABELS[id]}, run ${run}`, () => runBulk(lab, running, c, bulkSeconds));
+              if (s) (r.bulk[bulkCaseName(c)]![id] ??= []).push(s);
             }
           });
         }
+      }
+      if (profileDir) {
+        say('bulk: one more socksgate run under node --cpu-prof (not counted)');
+        await withVariant(lab, 'socksgate', servers.dante, { tag: 'bulk-prof', profileDir: path.join(profileDir, 'bulk') }, async (running) => {
+          for (const c of BULK_CASES) await runBulk(lab, running, c, bulkSeconds);
+        });
       }
     }
 
     if (o.only.has('cps')) {
       for (let run = 1; run <= o.runs; run++) {
-        for (const v of VARIANTS) {
-          say(`connections/s: run ${run}/${o.runs}, ${v.label}`);
-          await withVariant(lab, v.id, servers.dante, { tag: `cps${run}`, ...(run === 1 && profileDir && v.id === 'socksgate' ? { profileDir: path.join(profileDir, 'cps') } : {}) }, async (running) => {
+        for (const id of variants) {
+          say(`connections/s: run ${run}/${o.runs}, ${LABELS[id]}`);
+          await withVariant(lab, id, servers.dante, { tag: `cps${run}` }, async (running) => {
             recordStartup(r, running);
             await smoke(lab, running, url);
-            (r.cps[v.id] ??= []).push(await runCps(lab, running, url, seconds));
+            const s = await retryOnce(r, `connections/s, ${LABELS[id]}, run ${run}`, () => runCps(lab, running, url, seconds));
+            if (s) (r.cps[id] ??= []).push(s);
           });
         }
+      }
+      if (profileDir) {
+        say('connections/s: one more socksgate run under node --cpu-prof (not counted)');
+        await withVariant(lab, 'socksgate', servers.dante, { tag: 'cps-prof', profileDir: path.join(profileDir, 'cps') }, (running) => runCps(lab, running, url, seconds));
       }
       const busy = median(Object.values(r.cps).flatMap((s) => s!.map((x) => x.machineBusy)));
       r.notes.push(
@@ -179,28 +283,33 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
 
     if (o.only.has('mem')) {
       const count = o.quick ? 2000 : 5000;
-      const waves = o.runs;
-      r.meta.memoryWaves = waves;
-      for (const id of PROXIED) {
-        // redsocks with splice holds 6 fds per connection (2 sockets + 2 pipes): 5,000 would need
-        // 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so it gets at most 2,500
-        const n = id === 'redsocks' ? Math.min(count, 2500) : count;
-        r.meta.memoryCount[id] = n;
-        say(`memory: ${n} idle connections x ${waves} waves, ${VARIANTS.find((v) => v.id === id)!.label}`);
-        await withVariant(lab, id, servers.dante, { tag: 'mem', ...(id === 'redsocks' ? { connMax: n + 100 } : {}) }, async (running) => {
-          await smoke(lab, running, url);
-          r.memory[id] = await runMemory(lab, running, n, waves);
-        });
+      const growthWaves = o.waves;
+      r.meta.memoryWaves = growthWaves;
+      for (let run = 1; run <= o.runs; run++) {
+        for (const id of proxied) {
+          // redsocks with splice holds 6 fds per connection (2 sockets + 2 pipes): 5,000 would need
+          // 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so it gets at most 2,500
+          const n = id === 'redsocks' ? Math.min(count, 2500) : count;
+          r.meta.memoryCount[id] = n;
+          const waves = run === 1 ? growthWaves : 1;
+          say(`memory: run ${run}/${o.runs}, ${n} idle connections x ${waves} wave${waves > 1 ? 's' : ''}, ${LABELS[id]}`);
+          await withVariant(lab, id, servers.dante, { tag: `mem${run}`, ...(id === 'redsocks' ? { connMax: n + 100 } : {}) }, async (running) => {
+            await smoke(lab, running, url);
+            (r.memory[id] ??= []).push(await runMemory(lab, running, n, waves));
+          });
+        }
       }
       r.notes.push(
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
-          `Per connection = (RSS with the connections open, 1 s after the last one opened − RSS just before) / count, median over ${waves} waves on one socksifier process, after a 20-connection warm-up.` +
+          `Per connection = (RSS with the connections open, 1 s after the last one opened − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes. ` +
+          `Growth: on the first process, ${growthWaves} waves; RSS after the last closed − RSS after the first closed.` +
           (r.meta.memoryCount.redsocks !== r.meta.memoryCount.socksgate
             ? ` redsocks with splice was measured with ${r.meta.memoryCount.redsocks} connections: it needs 6 fds each and RLIMIT_NOFILE is capped at 20,000 here.`
             : ''),
       );
     }
   } finally {
+    saveLogs(lab);
     await lab.destroy();
   }
 }
@@ -209,6 +318,7 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
   const rttMs = 20;
   const bin = compileDelayLine(path.join(OUT, 'bin'));
   const { lab } = await createDelayLab(bin, rttMs);
+  live.add(`sg-${lab.id}`);
   try {
     say(`ttfb lab ${lab.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
     const servers = await startServers(lab, { auth: true });
@@ -216,11 +326,11 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
     const count = r.meta.ttfbCount;
     const noAuth: Partial<Record<VariantId, Awaited<ReturnType<typeof runTtfb>>>> = {};
     const auth: typeof noAuth = {};
-    for (const v of VARIANTS) {
-      for (const withAuth of v.id === 'direct' ? [false] : [false, true]) {
-        say(`ttfb: ${v.label}${withAuth ? ', username/password' : ''}`);
-        await withVariant(lab, v.id, withAuth ? servers.danteAuth! : servers.dante, { tag: withAuth ? 'ttfb-auth' : 'ttfb' }, async (running) => {
-          (withAuth ? auth : noAuth)[v.id] = await runTtfb(lab, url, count);
+    for (const id of r.meta.variants) {
+      for (const withAuth of id === 'direct' ? [false] : [false, true]) {
+        say(`ttfb: ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
+        await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: withAuth ? 'ttfb-auth' : 'ttfb' }, async (running) => {
+          (withAuth ? auth : noAuth)[id] = await runTtfb(lab, url, count);
         });
       }
     }
@@ -235,6 +345,7 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
         `which every socksifier pays alike; the "excl. Dante's login time" row subtracts it before counting round trips.`,
     );
   } finally {
+    saveLogs(lab);
     await lab.destroy();
   }
 }
@@ -243,21 +354,28 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   ensureDeps();
-  if (o.build) build();
+  const buildNote = o.build ? build() : 'measured dist/ as it was (--no-build)';
   fs.mkdirSync(OUT, { recursive: true });
+  setSocksgateMain(snapshotSocksgate());
+  const relay = socksgateRelayOption();
+  const variants = ALL_VARIANTS.filter((v) => v !== 'socksgate-copy' || relay.hasRelay);
   const profileDir = o.profile ? path.join(OUT, 'prof', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
   const r = emptyResults({
+    variants,
+    socksgateRelay: relay.hasRelay ? relay.defaultRelay : 'unknown',
     date: new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
     quick: o.quick,
     runs: o.runs,
-    bulkSeconds: o.quick ? 2 : 5,
+    bulkSeconds: o.quick ? 1 : 5,
     cpsSeconds: o.quick ? 2 : 5,
     memoryCount: {},
-    memoryWaves: o.runs,
+    memoryWaves: o.waves,
     ttfbCount: 20,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     versions: versions(),
   });
+  if (buildNote) r.notes.push(buildNote);
+  const activityBefore = machineActivity();
   const failures: string[] = [];
   if (o.only.has('bulk') || o.only.has('cps') || o.only.has('mem')) {
     try {
@@ -276,6 +394,10 @@ async function main(): Promise<void> {
     }
   }
   for (const f of failures) r.notes.push(`FAILED ${f.split('\n')[0]}`);
+  r.notes.push(`Logs of the socksifiers, the delay line and Dante (warnings and errors only): bench-out/logs/<lab id>/.`);
+  r.notes.push(
+    `Machine activity: at the start ${activityBefore}; at the end ${machineActivity()}. With 2 cores, anything else running (e.g. an e2e test run) lowers every figure and widens the [min–max] spreads.`,
+  );
   r.meta.elapsedS = (performance.now() - t0) / 1000;
   const md = renderMarkdown(r);
   fs.writeFileSync(path.join(OUT, 'latest.md'), md);

@@ -1,26 +1,48 @@
 /**
- * The things compared: socksgate, redsocks (splice, its default), redsocks with `splice = off`,
+ * The things compared: socksgate (its default relay; and `--relay copy`, the Node-streams relay,
+ * when the build has that option), redsocks (splice, its default), redsocks with `splice = off`,
  * and direct (no proxy). Each runs in the client namespace with its own REDIRECT rules; start()
  * returns once traffic from the client namespace goes through it, stop() undoes everything.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, REDIRECT_PORT, applyRedirect, clearRedirect, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
 
-export type VariantId = 'direct' | 'socksgate' | 'redsocks' | 'redsocks-nosplice';
+export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'redsocks' | 'redsocks-nosplice';
 
-export const VARIANTS: readonly { id: VariantId; label: string }[] = [
-  { id: 'direct', label: 'direct' },
-  { id: 'socksgate', label: 'socksgate' },
-  { id: 'redsocks', label: 'redsocks (splice)' },
-  { id: 'redsocks-nosplice', label: 'redsocks (splice = off)' },
-];
+export const LABELS: Readonly<Record<VariantId, string>> = {
+  direct: 'direct',
+  socksgate: 'socksgate',
+  'socksgate-copy': 'socksgate (--relay copy)',
+  redsocks: 'redsocks (splice)',
+  'redsocks-nosplice': 'redsocks (splice = off)',
+};
 
-export const PROXIED: readonly VariantId[] = ['socksgate', 'redsocks', 'redsocks-nosplice'];
+/** Column order of the table. */
+export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'redsocks', 'redsocks-nosplice'];
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+let socksgateMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+
+/** Run socksgate from this main.js (run.ts points it at a snapshot of dist/). */
+export function setSocksgateMain(main: string): void {
+  socksgateMain = main;
+}
+
+/**
+ * Whether this socksgate build has `run --relay splice|copy`, and which relay its help calls the
+ * default ('unknown' when it does not say).
+ */
+export function socksgateRelayOption(): { hasRelay: boolean; defaultRelay: string } {
+  const r = spawnSync(process.execPath, [socksgateMain, 'run', '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const help = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
+  const at = help.indexOf('--relay ');
+  if (at < 0) return { hasRelay: false, defaultRelay: 'unknown' };
+  const m = /\b(splice|copy) \([^)]*default\)/.exec(help.slice(at, at + 300));
+  return { hasRelay: true, defaultRelay: m?.[1] ?? 'unknown' };
+}
 
 export interface Running {
   readonly id: VariantId;
@@ -64,14 +86,15 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
-  if (id === 'socksgate') {
+  if (id === 'socksgate' || id === 'socksgate-copy') {
     const flags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
+    const relay = id === 'socksgate-copy' ? ['--relay', 'copy'] : [];
     const t0 = performance.now();
     const proc = lab.spawn(
       'client',
       process.execPath,
-      [...flags, MAIN, 'run', '--upstream', socksgateUrl(up), '--redirect', `127.0.0.1:${REDIRECT_PORT}`, '--mark', String(DAEMON_MARK), '--log-level', 'warn'],
-      { name: `socksgate${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
+      [...flags, socksgateMain, 'run', '--upstream', socksgateUrl(up), '--redirect', `127.0.0.1:${REDIRECT_PORT}`, '--mark', String(DAEMON_MARK), '--log-level', 'warn', ...relay],
+      { name: `${id}${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
     );
     try {
       await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);

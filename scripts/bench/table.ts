@@ -3,12 +3,16 @@ import type { BulkSample } from './measure-bulk.js';
 import type { CpsSample } from './measure-cps.js';
 import type { MemoryResult } from './measure-memory.js';
 import type { TtfbSamples } from './measure-ttfb.js';
-import { VARIANTS, type VariantId } from './socksifiers.js';
+import { LABELS, type VariantId } from './socksifiers.js';
 import { median } from './util.js';
 
 export interface Results {
   meta: {
     date: string;
+    /** The columns, in order. */
+    variants: VariantId[];
+    /** What socksgate's default relay is in this build ('splice' / 'copy' / unknown). */
+    socksgateRelay: string;
     quick: boolean;
     runs: number;
     bulkSeconds: number;
@@ -31,7 +35,8 @@ export interface Results {
     auth: Partial<Record<VariantId, TtfbSamples>>;
   };
   cps: Partial<Record<VariantId, CpsSample[]>>;
-  memory: Partial<Record<VariantId, MemoryResult>>;
+  /** One result per run (a fresh socksifier process each); the first run also has the growth waves. */
+  memory: Partial<Record<VariantId, MemoryResult[]>>;
   startupMs: Partial<Record<VariantId, number[]>>;
   notes: string[];
 }
@@ -41,6 +46,10 @@ export function emptyResults(meta: Results['meta']): Results {
 }
 
 type Cells = Partial<Record<VariantId, number>>;
+
+/** Set by renderMarkdown: the columns, and which ratios to show. */
+let VARIANTS: { id: VariantId; label: string }[] = [];
+let RATIOS: [VariantId, VariantId][] = [];
 
 function fmt(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '–';
@@ -60,8 +69,16 @@ function ratio(a: number | undefined, b: number | undefined): string {
 function row(label: string, better: 'higher' | 'lower' | '', cells: Cells): string {
   const cols = VARIANTS.map((v) => fmt(cells[v.id]));
   const arrow = better === 'higher' ? ' ↑' : better === 'lower' ? ' ↓' : '';
-  return `| ${label}${arrow} | ${cols.join(' | ')} | ${ratio(cells.socksgate, cells.redsocks)} | ${ratio(cells.socksgate, cells['redsocks-nosplice'])} |`;
+  return `| ${label}${arrow} | ${cols.join(' | ')} | ${RATIOS.map(([a, b]) => ratio(cells[a], cells[b])).join(' | ')} |`;
 }
+
+const SHORT: Record<VariantId, string> = {
+  direct: 'direct',
+  socksgate: 'socksgate',
+  'socksgate-copy': 'socksgate copy',
+  redsocks: 'redsocks',
+  'redsocks-nosplice': 'redsocks splice=off',
+};
 
 function medians<T>(byVariant: Partial<Record<VariantId, T[]>>, pick: (s: T) => number): Cells {
   const out: Cells = {};
@@ -81,6 +98,12 @@ function spread(values: number[]): string {
 export function renderMarkdown(r: Results): string {
   const out: string[] = [];
   const m = r.meta;
+  VARIANTS = m.variants.map((id) => ({ id, label: id === 'socksgate' && m.socksgateRelay !== 'unknown' ? `socksgate (--relay ${m.socksgateRelay}, default)` : LABELS[id] }));
+  RATIOS = [];
+  for (const sg of ['socksgate', 'socksgate-copy'] as const) {
+    if (!m.variants.includes(sg)) continue;
+    for (const rs of ['redsocks', 'redsocks-nosplice'] as const) if (m.variants.includes(rs)) RATIOS.push([sg, rs]);
+  }
   out.push(`# socksgate benchmark${m.quick ? ' (--quick)' : ''}`);
   out.push('');
   out.push(
@@ -96,8 +119,8 @@ export function renderMarkdown(r: Results): string {
   );
   out.push('');
   const head = VARIANTS.map((v) => v.label);
-  out.push(`| figure | ${head.join(' | ')} | socksgate / redsocks | socksgate / redsocks (splice = off) |`);
-  out.push(`|---|${head.map(() => '---:').join('|')}|---:|---:|`);
+  out.push(`| figure | ${head.join(' | ')} | ${RATIOS.map(([a, b]) => `${SHORT[a]} / ${SHORT[b]}`).join(' | ')} |`);
+  out.push(`|---|${head.map(() => '---:').join('|')}|${RATIOS.map(() => '---:').join('|')}|`);
 
   for (const [name, byVariant] of Object.entries(r.bulk)) {
     out.push(row(`Bulk TCP ${name}, Gbit/s`, 'higher', medians(byVariant, (s) => s.gbps)));
@@ -141,18 +164,19 @@ export function renderMarkdown(r: Results): string {
     const idle: Cells = {};
     const growth: Cells = {};
     for (const v of VARIANTS) {
-      const mem = r.memory[v.id];
-      if (!mem) continue;
-      per[v.id] = median(mem.waves.map((w) => w.perConnKiB));
-      fds[v.id] = median(mem.waves.map((w) => w.fdsPerConn));
-      idle[v.id] = mem.waves[0]!.idleKiB / 1024;
-      growth[v.id] = mem.growthKiB / 1024;
+      const runs = r.memory[v.id];
+      if (!runs?.length) continue;
+      per[v.id] = median(runs.map((x) => x.waves[0]!.perConnKiB));
+      fds[v.id] = median(runs.map((x) => x.waves[0]!.fdsPerConn));
+      idle[v.id] = median(runs.map((x) => x.waves[0]!.idleKiB)) / 1024;
+      const long = runs.find((x) => x.waves.length > 1);
+      if (long) growth[v.id] = long.growthKiB / 1024;
     }
     const counts = [...new Set(Object.values(m.memoryCount))].join(' / ');
-    out.push(row(`RSS per idle proxied connection, KiB (${counts} connections)`, 'lower', per));
+    out.push(row(`RSS per idle proxied connection, KiB (${counts} connections, fresh process)`, 'lower', per));
     out.push(row('File descriptors per proxied connection', 'lower', fds));
-    out.push(row('RSS before the first wave, MiB', 'lower', idle));
-    out.push(row(`RSS growth after ${m.memoryWaves} waves closed, MiB`, 'lower', growth));
+    out.push(row('RSS idle (after a 20-connection warm-up), MiB', 'lower', idle));
+    out.push(row(`RSS growth from wave 1 to wave ${m.memoryWaves}, after each closed, MiB`, 'lower', growth));
   }
   if (Object.keys(r.startupMs).length) {
     out.push(row('Start-up to listening, ms (incl. ip netns exec)', 'lower', medians(r.startupMs, (x) => x)));
@@ -194,12 +218,16 @@ export function renderMarkdown(r: Results): string {
     }
   }
   for (const v of VARIANTS) {
-    const mem = r.memory[v.id];
-    if (!mem) continue;
-    const w = mem.waves
-      .map((x) => `${x.opened} open${x.failed ? ` (${x.failed} failed)` : ''} in ${(x.openMs / 1000).toFixed(1)} s: ${(x.idleKiB / 1024).toFixed(1)} → ${(x.loadedKiB / 1024).toFixed(1)} → ${(x.afterKiB / 1024).toFixed(1)} MiB`)
-      .join('; ');
-    out.push(`- memory, ${v.label} (${mem.count} connections per wave): ${w}`);
+    for (const [i, mem] of (r.memory[v.id] ?? []).entries()) {
+      const w = mem.waves
+        .map(
+          (x) =>
+            `${x.opened} open${x.failed ? ` (${x.failed} failed)` : ''} in ${(x.openMs / 1000).toFixed(1)} s: ${(x.idleKiB / 1024).toFixed(1)} → ${(x.loadedKiB / 1024).toFixed(1)} → ${(x.afterKiB / 1024).toFixed(1)} MiB` +
+            (x.fdsLeft > 2 ? ` (${x.fdsLeft} fds still open)` : ''),
+        )
+        .join('; ');
+      out.push(`- memory, ${v.label}, run ${i + 1} (${mem.count} connections per wave; RSS before → open → after close): ${w}`);
+    }
   }
   for (const v of VARIANTS) {
     const s = r.startupMs[v.id];

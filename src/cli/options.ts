@@ -2,10 +2,13 @@ import type { Argv } from 'yargs';
 import { LOG_LEVELS } from '../config/schema.js';
 import { ConfigError, DEFAULT_REDIRECT, loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
 import { redactUrl } from '../config/upstream-url.js';
+import { rulesOverrides, type RulesArgs } from './rules-options.js';
+import { dnsOverrides, sniffOverrides, withDnsOptions, type DnsArgs } from './dns-options.js';
+import { udpOverrides, withUdpOptions, type UdpArgs } from './udp-options.js';
 
 /** Flags shared by every command that reads a config; each one overrides the file. */
 export function withConfigOptions<T>(yargs: Argv<T>) {
-  return yargs
+  return withUdpOptions(withDnsOptions(yargs))
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file', normalize: true })
     .option('upstream', {
       alias: 'u',
@@ -15,17 +18,19 @@ export function withConfigOptions<T>(yargs: Argv<T>) {
         'Upstream proxy URL, repeatable: socks5://[user[:pass]@]host:port, socks4://[userid@]host:port, socks4a://…, http://[user[:pass]@]host:port. Query options: ?pipelining=auto|on|off, ?password_file=PATH, ?password_env=VAR (keeps the password out of ps)',
     })
     .option('redirect', { type: 'string', array: true, describe: `TCP listener for REDIRECT/DNAT rules, ADDR:PORT, repeatable (default ${DEFAULT_REDIRECT} when no --tproxy)` })
-    .option('tproxy', { type: 'string', array: true, describe: 'Transparent (TPROXY) TCP listener, ADDR:PORT, repeatable; [::]:PORT serves IPv4 and IPv6' })
+    .option('tproxy', { type: 'string', array: true, describe: 'Transparent (TPROXY) listener for TCP and UDP on the same port, ADDR:PORT, repeatable; [::]:PORT serves IPv4 and IPv6' })
     .option('mark', { type: 'string', describe: 'SO_MARK for the daemon\'s own sockets (decimal or 0x hex), so rules can exclude them' })
+    .option('relay', { type: 'string', choices: ['splice', 'copy'], describe: 'How established connections are relayed: splice (in the kernel, default) or copy (through Node)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Log level' });
 }
 
-interface ConfigArgs {
+interface ConfigArgs extends DnsArgs, UdpArgs {
   config?: string;
   upstream?: string[];
   redirect?: string[];
   tproxy?: string[];
   mark?: string;
+  relay?: string;
   logLevel?: string;
 }
 
@@ -38,13 +43,18 @@ function parseMark(text: string | undefined): number | undefined {
   return value;
 }
 
-export function configFromArgs(args: ConfigArgs): Config {
+export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
   const flags: ConfigOverrides = {
+    rules: rulesOverrides(args),
     upstream: args.upstream,
     redirect: args.redirect,
     tproxy: args.tproxy,
     mark: parseMark(args.mark),
+    relay: args.relay,
     logLevel: args.logLevel,
+    dns: dnsOverrides(args),
+    sniff: sniffOverrides(args),
+    udp: udpOverrides(args),
   };
   return loadConfig(args.config, flags);
 }

@@ -1,41 +1,69 @@
-import type { Server } from 'node:net';
+import type { Socket } from 'node:net';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { formatAddr } from '../core/addr.js';
+import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
+import type { Flow } from '../core/flow.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
-import { redirectInbound } from '../inbound/redirect-tcp.js';
-import { startTcpInbound, type TcpInboundDeps } from '../inbound/tcp-inbound.js';
-import { tproxyInbound } from '../inbound/tproxy-tcp.js';
+import type { TcpInboundDeps } from '../inbound/tcp-inbound.js';
 import { raiseFileLimit } from '../native/index.js';
 import { createLogger, type Logger } from '../observe/logger.js';
-import { createOutbound } from '../outbound/create.js';
 import { Sessions } from '../relay/sessions.js';
+import { relayTcpSpliced } from '../relay/splice-relay.js';
+import { relayTcp } from '../relay/tcp-relay.js';
 import { runTcpSession } from '../relay/tcp-session.js';
-import { createRouter } from '../route/router.js';
+import { sniffClientHost } from '../relay/sniff-client.js';
+import { dnsUdpDialer, startDnsService } from './dns-service.js';
 import { configFromArgs, exitOnConfigError, hideSecretsFromPs, withConfigOptions } from './options.js';
+import { daemonRules, RUN_RULES, type DaemonRules } from './run-rules.js';
+import { withRulesOptions } from './rules-options.js';
+import { startUdpService } from './run-udp.js';
+import { LiveOutbounds } from './live-outbounds.js';
+import { withObserveOptions, type ObserveArgs } from './observe-options.js';
+import { TcpListeners } from './run-listeners.js';
+import { createObservation, type Observation } from './run-observe.js';
+import { createOutbounds, reloadOnSighup, type DaemonState } from './run-reload.js';
 
-async function startDaemon(config: Config, log: Logger): Promise<() => Promise<void>> {
-  const settings = { mark: config.mark, connectTimeoutMs: config.timeouts.connect_ms, handshakeTimeoutMs: config.timeouts.handshake_ms };
-  const outbounds = config.upstreams.map((upstream) => createOutbound(upstream, settings, log.child({ upstream: upstream.name })));
+async function startDaemon(config: Config, log: Logger, rules: DaemonRules, observe: Observation): Promise<{ stop: () => Promise<void>; state: DaemonState }> {
+  const outbounds = new LiveOutbounds(createOutbounds(config, observe, log));
   const sessions = new Sessions();
-  const session = { pickOutbound: createRouter(outbounds), idleMs: config.timeouts.idle_s * 1000, sessions, log };
+  // DNS goes through the first upstream, like every flow until rule-based routing lands.
+  const dnsLog = log.child({ component: 'dns' });
+  const dns = await startDnsService(config.dns, outbounds.first, dnsLog, observe.dnsAttempt, () => dnsUdpDialer(config, dnsLog));
+  const fakeIp = dns.fakeIp;
+  const session = {
+    pickOutbound: (flow: Flow) => outbounds.pick(flow),
+    mapDestination: fakeIp && ((dst: SocksAddr) => fakeIp.mapDestination(dst)),
+    sniff: config.sniff.enabled ? (client: Socket) => sniffClientHost(client, config.sniff.timeout_ms) : undefined,
+    idleMs: config.timeouts.idle_s * 1000,
+    relay: config.relay === 'splice' ? relayTcpSpliced : relayTcp,
+    sessions,
+    log,
+    observer: observe.flows,
+  };
   const deps: TcpInboundDeps = {
-    guard: new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server)),
+    guard: new LoopGuard([...config.redirect, ...config.tproxy], outbounds.all.map((o) => o.server)),
     log,
     onFlow: (flow, client) => void runTcpSession(flow, client, session),
   };
-  const servers: Server[] = [];
-  for (const at of config.redirect) servers.push(await startTcpInbound(redirectInbound, at, deps));
-  for (const at of config.tproxy) servers.push(await startTcpInbound(tproxyInbound, at, deps));
-  for (const outbound of outbounds) outbound.start?.();
+  const listeners = new TcpListeners(deps);
+  await listeners.update(config);
+  const startUdp = (next: Config) => startUdpService(next, deps.guard, log);
+  const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
+  for (const outbound of outbounds.all) outbound.start();
+  await observe.serve({ outbounds: () => outbounds.all, udp: () => state.udp, dns: () => dns.resolver });
 
-  return async () => {
-    for (const server of servers) server.close();
-    log.info({ flows: sessions.size, deadlineMs: config.timeouts.drain_ms }, 'stopping: no new connections, draining flows');
-    const cut = await sessions.drain(config.timeouts.drain_ms);
+  const stop = async () => {
+    listeners.close();
+    observe.close();
+    await dns.stop();
+    state.udp?.stop();
+    const { drain_ms } = state.config.timeouts;
+    log.info({ flows: sessions.size, deadlineMs: drain_ms }, 'stopping: no new connections, draining flows');
+    const cut = await sessions.drain(drain_ms);
     log.info({ cut }, 'stopped');
   };
+  return { stop, state };
 }
 
 async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromArgs>[0]>): Promise<void> {
@@ -47,10 +75,19 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
     exitOnConfigError(err);
   }
   const log = createLogger(config.log);
-  const files = raiseFileLimit();
-  let stop: () => Promise<void>;
+  let rules: DaemonRules;
+  let observe: Observation;
   try {
-    stop = await startDaemon(config, log);
+    rules = daemonRules((args as { rules?: string }).rules, config, log);
+    observe = createObservation(args as ObserveArgs, log);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  const files = raiseFileLimit();
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config, log, rules, observe);
+    rules.install();
   } catch (err) {
     log.fatal({ reason: errorCode(err) }, `cannot start: ${errorMessage(err)}`);
     process.exit(1);
@@ -59,6 +96,7 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
     { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files },
     'socksgate running',
   );
+  reloadOnSighup(() => configFromArgs(args), daemon.state);
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -67,7 +105,8 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
     }
     stopping = true;
     log.info({ signal }, 'signal received');
-    void stop().then(() => process.exit(0));
+    rules.remove();
+    void daemon.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -76,6 +115,12 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
 export const runModule: CommandModule = {
   command: 'run',
   describe: 'Run the daemon: accept diverted connections and carry them through the upstream proxy',
-  builder: (yargs: Argv) => withConfigOptions(yargs),
+  builder: (yargs: Argv) =>
+    withObserveOptions(withRulesOptions(withConfigOptions(yargs))).option('rules', {
+      type: 'string',
+      choices: RUN_RULES,
+      default: 'off',
+      describe: 'auto: apply the firewall rules (see `socksgate rules`) once listening, flush them at exit',
+    }),
   handler: (args) => runCommand(args as never),
 };

@@ -27,7 +27,16 @@ export interface ConfigOverrides {
   redirect?: string[];
   tproxy?: string[];
   mark?: number;
+  relay?: string;
   logLevel?: string;
+  /** Keys of the `rules:` section given as flags (e.g. { mode: 'router' }). */
+  rules?: Record<string, unknown>;
+  /** Keys of the `dns:` section given as flags; `fake_ip` merges key by key too. */
+  dns?: Record<string, unknown> & { fake_ip?: Record<string, unknown> };
+  /** Keys of the `sniff:` section given as flags. */
+  sniff?: Record<string, unknown>;
+  /** Keys of the `udp:` section given as flags. */
+  udp?: Record<string, unknown>;
 }
 
 export interface Config extends Omit<ValidConfig, 'redirect' | 'tproxy' | 'upstreams'> {
@@ -63,12 +72,29 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): R
   if (flags.redirect?.length) merged.redirect = flags.redirect;
   if (flags.tproxy?.length) merged.tproxy = flags.tproxy;
   if (flags.mark !== undefined) merged.mark = flags.mark;
+  if (flags.relay !== undefined) merged.relay = flags.relay;
   if (flags.logLevel !== undefined) {
     const log = typeof raw.log === 'object' && raw.log !== null ? raw.log : {};
     merged.log = { ...log, level: flags.logLevel };
   }
+  if (flags.rules && Object.keys(flags.rules).length) {
+    const rules = typeof raw.rules === 'object' && raw.rules !== null ? raw.rules : {};
+    merged.rules = { ...rules, ...flags.rules };
+  }
+  if (flags.dns && Object.keys(flags.dns).length) {
+    const dns = section(raw.dns);
+    const fakeIp = flags.dns.fake_ip ? { fake_ip: { ...section(dns.fake_ip), ...flags.dns.fake_ip } } : {};
+    merged.dns = { ...dns, ...flags.dns, ...fakeIp };
+  }
+  if (flags.sniff && Object.keys(flags.sniff).length) merged.sniff = { ...section(raw.sniff), ...flags.sniff };
+  if (flags.udp && Object.keys(flags.udp).length) merged.udp = { ...section(raw.udp), ...flags.udp };
   if (merged.redirect === undefined && merged.tproxy === undefined) merged.redirect = [DEFAULT_REDIRECT];
   return merged;
+}
+
+/** A mapping from the file, or {} when absent (a non-mapping is left for the schema to report). */
+function section(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function issuePath(issue: z.core.$ZodIssue): string[] {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { parseHostPort } from '../core/addr.js';
+import { parseCidr } from '../core/cidr.js';
+import { parseIpBlock } from '../dns/ip-block.js';
+import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
@@ -32,6 +35,108 @@ const upstreamObject = z.strictObject({
 /** An upstream is a URL string or an object with a `url` and options. */
 const upstream = z.preprocess((value) => (typeof value === 'string' ? { url: value } : value), upstreamObject);
 
+export const RULES_BACKENDS = ['auto', 'nft', 'iptables'] as const;
+export const RULES_MODES = ['host', 'router', 'sidecar'] as const;
+
+const cidr = z.string().superRefine(parsesWith(parseCidr));
+const port = z.number().int().min(1).max(65535);
+const id = z.number().int().min(0).max(0xfffffffe);
+
+/** What `socksgate rules` installs (see src/firewall/plan.ts). */
+const rulesSchema = z.strictObject({
+  /** auto: nft where the `nft` tool exists, else iptables. */
+  backend: z.enum(RULES_BACKENDS).default('auto'),
+  mode: z.enum(RULES_MODES).default('host'),
+  /** Router mode: divert traffic arriving on these interfaces or from these sources. */
+  lan_interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'not an interface name')).default([]),
+  lan_sources: z.array(cidr).default([]),
+  /** Destinations never diverted, in addition to loopback, link-local, multicast and broadcast. */
+  bypass: z.array(cidr).default([]),
+  bypass_ports: z.array(port).default([]),
+  /** Also bypass private and reserved ranges (RFC 1918, CGNAT, ULA, 0/8, 240/4). */
+  bypass_reserved: z.boolean().default(true),
+  exclude_uids: z.array(id).default([]),
+  exclude_gids: z.array(id).default([]),
+  /** Divert port 53 to the DNS listener, when the config has one. */
+  dns_capture: z.boolean().default(true),
+  /** Divert UDP to the TPROXY listener too; absent: yes when there is one (not in sidecar mode). */
+  udp: z.boolean().optional(),
+  nft_table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'letters, digits and _ only').default('socksgate'),
+  /** Prefix of the iptables chains socksgate owns (suffixes such as _MARK are appended). */
+  iptables_chain: z.string().regex(/^[A-Z][A-Z0-9_]{0,15}$/, 'capitals, digits and _ only, at most 16').default('SOCKSGATE'),
+  /** TPROXY policy routing: packets with this mark are delivered locally through this table. */
+  fwmark: z.number().int().min(1).max(0xffffffff).default(1),
+  route_table: z.number().int().min(1).max(0xfffffffe).default(100),
+});
+
+const fakeIpRange = z.string().superRefine(parsesWith(parseIpBlock));
+
+/** The DNS server socksgate runs for applications, and where it sends what it cannot answer. */
+const dnsSchema = z
+  .strictObject({
+    /** UDP and TCP listener, e.g. 127.0.0.53:53; absent: no DNS server. */
+    listen: listenAddress.optional(),
+    /** Real resolvers, tried in order, reached through the first upstream proxy: tcp://IP[:PORT]. */
+    upstreams: z.array(z.string().superRefine(parsesWith(parseDnsUpstreamUrl))).default([]),
+    /** Deadline of one attempt at one resolver. */
+    timeout_ms: positiveMs.default(3_000),
+    /** Pipelined TCP connections kept per resolver. */
+    tcp_pool_size: z.number().int().min(1).max(16).default(2),
+    cache: z
+      .strictObject({
+        size: z.number().int().min(1).default(4096),
+        min_ttl_s: z.number().int().min(0).default(0),
+        max_ttl_s: z.number().int().min(0).default(86_400),
+        negative_ttl_s: z.number().int().min(0).default(900),
+      })
+      .prefault({}),
+    fake_ip: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** At most one range per address family. */
+        ranges: z.array(fakeIpRange).min(1).default(['198.18.0.0/15', 'fc00::/18']),
+        ttl_s: z.number().int().min(0).default(1),
+        /** Names mapped at once per range; the least recently used is recycled past this. */
+        size: z.number().int().min(1).default(65_536),
+        /** Mappings survive restarts here (written atomically); absent: kept in memory only. */
+        state_file: z.string().min(1).optional(),
+        /** Domain suffixes resolved normally, e.g. local names. */
+        exclude: z.array(z.string().min(1)).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((dns, ctx) => {
+    if (dns.listen !== undefined && dns.upstreams.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'a DNS listener needs at least one resolver (e.g. tcp://9.9.9.9:53)' });
+    }
+    const families = dns.fake_ip.ranges.map((r) => (r.includes(':') ? 6 : 4));
+    if (new Set(families).size !== families.length) {
+      ctx.addIssue({ code: 'custom', path: ['fake_ip', 'ranges'], message: 'at most one range per address family' });
+    }
+  });
+
+/** Learning a flow's name from its first bytes (TLS SNI, HTTP Host), for flows to real addresses. */
+const sniffSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Longest wait for the client's first bytes; server-speaks-first protocols are delayed this much. */
+  timeout_ms: z.number().int().min(0).max(10_000).default(300),
+});
+
+/** UDP through the TPROXY listeners (`tproxy`): associations and the full-cone reply sockets. */
+const udpSchema = z.strictObject({
+  /** An association (and a reply socket) unused this long is closed. */
+  timeout_s: z.number().positive().default(60),
+  /** At most this many client address:ports at once; the least recently used one is closed. */
+  max_associations: z.number().int().positive().default(1024),
+  /** Transparent sockets replying as remote hosts (one per remote address:port). */
+  max_reply_sockets: z.number().int().positive().default(1024),
+  /** Per association, datagrams held while the upstream handshake runs. */
+  queue_datagrams: z.number().int().positive().default(32),
+  queue_bytes: z.number().int().positive().default(65_536),
+  /** Send our UDP address in UDP ASSOCIATE instead of 0.0.0.0:0 (for servers that insist). */
+  send_source: z.boolean().default(false),
+});
+
 export const configSchema = z.strictObject({
   log: z
     .strictObject({
@@ -41,6 +146,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** SO_MARK put on every socket the daemon opens, so rules can exclude its own traffic. */
   mark: z.number().int().min(0).max(0xffffffff).default(0),
+  /** splice: established connections are relayed in the kernel (splice(2)); copy: through Node streams. */
+  relay: z.enum(['splice', 'copy']).default('splice'),
   redirect: z.array(listenAddress).default([]),
   tproxy: z.array(listenAddress).default([]),
   upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
@@ -52,8 +159,16 @@ export const configSchema = z.strictObject({
       drain_ms: z.number().int().min(0).default(10_000),
     })
     .prefault({}),
+  rules: rulesSchema.prefault({}),
+  dns: dnsSchema.prefault({}),
+  sniff: sniffSchema.prefault({}),
+  udp: udpSchema.prefault({}),
 });
 
 export type ConfigFile = z.input<typeof configSchema>;
 export type ValidConfig = z.output<typeof configSchema>;
 export type UpstreamEntry = z.output<typeof upstreamObject>;
+export type RulesConfig = z.output<typeof rulesSchema>;
+export type DnsConfig = z.output<typeof dnsSchema>;
+export type SniffConfig = z.output<typeof sniffSchema>;
+export type UdpConfig = z.output<typeof udpSchema>;

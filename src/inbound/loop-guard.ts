@@ -23,9 +23,15 @@ function localAddresses(): Set<string> {
  */
 export class LoopGuard {
   constructor(
-    private readonly listeners: readonly SocksAddr[],
-    private readonly upstreams: readonly SocksAddr[],
+    private listeners: readonly SocksAddr[],
+    private upstreams: readonly SocksAddr[],
   ) {}
+
+  /** A reload moved the listeners or upstreams. */
+  replace(listeners: readonly SocksAddr[], upstreams: readonly SocksAddr[]): void {
+    this.listeners = listeners;
+    this.upstreams = upstreams;
+  }
 
   /** Why `dst` must not be proxied, or undefined when it may. */
   check(dst: SocksAddr): string | undefined {

@@ -6,6 +6,7 @@
  * Addon failures are Errors with `code` (errno name, e.g. 'EPERM'), `errno` and `syscall`
  * (e.g. 'setsockopt(SO_MARK)'); they pass through unchanged.
  */
+import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
@@ -35,6 +36,9 @@ export interface NativeBinding {
   tcpConnect(sockaddr: Buffer, mark: number): number;
   closeFd(fd: number): void;
   raiseNofile(): { soft: number; hard: number };
+  udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
+  udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
+  udpListenClose(handle: object): void;
 }
 
 // src/native/index.ts and dist/native/index.js are both two levels below the package root.
@@ -194,4 +198,83 @@ export function dialMarked(addr: { host: string; port: number }, mark: number, o
  */
 export function raiseFileLimit(): number {
   return nativeBinding().raiseNofile().soft;
+}
+
+export interface UdpSocketOptions {
+  /** IP_TRANSPARENT (+ IPV6_TRANSPARENT): bind to a foreign address, e.g. to reply as a remote host. */
+  readonly transparent?: boolean;
+  readonly reuseAddr?: boolean;
+  /** SO_MARK (0: none). */
+  readonly mark?: number;
+}
+
+/**
+ * A dgram socket bound to `addr` (an IP literal) through a socket built by the addon, so it can
+ * carry options Node cannot set. Bound and usable when this returns; throws the addon's Error
+ * (EPERM without CAP_NET_ADMIN/CAP_NET_RAW, EADDRINUSE, ...).
+ */
+export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): dgram.Socket {
+  if (addr.kind === 'domain') throw invalidArg(`UDP bind address must be an IP literal, got "${addr.host}"`);
+  const fd = nativeBinding().udpSocket(encodeSockaddr(addr), {
+    transparent: opts.transparent ?? false,
+    reuseAddr: opts.reuseAddr ?? false,
+    mark: opts.mark ?? 0,
+  });
+  const socket = dgram.createSocket(addr.kind === 'ipv4' ? 'udp4' : 'udp6');
+  try {
+    // Node adopts the fd synchronously (uv_udp_open) and is bound from here on.
+    socket.bind({ fd });
+  } catch (err) {
+    nativeBinding().closeFd(fd);
+    throw err;
+  }
+  return socket;
+}
+
+/** One datagram from the transparent listener: `data` holds `headroom` spare bytes, then the payload. */
+export interface TransparentDatagram {
+  readonly data: Buffer;
+  readonly src: SocksAddr;
+  /** The original destination; undefined when the kernel gave none (not diverted by TPROXY). */
+  readonly dst: SocksAddr | undefined;
+}
+
+export interface UdpListener {
+  close(): void;
+}
+
+const ADDR_SLOT = 28;
+
+/** The addon's per-datagram address pair: client sockaddr, original destination (family 0: none). */
+function decodePair(addrs: Buffer, index: number): { src: SocksAddr; dst: SocksAddr | undefined } {
+  const pair = addrs.subarray(index * 2 * ADDR_SLOT, (index + 1) * 2 * ADDR_SLOT);
+  const dstRaw = pair.subarray(ADDR_SLOT);
+  const hasDst = dstRaw.readUInt16LE(0) !== 0;
+  return { src: decodeSockaddr(pair.subarray(0, ADDR_SLOT)), dst: hasDst ? decodeSockaddr(dstRaw) : undefined };
+}
+
+/**
+ * A transparent UDP socket (TPROXY) on `addr`, read in batches by the addon. `[::]` serves IPv4 and
+ * IPv6. `onError` gets read errors (polling goes on). Throws the addon's Error when it cannot listen.
+ */
+export function listenUdpTransparent(
+  addr: SocksAddr,
+  opts: { headroom: number; v6only?: boolean },
+  onBatch: (datagrams: TransparentDatagram[]) => void,
+  onError: (err: Error) => void,
+): UdpListener {
+  if (addr.kind === 'domain') throw invalidArg(`listen address must be an IP literal, got "${addr.host}"`);
+  const binding = nativeBinding();
+  const handle = binding.udpListen(encodeSockaddr(addr), { headroom: opts.headroom, v6only: opts.v6only ?? false }, (err, payloads, addrs) => {
+    if (err || !payloads || !addrs) return onError(err ?? new Error('udpListen: empty batch'));
+    onBatch(payloads.map((data, i) => ({ data, ...decodePair(addrs, i) })));
+  });
+  let open = true;
+  return {
+    close() {
+      if (!open) return;
+      open = false;
+      binding.udpListenClose(handle);
+    },
+  };
 }

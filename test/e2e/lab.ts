@@ -82,7 +82,8 @@ export const SMALL_TXT = 'socksgate lab: small.txt\n';
 export const BIG_SIZE = 10 * 1024 * 1024;
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const NAME_RE = /^sg-([a-z0-9]{6})-([cpi])$/;
+/** c/p/i: the lab's own namespaces; l: a LAN namespace a test adds behind the client (test/e2e/rules-lab.ts). */
+const NAME_RE = /^sg-([a-z0-9]{6})-([cpil])$/;
 const LOG_TAIL = 8192;
 
 // ---------------------------------------------------------------------------------------------
@@ -513,7 +514,8 @@ class LabImpl implements Lab {
     for (const p of this.procs) killGroup(p.pid, 'SIGKILL');
     this.procs.clear();
     try {
-      teardownSync(Object.values(this.ns), this.dir);
+      const added = listNetns().filter((name) => NAME_RE.exec(name)?.[1] === this.id);
+      teardownSync([...new Set([...Object.values(this.ns), ...added])], this.dir);
     } catch {
       /* never throw */
     }
@@ -820,6 +822,11 @@ export interface DanteOptions {
   auth?: 'none' | 'userpass';
   /** CIDRs (v4 or v6) the server refuses to CONNECT to (SOCKS5 REP=2 "not allowed by ruleset"). */
   block?: string[];
+  /**
+   * Dante's `udp.connectdst` (default yes: it connects its outer UDP socket to the first
+   * destination). With yes, an IPv6 association gets no replies from a second remote host.
+   */
+  udpConnectDst?: boolean;
   timeoutMs?: number;
 }
 
@@ -848,6 +855,7 @@ export async function startDante(lab: Lab, opts: DanteOptions = {}): Promise<Soc
     'user.privileged: root',
     'user.unprivileged: nobody',
     'timeout.negotiate: 10',
+    ...(opts.udpConnectDst === false ? ['udp.connectdst: no'] : []),
     'client pass { from: 0/0 to: 0/0 log: error }',
     ...(opts.block ?? []).map((cidr) => `socks block { from: 0/0 to: ${cidr} log: connect error }`),
     'socks pass { from: 0/0 to: 0/0 log: connect disconnect error }',
@@ -1057,6 +1065,68 @@ export async function startTinyproxy(lab: Lab, opts: { port?: number; user?: str
     log,
     config,
   });
+}
+
+export interface DnsmasqHandle {
+  /** Listening addresses (UDP and TCP port 53 by default) in the internet namespace. */
+  hosts: string[];
+  port: number;
+  /** name → address answers it gives (A, and AAAA for IPv6 addresses). */
+  records: Record<string, string[]>;
+  proc: LabProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * dnsmasq as an authoritative-style answerer in the internet namespace on 198.51.100.2 (+
+ * 2001:db8:2::2 with ipv6), its own config only: no resolv.conf, no /etc/hosts, no forwarding.
+ * Answers web.lab.test (A 198.51.100.2, AAAA 2001:db8:2::2) and alt.lab.test (A 203.0.113.10),
+ * plus `records`; other names get REFUSED (nothing is forwarded).
+ */
+export async function startDnsmasq(lab: Lab, opts: { port?: number; records?: Record<string, string[]>; timeoutMs?: number } = {}): Promise<DnsmasqHandle> {
+  const port = opts.port ?? 53;
+  const A = LAB_ADDR;
+  const records: Record<string, string[]> = {
+    [LAB_HOSTS.web]: [A.internet, ...(lab.ipv6 ? [A.internet6] : [])],
+    [LAB_HOSTS.alt]: [A.extraTarget],
+    ...opts.records,
+  };
+  const hosts = [A.internet, ...(lab.ipv6 ? [A.internet6] : [])];
+  // --keep-in-foreground, not --no-daemon: in debug mode dnsmasq serves one TCP connection at a time,
+  // inline, so a persistent (RFC 7766) DNS-over-TCP client would block every other query.
+  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', `--port=${port}`, '--log-queries', '--log-facility=-'];
+  args.push(`--pid-file=${path.join(lab.dir, `dnsmasq-${port}.pid`)}`);
+  for (const host of hosts) args.push(`--listen-address=${host}`);
+  for (const [name, addrs] of Object.entries(records)) for (const addr of addrs) args.push(`--address=/${name}/${addr}`);
+  const proc = lab.spawn('internet', 'dnsmasq', args, { name: `dnsmasq-${port}` });
+  return started(lab, proc, 'internet', hosts.map((h): [string, number] => [h, port]), opts.timeoutMs ?? 10_000, { hosts, port, records });
+}
+
+export interface UdpEchoHandle {
+  proc: LabProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * UDP echo (test/e2e/fixtures/udp-echo-server.mjs) in the internet namespace on 198.51.100.2 and
+ * 203.0.113.10 (+ 2001:db8:2::2, 2001:db8:3::10), one socket per address so replies come from it:
+ * `ports` echo from the same port, `shifted` [P, R] echo what arrives on P from port R.
+ */
+export async function startUdpEcho(lab: Lab, opts: { ports?: number[]; range?: [number, number]; shifted?: [number, number][]; hosts?: string[]; timeoutMs?: number }): Promise<UdpEchoHandle> {
+  const A = LAB_ADDR;
+  const args = [path.join(FIXTURES, 'udp-echo-server.mjs')];
+  for (const host of opts.hosts ?? [A.internet, A.extraTarget, ...(lab.ipv6 ? [A.internet6, A.extraTarget6] : [])]) args.push('--host', host);
+  for (const p of opts.ports ?? []) args.push('--port', String(p));
+  if (opts.range) args.push('--ports', `${opts.range[0]}-${opts.range[1]}`);
+  for (const [p, r] of opts.shifted ?? []) args.push('--shifted', `${p}:${r}`);
+  const proc = lab.spawn('internet', process.execPath, args, { name: 'udp-echo' });
+  try {
+    await waitForLog(proc.logPath, /^ready$/m, opts.timeoutMs ?? 10_000);
+  } catch (e) {
+    await lab.kill(proc, 500);
+    throw new Error(`${(e as Error).message}\n--- udp-echo output ---\n${proc.output()}`);
+  }
+  return { proc, stop: () => lab.kill(proc) };
 }
 
 // ---------------------------------------------------------------------------------------------

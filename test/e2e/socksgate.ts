@@ -100,3 +100,35 @@ export async function applyTproxyRules(lab: Lab, ns: NsRef, port = TPROXY_PORT):
     await lab.exec(ns, v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
   }
 }
+
+/**
+ * The KERNEL.md TPROXY recipe for UDP from locally generated traffic, both families, the daemon
+ * excluded by its mark only. `addrtype LOCAL` RETURN is what keeps the daemon's spoofed replies
+ * (source: the remote, destination: the local app) from being diverted again. Own chain, so it
+ * combines with applyTproxyRules for TCP on the same port.
+ */
+export async function applyTproxyUdpRules(lab: Lab, ns: NsRef, port = TPROXY_PORT): Promise<void> {
+  const mark = `0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)}`;
+  for (const v6 of [false, true]) {
+    const family = v6 ? '-6' : '-4';
+    // `ip rule add` is not idempotent: delete first (the TCP recipe may have added the same rule).
+    await lab.exec(ns, 'ip', [family, 'rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
+    await lab.exec(ns, 'ip', [family, 'rule', 'add', 'fwmark', '0x1/0x1', 'lookup', '100']);
+    await lab.exec(ns, 'ip', [family, 'route', 'replace', 'local', v6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', '100']);
+    const rules = [
+      '*mangle',
+      ':SG_TPU_OUT - [0:0]',
+      '-A OUTPUT -p udp -j SG_TPU_OUT',
+      `-A SG_TPU_OUT -m mark --mark ${mark} -j RETURN`,
+      '-A SG_TPU_OUT -m addrtype --dst-type LOCAL -j RETURN',
+      `-A SG_TPU_OUT -d ${v6 ? '::1/128' : '127.0.0.0/8'} -j RETURN`,
+      `-A SG_TPU_OUT -d ${v6 ? 'ff00::/8' : '224.0.0.0/4'} -j RETURN`,
+      ...(v6 ? [] : ['-A SG_TPU_OUT -d 255.255.255.255/32 -j RETURN']),
+      '-A SG_TPU_OUT -p udp -j MARK --set-xmark 0x1/0x1',
+      `-A PREROUTING -i lo -p udp -m mark --mark 0x1/0x1 -j TPROXY --on-port ${port} --on-ip ${v6 ? '::1' : '127.0.0.1'} --tproxy-mark 0x1/0x1`,
+      'COMMIT',
+      '',
+    ].join('\n');
+    await lab.exec(ns, v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
+  }
+}

@@ -1,0 +1,45 @@
+import type { Config } from '../../config/load.js';
+import { dnsListenOf } from '../../firewall/from-config.js';
+import { planRules, type CgroupScope, type FirewallPlan } from '../../firewall/plan.js';
+import type { OwnedNames } from '../../firewall/transaction.js';
+
+/**
+ * The rules of one `socksgate exec`: the daemon's own diversion (REDIRECT to its loopback listener,
+ * DNS capture) scoped to the command's cgroup, in a table and chains of its own, so several execs
+ * and the daemon's `--rules auto` set never touch each other's rules. No UDP: TPROXY needs a
+ * policy-routing rule, which is shared per mark and could not be removed by one exec alone.
+ */
+export function execPlan(config: Config, cgroup: CgroupScope, id: number): FirewallPlan {
+  const dnsListen = dnsListenOf(config);
+  return planRules({
+    mark: config.mark,
+    redirect: config.redirect,
+    tproxy: [],
+    upstreams: config.upstreams,
+    rules: { ...config.rules, ...execNames(id), mode: 'sidecar', udp: false, lan_interfaces: [], lan_sources: [] },
+    cgroup,
+    ...(dnsListen ? { dnsListen } : {}),
+  });
+}
+
+/** Names owned by exec `id` (its pid): unique while it runs, and never a prefix of another's. */
+function execNames(id: number): { nft_table: string; iptables_chain: string } {
+  return { nft_table: `${TABLE_PREFIX}${id}`, iptables_chain: `${CHAIN_PREFIX}${id.toString(36).toUpperCase()}` };
+}
+
+const TABLE_PREFIX = 'socksgate_exec_';
+const CHAIN_PREFIX = 'SGX';
+
+/** What flush needs. exec changes no routing, so the routing names are never used (see exec-rules-install). */
+export function execOwnedNames(id: number): OwnedNames {
+  const names = execNames(id);
+  return { nftTable: names.nft_table, chain: names.iptables_chain, fwmark: 0, routeTable: 0 };
+}
+
+/** Ids of the exec rule sets in `nft list tables` and iptables-save output. */
+export function execIdsIn(nftTables: string, saved: string): Set<number> {
+  const ids = new Set<number>();
+  for (const m of nftTables.matchAll(new RegExp(`^table inet ${TABLE_PREFIX}(\\d+)$`, 'gm'))) ids.add(Number(m[1]));
+  for (const m of saved.matchAll(new RegExp(`^:${CHAIN_PREFIX}([0-9A-Z]+)_`, 'gm'))) ids.add(parseInt(m[1], 36));
+  return ids;
+}

@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import { errorMessage } from '../core/errors.js';
+import { serveControl, type StatusSnapshot } from '../observe/control.js';
+import { FlowTable } from '../observe/flow-table.js';
+import type { Logger } from '../observe/logger.js';
+import { Metrics, type MetricSources } from '../observe/metrics.js';
+import { serveMetrics } from '../observe/metrics-server.js';
+import { WatchedOutbound } from '../observe/watched-outbound.js';
+import type { Outbound } from '../outbound/outbound.js';
+import { controlPath, metricsAddress, type ObserveArgs } from './observe-options.js';
+
+/** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
+export interface DaemonView extends MetricSources {
+  outbounds(): readonly WatchedOutbound[];
+}
+
+/** The daemon's observers: the flow table and metrics, and the servers that show them. */
+export interface Observation {
+  readonly flows: FlowTable;
+  watch(outbound: Outbound): WatchedOutbound;
+  dnsAttempt?(resolver: string, seconds: number, outcome: string): void;
+  /** Opens the metrics listener and the control socket; a busy control socket only warns. */
+  serve(view: DaemonView): Promise<void>;
+  close(): void;
+}
+
+export function createObservation(args: ObserveArgs, log: Logger): Observation {
+  const metricsAt = metricsAddress(args.metrics);
+  const control = controlPath(args.control);
+  let view: DaemonView | undefined;
+  const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns() });
+  const flows = new FlowTable(metrics);
+  const startedAt = Date.now();
+  let metricsServer: Server | undefined;
+  let controlServer: { close(): void } | undefined;
+  const snapshot = (): StatusSnapshot => ({
+    pid: process.pid,
+    now: Date.now(),
+    startedAt,
+    flows: flows.list(),
+    upstreams: (view?.outbounds() ?? []).map((o) => o.health()),
+    ...(view?.udp() ? { udp: view.udp()!.sizes() } : {}),
+  });
+  return {
+    flows,
+    watch: (outbound) => new WatchedOutbound(outbound, metrics && ((upstream, seconds) => metrics.handshake(upstream, seconds))),
+    ...(metrics ? { dnsAttempt: (resolver: string, seconds: number, outcome: string) => metrics.dnsAttempt(resolver, seconds, outcome) } : {}),
+    async serve(daemon) {
+      view = daemon;
+      if (metrics && metricsAt) metricsServer = await serveMetrics(metrics, metricsAt, log);
+      if (control === undefined) return;
+      try {
+        controlServer = await serveControl(control, snapshot, log);
+      } catch (err) {
+        log.warn({ control }, `no control socket (socksgate status will not reach this daemon): ${errorMessage(err)}`);
+      }
+    },
+    close() {
+      metricsServer?.close();
+      controlServer?.close();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { ConfigError, type Config } from '../config/load.js';
+import { errorCode, errorMessage } from '../core/errors.js';
+import type { LoopGuard } from '../inbound/loop-guard.js';
+import type { Logger } from '../observe/logger.js';
+import { createOutbound } from '../outbound/create.js';
+import type { LiveOutbounds } from './live-outbounds.js';
+import type { Observation } from './run-observe.js';
+import type { TcpListeners } from './run-listeners.js';
+import type { DaemonRules } from './run-rules.js';
+import type { UdpService } from './run-udp.js';
+
+/** The parts of a running daemon a reload may swap. */
+export interface DaemonState {
+  config: Config;
+  readonly outbounds: LiveOutbounds;
+  readonly listeners: TcpListeners;
+  readonly guard: LoopGuard;
+  /** The per-flow settings new TCP flows read. */
+  readonly session: { idleMs: number };
+  udp: UdpService | undefined;
+  readonly startUdp: (config: Config) => UdpService | undefined;
+  readonly rules: DaemonRules;
+  readonly observe: Observation;
+  readonly log: Logger;
+}
+
+/** Sections that need a restart: the DNS server owns the fake-IP pools live flows map through. */
+const RESTART_ONLY = ['dns', 'sniff', 'relay', 'log.format'] as const;
+
+export function createOutbounds(config: Config, observe: Observation, log: Logger) {
+  const settings = { mark: config.mark, connectTimeoutMs: config.timeouts.connect_ms, handshakeTimeoutMs: config.timeouts.handshake_ms };
+  return config.upstreams.map((upstream) => observe.watch(createOutbound(upstream, settings, log.child({ upstream: upstream.name }))));
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Top-level keys (and log.*) whose values differ; upstream secrets are compared, never logged. */
+export function changedKeys(old: Config, next: Config): string[] {
+  const keys = new Set([...Object.keys(old), ...Object.keys(next)]);
+  keys.delete('log');
+  const changed = [...keys].filter((key) => !sameJson(old[key as keyof Config], next[key as keyof Config]));
+  if (old.log.level !== next.log.level) changed.push('log.level');
+  if (old.log.format !== next.log.format) changed.push('log.format');
+  return changed.sort();
+}
+
+function udpNeedsRestart(changed: readonly string[]): boolean {
+  return changed.some((key) => ['upstreams', 'tproxy', 'udp', 'mark', 'timeouts'].includes(key));
+}
+
+/**
+ * Applies `next` to the running daemon. Established flows are never touched: they hold their own
+ * sockets. Order matters: everything that can fail (rules plan, new listeners, rules) goes first,
+ * so a failure leaves the old config serving; the outbound swap that cannot fail goes last.
+ */
+export async function reloadDaemon(state: DaemonState, next: Config): Promise<void> {
+  const { log } = state;
+  const old = state.config;
+  const changed = changedKeys(old, next);
+  if (changed.length === 0) {
+    log.info('reload: config unchanged');
+    return;
+  }
+  const ignored = RESTART_ONLY.filter((key) => changed.includes(key));
+  const effective: Config = Object.freeze({ ...next, dns: old.dns, sniff: old.sniff, relay: old.relay, log: { ...next.log, format: old.log.format } });
+
+  const listeners = await state.listeners.update(effective);
+  let rules: ReturnType<DaemonRules['update']>;
+  try {
+    rules = state.rules.update(effective);
+  } catch (err) {
+    await state.listeners.update(old);
+    throw err;
+  }
+  state.guard.replace([...effective.redirect, ...effective.tproxy], effective.upstreams.map((u) => u.server));
+  if (changed.some((key) => ['upstreams', 'mark', 'timeouts'].includes(key))) {
+    const outbounds = createOutbounds(effective, state.observe, log);
+    state.outbounds.swap(outbounds);
+    for (const outbound of outbounds) outbound.start();
+  }
+  state.session.idleMs = effective.timeouts.idle_s * 1000;
+  if (udpNeedsRestart(changed) && (old.tproxy.length || effective.tproxy.length)) {
+    // Associations are per client address: the next datagram opens a new one through the new upstream.
+    state.udp?.stop();
+    state.udp = undefined;
+    try {
+      state.udp = state.startUdp(effective);
+    } catch (err) {
+      log.error({ reason: errorCode(err) }, `reload: UDP is not served: ${errorMessage(err)}`);
+    }
+  }
+  log.level = effective.log.level;
+  state.config = effective;
+  log.info(
+    { changed, upstreams: effective.upstreams.map((u) => u.name), previousUpstreams: old.upstreams.map((u) => u.name), listenersAdded: listeners.added, listenersRemoved: listeners.removed, rules },
+    `config reloaded: ${changed.join(', ')} changed; new flows use it, established flows run on`,
+  );
+  if (ignored.length) log.warn({ keys: ignored }, `reload: ${ignored.join(', ')} changed but take effect only after a restart`);
+}
+
+/** Logs why a reload was refused: each bad key with its dotted path. */
+function logRejected(log: Logger, err: unknown): void {
+  if (err instanceof ConfigError) {
+    log.error({ reason: err.code, issues: err.issues }, `reload rejected, the old config stays: ${err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
+  } else {
+    log.error({ reason: errorCode(err) }, `reload failed, the old config stays: ${errorMessage(err)}`);
+  }
+}
+
+/** SIGHUP re-reads the config (same file, same flag overrides); reloads run one at a time. */
+export function reloadOnSighup(load: () => Config, state: DaemonState): void {
+  let running: Promise<void> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    running = running.then(async () => {
+      state.log.info({ signal: 'SIGHUP' }, 'reloading the config');
+      try {
+        await reloadDaemon(state, load());
+      } catch (err) {
+        logRejected(state.log, err);
+      }
+    });
+  });
+}

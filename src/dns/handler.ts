@@ -1,0 +1,40 @@
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../observe/logger.js';
+import type { FakeIp } from './fake-ip.js';
+import { buildResponse, buildUdpResponse, errorResult, parseClientQuery, type DnsResult } from './message.js';
+import type { Resolver } from './resolver.js';
+
+export type DnsVia = 'udp' | 'tcp';
+
+/** One client query in, one response (or deliberate silence) out; the listeners only move bytes. */
+export class DnsHandler {
+  constructor(
+    private readonly resolver: Resolver,
+    private readonly fakeIp: FakeIp | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(raw: Buffer, via: DnsVia, from: string): Promise<Buffer | undefined> {
+    const parsed = parseClientQuery(raw);
+    if (!parsed.ok) {
+      this.log.debug({ via, from, reason: parsed.reason, bytes: raw.length }, parsed.reply ? 'malformed DNS query answered with an error' : 'DNS input dropped');
+      return parsed.reply;
+    }
+    const { query } = parsed;
+    let result: DnsResult;
+    try {
+      result = this.fakeIp?.answer(query.question) ?? (await this.resolver.resolve(query.question));
+    } catch (err) {
+      this.log.warn({ via, from, qname: query.question.name, qtype: query.question.type }, `DNS query failed: ${errorMessage(err)}`);
+      result = errorResult('SERVFAIL');
+    }
+    this.log.debug({ via, from, qname: query.question.name, qtype: query.question.type, rcode: result.rcode, answers: result.answers.length }, 'DNS query');
+    try {
+      return via === 'udp' ? buildUdpResponse(query, result) : buildResponse(query, result);
+    } catch (err) {
+      // An upstream record dns-packet cannot re-encode: the client learns it failed, not garbage.
+      this.log.warn({ via, from, qname: query.question.name, qtype: query.question.type }, `cannot encode DNS answer: ${errorMessage(err)}`);
+      return buildResponse(query, errorResult('SERVFAIL'));
+    }
+  }
+}

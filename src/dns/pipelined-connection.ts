@@ -1,0 +1,114 @@
+import type { Socket } from 'node:net';
+import type { Question } from 'dns-packet';
+import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../codec/dns-tcp-frame.js';
+import { ErrorCode, SgError } from '../core/errors.js';
+import type { DnsResult } from './message.js';
+import { buildUpstreamQuery, matchUpstreamResponse, randomQueryId } from './upstream-query.js';
+
+interface Pending {
+  readonly question: Question;
+  readonly resolve: (result: DnsResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/**
+ * One DNS-over-TCP connection with many queries in flight (RFC 7766 §6.2.1.1): each gets an id not
+ * in use on this connection, answers may come in any order and are matched by id and question.
+ */
+export class PipelinedConnection {
+  private readonly pending = new Map<number, Pending>();
+  private readonly reader = new DnsTcpFrameReader();
+  private closedError: Error | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Answers received: a connection that served some may have been closed by the server for idleness. */
+  answered = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly idleMs: number,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, `DNS connection failed: ${err.message}`)));
+    socket.on('close', () => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, 'DNS connection closed by the upstream')));
+    this.armIdle();
+  }
+
+  get alive(): boolean {
+    return this.closedError === undefined;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    let id = randomQueryId();
+    while (this.pending.has(id)) id = randomQueryId();
+    return new Promise<DnsResult>((resolve, reject) => {
+      const onAbort = () => {
+        this.pending.delete(id);
+        this.armIdle();
+        reject(new SgError(ErrorCode.DNS_TIMEOUT, 'no DNS answer before the deadline'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        question,
+        resolve: (result) => (done(), resolve(result)),
+        reject: (err) => (done(), reject(err)),
+      });
+      this.disarmIdle();
+      this.socket.write(encodeDnsTcpFrame(buildUpstreamQuery(id, question)));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: Buffer[];
+    try {
+      messages = this.reader.push(chunk);
+    } catch (err) {
+      this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, `DNS upstream sent bad framing: ${(err as Error).message}`));
+      return;
+    }
+    for (const message of messages) {
+      const id = message.readUInt16BE(0);
+      const entry = this.pending.get(id);
+      const result = entry && matchUpstreamResponse(message, id, entry.question);
+      if (!entry || !result) continue;
+      this.pending.delete(id);
+      this.answered++;
+      entry.resolve(result);
+    }
+    if (this.pending.size === 0) this.armIdle();
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.disarmIdle();
+    this.socket.destroy();
+    for (const entry of this.pending.values()) entry.reject(err);
+    this.pending.clear();
+  }
+
+  // An idle connection is closed by us rather than left for the server to drop mid-query.
+  private armIdle(): void {
+    this.disarmIdle();
+    if (this.pending.size === 0 && this.alive) {
+      this.idleTimer = setTimeout(() => this.close(), this.idleMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}

@@ -1,0 +1,85 @@
+import type { Question } from 'dns-packet';
+import { errorCode, errorMessage } from '../core/errors.js';
+import type { Logger } from '../observe/logger.js';
+import type { DnsCache } from './cache.js';
+import { errorResult, questionKey, type DnsResult } from './message.js';
+import type { DnsTransport } from './transport.js';
+
+export interface ResolverOptions {
+  /** Deadline for one attempt at one resolver. */
+  readonly timeoutMs: number;
+  /** Each attempt at a resolver, timed (metrics); absent: not watched. */
+  readonly onAttempt?: (resolver: string, seconds: number, outcome: 'answer' | 'failure') => void;
+}
+
+// Answers that say "this resolver could not help", not "the name is like this": try the next one.
+const RESOLVER_FAILURES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
+
+/**
+ * Answers questions from the cache or the real resolvers, in order: each attempt has a deadline,
+ * a failure moves on to the next resolver, and SERVFAIL comes only when every one failed. Identical
+ * questions asked while one is out share its answer, so a burst costs one upstream query.
+ */
+export class Resolver {
+  private readonly inFlight = new Map<string, Promise<DnsResult>>();
+  /** Questions sent upstream (for tests and status). */
+  upstreamQueries = 0;
+  /** Questions asked of the resolver, and those the cache answered (metrics read these). */
+  queries = 0;
+  cacheHits = 0;
+
+  constructor(
+    private readonly transports: readonly DnsTransport[],
+    private readonly cache: DnsCache,
+    private readonly opts: ResolverOptions,
+    private readonly log: Logger,
+  ) {}
+
+  resolve(question: Question): Promise<DnsResult> {
+    const key = questionKey(question);
+    this.queries++;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.cacheHits++;
+      return Promise.resolve(cached);
+    }
+    const shared = this.inFlight.get(key);
+    if (shared) return shared;
+    const asked = this.ask(question).then((result) => {
+      this.cache.set(key, result);
+      return result;
+    });
+    this.inFlight.set(key, asked);
+    void asked.finally(() => this.inFlight.delete(key));
+    return asked;
+  }
+
+  close(): void {
+    for (const transport of this.transports) transport.close();
+  }
+
+  private async ask(question: Question): Promise<DnsResult> {
+    for (const transport of this.transports) {
+      const startedAt = Date.now();
+      this.upstreamQueries++;
+      // Not AbortSignal.timeout(): its timer is unref'd, and a pending query must keep its deadline.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), this.opts.timeoutMs);
+      try {
+        const result = await transport.exchange(question, deadline.signal);
+        this.opts.onAttempt?.(transport.name, (Date.now() - startedAt) / 1000, RESOLVER_FAILURES.has(result.rcode) ? 'failure' : 'answer');
+        if (!RESOLVER_FAILURES.has(result.rcode)) return result;
+        this.log.warn({ resolver: transport.name, qname: question.name, qtype: question.type, rcode: result.rcode }, 'resolver failed the query, trying the next');
+      } catch (err) {
+        this.opts.onAttempt?.(transport.name, (Date.now() - startedAt) / 1000, 'failure');
+        this.log.warn(
+          { resolver: transport.name, qname: question.name, qtype: question.type, reason: errorCode(err), ms: Date.now() - startedAt },
+          `resolver did not answer: ${errorMessage(err)}`,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return errorResult('SERVFAIL');
+  }
+}

@@ -1,0 +1,41 @@
+import { randomInt } from 'node:crypto';
+import dnsPacket, { type Packet, type Question } from 'dns-packet';
+import { questionKey, type DnsResult } from './message.js';
+
+/** A fresh, unpredictable query id (RFC 5452: ids are half of what stops off-path spoofing). */
+export function randomQueryId(): number {
+  return randomInt(0, 0x10000);
+}
+
+/** What we send a real resolver: one question, recursion desired, EDNS0 so big answers fit. */
+export function buildUpstreamQuery(id: number, question: Question): Buffer {
+  return dnsPacket.encode({
+    id,
+    type: 'query',
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [question],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] }],
+  });
+}
+
+/**
+ * The records of `raw` if it answers exactly our query (same id, QR set, the same single question),
+ * else undefined: anything else is noise or spoofing and is ignored, never cached.
+ */
+export function matchUpstreamResponse(raw: Buffer, id: number, question: Question): DnsResult | undefined {
+  if (raw.length < 12 || raw.readUInt16BE(0) !== id || (raw[2] & 0x80) === 0) return undefined;
+  let packet: Packet;
+  try {
+    packet = dnsPacket.decode(raw);
+  } catch {
+    return undefined;
+  }
+  const questions = packet.questions ?? [];
+  if (questions.length !== 1 || questionKey(questions[0]) !== questionKey(question)) return undefined;
+  return {
+    rcode: packet.rcode ?? 'SERVFAIL',
+    answers: packet.answers ?? [],
+    authorities: packet.authorities ?? [],
+    additionals: (packet.additionals ?? []).filter((a) => a.type !== 'OPT'),
+  };
+}

@@ -1,0 +1,80 @@
+import type { IpFamily } from '../core/cidr.js';
+import type { FirewallPlan } from './plan.js';
+import { renderCreatedTablesRemoval } from './iptables-nft-tables.js';
+import { renderIptables, renderIptablesFlush } from './render-iptables.js';
+import { renderNft, renderNftFlush } from './render-nft.js';
+import { routingApplySteps, routingFlushSteps } from './routing.js';
+import type { Step } from './step.js';
+
+/** Which steps apply and flush run, from the plan and what is installed now. Pure. */
+
+export type Backend = 'nft' | 'iptables';
+
+/** What the read-only look at the namespace found (see observe.ts). */
+export interface Observed {
+  /** The `nft` tool runs. */
+  readonly nft: boolean;
+  /** Our nft table exists. */
+  readonly nftTable: boolean;
+  /** iptables is the nf_tables variant (iptables-nft), whose tables nft can delete. */
+  readonly iptablesNft: boolean;
+  /** iptables-save / ip6tables-save output, or undefined when the tool is missing. */
+  readonly saved: Readonly<Record<IpFamily, string | undefined>>;
+}
+
+/** The names flush needs; flush must work even when the rest of the config no longer plans. */
+export type OwnedNames = Pick<FirewallPlan, 'nftTable' | 'chain' | 'fwmark' | 'routeTable'>;
+
+const RESTORE: Record<IpFamily, string> = { ipv4: 'iptables-restore', ipv6: 'ip6tables-restore' };
+const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
+
+export function resolveBackend(setting: 'auto' | Backend, observed: Pick<Observed, 'nft'>): Backend {
+  if (setting !== 'auto') return setting;
+  return observed.nft ? 'nft' : 'iptables';
+}
+
+function nftStep(text: string): Step {
+  return { cmd: 'nft', args: ['-f', '-'], input: text };
+}
+
+function restoreStep(family: IpFamily, text: string): Step {
+  return { cmd: RESTORE[family], args: ['--noflush'], input: text };
+}
+
+/** Our chains in iptables, removed (in either backend's apply a stale set from the other goes too). */
+function iptablesFlushSteps(names: OwnedNames, observed: Observed): Step[] {
+  return FAMILIES.flatMap((family) => {
+    const saved = observed.saved[family];
+    if (saved === undefined) return [];
+    const text = renderIptablesFlush(names.chain, saved);
+    const tables = canDeleteTables(observed) ? renderCreatedTablesRemoval(names.chain, family, saved) : '';
+    return [...(text ? [restoreStep(family, text)] : []), ...(tables ? [{ ...nftStep(tables), mayFail: true }] : [])];
+  });
+}
+
+function canDeleteTables(observed: Observed): boolean {
+  return observed.iptablesNft && observed.nft;
+}
+
+/** Routing first, so nothing is ever marked without a route; a re-apply replaces everything of ours. */
+export function applySteps(plan: FirewallPlan, backend: Backend, observed: Observed): Step[] {
+  const steps = routingApplySteps(plan);
+  if (backend === 'nft') {
+    steps.push(...iptablesFlushSteps(plan, observed), nftStep(renderNft(plan)));
+  } else {
+    if (observed.nftTable) steps.push(nftStep(renderNftFlush(plan.nftTable)));
+    for (const family of FAMILIES) {
+      const text = renderIptables(plan, family, observed.saved[family] ?? '', canDeleteTables(observed));
+      if (text) steps.push(restoreStep(family, text));
+    }
+  }
+  return steps;
+}
+
+/** Rules first, then routing: the reverse of apply. Nothing installed means only harmless deletes. */
+export function flushSteps(names: OwnedNames, observed: Observed): Step[] {
+  const steps: Step[] = [];
+  if (observed.nftTable) steps.push(nftStep(renderNftFlush(names.nftTable)));
+  steps.push(...iptablesFlushSteps(names, observed), ...routingFlushSteps(names));
+  return steps;
+}

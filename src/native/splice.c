@@ -1,0 +1,384 @@
+/*
+ * Relays an established TCP connection pair in the kernel with splice(2): socket → pipe → socket,
+ * so payload bytes never enter user space. It keeps the JavaScript relay's contract: half-close
+ * (EOF one way becomes shutdown(SHUT_WR) the other way while the opposite direction flows on),
+ * an idle timeout, byte counts, and a reset of both sides when either fails.
+ *
+ * Pipes come from a small shared pool and are held only while bytes are in flight, so an idle
+ * connection costs two fds, not six. Backpressure is the pipe itself: at most one pipe's worth of
+ * bytes (64 KiB) is in flight per direction, and a full pipe stops reading from the source.
+ *
+ *   spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, onDone) -> handle
+ *       Duplicates both fds (the caller closes its own). headDown/headUp (Buffer or null) are bytes
+ *       the caller already read and that must be sent first to the client / the upstream.
+ *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
+ *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset.
+ *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "splice.h"
+
+enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4 };
+enum { CLIENT = 0, UPSTREAM = 1 };
+/* Direction d carries bytes from fd[d] to fd[1 - d]: UP (client → upstream), DOWN (upstream → client). */
+enum { UP = 0, DOWN = 1 };
+
+#define PIPE_POOL_MAX 64
+#define SPLICE_CHUNK (1 << 16)
+
+static int pipe_pool[PIPE_POOL_MAX][2];
+static int pipe_pool_size = 0;
+
+static bool pipe_take(int p[2]) {
+  if (pipe_pool_size > 0) {
+    pipe_pool_size--;
+    p[0] = pipe_pool[pipe_pool_size][0];
+    p[1] = pipe_pool[pipe_pool_size][1];
+    return true;
+  }
+  return pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0;
+}
+
+/* Only empty pipes come back, so a pooled pipe never carries one connection's bytes to another. */
+static void pipe_give(int p[2]) {
+  if (pipe_pool_size < PIPE_POOL_MAX) {
+    pipe_pool[pipe_pool_size][0] = p[0];
+    pipe_pool[pipe_pool_size][1] = p[1];
+    pipe_pool_size++;
+  } else {
+    close(p[0]);
+    close(p[1]);
+  }
+  p[0] = p[1] = -1;
+}
+
+typedef struct {
+  int pipe[2];
+  size_t in_pipe;
+  char *head; /* bytes to send before any spliced ones */
+  size_t head_len, head_off;
+  bool eof;      /* the source has sent FIN */
+  bool shut;     /* FIN passed on to the destination */
+  uint64_t bytes;
+} direction;
+
+typedef struct {
+  napi_env env;
+  napi_ref on_done;
+  napi_async_context async_context;
+  int fd[2];
+  uv_poll_t poll[2];
+  uv_timer_t idle;
+  uint64_t idle_ms, last_activity;
+  direction dir[2];
+  int open_handles;
+  bool finished;      /* onDone called, handles closing */
+  bool external_gone; /* the JS handle was garbage collected */
+} relay;
+
+static void free_relay(relay *r) {
+  for (int d = 0; d < 2; d++) free(r->dir[d].head);
+  free(r);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  relay *r = handle->data;
+  if (--r->open_handles == 0 && r->external_gone) free_relay(r);
+}
+
+static void report(relay *r, int outcome, int err, int side) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[5], result;
+  napi_get_reference_value(env, r->on_done, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
+  napi_create_int32(env, outcome, &argv[0]);
+  napi_create_double(env, (double)r->dir[UP].bytes, &argv[1]);
+  napi_create_double(env, (double)r->dir[DOWN].bytes, &argv[2]);
+  napi_create_int32(env, err, &argv[3]);
+  napi_create_int32(env, side, &argv[4]);
+  napi_make_callback(env, r->async_context, recv, cb, 5, argv, &result);
+  napi_close_handle_scope(env, scope);
+}
+
+/* Ends the relay: resets (RST) the sides in `reset_mask`, closes everything, reports once. */
+static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
+  if (r->finished) return;
+  r->finished = true;
+  for (int i = 0; i < 2; i++) {
+    uv_close((uv_handle_t *)&r->poll[i], on_handle_closed);
+    if (reset_mask & (1 << i)) {
+      struct linger abort_on_close = {1, 0};
+      setsockopt(r->fd[i], SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    }
+    close(r->fd[i]);
+  }
+  uv_close((uv_handle_t *)&r->idle, on_handle_closed);
+  for (int d = 0; d < 2; d++) {
+    /* A pipe with bytes still in it is not clean enough to pool. */
+    if (r->dir[d].pipe[0] >= 0) {
+      if (r->dir[d].in_pipe == 0) pipe_give(r->dir[d].pipe);
+      else {
+        close(r->dir[d].pipe[0]);
+        close(r->dir[d].pipe[1]);
+      }
+    }
+  }
+  report(r, outcome, err, side);
+  napi_delete_reference(r->env, r->on_done);
+  napi_async_destroy(r->env, r->async_context);
+}
+
+static void fail(relay *r, int err, int side) {
+  finish(r, OUTCOME_RESET, err, side, 3);
+}
+
+static bool is_again(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* Moves what it can in direction d. Returns false once the relay has finished. */
+static bool pump(relay *r, int d) {
+  direction *dir = &r->dir[d];
+  int src = r->fd[d], dst = r->fd[1 - d];
+  for (;;) {
+    if (dir->head_off < dir->head_len) {
+      ssize_t n = send(dst, dir->head + dir->head_off, dir->head_len - dir->head_off, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (is_again(errno)) return true;
+        fail(r, errno, 1 - d);
+        return false;
+      }
+      dir->head_off += (size_t)n;
+      dir->bytes += (uint64_t)n;
+      r->last_activity = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle));
+      continue;
+    }
+    if (dir->in_pipe > 0) {
+      ssize_t n = splice(dir->pipe[0], NULL, dst, NULL, dir->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0) {
+        if (is_again(errno)) return true; /* wait for the destination to drain */
+        fail(r, errno, 1 - d);
+        return false;
+      }
+      dir->in_pipe -= (size_t)n;
+      dir->bytes += (uint64_t)n;
+      r->last_activity = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle));
+      continue;
+    }
+    if (dir->eof) {
+      if (!dir->shut) {
+        dir->shut = true;
+        if (shutdown(dst, SHUT_WR) != 0 && errno != ENOTCONN) {
+          fail(r, errno, 1 - d);
+          return false;
+        }
+      }
+      return true;
+    }
+    if (dir->pipe[0] < 0 && !pipe_take(dir->pipe)) {
+      fail(r, errno, d);
+      return false;
+    }
+    ssize_t n = splice(src, NULL, dir->pipe[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      dir->in_pipe = (size_t)n;
+      continue;
+    }
+    if (n == 0) {
+      dir->eof = true;
+      /* v2ray answers success before dialing and ssh -D may close at once: an upstream that ends
+       * without a single byte while the client still talks is a failed connect, not a clean end. */
+      if (d == DOWN && dir->bytes == 0 && !r->dir[UP].eof) {
+        finish(r, OUTCOME_UPSTREAM_CLOSED_EARLY, 0, UPSTREAM, 1 << CLIENT);
+        return false;
+      }
+      continue;
+    }
+    if (is_again(errno)) {
+      pipe_give(dir->pipe); /* idle connections hold no pipe */
+      return true;
+    }
+    fail(r, errno, d);
+    return false;
+  }
+}
+
+static bool wants_write(const direction *dir) {
+  return dir->in_pipe > 0 || dir->head_off < dir->head_len;
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+static void relay_poll(relay *r) {
+  for (int i = 0; i < 2; i++) {
+    int events = 0;
+    const direction *out = &r->dir[i];
+    const direction *in = &r->dir[1 - i];
+    if (!out->eof && !wants_write(out)) events |= UV_READABLE;
+    if (wants_write(in)) events |= UV_WRITABLE;
+    if (events == 0) uv_poll_stop(&r->poll[i]);
+    else uv_poll_start(&r->poll[i], events, on_poll);
+  }
+}
+
+static void step(relay *r) {
+  for (int d = 0; d < 2; d++) {
+    if (!pump(r, d)) return;
+  }
+  if (r->dir[UP].shut && r->dir[DOWN].shut) {
+    finish(r, OUTCOME_CLOSED, 0, 0, 0);
+    return;
+  }
+  relay_poll(r);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  relay *r = handle->data;
+  if (r->finished) return;
+  if (status < 0) {
+    int side = handle == &r->poll[CLIENT] ? CLIENT : UPSTREAM;
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &err, &len);
+    fail(r, err != 0 ? err : -status, side);
+    return;
+  }
+  step(r);
+}
+
+static void on_idle_timer(uv_timer_t *timer) {
+  relay *r = timer->data;
+  if (r->finished) return;
+  uint64_t idle_for = uv_now(uv_handle_get_loop((uv_handle_t *)timer)) - r->last_activity;
+  if (idle_for >= r->idle_ms) {
+    finish(r, OUTCOME_IDLE, 0, 0, 0);
+    return;
+  }
+  uv_timer_start(timer, on_idle_timer, r->idle_ms - idle_for, 0);
+}
+
+static void on_external_finalized(napi_env env, void *data, void *hint) {
+  relay *r = data;
+  r->external_gone = true;
+  if (r->finished && r->open_handles == 0) free_relay(r);
+}
+
+static bool copy_head(napi_env env, napi_value value, direction *dir) {
+  bool is_buffer = false;
+  napi_is_buffer(env, value, &is_buffer);
+  if (!is_buffer) return true;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, value, &data, &len) != napi_ok) return false;
+  if (len == 0) return true;
+  dir->head = malloc(len);
+  if (dir->head == NULL) return false;
+  memcpy(dir->head, data, len);
+  dir->head_len = len;
+  return true;
+}
+
+static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, onDone)");
+    return NULL;
+  }
+  int32_t fds[2];
+  int64_t idle_ms;
+  napi_valuetype cb_type;
+  if (napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_typeof(env, argv[5], &cb_type) != napi_ok ||
+      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay: bad arguments");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, "ERR_NAPI", "no event loop");
+    return NULL;
+  }
+  relay *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
+    return NULL;
+  }
+  r->env = env;
+  r->idle_ms = (uint64_t)idle_ms;
+  for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
+  if (!copy_head(env, argv[2], &r->dir[DOWN]) || !copy_head(env, argv[3], &r->dir[UP])) {
+    free_relay(r);
+    napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
+    return NULL;
+  }
+  for (int i = 0; i < 2; i++) {
+    r->fd[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+    if (r->fd[i] < 0) {
+      int err = errno;
+      if (i == 1) close(r->fd[0]);
+      free_relay(r);
+      char message[96];
+      snprintf(message, sizeof message, "dup %s", strerror(err));
+      napi_throw_error(env, err == EMFILE ? "EMFILE" : "EDUP", message);
+      return NULL;
+    }
+  }
+  napi_value name, external;
+  napi_create_string_utf8(env, "socksgate.spliceRelay", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[5], 1, &r->on_done) != napi_ok ||
+      napi_async_init(env, NULL, name, &r->async_context) != napi_ok ||
+      napi_create_external(env, r, on_external_finalized, NULL, &external) != napi_ok) {
+    close(r->fd[0]);
+    close(r->fd[1]);
+    free_relay(r);
+    napi_throw_error(env, "ERR_NAPI", "spliceRelay: Node-API call failed");
+    return NULL;
+  }
+  for (int i = 0; i < 2; i++) {
+    uv_poll_init_socket(loop, &r->poll[i], r->fd[i]);
+    r->poll[i].data = r;
+  }
+  uv_timer_init(loop, &r->idle);
+  r->idle.data = r;
+  r->open_handles = 3;
+  r->last_activity = uv_now(loop);
+  if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
+  step(r);
+  return external;
+}
+
+static napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelayStop(handle)");
+    return NULL;
+  }
+  finish((relay *)data, OUTCOME_STOPPED, 0, 0, 3);
+  return NULL;
+}
+
+bool splice_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"spliceRelay", NULL, SpliceRelay, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spliceRelayStop", NULL, SpliceRelayStop, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+}

@@ -1,0 +1,77 @@
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import path from 'node:path';
+import type { LiveFlow } from './flow-table.js';
+import type { Logger } from './logger.js';
+import type { UpstreamHealth } from './watched-outbound.js';
+
+export const DEFAULT_CONTROL_PATH = '/run/socksgate/control.sock';
+
+/** What one connection to the control socket receives: a JSON line, then EOF. */
+export interface StatusSnapshot {
+  readonly pid: number;
+  readonly now: number;
+  readonly startedAt: number;
+  readonly flows: readonly LiveFlow[];
+  readonly upstreams: readonly UpstreamHealth[];
+  readonly udp?: { readonly associations: number; readonly replySockets: number };
+}
+
+function socketAnswers(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(file);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** A socket file left by a crashed daemon is replaced; one a running daemon answers on is not. */
+async function claim(file: string): Promise<void> {
+  let stat;
+  try {
+    stat = lstatSync(file);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new Error(`${file} exists and is not a socket`);
+  if (await socketAnswers(file)) throw new Error(`${file} is in use by another running socksgate`);
+  unlinkSync(file);
+}
+
+/**
+ * The local control socket `socksgate status` reads. Owner only (0600, in a 0750 directory), so
+ * only root or the daemon's own user sees who connects where.
+ */
+export async function serveControl(file: string, snapshot: () => StatusSnapshot, log: Logger): Promise<{ close(): void }> {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+  await claim(file);
+  const server: Server = createServer((conn) => {
+    conn.on('error', () => {});
+    conn.end(`${JSON.stringify(snapshot())}\n`);
+  });
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // bind(2) happens inside listen(), synchronously: the umask keeps the socket owner-only from birth.
+  const umask = process.umask(0o177);
+  try {
+    server.listen(file);
+  } finally {
+    process.umask(umask);
+  }
+  await listening;
+  chmodSync(file, 0o600);
+  server.on('error', (err) => log.error({ err }, 'control socket error'));
+  log.info({ control: file }, 'control socket ready');
+  return {
+    // Closing a unix socket server removes its file.
+    close: () => void server.close(),
+  };
+}

@@ -1,0 +1,46 @@
+import { formatAddr, type SocksAddr } from '../core/addr.js';
+import type { Flow } from '../core/flow.js';
+import type { FlowEnd, FlowObserver } from '../relay/flow-observer.js';
+
+/** One live flow as `socksgate status` shows it. */
+export interface LiveFlow {
+  readonly id: number;
+  readonly inbound: string;
+  readonly src: string;
+  readonly dst: string;
+  /** The name asked of the upstream when it differs from dst (fake-IP, sniffed). */
+  readonly target?: string;
+  readonly outbound: string;
+  readonly startedAt: number;
+}
+
+/** The flows open right now, for the status table; passes every event on to `next` (metrics). */
+export class FlowTable implements FlowObserver {
+  private readonly live = new Map<number, LiveFlow>();
+
+  constructor(private readonly next?: FlowObserver) {}
+
+  opened(flow: Flow, outbound: string, target: SocksAddr | undefined): void {
+    const dst = formatAddr(flow.dst);
+    const shown = target ? formatAddr(target) : undefined;
+    this.live.set(flow.id, {
+      id: flow.id,
+      inbound: flow.inbound,
+      src: formatAddr(flow.src),
+      dst,
+      ...(shown && shown !== dst ? { target: shown } : {}),
+      outbound,
+      startedAt: Date.now(),
+    });
+    this.next?.opened(flow, outbound, target);
+  }
+
+  closed(flow: Flow, outbound: string, end: FlowEnd): void {
+    this.live.delete(flow.id);
+    this.next?.closed(flow, outbound, end);
+  }
+
+  list(): LiveFlow[] {
+    return [...this.live.values()];
+  }
+}

@@ -1,0 +1,155 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Flow } from '../core/flow.js';
+import type { FlowEnd, FlowObserver } from '../relay/flow-observer.js';
+import type { UdpCounters } from '../relay/udp-counters.js';
+
+/** Counters other parts keep as plain numbers; read at scrape time so their hot paths stay untouched. */
+export interface MetricSources {
+  udp(): { counters: UdpCounters; sizes(): { associations: number; replySockets: number } } | undefined;
+  dns(): { queries: number; cacheHits: number; upstreamQueries: number } | undefined;
+}
+
+const UDP_DROPS = {
+  queue_full: 'droppedQueueFull',
+  no_udp: 'droppedNoUdp',
+  association_failed: 'droppedAssociationFailed',
+  no_destination: 'droppedNoDestination',
+  loop: 'droppedLoop',
+  fragmented: 'droppedFragmented',
+  malformed: 'droppedMalformed',
+  foreign_source: 'droppedForeignSource',
+  unresolvable: 'droppedUnresolvable',
+  send_error: 'droppedSendError',
+} as const satisfies Record<string, keyof UdpCounters>;
+
+const UDP_ASSOCIATIONS = {
+  opened: 'associationsOpened',
+  failed: 'associationsFailed',
+  closed: 'associationsClosed',
+  evicted: 'associationsEvicted',
+  expired: 'associationsExpired',
+} as const satisfies Record<string, keyof UdpCounters>;
+
+const UDP_DATAGRAMS = {
+  from_app: 'datagramsIn',
+  to_upstream: 'datagramsOut',
+  from_upstream: 'repliesIn',
+  to_app: 'repliesOut',
+} as const satisfies Record<string, keyof UdpCounters>;
+
+/** A counter whose value lives elsewhere: refreshed from `read` on every scrape. */
+function mirroredCounter(registry: Registry, name: string, help: string, labelName: string, read: () => Record<string, number> | undefined) {
+  return new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect() {
+      const values = read();
+      if (!values) return;
+      this.reset();
+      for (const [label, value] of Object.entries(values)) this.inc({ [labelName]: label }, value);
+    },
+  });
+}
+
+function pick<K extends string>(counters: UdpCounters, names: Record<K, keyof UdpCounters>): Record<K, number> {
+  return Object.fromEntries(Object.entries<keyof UdpCounters>(names).map(([label, key]) => [label, counters[key]])) as Record<K, number>;
+}
+
+/** The Prometheus view of the daemon. Flows are counted once at their start and once at their end. */
+export class Metrics implements FlowObserver {
+  readonly registry = new Registry();
+  private readonly active: Gauge<'inbound' | 'outbound'>;
+  private readonly flows: Counter<'inbound' | 'outbound' | 'outcome'>;
+  private readonly bytes: Counter<'inbound' | 'outbound' | 'direction'>;
+  private readonly failures: Counter<'outbound' | 'reason'>;
+  private readonly handshakeSeconds: Histogram<'upstream'>;
+  private readonly dnsUpstreamSeconds: Histogram<'resolver' | 'outcome'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'socksgate_' });
+    this.active = new Gauge({ name: 'socksgate_flows_active', help: 'TCP flows open now', labelNames: ['inbound', 'outbound'], registers });
+    this.flows = new Counter({ name: 'socksgate_flows_total', help: 'TCP flows ended, by how they ended', labelNames: ['inbound', 'outbound', 'outcome'], registers });
+    this.bytes = new Counter({
+      name: 'socksgate_flow_bytes_total',
+      help: 'Bytes relayed by ended TCP flows (up: client to upstream); added when a flow ends',
+      labelNames: ['inbound', 'outbound', 'direction'],
+      registers,
+    });
+    this.failures = new Counter({ name: 'socksgate_flow_failures_total', help: 'TCP flows that failed or were reset, by reason', labelNames: ['outbound', 'reason'], registers });
+    this.handshakeSeconds = new Histogram({
+      name: 'socksgate_upstream_handshake_seconds',
+      help: 'From the TCP connect to the upstream proxy until its success reply',
+      labelNames: ['upstream'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.dnsUpstreamSeconds = new Histogram({
+      name: 'socksgate_dns_upstream_seconds',
+      help: 'One attempt at a real resolver, through the upstream proxy',
+      labelNames: ['resolver', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const udp = () => sources.udp();
+    mirroredCounter(this.registry, 'socksgate_udp_associations_total', 'UDP associations with an upstream, by event', 'event', () => {
+      const u = udp();
+      return u && pick(u.counters, UDP_ASSOCIATIONS);
+    });
+    mirroredCounter(this.registry, 'socksgate_udp_drops_total', 'UDP datagrams dropped, by reason', 'reason', () => {
+      const u = udp();
+      return u && pick(u.counters, UDP_DROPS);
+    });
+    mirroredCounter(this.registry, 'socksgate_udp_datagrams_total', 'UDP datagrams, by leg', 'direction', () => {
+      const u = udp();
+      return u && pick(u.counters, UDP_DATAGRAMS);
+    });
+    new Gauge({
+      name: 'socksgate_udp_associations_active',
+      help: 'UDP associations open now',
+      registers,
+      collect() {
+        this.set(udp()?.sizes().associations ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'socksgate_udp_reply_sockets',
+      help: 'Transparent reply sockets cached now (one per remote address:port)',
+      registers,
+      collect() {
+        this.set(udp()?.sizes().replySockets ?? 0);
+      },
+    });
+    mirroredCounter(this.registry, 'socksgate_dns_queries_total', 'DNS questions the resolver handled, by where the answer came from', 'source', () => {
+      const d = sources.dns();
+      return d && { cache: d.cacheHits, resolver: d.queries - d.cacheHits };
+    });
+    mirroredCounter(this.registry, 'socksgate_dns_upstream_queries_total', 'Questions sent to real resolvers', 'via', () => {
+      const d = sources.dns();
+      return d && { tcp: d.upstreamQueries };
+    });
+  }
+
+  opened(flow: Flow, outbound: string): void {
+    this.active.inc({ inbound: flow.inbound, outbound });
+  }
+
+  closed(flow: Flow, outbound: string, end: FlowEnd): void {
+    const { inbound } = flow;
+    this.active.dec({ inbound, outbound });
+    this.flows.inc({ inbound, outbound, outcome: end.outcome });
+    if (end.bytesUp) this.bytes.inc({ inbound, outbound, direction: 'up' }, end.bytesUp);
+    if (end.bytesDown) this.bytes.inc({ inbound, outbound, direction: 'down' }, end.bytesDown);
+    if (end.outcome !== 'closed' && end.reason) this.failures.inc({ outbound, reason: end.reason });
+  }
+
+  handshake(upstream: string, seconds: number): void {
+    this.handshakeSeconds.observe({ upstream }, seconds);
+  }
+
+  dnsAttempt(resolver: string, seconds: number, outcome: string): void {
+    this.dnsUpstreamSeconds.observe({ resolver, outcome }, seconds);
+  }
+}

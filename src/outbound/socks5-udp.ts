@@ -1,0 +1,215 @@
+import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
+import type { Socket } from 'node:net';
+import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
+import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
+import { NEED_MORE } from '../codec/need-more.js';
+import { Socks5Command } from '../codec/socks5.js';
+import { decodeSocks5UdpHeader, writeSocks5UdpHeader } from '../codec/socks5-udp.js';
+import type { UpstreamConfig } from '../config/upstream.js';
+import type { Logger } from '../observe/logger.js';
+import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../relay/udp-association.js';
+import type { UdpCounters } from '../relay/udp-counters.js';
+import type { DialSettings } from './outbound.js';
+import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
+import { connectTcp } from './tcp-connect.js';
+import { relayAddress } from './udp-relay-address.js';
+
+export interface Socks5UdpSettings extends DialSettings {
+  /** Announce the local UDP address in the ASSOCIATE request instead of 0.0.0.0:0 / [::]:0. */
+  readonly sendSource: boolean;
+  /** After an upstream showed it cannot do UDP, stop asking it for this long. */
+  readonly retryNoUdpMs: number;
+  /** A marked UDP socket on the wildcard address of `family`, bound to an ephemeral port. */
+  readonly openSocket: (family: 'ipv4' | 'ipv6') => UdpSocket;
+}
+
+/** Destinations remembered per association to name a remote that a reply gives as a domain. */
+const MAX_REMEMBERED = 64;
+
+/**
+ * SOCKS5 UDP ASSOCIATE (RFC 1928 §7) against one upstream. Each association owns a control TCP
+ * connection (its close ends the association, and closing the association closes it) and one
+ * marked UDP socket that talks to the announced relay.
+ */
+export class Socks5UdpDialer implements UdpDialer {
+  readonly name: string;
+  private readonly credentials?: Socks5Credentials;
+  private noUdpUntil = 0;
+  private warnedNoUdp = false;
+  private loggedFixup = false;
+
+  constructor(
+    private readonly upstream: UpstreamConfig,
+    private readonly settings: Socks5UdpSettings,
+    private readonly counters: UdpCounters,
+    private readonly log: Logger,
+  ) {
+    this.name = upstream.name;
+    if (upstream.username !== undefined) this.credentials = { username: upstream.username, password: upstream.password ?? '' };
+  }
+
+  async associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
+    if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
+    const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs });
+    let udp: UdpSocket | undefined;
+    try {
+      const server = addrOf(control.remoteAddress ?? '', control.remotePort ?? 0);
+      udp = this.settings.openSocket(server.kind === 'ipv6' ? 'ipv6' : 'ipv4');
+      const local = udp.address();
+      const request: SocksAddr = this.settings.sendSource
+        ? addrOf(control.localAddress ?? '', local.port)
+        : server.kind === 'ipv6' ? { kind: 'ipv6', host: '::', port: 0 } : { kind: 'ipv4', host: '0.0.0.0', port: 0 };
+      let stage = 'method' as Socks5Stage;
+      let announced: SocksAddr;
+      try {
+        announced = await socks5Handshake(
+          control,
+          request,
+          { credentials: this.credentials, pipelined: false, timeoutMs: this.settings.handshakeTimeoutMs, command: Socks5Command.UDP_ASSOCIATE },
+          (s) => (stage = s),
+        );
+      } catch (err) {
+        throw stage === 'reply' && isRefusal(err) ? this.noUdp(err) : err;
+      }
+      const relay = relayAddress(announced, server);
+      if (relay.fixup && !this.loggedFixup) {
+        this.loggedFixup = true;
+        this.log.info({ upstream: this.name, announced: formatAddr(announced), relay: formatAddr(relay.addr) }, `udp relay address fixed up: ${relay.fixup}, using the server's address`);
+      }
+      if (relay.addr.kind !== server.kind) {
+        udp.close();
+        udp = this.settings.openSocket(relay.addr.kind === 'ipv6' ? 'ipv6' : 'ipv4');
+      }
+      return new Socks5Association(control, udp, relay.addr, events, this.counters);
+    } catch (err) {
+      control.destroy();
+      udp?.close();
+      throw err;
+    }
+  }
+
+  private noUdp(err: unknown): SgError {
+    this.noUdpUntil = Date.now() + this.settings.retryNoUdpMs;
+    if (!this.warnedNoUdp) {
+      this.warnedNoUdp = true;
+      this.log.warn({ upstream: this.name, reason: errorCode(err) }, `upstream does not relay UDP (${errorMessage(err)}): UDP datagrams for it are dropped`);
+    }
+    return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */
+function isRefusal(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET;
+}
+
+class Socks5Association implements UdpAssociation {
+  readonly relay: string;
+  private closed = false;
+  /** Port → the last destination sent to on it, to name a remote that a reply gives as a domain. */
+  private readonly destinations = new Map<number, SocksAddr>();
+
+  constructor(
+    private readonly control: Socket,
+    private readonly udp: UdpSocket,
+    private readonly relayAddr: SocksAddr,
+    private readonly events: UdpAssociationEvents,
+    private readonly counters: UdpCounters,
+  ) {
+    this.relay = formatAddr(relayAddr);
+    control.on('error', () => {});
+    // The control socket is half-open capable (connectTcp): its FIN alone must end us too.
+    control.on('end', () => this.end('control connection closed'));
+    control.on('close', () => this.end('control connection closed'));
+    control.on('data', () => {}); // nothing is expected after the reply; never let it pile up
+    control.resume();
+    udp.on('error', (err) => this.end(`udp socket error: ${errorCode(err)}`));
+    udp.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+  }
+
+  send(dst: SocksAddr, data: Buffer, headroom: number): boolean {
+    if (this.closed) return false;
+    let start: number;
+    try {
+      start = writeSocks5UdpHeader(data, headroom, dst);
+    } catch {
+      return false;
+    }
+    this.destinations.delete(dst.port);
+    this.destinations.set(dst.port, dst);
+    if (this.destinations.size > MAX_REMEMBERED) this.destinations.delete(this.destinations.keys().next().value!);
+    this.udp.send(data.subarray(start), this.relayAddr.port, this.relayAddr.host, (err) => {
+      if (err) this.counters.droppedSendError++;
+    });
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.control.destroy();
+    this.udp.close();
+  }
+
+  private end(reason: string): void {
+    if (this.closed) return;
+    this.close();
+    this.events.onClose(reason);
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    const c = this.counters;
+    const from = addrOf(rinfo.address, rinfo.port);
+    if (from.host !== this.relayAddr.host || from.port !== this.relayAddr.port) {
+      c.droppedForeignSource++; // only the relay may speak for remotes
+      return;
+    }
+    let header;
+    try {
+      header = decodeSocks5UdpHeader(msg, 0);
+    } catch {
+      c.droppedMalformed++;
+      return;
+    }
+    if (header === NEED_MORE) {
+      c.droppedMalformed++;
+      return;
+    }
+    if (header.value.frag !== 0) {
+      c.droppedFragmented++;
+      return;
+    }
+    const remote = this.remoteOf(header.value.addr);
+    if (remote === undefined) {
+      c.droppedUnresolvable++;
+      return;
+    }
+    this.events.onReply(remote, msg.subarray(header.bytesRead));
+  }
+
+  /** An IP address for the reply's source. A name is an IP literal, or one we sent to on that port. */
+  private remoteOf(addr: SocksAddr): SocksAddr | undefined {
+    if (addr.kind !== 'domain') return addr;
+    const literal = addrOf(addr.host, addr.port);
+    if (literal.kind !== 'domain') return literal;
+    return this.destinations.get(addr.port);
+  }
+}
+
+/** Upstreams that cannot carry UDP at all (SOCKS4, HTTP CONNECT): one warning, then silence. */
+export class NoUdpDialer implements UdpDialer {
+  private warned = false;
+  constructor(
+    readonly name: string,
+    private readonly log: Logger,
+  ) {}
+
+  associate(): Promise<UdpAssociation> {
+    if (!this.warned) {
+      this.warned = true;
+      this.log.warn({ upstream: this.name }, 'upstream protocol has no UDP: UDP datagrams for it are dropped');
+    }
+    return Promise.reject(new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} cannot relay UDP`));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What the UDP path did, as plain monotonically increasing numbers: one mutable object shared by
+ * the inbound, the association table and the reply sockets, read by logs now and metrics later.
+ */
+export interface UdpCounters {
+  /** Datagrams from local applications, and those forwarded to an upstream relay. */
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Datagrams from relays, and those delivered to applications. */
+  repliesIn: number;
+  repliesOut: number;
+  associationsOpened: number;
+  associationsFailed: number;
+  associationsClosed: number;
+  /** Closed to make room (LRU) and for being idle. */
+  associationsEvicted: number;
+  associationsExpired: number;
+  droppedQueueFull: number;
+  droppedNoUdp: number;
+  droppedAssociationFailed: number;
+  droppedNoDestination: number;
+  droppedLoop: number;
+  droppedFragmented: number;
+  droppedMalformed: number;
+  droppedForeignSource: number;
+  droppedUnresolvable: number;
+  droppedSendError: number;
+  replySocketsOpened: number;
+  replySocketsEvicted: number;
+  replySocketsExpired: number;
+  replySocketErrors: number;
+}
+
+export function createUdpCounters(): UdpCounters {
+  return {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    repliesIn: 0,
+    repliesOut: 0,
+    associationsOpened: 0,
+    associationsFailed: 0,
+    associationsClosed: 0,
+    associationsEvicted: 0,
+    associationsExpired: 0,
+    droppedQueueFull: 0,
+    droppedNoUdp: 0,
+    droppedAssociationFailed: 0,
+    droppedNoDestination: 0,
+    droppedLoop: 0,
+    droppedFragmented: 0,
+    droppedMalformed: 0,
+    droppedForeignSource: 0,
+    droppedUnresolvable: 0,
+    droppedSendError: 0,
+    replySocketsOpened: 0,
+    replySocketsEvicted: 0,
+    replySocketsExpired: 0,
+    replySocketErrors: 0,
+  };
+}

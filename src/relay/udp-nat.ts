@@ -1,0 +1,168 @@
+import { formatAddr, type SocksAddr } from '../core/addr.js';
+import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
+import { newFlow, type Flow } from '../core/flow.js';
+import type { Logger } from '../observe/logger.js';
+import { IdleLru, type EvictReason } from './idle-lru.js';
+import type { UdpAssociation, UdpDialer } from './udp-association.js';
+import type { UdpCounters } from './udp-counters.js';
+
+export interface UdpNatOptions {
+  readonly maxAssociations: number;
+  readonly idleMs: number;
+  /** Per association, while its upstream handshake runs. */
+  readonly queueDatagrams: number;
+  readonly queueBytes: number;
+  readonly pickDialer: (flow: Flow) => UdpDialer;
+  /** Sends a reply to the client with `from` as its source address. */
+  readonly deliver: (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
+  readonly counters: UdpCounters;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly dst: SocksAddr;
+  readonly data: Buffer;
+  readonly headroom: number;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly flow: Flow;
+  readonly dialer: UdpDialer;
+  assoc?: UdpAssociation;
+  queue: Pending[];
+  queuedBytes: number;
+  closed: boolean;
+  sent: number;
+  received: number;
+}
+
+/**
+ * The association table: one upstream UDP association per client address:port, opened on the
+ * first datagram, closed when idle, when the table is full (least recently used first), or when
+ * the association ends by itself. Everything it holds is bounded.
+ */
+export class UdpNat {
+  private readonly table: IdleLru<string, Entry>;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: UdpNatOptions) {
+    this.table = new IdleLru({ max: opts.maxAssociations, idleMs: opts.idleMs, now: opts.now, onEvict: (_key, entry, reason) => this.evicted(entry, reason) });
+    this.timer = setInterval(() => this.table.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** A datagram from `src` to `dst`; `data` holds `headroom` spare bytes, then the payload. */
+  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void {
+    const key = formatAddr(src);
+    const entry = this.table.get(key) ?? this.open(key, src, dst);
+    if (entry.assoc) return this.forward(entry, dst, data, headroom);
+    const bytes = data.length - headroom;
+    if (entry.queue.length >= this.opts.queueDatagrams || entry.queuedBytes + bytes > this.opts.queueBytes) {
+      this.opts.counters.droppedQueueFull++;
+      return;
+    }
+    entry.queue.push({ dst, data, headroom });
+    entry.queuedBytes += bytes;
+  }
+
+  /** Sweeps idle associations now (the timer does it too). */
+  sweep(): number {
+    return this.table.sweep();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.table.clear('shutdown');
+  }
+
+  private open(key: string, src: SocksAddr, dst: SocksAddr): Entry {
+    const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
+    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    this.table.set(key, entry);
+    const events = {
+      onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),
+      onClose: (reason: string) => this.ended(entry, reason),
+    };
+    entry.dialer.associate(src, events).then(
+      (assoc) => this.opened(entry, assoc),
+      (err: unknown) => this.failed(entry, err),
+    );
+    return entry;
+  }
+
+  private fields(entry: Entry) {
+    return { flowId: entry.flow.id, network: 'udp', src: formatAddr(entry.flow.src), dst: formatAddr(entry.flow.dst), outbound: entry.dialer.name };
+  }
+
+  private opened(entry: Entry, assoc: UdpAssociation): void {
+    if (entry.closed) return assoc.close();
+    entry.assoc = assoc;
+    this.opts.counters.associationsOpened++;
+    this.opts.log.debug({ ...this.fields(entry), relay: assoc.relay, queued: entry.queue.length }, 'udp association open');
+    const queue = entry.queue;
+    entry.queue = [];
+    entry.queuedBytes = 0;
+    for (const p of queue) this.forward(entry, p.dst, p.data, p.headroom);
+  }
+
+  private failed(entry: Entry, err: unknown): void {
+    const c = this.opts.counters;
+    const noUdp = errorCode(err) === ErrorCode.UDP_UNSUPPORTED;
+    if (noUdp) c.droppedNoUdp += entry.queue.length;
+    else c.droppedAssociationFailed += entry.queue.length;
+    c.associationsFailed++;
+    // The dialer warns once per upstream about missing UDP support; other failures are per flow.
+    if (!noUdp && !entry.closed) this.opts.log.warn({ ...this.fields(entry), reason: errorCode(err) }, `udp association failed: ${errorMessage(err)}`);
+    this.forget(entry);
+  }
+
+  private forward(entry: Entry, dst: SocksAddr, data: Buffer, headroom: number): void {
+    if (entry.assoc!.send(dst, data, headroom)) {
+      entry.sent++;
+      this.opts.counters.datagramsOut++;
+    } else {
+      this.opts.counters.droppedSendError++;
+    }
+  }
+
+  private reply(entry: Entry, from: SocksAddr, payload: Buffer): void {
+    if (entry.closed) return;
+    this.table.get(entry.key); // a reply keeps the association alive too
+    entry.received++;
+    this.opts.counters.repliesIn++;
+    this.opts.deliver(from, entry.flow.src, payload);
+  }
+
+  private ended(entry: Entry, reason: string): void {
+    if (entry.closed) return;
+    this.opts.counters.associationsClosed++;
+    this.opts.log.debug({ ...this.fields(entry), sent: entry.sent, received: entry.received, reason }, 'udp association closed');
+    this.forget(entry);
+  }
+
+  private evicted(entry: Entry, reason: EvictReason): void {
+    const c = this.opts.counters;
+    if (reason === 'lru') c.associationsEvicted++;
+    if (reason === 'idle') c.associationsExpired++;
+    c.associationsClosed++;
+    c.droppedAssociationFailed += entry.queue.length;
+    entry.closed = true;
+    entry.queue = [];
+    entry.assoc?.close();
+    this.opts.log.debug({ ...this.fields(entry), sent: entry.sent, received: entry.received, reason }, 'udp association closed');
+  }
+
+  /** Drops an entry that ended on its own (the table did not evict it). */
+  private forget(entry: Entry): void {
+    entry.closed = true;
+    entry.queue = [];
+    entry.assoc?.close();
+    if (this.table.peek(entry.key) === entry) this.table.delete(entry.key);
+  }
+}

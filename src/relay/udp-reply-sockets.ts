@@ -1,0 +1,102 @@
+import type { Socket } from 'node:dgram';
+import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
+import { errorCode, errorMessage } from '../core/errors.js';
+import type { Logger } from '../observe/logger.js';
+import { IdleLru } from './idle-lru.js';
+import type { UdpCounters } from './udp-counters.js';
+
+export interface ReplySocketsOptions {
+  readonly max: number;
+  readonly idleMs: number;
+  /** A socket that sends with `remote` as its source address (transparent, bound to it). */
+  readonly open: (remote: SocksAddr) => Socket;
+  readonly counters: UdpCounters;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * The full-cone reply path: a reply from any remote reaches the application with that remote as its
+ * source, through a socket bound to the remote's address:port. Connected UDP sockets (dig, QUIC)
+ * drop anything else. One socket per remote, shared by every client, in a bounded LRU with idle
+ * expiry: these sockets are file descriptors, and unbounded they are a leak.
+ */
+interface ReplySocket {
+  readonly socket: Socket;
+  /** Sends not yet handed to the kernel: closing now would cancel them. */
+  pending: number;
+  evicted: boolean;
+}
+
+export class ReplySockets {
+  private readonly cache: IdleLru<string, ReplySocket>;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: ReplySocketsOptions) {
+    this.cache = new IdleLru({
+      max: opts.max,
+      idleMs: opts.idleMs,
+      now: opts.now,
+      onEvict: (_key, entry, reason) => {
+        if (reason === 'lru') opts.counters.replySocketsEvicted++;
+        if (reason === 'idle') opts.counters.replySocketsExpired++;
+        entry.evicted = true;
+        if (entry.pending === 0) entry.socket.close();
+      },
+    });
+    this.timer = setInterval(() => this.cache.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  send(from: SocksAddr, to: SocksAddr, payload: Buffer): void {
+    const c = this.opts.counters;
+    const source = addrOf(from.host, from.port); // a v4-mapped remote replies to an IPv4 client as IPv4
+    if (source.kind === 'domain' || source.kind !== to.kind) {
+      c.droppedUnresolvable++;
+      return;
+    }
+    const key = formatAddr(source);
+    const entry = this.cache.get(key) ?? this.open(key, source);
+    if (entry === undefined) return;
+    entry.pending++;
+    entry.socket.send(payload, to.port, to.host, (err) => {
+      entry.pending--;
+      if (err) c.droppedSendError++;
+      else c.repliesOut++;
+      if (entry.evicted && entry.pending === 0) entry.socket.close();
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.cache.clear('shutdown');
+  }
+
+  private open(key: string, source: SocksAddr): ReplySocket | undefined {
+    const c = this.opts.counters;
+    let socket: Socket;
+    try {
+      socket = this.opts.open(source);
+    } catch (err) {
+      c.replySocketErrors++;
+      this.opts.log.debug({ remote: key, reason: errorCode(err) }, `udp reply socket: ${errorMessage(err)}`);
+      return undefined;
+    }
+    const entry: ReplySocket = { socket, pending: 0, evicted: false };
+    socket.on('error', (err) => {
+      c.replySocketErrors++;
+      this.opts.log.debug({ remote: key, reason: errorCode(err) }, `udp reply socket: ${errorMessage(err)}`);
+      if (entry.evicted) return;
+      this.cache.delete(key);
+      entry.evicted = true;
+      if (entry.pending === 0) socket.close();
+    });
+    c.replySocketsOpened++;
+    this.cache.set(key, entry);
+    return entry;
+  }
+}

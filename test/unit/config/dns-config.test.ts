@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { dnsOverrides, sniffOverrides } from '../../../src/cli/dns-options.js';
+import { parseDnsUpstreamUrl } from '../../../src/config/dns-upstream-url.js';
+import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
+
+const base = { upstreams: ['socks5://192.0.2.1:1080'] };
+
+function issuesOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('dns and sniff default to off, with the documented defaults', () => {
+  const config = validateConfig({ ...base });
+  assert.equal(config.dns.listen, undefined);
+  assert.deepEqual(config.dns.upstreams, []);
+  assert.equal(config.dns.timeout_ms, 3000);
+  assert.deepEqual(config.dns.cache, { size: 4096, min_ttl_s: 0, max_ttl_s: 86_400, negative_ttl_s: 900 });
+  assert.equal(config.dns.fake_ip.enabled, false);
+  assert.deepEqual(config.dns.fake_ip.ranges, ['198.18.0.0/15', 'fc00::/18']);
+  assert.deepEqual(config.sniff, { enabled: false, timeout_ms: 300 });
+});
+
+test('dns errors name their key: unknown keys, bad resolvers, missing resolvers, two ranges of a family', () => {
+  assert.deepEqual(issuesOf(() => validateConfig({ ...base, dns: { cache: { sise: 1 } } })), ['dns.cache.sise: unknown key']);
+  assert.match(issuesOf(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53', upstreams: ['https://9.9.9.9'] } }))[0], /^dns\.upstreams\.0: .*expected tcp:\/\/ or udp:\/\//);
+  assert.match(issuesOf(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53' } }))[0], /^dns\.upstreams: a DNS listener needs/);
+  assert.match(issuesOf(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/15', '10.0.0.0/8'] } } }))[0], /^dns\.fake_ip\.ranges: at most one range per address family/);
+  assert.match(issuesOf(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/40'] } } }))[0], /^dns\.fake_ip\.ranges\.0: /);
+  assert.deepEqual(issuesOf(() => validateConfig({ ...base, sniff: { enable: true } })), ['sniff.enable: unknown key']);
+});
+
+test('flags override the file: --dns, --dns-upstream, --fake-ip (alone: the default pools), --sniff', () => {
+  const config = loadConfig(undefined, {
+    upstream: base.upstreams,
+    dns: dnsOverrides({ dns: '127.0.0.53:53', dnsUpstream: ['tcp://198.51.100.2'], fakeIp: [], fakeIpState: '/var/lib/sg/fake.json', fakeIpExclude: ['lan'] }),
+    sniff: sniffOverrides({ sniff: true, sniffTimeoutMs: 100 }),
+  });
+  assert.equal(config.dns.listen, '127.0.0.53:53');
+  assert.deepEqual(config.dns.upstreams, ['tcp://198.51.100.2']);
+  assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, state_file: '/var/lib/sg/fake.json', exclude: ['lan'] });
+  assert.deepEqual(config.sniff, { enabled: true, timeout_ms: 100 });
+  assert.deepEqual(dnsOverrides({ fakeIp: ['10.64.0.0/10'] }), { fake_ip: { enabled: true, ranges: ['10.64.0.0/10'] } });
+  assert.deepEqual(dnsOverrides({}), {});
+});
+
+test('resolver URLs: tcp:// or udp://, port 53 by default, IPv6 in brackets', () => {
+  assert.deepEqual(parseDnsUpstreamUrl('udp://198.51.100.2'), { transport: 'udp', server: { kind: 'ipv4', host: '198.51.100.2', port: 53 } });
+  assert.deepEqual(parseDnsUpstreamUrl('tcp://9.9.9.9'), { transport: 'tcp', server: { kind: 'ipv4', host: '9.9.9.9', port: 53 } });
+  assert.deepEqual(parseDnsUpstreamUrl('tcp://[2001:db8::53]:5353'), { transport: 'tcp', server: { kind: 'ipv6', host: '2001:db8::53', port: 5353 } });
+  assert.deepEqual(parseDnsUpstreamUrl('TCP://dns.example/').server, { kind: 'domain', host: 'dns.example', port: 53 });
+  assert.throws(() => parseDnsUpstreamUrl('9.9.9.9'), RangeError);
+  assert.throws(() => parseDnsUpstreamUrl('tcp://9.9.9.9:0'), RangeError);
+});

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, test } from 'node:test';
+import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
+import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
+import type { SocksAddr } from '../../../src/core/addr.js';
+import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
+import type { Outbound } from '../../../src/outbound/outbound.js';
+
+type Reply = (query: Packet, socket: Socket) => void;
+
+/** A DNS-over-TCP server whose behaviour per query is `reply`; counts connections. */
+async function dnsServer(reply: Reply): Promise<{ server: Server; port: number; connections: () => number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    const reader = new DnsTcpFrameReader();
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      for (const message of reader.push(chunk)) reply(dnsPacket.decode(message), socket);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after(() => server.close());
+  return { server, port: (server.address() as AddressInfo).port, connections: () => sockets.length, sockets };
+}
+
+function answerTo(query: Packet, data: string, overrides: Partial<Packet> = {}): Buffer {
+  const q = query.questions![0];
+  return encodeDnsTcpFrame(dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: [q], answers: [{ type: 'A', name: q.name, ttl: 60, data }], ...overrides }));
+}
+
+/** An outbound that dials directly: the transport's logic without a SOCKS server. */
+function direct(port: number): Outbound & { dials: number } {
+  return {
+    name: 'direct',
+    server: { kind: 'ipv4', host: '127.0.0.1', port },
+    dials: 0,
+    dial() {
+      this.dials++;
+      const socket = connect(port, '127.0.0.1');
+      return new Promise((resolve, reject) => socket.once('connect', () => resolve(socket)).once('error', reject));
+    },
+  };
+}
+
+const SERVER: SocksAddr = { kind: 'ipv4', host: '192.0.2.53', port: 53 };
+const signal = () => AbortSignal.timeout(2_000);
+
+test('many queries in flight on one connection, answered out of order, each matched to its question', async () => {
+  const held: [Packet, Socket][] = [];
+  const dns = await dnsServer((query, socket) => {
+    held.push([query, socket]);
+    if (held.length === 20) for (const [q, s] of held.reverse()) s.write(answerTo(q, `192.0.2.${Number(q.questions![0].name.split('.')[0].slice(1))}`));
+  });
+  const outbound = direct(dns.port);
+  const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => transport.exchange({ name: `q${i}.test`, type: 'A', class: 'IN' }, signal())));
+  results.forEach((r, i) => assert.equal((r.answers[0] as RecordAnswer).data, `192.0.2.${i}`));
+  assert.equal(outbound.dials, 1);
+  assert.equal(new Set(held.map(([q]) => q.id)).size, 20, 'ids are distinct on a connection');
+  transport.close();
+});
+
+test('answers with the wrong id or question are ignored (no poisoning); the right one is taken', async () => {
+  const dns = await dnsServer((query, socket) => {
+    socket.write(answerTo({ ...query, id: (query.id! + 1) & 0xffff }, '203.0.113.66'));
+    socket.write(answerTo(query, '203.0.113.66', { questions: [{ type: 'A', name: 'evil.test' }] }));
+    socket.write(answerTo(query, '192.0.2.1'));
+  });
+  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 1, idleMs: 10_000 });
+  const result = await transport.exchange({ name: 'good.test', type: 'A', class: 'IN' }, signal());
+  assert.equal((result.answers[0] as RecordAnswer).data, '192.0.2.1');
+  transport.close();
+});
+
+test('a connection the server closed is replaced; a query sent as it closed is retried once', async () => {
+  let served = 0;
+  const dns = await dnsServer((query, socket) => {
+    served++;
+    if (served === 2) socket.destroy(); // idle timeout on the server, just as our second query arrives
+    else socket.write(answerTo(query, '192.0.2.1'));
+  });
+  const outbound = direct(dns.port);
+  const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
+  await transport.exchange({ name: 'a.test', type: 'A', class: 'IN' }, signal());
+  const again = await transport.exchange({ name: 'b.test', type: 'A', class: 'IN' }, signal());
+  assert.equal((again.answers[0] as RecordAnswer).data, '192.0.2.1');
+  assert.equal(outbound.dials, 2);
+  transport.close();
+});
+
+test('no answer before the deadline rejects with SG_ERR_DNS_TIMEOUT; a dead server with a dial error', async () => {
+  const dns = await dnsServer(() => {});
+  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 2, idleMs: 10_000 });
+  await assert.rejects(transport.exchange({ name: 'a.test', type: 'A', class: 'IN' }, AbortSignal.timeout(50)), { code: 'SG_ERR_DNS_TIMEOUT' });
+  transport.close();
+
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  closed.close();
+  const dead = new TcpDnsTransport(SERVER, direct(port), { poolSize: 1, idleMs: 10_000 });
+  await assert.rejects(dead.exchange({ name: 'a.test', type: 'A', class: 'IN' }, signal()), { code: 'ECONNREFUSED' });
+});

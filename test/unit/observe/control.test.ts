@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { formatStatus, readSnapshot } from '../../../src/cli/status.js';
+import { serveControl, type StatusSnapshot } from '../../../src/observe/control.js';
+
+const log = pino({ level: 'silent' });
+const NOW = 1_700_000_000_000;
+
+const snapshot: StatusSnapshot = {
+  pid: 42,
+  now: NOW,
+  startedAt: NOW - 3_725_000,
+  flows: [{ id: 7, inbound: 'tproxy', src: '192.0.2.2:40000', dst: '198.18.0.5:443', target: 'example.test:443', outbound: 'dante', startedAt: NOW - 65_000 }],
+  upstreams: [
+    { name: 'dante', server: '192.0.2.1:1080', pipelining: 'pipelined', dials: 3, failures: 0 },
+    { name: 'http', server: '192.0.2.1:8888', pipelining: 'n/a', dials: 1, failures: 1, lastError: { reason: 'SG_ERR_UPSTREAM_REFUSED', message: 'upstream refused: 403', at: NOW - 5_000 } },
+  ],
+};
+
+test('the control socket is owner-only and answers one JSON snapshot; status reads it', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'run', 'control.sock');
+  const control = await serveControl(file, () => snapshot, log);
+  try {
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(await readSnapshot(file), snapshot);
+    await assert.rejects(serveControl(file, () => snapshot, log), /in use by another running socksgate/);
+  } finally {
+    control.close();
+  }
+});
+
+test('a socket file left by a dead daemon is replaced', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'control.sock');
+  // A daemon killed while listening: the socket file stays, nobody accepts on it.
+  spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(file)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  assert.ok(statSync(file).isSocket(), 'the stale socket file is there');
+  const control = await serveControl(file, () => snapshot, log);
+  try {
+    assert.equal((await readSnapshot(file)).pid, 42);
+  } finally {
+    control.close();
+  }
+});
+
+test('status prints upstream health and live flows as tables', () => {
+  const text = formatStatus(snapshot);
+  assert.match(text, /^socksgate pid 42, up 1h02m/);
+  assert.match(text, /dante\s+192\.0\.2\.1:1080\s+pipelined\s+3\s+0\s+-/);
+  assert.match(text, /http\s+192\.0\.2\.1:8888\s+n\/a\s+1\s+1\s+5s ago SG_ERR_UPSTREAM_REFUSED: upstream refused: 403/);
+  assert.match(text, /1 live TCP flows/);
+  assert.match(text, /7\s+tproxy\s+192\.0\.2\.2:40000\s+198\.18\.0\.5:443 \(example\.test:443\)\s+dante\s+1m05s\s+-/);
+});

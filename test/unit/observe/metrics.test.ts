@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newFlow } from '../../../src/core/flow.js';
+import { FlowTable } from '../../../src/observe/flow-table.js';
+import { Metrics } from '../../../src/observe/metrics.js';
+import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+
+const flowTo = (port: number) =>
+  newFlow({ network: 'tcp', inbound: 'redirect', src: { kind: 'ipv4', host: '192.0.2.2', port: 40000 }, dst: { kind: 'ipv4', host: '198.51.100.2', port } });
+
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test('flows are counted at start and end: active, totals by outcome, bytes, failures by reason', async () => {
+  const metrics = new Metrics({ udp: () => undefined, dns: () => undefined });
+  const table = new FlowTable(metrics);
+  const ok = flowTo(80);
+  const failed = flowTo(81);
+  table.opened(ok, 'a', undefined);
+  table.opened(failed, 'a', { kind: 'domain', host: 'example.test', port: 81 });
+  assert.deepEqual(table.list().map((f) => [f.dst, f.target]), [['198.51.100.2:80', undefined], ['198.51.100.2:81', 'example.test:81']]);
+  let text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_flows_active{inbound="redirect",outbound="a"}'), 2);
+
+  table.closed(ok, 'a', { outcome: 'closed', bytesUp: 100, bytesDown: 2000 });
+  table.closed(failed, 'a', { outcome: 'failed', reason: 'SG_ERR_UPSTREAM_REFUSED', bytesUp: 0, bytesDown: 0 });
+  metrics.handshake('a', 0.004);
+  assert.deepEqual(table.list(), []);
+  text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_flows_active{inbound="redirect",outbound="a"}'), 0);
+  assert.equal(value(text, 'socksgate_flows_total{inbound="redirect",outbound="a",outcome="closed"}'), 1);
+  assert.equal(value(text, 'socksgate_flows_total{inbound="redirect",outbound="a",outcome="failed"}'), 1);
+  assert.equal(value(text, 'socksgate_flow_bytes_total{inbound="redirect",outbound="a",direction="up"}'), 100);
+  assert.equal(value(text, 'socksgate_flow_bytes_total{inbound="redirect",outbound="a",direction="down"}'), 2000);
+  assert.equal(value(text, 'socksgate_flow_failures_total{outbound="a",reason="SG_ERR_UPSTREAM_REFUSED"}'), 1);
+  assert.equal(value(text, 'socksgate_upstream_handshake_seconds_bucket{le="0.005",upstream="a"}'), 1);
+});
+
+test('UDP and DNS counters kept elsewhere are read at scrape time', async () => {
+  const counters = createUdpCounters();
+  const resolver = { queries: 0, cacheHits: 0, upstreamQueries: 0 };
+  const metrics = new Metrics({ udp: () => ({ counters, sizes: () => ({ associations: 3, replySockets: 7 }) }), dns: () => resolver });
+  counters.associationsOpened = 5;
+  counters.droppedQueueFull = 2;
+  Object.assign(resolver, { queries: 10, cacheHits: 4, upstreamQueries: 6 });
+  metrics.dnsAttempt('tcp://9.9.9.9:53', 0.02, 'answer');
+  let text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_udp_associations_total{event="opened"}'), 5);
+  assert.equal(value(text, 'socksgate_udp_drops_total{reason="queue_full"}'), 2);
+  assert.equal(value(text, 'socksgate_udp_associations_active'), 3);
+  assert.equal(value(text, 'socksgate_udp_reply_sockets'), 7);
+  assert.equal(value(text, 'socksgate_dns_queries_total{source="cache"}'), 4);
+  assert.equal(value(text, 'socksgate_dns_queries_total{source="resolver"}'), 6);
+  assert.equal(value(text, 'socksgate_dns_upstream_seconds_count{resolver="tcp://9.9.9.9:53",outcome="answer"}'), 1);
+
+  counters.associationsOpened = 6;
+  text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_udp_associations_total{event="opened"}'), 6, 'a second scrape mirrors, not adds');
+});
