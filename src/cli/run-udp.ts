@@ -6,6 +6,7 @@ import { openUdpSocket, type UdpListener } from '../native/index.js';
 import type { Logger } from '../observe/logger.js';
 import { NoUdpDialer, Socks5UdpDialer } from '../outbound/socks5-udp.js';
 import type { UdpDialer } from '../relay/udp-association.js';
+import type { MapDestination } from '../relay/udp-fake-names.js';
 import { createUdpCounters, type UdpCounters } from '../relay/udp-counters.js';
 import { UdpNat } from '../relay/udp-nat.js';
 import { ReplySockets } from '../relay/udp-reply-sockets.js';
@@ -23,8 +24,11 @@ export interface UdpService {
   stop(): void;
 }
 
-/** UDP on every TPROXY listener: inbound → association table → upstream relays → reply sockets. */
-export function startUdpService(config: Config, guard: LoopGuard, log: Logger): UdpService | undefined {
+/**
+ * UDP on every TPROXY listener: inbound → association table → upstream relays → reply sockets.
+ * `mapDestination` (fake-IP mode) sends pool addresses upstream by name.
+ */
+export function startUdpService(config: Config, guard: LoopGuard, log: Logger, mapDestination?: MapDestination): UdpService | undefined {
   if (config.tproxy.length === 0) return undefined;
   const udpLog = log.child({ network: 'udp' });
   const counters = createUdpCounters();
@@ -56,6 +60,7 @@ export function startUdpService(config: Config, guard: LoopGuard, log: Logger): 
     queueDatagrams: udp.queue_datagrams,
     queueBytes: udp.queue_bytes,
     pickDialer: createRouter(dialers),
+    mapDestination,
     deliver: (from, client, payload) => replies.send(from, client, payload),
     counters,
     log: udpLog,

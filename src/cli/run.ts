@@ -48,7 +48,7 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
   };
   const listeners = new TcpListeners(deps);
   await listeners.update(config);
-  const startUdp = (next: Config) => startUdpService(next, deps.guard, log);
+  const startUdp = (next: Config) => startUdpService(next, deps.guard, log, session.mapDestination);
   const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
   for (const outbound of outbounds.all) outbound.start();
   await observe.serve({ outbounds: () => outbounds.all, udp: () => state.udp, dns: () => dns.resolver });

@@ -1,5 +1,5 @@
 import type { Answer, RecordAnswer, SoaData } from 'dns-packet';
-import { Lru } from './lru.js';
+import { Lru } from '../core/lru.js';
 import type { DnsResult } from './message.js';
 
 export interface CacheLimits {

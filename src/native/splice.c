@@ -8,9 +8,11 @@
  * connection costs two fds, not six. Backpressure is the pipe itself: at most one pipe's worth of
  * bytes (64 KiB) is in flight per direction, and a full pipe stops reading from the source.
  *
- *   spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, onDone) -> handle
+ *   spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)
  *       Duplicates both fds (the caller closes its own). headDown/headUp (Buffer or null) are bytes
  *       the caller already read and that must be sent first to the client / the upstream.
+ *       An upstream EOF with no data back, within earlyCloseMs of the start and before the client
+ *       sent earlyCloseMaxUp bytes, is a failed connect: the client is reset.
  *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
  *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset.
  *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
@@ -81,7 +83,7 @@ typedef struct {
   int fd[2];
   uv_poll_t poll[2];
   uv_timer_t idle;
-  uint64_t idle_ms, last_activity;
+  uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
   int open_handles;
   bool finished;      /* onDone called, handles closing */
@@ -202,7 +204,8 @@ static bool pump(relay *r, int d) {
       dir->eof = true;
       /* v2ray answers success before dialing and ssh -D may close at once: an upstream that ends
        * without a single byte while the client still talks is a failed connect, not a clean end. */
-      if (d == DOWN && dir->bytes == 0 && !r->dir[UP].eof) {
+      uint64_t age = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle)) - r->started;
+      if (d == DOWN && dir->bytes == 0 && !r->dir[UP].eof && age < r->early_close_ms && r->dir[UP].bytes < r->early_close_max_up) {
         finish(r, OUTCOME_UPSTREAM_CLOSED_EARLY, 0, UPSTREAM, 1 << CLIENT);
         return false;
       }
@@ -293,18 +296,19 @@ static bool copy_head(napi_env env, napi_value value, direction *dir) {
 }
 
 static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, onDone)");
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
     return NULL;
   }
   int32_t fds[2];
-  int64_t idle_ms;
+  int64_t idle_ms, early_close_ms, early_close_max_up;
   napi_valuetype cb_type;
   if (napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
-      napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_typeof(env, argv[5], &cb_type) != napi_ok ||
-      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0) {
+      napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_get_value_int64(env, argv[5], &early_close_ms) != napi_ok ||
+      napi_get_value_int64(env, argv[6], &early_close_max_up) != napi_ok || napi_typeof(env, argv[7], &cb_type) != napi_ok ||
+      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay: bad arguments");
     return NULL;
   }
@@ -320,6 +324,8 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   }
   r->env = env;
   r->idle_ms = (uint64_t)idle_ms;
+  r->early_close_ms = (uint64_t)early_close_ms;
+  r->early_close_max_up = (uint64_t)early_close_max_up;
   for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
   if (!copy_head(env, argv[2], &r->dir[DOWN]) || !copy_head(env, argv[3], &r->dir[UP])) {
     free_relay(r);
@@ -340,7 +346,7 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   }
   napi_value name, external;
   napi_create_string_utf8(env, "socksgate.spliceRelay", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, argv[5], 1, &r->on_done) != napi_ok ||
+  if (napi_create_reference(env, argv[7], 1, &r->on_done) != napi_ok ||
       napi_async_init(env, NULL, name, &r->async_context) != napi_ok ||
       napi_create_external(env, r, on_external_finalized, NULL, &external) != napi_ok) {
     close(r->fd[0]);
@@ -356,7 +362,7 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   uv_timer_init(loop, &r->idle);
   r->idle.data = r;
   r->open_handles = 3;
-  r->last_activity = uv_now(loop);
+  r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
   step(r);
   return external;

@@ -20,6 +20,8 @@ interface SpliceBinding {
     headDown: Buffer | null,
     headUp: Buffer | null,
     idleMs: number,
+    earlyCloseMs: number,
+    earlyCloseMaxUp: number,
     onDone: (outcome: number, bytesUp: number, bytesDown: number, errno: number, side: number) => void,
   ): object;
   spliceRelayStop(handle: object): void;
@@ -37,10 +39,11 @@ export function spliceRelay(
   fds: { client: number; upstream: number },
   heads: { down: Buffer | null; up: Buffer | null },
   idleMs: number,
+  earlyClose: { withinMs: number; maxBytesUp: number },
   onDone: (result: SpliceResult) => void,
 ): SpliceHandle {
   const binding = nativeBinding() as unknown as SpliceBinding;
-  const handle = binding.spliceRelay(fds.client, fds.upstream, heads.down, heads.up, idleMs, (outcome, bytesUp, bytesDown, errno, side) => {
+  const handle = binding.spliceRelay(fds.client, fds.upstream, heads.down, heads.up, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, (outcome, bytesUp, bytesDown, errno, side) => {
     onDone({ outcome, bytesUp, bytesDown, side: side === 0 ? 'client' : 'upstream', code: errno > 0 ? getSystemErrorName(-errno) : undefined });
   });
   return { stop: () => binding.spliceRelayStop(handle) };

@@ -14,6 +14,7 @@ const UDP_DROPS = {
   no_udp: 'droppedNoUdp',
   association_failed: 'droppedAssociationFailed',
   no_destination: 'droppedNoDestination',
+  no_mapping: 'droppedNoMapping',
   loop: 'droppedLoop',
   fragmented: 'droppedFragmented',
   malformed: 'droppedMalformed',

@@ -1,5 +1,7 @@
+import { ErrorCode } from '../core/errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { PipeliningMode } from '../config/upstream-url.js';
+import { REQUEST_REFUSALS, type Socks5Stage } from './socks5-handshake.js';
 
 export type PipeliningVerdict = 'pipelined' | 'stepwise';
 
@@ -8,6 +10,20 @@ export type PipeliningProbe = () => Promise<PipeliningVerdict | undefined>;
 
 const RETRY_INCONCLUSIVE_MS = 5_000;
 const RELEARN_AFTER_MS = 10 * 60_000;
+
+/**
+ * What a pipelined handshake (greeting, login and request in one write) shows, from how far it got
+ * and the code it failed with (undefined: it succeeded). A server that read it all answers or turns
+ * the request down promptly; one that dropped the tail goes silent after the method (or login)
+ * reply. Anything else (no method reply, a refused login, …) tells nothing: undefined.
+ */
+export function pipeliningVerdict(stage: Socks5Stage, code: string | undefined): PipeliningVerdict | undefined {
+  if (code === undefined) return 'pipelined';
+  if (stage === 'method') return undefined;
+  if (code === ErrorCode.HANDSHAKE_TIMEOUT) return 'stepwise';
+  if (stage === 'reply' && REQUEST_REFUSALS.includes(code)) return 'pipelined';
+  return undefined;
+}
 
 /**
  * Decides per upstream whether the SOCKS5 handshake may be written in one go. In `auto` mode user

@@ -32,6 +32,9 @@ export interface Socks5HandshakeOptions {
 /** How far a handshake got; the pipelining probe needs to know where a server went silent. */
 export type Socks5Stage = 'method' | 'auth' | 'reply';
 
+/** Codes of a handshake whose request the server read and turned down (at the 'reply' stage). */
+export const REQUEST_REFUSALS: readonly string[] = [ErrorCode.UPSTREAM_REFUSED, ErrorCode.UPSTREAM_CLOSED, ErrorCode.UPSTREAM_RESET];
+
 /**
  * RFC 1928/1929 client side. Pipelined, it offers only the one method it will use, so the bytes that
  * follow the greeting mean the same to the server whichever way it reads them.

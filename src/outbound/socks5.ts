@@ -4,7 +4,7 @@ import { ErrorCode, errorCode } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../observe/logger.js';
 import type { DialContext, DialSettings, Outbound } from './outbound.js';
-import { PipeliningLearner, type PipeliningVerdict } from './pipelining.js';
+import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
 import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
 
@@ -62,10 +62,7 @@ export class Socks5Outbound implements Outbound {
     }
   }
 
-  /**
-   * Sends greeting, login and a CONNECT to port 0 in one write. A server that read it all answers
-   * or closes promptly; one that dropped the tail goes silent after the method (or login) reply.
-   */
+  /** Sends greeting, login and a CONNECT to port 0 in one write, and reads the outcome (pipeliningVerdict). */
   private async probePipelining(): Promise<PipeliningVerdict | undefined> {
     const startedAt = Date.now();
     let socket: Socket;
@@ -78,16 +75,11 @@ export class Socks5Outbound implements Outbound {
     let stage: Socks5Stage = 'method';
     try {
       await socks5Handshake(socket, PROBE_DESTINATION, { credentials: this.credentials, pipelined: true, timeoutMs: promptMs }, (s) => (stage = s));
-      return 'pipelined';
+      return pipeliningVerdict(stage, undefined);
     } catch (err) {
       const code = errorCode(err);
-      if (stage === 'method') return undefined;
-      if (code === ErrorCode.HANDSHAKE_TIMEOUT) return 'stepwise';
-      if (stage === 'reply' && (code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET)) {
-        return 'pipelined';
-      }
-      if (code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
-      return undefined;
+      if (stage !== 'method' && code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
+      return pipeliningVerdict(stage, code);
     } finally {
       socket.destroy();
     }

@@ -1,3 +1,5 @@
+import { Lru } from '../core/lru.js';
+
 export type EvictReason = 'lru' | 'idle' | 'shutdown';
 
 export interface IdleLruOptions<K, V> {
@@ -10,16 +12,17 @@ export interface IdleLruOptions<K, V> {
 }
 
 /**
- * A bounded map ordered by last use. JavaScript's Map keeps insertion order, so re-inserting on
- * every touch keeps the least recently used entry first: eviction and idle sweeps both start there
- * and stop at the first entry they keep, whatever the size.
+ * The shared LRU (least recently used entry first) with two additions: every eviction is reported
+ * to its owner, and entries unused for idleMs go on sweep(), which starts at the least recently used
+ * entry and stops at the first one it keeps, whatever the size.
  */
 export class IdleLru<K, V> {
-  private readonly entries = new Map<K, { value: V; usedAt: number }>();
+  private readonly entries: Lru<K, { value: V; usedAt: number }>;
   private readonly now: () => number;
 
   constructor(private readonly opts: IdleLruOptions<K, V>) {
     if (!Number.isInteger(opts.max) || opts.max < 1) throw new RangeError(`max must be a positive integer, got ${opts.max}`);
+    this.entries = new Lru(opts.max);
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -31,20 +34,18 @@ export class IdleLru<K, V> {
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.delete(key);
     entry.usedAt = this.now();
-    this.entries.set(key, entry);
     return entry.value;
   }
 
   peek(key: K): V | undefined {
-    return this.entries.get(key)?.value;
+    return this.entries.peek(key)?.value;
   }
 
   /** Adds (or replaces, without an eviction callback) an entry, evicting the LRU one when full. */
   set(key: K, value: V): void {
     this.entries.delete(key);
-    while (this.entries.size >= this.opts.max) this.evictFirst('lru');
+    while (this.entries.size >= this.opts.max) this.evictOldest('lru');
     this.entries.set(key, { value, usedAt: this.now() });
   }
 
@@ -57,22 +58,21 @@ export class IdleLru<K, V> {
   sweep(): number {
     const cutoff = this.now() - this.opts.idleMs;
     let evicted = 0;
-    for (const [, entry] of this.entries) {
-      if (entry.usedAt > cutoff) break;
-      this.evictFirst('idle');
+    for (let oldest = this.entries.oldest(); oldest !== undefined && oldest[1].usedAt <= cutoff; oldest = this.entries.oldest()) {
+      this.evictOldest('idle');
       evicted++;
     }
     return evicted;
   }
 
   clear(reason: EvictReason = 'shutdown'): void {
-    while (this.entries.size > 0) this.evictFirst(reason);
+    while (this.entries.size > 0) this.evictOldest(reason);
   }
 
-  private evictFirst(reason: EvictReason): void {
-    const first = this.entries.entries().next();
-    if (first.done) return;
-    const [key, entry] = first.value;
+  private evictOldest(reason: EvictReason): void {
+    const oldest = this.entries.oldest();
+    if (oldest === undefined) return;
+    const [key, entry] = oldest;
     this.entries.delete(key);
     this.opts.onEvict(key, entry.value, reason);
   }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode } from '../core/errors.js';
 import { socketFd } from '../native/index.js';
 import { SpliceOutcome, spliceRelay, type SpliceResult } from '../native/splice.js';
-import { relayTcp, type Relay, type RelayOptions, type RelayResult } from './tcp-relay.js';
+import { EARLY_CLOSE, relayTcp, type Relay, type RelayOptions, type RelayResult } from './tcp-relay.js';
 
 function takeBuffered(socket: Socket): Buffer | null {
   return socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
@@ -37,6 +37,7 @@ export function relayTcpSpliced(client: Socket, upstream: Socket, opts: RelayOpt
     { client: socketFd(client), upstream: socketFd(upstream) },
     { down: takeBuffered(upstream), up: takeBuffered(client) },
     opts.idleMs,
+    EARLY_CLOSE,
     (result) => settle(toRelayResult(result)),
   );
   client.destroy();

@@ -12,6 +12,13 @@ export interface RelayResult {
   readonly bytesDown: number;
 }
 
+/**
+ * When an upstream EOF with no data back counts as a failed connect: v2ray answers success before
+ * it dials and closes 1–2 s after the dial fails, when the client has sent little more than its
+ * request. An upload-only stream (iperf3) that the server ends legitimately has sent far more.
+ */
+export const EARLY_CLOSE = { withinMs: 5_000, maxBytesUp: 1024 * 1024 } as const;
+
 export interface RelayOptions {
   /** Close both sides after this long without traffic either way; 0 disables. */
   readonly idleMs: number;
@@ -33,6 +40,7 @@ export function relayTcp(client: Socket, upstream: Socket, opts: RelayOptions): 
   const done = new Promise<RelayResult>((resolve) => (settle = resolve));
   let ending: Omit<RelayResult, 'bytesUp' | 'bytesDown'> | undefined;
   let clientEnded = false;
+  const startedAt = Date.now();
   let closedCount = 0;
 
   function end(result: Omit<RelayResult, 'bytesUp' | 'bytesDown'>, reset: boolean) {
@@ -57,7 +65,8 @@ export function relayTcp(client: Socket, upstream: Socket, opts: RelayOptions): 
   upstream.on('end', () => {
     // v2ray answers success before it dials and ssh -D may close right after: an upstream that ends
     // before sending a single byte while the client still talks is a failed connect, not a clean end.
-    if (!clientEnded && client.bytesWritten === 0) {
+    const early = Date.now() - startedAt < EARLY_CLOSE.withinMs && client.bytesRead < EARLY_CLOSE.maxBytesUp;
+    if (!clientEnded && client.bytesWritten === 0 && early) {
       end({ outcome: 'reset', reason: ErrorCode.UPSTREAM_CLOSED, detail: 'upstream closed before sending any data; the destination was probably unreachable' }, true);
       return;
     }

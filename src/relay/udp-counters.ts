@@ -19,6 +19,8 @@ export interface UdpCounters {
   droppedNoUdp: number;
   droppedAssociationFailed: number;
   droppedNoDestination: number;
+  /** Sent to a fake-IP pool address that no name holds. */
+  droppedNoMapping: number;
   droppedLoop: number;
   droppedFragmented: number;
   droppedMalformed: number;
@@ -46,6 +48,7 @@ export function createUdpCounters(): UdpCounters {
     droppedNoUdp: 0,
     droppedAssociationFailed: 0,
     droppedNoDestination: 0,
+    droppedNoMapping: 0,
     droppedLoop: 0,
     droppedFragmented: 0,
     droppedMalformed: 0,

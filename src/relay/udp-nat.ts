@@ -5,6 +5,10 @@ import type { Logger } from '../observe/logger.js';
 import { IdleLru, type EvictReason } from './idle-lru.js';
 import type { UdpAssociation, UdpDialer } from './udp-association.js';
 import type { UdpCounters } from './udp-counters.js';
+import { FakeNames, type MapDestination } from './udp-fake-names.js';
+
+/** Datagrams to unmapped fake-IP addresses are logged at most this often (the counter has them all). */
+const NO_MAPPING_LOG_MS = 10_000;
 
 export interface UdpNatOptions {
   readonly maxAssociations: number;
@@ -18,6 +22,11 @@ export interface UdpNatOptions {
   readonly counters: UdpCounters;
   readonly log: Logger;
   readonly now?: () => number;
+  /**
+   * Fake-IP: a pool address becomes its name upstream, and replies for the name appear from the
+   * pool address (udp-fake-names.ts); undefined drops the datagram. Absent: destinations as they are.
+   */
+  readonly mapDestination?: MapDestination;
 }
 
 interface Pending {
@@ -30,6 +39,8 @@ interface Entry {
   readonly key: string;
   readonly flow: Flow;
   readonly dialer: UdpDialer;
+  /** Present in fake-IP mode. */
+  readonly names?: FakeNames;
   assoc?: UdpAssociation;
   queue: Pending[];
   queuedBytes: number;
@@ -46,6 +57,8 @@ interface Entry {
 export class UdpNat {
   private readonly table: IdleLru<string, Entry>;
   private readonly timer: NodeJS.Timeout;
+  private noMappingLoggedAt = -Infinity;
+  private noMappingSuppressed = 0;
 
   constructor(private readonly opts: UdpNatOptions) {
     this.table = new IdleLru({ max: opts.maxAssociations, idleMs: opts.idleMs, now: opts.now, onEvict: (_key, entry, reason) => this.evicted(entry, reason) });
@@ -60,7 +73,18 @@ export class UdpNat {
   /** A datagram from `src` to `dst`; `data` holds `headroom` spare bytes, then the payload. */
   handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void {
     const key = formatAddr(src);
-    const entry = this.table.get(key) ?? this.open(key, src, dst);
+    let entry = this.table.get(key);
+    if (entry === undefined) {
+      // No association for a datagram that would be dropped anyway.
+      const map = this.opts.mapDestination;
+      if (map && map(dst) === undefined) return this.noMapping(src, dst);
+      entry = this.open(key, src, dst);
+    }
+    if (entry.names) {
+      const target = entry.names.outbound(dst);
+      if (target === undefined) return this.noMapping(src, dst);
+      dst = target;
+    }
     if (entry.assoc) return this.forward(entry, dst, data, headroom);
     const bytes = data.length - headroom;
     if (entry.queue.length >= this.opts.queueDatagrams || entry.queuedBytes + bytes > this.opts.queueBytes) {
@@ -83,7 +107,8 @@ export class UdpNat {
 
   private open(key: string, src: SocksAddr, dst: SocksAddr): Entry {
     const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
-    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    const names = this.opts.mapDestination && new FakeNames(this.opts.mapDestination);
+    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), names, queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
       onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),
@@ -136,7 +161,20 @@ export class UdpNat {
     this.table.get(entry.key); // a reply keeps the association alive too
     entry.received++;
     this.opts.counters.repliesIn++;
-    this.opts.deliver(from, entry.flow.src, payload);
+    this.opts.deliver(entry.names ? entry.names.inbound(from) : from, entry.flow.src, payload);
+  }
+
+  private noMapping(src: SocksAddr, dst: SocksAddr): void {
+    this.opts.counters.droppedNoMapping++;
+    const now = (this.opts.now ?? Date.now)();
+    if (now - this.noMappingLoggedAt < NO_MAPPING_LOG_MS) {
+      this.noMappingSuppressed++;
+      return;
+    }
+    const fields = { network: 'udp', src: formatAddr(src), dst: formatAddr(dst), reason: ErrorCode.NO_MAPPING, suppressed: this.noMappingSuppressed };
+    this.noMappingLoggedAt = now;
+    this.noMappingSuppressed = 0;
+    this.opts.log.warn(fields, `udp datagram dropped: ${formatAddr(dst)} is a fake-IP address with no name mapped to it`);
   }
 
   private ended(entry: Entry, reason: string): void {

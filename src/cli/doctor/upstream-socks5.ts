@@ -3,7 +3,8 @@ import { addrOf, formatAddr, type SocksAddr } from '../../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../../core/errors.js';
 import { Socks5Command } from '../../codec/socks5.js';
 import type { UpstreamConfig } from '../../config/upstream.js';
-import { socks5Handshake, type Socks5Stage } from '../../outbound/socks5-handshake.js';
+import { pipeliningVerdict } from '../../outbound/pipelining.js';
+import { REQUEST_REFUSALS, socks5Handshake, type Socks5Stage } from '../../outbound/socks5-handshake.js';
 import { connectTcp } from '../../outbound/tcp-connect.js';
 import { relayAddress } from '../../outbound/udp-relay-address.js';
 import { finding, type Finding } from './report.js';
@@ -11,7 +12,6 @@ import { udpEcho } from './udp-echo.js';
 
 /** Port 0 is refused at once by every server that reads the request, and reaches nobody. */
 const NOWHERE: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
-const REFUSALS: readonly string[] = [ErrorCode.UPSTREAM_REFUSED, ErrorCode.UPSTREAM_CLOSED, ErrorCode.UPSTREAM_RESET];
 
 export interface ProbeSettings {
   readonly mark: number;
@@ -55,7 +55,7 @@ async function once<T>(upstream: UpstreamConfig, s: ProbeSettings, dst: SocksAdd
 function judgeAuth(upstream: UpstreamConfig, a: Attempt): Finding {
   const subject = `upstream ${upstream.name}: auth`;
   const how = upstream.username === undefined ? 'no login needed' : `username "${upstream.username}" accepted`;
-  if (a.stage === 'reply' && (!a.error || REFUSALS.includes(errorCode(a.error)))) return finding('ok', subject, how);
+  if (a.stage === 'reply' && (!a.error || REQUEST_REFUSALS.includes(errorCode(a.error)))) return finding('ok', subject, how);
   const code = errorCode(a.error);
   if (code === ErrorCode.AUTH_REQUIRED) return finding('FAIL', subject, 'the server requires a username and password; none is configured');
   if (code === ErrorCode.AUTH_FAILED) return finding('FAIL', subject, `the server rejected the login of "${upstream.username}": check the username and password`);
@@ -66,8 +66,9 @@ function judgeAuth(upstream: UpstreamConfig, a: Attempt): Finding {
 function judgePipelining(upstream: UpstreamConfig, a: Attempt): Finding {
   const subject = `upstream ${upstream.name}: pipelining`;
   const config = upstream.pipelining === 'auto' ? '' : ` (config says pipelining=${upstream.pipelining})`;
-  if (!a.error || (a.stage === 'reply' && REFUSALS.includes(errorCode(a.error)))) return finding('ok', subject, `taken: one round trip after connecting${config}`);
-  if (errorCode(a.error) === ErrorCode.HANDSHAKE_TIMEOUT && a.stage !== 'method') {
+  const verdict = pipeliningVerdict(a.stage, a.error ? errorCode(a.error) : undefined);
+  if (verdict === 'pipelined') return finding('ok', subject, `taken: one round trip after connecting${config}`);
+  if (verdict === 'stepwise') {
     const fix = upstream.pipelining === 'on' ? ': set pipelining=auto or off, or every flow will hang' : '; socksgate talks to it step by step (one round trip more per connection)';
     return finding(upstream.pipelining === 'on' ? 'FAIL' : 'info', subject, `not taken: the server ignores bytes sent before its reply${fix}${config}`);
   }
@@ -77,7 +78,7 @@ function judgePipelining(upstream: UpstreamConfig, a: Attempt): Finding {
 async function judgeUdp(upstream: UpstreamConfig, s: ProbeSettings, a: Attempt): Promise<Finding[]> {
   const subject = `upstream ${upstream.name}: UDP ASSOCIATE`;
   if (a.error || !a.bound) {
-    const why = a.stage === 'reply' && REFUSALS.includes(errorCode(a.error)) ? `not supported (${errorMessage(a.error)})` : `failed: ${errorMessage(a.error)}`;
+    const why = a.stage === 'reply' && REQUEST_REFUSALS.includes(errorCode(a.error)) ? `not supported (${errorMessage(a.error)})` : `failed: ${errorMessage(a.error)}`;
     const effect = s.udpDiverted ? 'the rules divert UDP to socksgate, so UDP (QUIC, DNS over UDP, games) is dropped: use an upstream with UDP (Dante) or turn UDP off (rules.udp: false)' : 'UDP cannot go through this upstream (no UDP is diverted now, so nothing breaks)';
     return [finding(s.udpDiverted ? 'FAIL' : 'warn', subject, `${why}: ${effect}`)];
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { relayTcpSpliced } from '../../../src/relay/splice-relay.js';
-import { relayTcp } from '../../../src/relay/tcp-relay.js';
+import { EARLY_CLOSE, relayTcp } from '../../../src/relay/tcp-relay.js';
 import { readAll, socketPair } from '../../helpers/socket-pair.js';
 
 for (const [name, relayFn] of [
@@ -40,6 +40,20 @@ for (const [name, relayFn] of [
     const [err] = (await once(app, 'error')) as [NodeJS.ErrnoException];
     assert.equal(err.code, 'ECONNRESET');
     assert.equal((await relay.done).reason, 'SG_ERR_UPSTREAM_CLOSED');
+  });
+
+  test(`${name}: an upload-only stream the target ends later is a clean close (iperf3 upload)`, async () => {
+    const { app, target, relay } = await relayed();
+    // More than a failed connect's request: the target read it all, then ended without a reply.
+    const upload = EARLY_CLOSE.maxBytesUp + 100_000;
+    let received = 0;
+    target.on('data', (c: Buffer) => (received += c.length));
+    app.write(Buffer.alloc(upload));
+    while (received < upload) await once(target, 'data');
+    target.end();
+    await once(app, 'end');
+    app.end();
+    assert.equal((await relay.done).outcome, 'closed');
   });
 
   test(`${name}: a reset from the target resets the app`, async () => {

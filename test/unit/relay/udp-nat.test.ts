@@ -5,6 +5,7 @@ import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../../src/relay/udp-association.js';
 import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import type { MapDestination } from '../../../src/relay/udp-fake-names.js';
 import { UdpNat } from '../../../src/relay/udp-nat.js';
 
 const log = pino({ level: 'silent' });
@@ -16,18 +17,19 @@ const flush = () => new Promise((r) => setImmediate(r));
 /** A dialer whose associations open when the test says so and record what they were sent. */
 class FakeDialer implements UdpDialer {
   readonly name = 'fake';
-  readonly opened: { client: SocksAddr; events: UdpAssociationEvents; sent: string[]; closed: boolean; resolve(): void; reject(err: Error): void }[] = [];
+  readonly opened: { client: SocksAddr; events: UdpAssociationEvents; sent: string[]; to: string[]; closed: boolean; resolve(): void; reject(err: Error): void }[] = [];
   associate(c: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
     return new Promise((resolve, reject) => {
       const rec = {
         client: c,
         events,
         sent: [] as string[],
+        to: [] as string[],
         closed: false,
         resolve: () =>
           resolve({
             relay: 'fake:1',
-            send: (_d: SocksAddr, data: Buffer, headroom: number) => (rec.sent.push(data.subarray(headroom).toString()), true),
+            send: (d: SocksAddr, data: Buffer, headroom: number) => (rec.to.push(`${d.kind === 'domain' ? 'name:' : ''}${d.host}:${d.port}`), rec.sent.push(data.subarray(headroom).toString()), true),
             close: () => (rec.closed = true),
           }),
         reject,
@@ -37,7 +39,7 @@ class FakeDialer implements UdpDialer {
   }
 }
 
-function nat(opts: Partial<{ max: number; idleMs: number; queueDatagrams: number; queueBytes: number }> = {}) {
+function nat(opts: Partial<{ max: number; idleMs: number; queueDatagrams: number; queueBytes: number; mapDestination: MapDestination; log: typeof log }> = {}) {
   let now = 0;
   const dialer = new FakeDialer();
   const counters = createUdpCounters();
@@ -50,8 +52,9 @@ function nat(opts: Partial<{ max: number; idleMs: number; queueDatagrams: number
     pickDialer: () => dialer,
     deliver: (from, to, payload) => delivered.push([`${from.host}:${from.port}`, `${to.host}:${to.port}`, payload.toString()]),
     counters,
-    log,
+    log: opts.log ?? log,
     now: () => now,
+    mapDestination: opts.mapDestination,
   });
   return { table, dialer, counters, delivered, tick: (ms: number) => (now += ms) };
 }
@@ -145,5 +148,115 @@ test('udp-nat: an association that ends by itself is forgotten; one evicted whil
   await flush();
   assert.equal(dialer.opened[1].closed, true);
   assert.deepEqual(dialer.opened[1].sent, []);
+  table.close();
+});
+
+/** A fake-IP mapper over 198.18.0.0/15 holding two names; counts its calls. */
+function fakeMapper() {
+  const names = new Map([['198.18.0.1', 'echo.lab.test'], ['198.18.0.2', 'other.lab.test']]);
+  const mapper = {
+    calls: 0,
+    map: (d: SocksAddr): SocksAddr | undefined => {
+      mapper.calls++;
+      if (!d.host.startsWith('198.18.') && !d.host.startsWith('198.19.')) return d;
+      const name = names.get(d.host);
+      return name === undefined ? undefined : { kind: 'domain', host: name, port: d.port };
+    },
+  };
+  return mapper;
+}
+const fake = (n: number, port: number): SocksAddr => ({ kind: 'ipv4', host: `198.18.0.${n}`, port });
+const remote = (host: string, port: number): SocksAddr => ({ kind: 'ipv4', host, port });
+
+test('udp-nat fake-IP: a pool address goes upstream by name; the name\'s replies come back from the pool address', async () => {
+  const mapper = fakeMapper();
+  const { table, dialer, delivered, counters } = nat({ mapDestination: mapper.map });
+  table.handle(client(1), fake(1, 7001), datagram('a'), 10); // queued while the association opens
+  dialer.opened[0].resolve();
+  await flush();
+  table.handle(client(1), fake(1, 7001), datagram('b'), 10);
+  table.handle(client(1), dst, datagram('c'), 10); // a real address passes unchanged
+  assert.deepEqual(dialer.opened[0].to, ['name:echo.lab.test:7001', 'name:echo.lab.test:7001', '198.51.100.2:53']);
+  const events = dialer.opened[0].events;
+  // Dante reports the address it resolved the name to: the first reply on the port is the name's.
+  events.onReply(remote('203.0.113.10', 7001), Buffer.from('A'));
+  events.onReply(remote('203.0.113.10', 7001), Buffer.from('B'));
+  events.onReply(dst, Buffer.from('C')); // the remote addressed by IP keeps its own address
+  events.onReply(remote('203.0.113.99', 7001), Buffer.from('D')); // a third party, once the name is bound, too
+  assert.deepEqual(delivered, [
+    ['198.18.0.1:7001', '192.0.2.2:1', 'A'],
+    ['198.18.0.1:7001', '192.0.2.2:1', 'B'],
+    ['198.51.100.2:53', '192.0.2.2:1', 'C'],
+    ['203.0.113.99:7001', '192.0.2.2:1', 'D'],
+  ]);
+  assert.equal(counters.datagramsOut, 3);
+  assert.equal(counters.droppedNoMapping, 0);
+  // The pool is asked once per remote (and once more for the datagram that opened the association).
+  assert.equal(mapper.calls, 3);
+  table.close();
+});
+
+test('udp-nat fake-IP: a relay that names the source is mapped by name; a remote addressed by IP is never bound', async () => {
+  const mapper = fakeMapper();
+  const { table, dialer, delivered } = nat({ mapDestination: mapper.map });
+  // The application talks to a real address on the port first, then to a name on the same port.
+  table.handle(client(2), remote('203.0.113.10', 53), datagram('a'), 10);
+  table.handle(client(2), fake(2, 53), datagram('b'), 10);
+  dialer.opened[0].resolve();
+  await flush();
+  const events = dialer.opened[0].events;
+  events.onReply(remote('203.0.113.10', 53), Buffer.from('A')); // not the name's answer
+  events.onReply({ kind: 'domain', host: 'other.lab.test', port: 53 }, Buffer.from('B'));
+  events.onReply(remote('198.51.100.7', 53), Buffer.from('C')); // the name's resolved address
+  events.onReply(remote('198.51.100.7', 54), Buffer.from('D')); // another port: nothing sent to the name there
+  assert.deepEqual(delivered, [
+    ['203.0.113.10:53', '192.0.2.2:2', 'A'],
+    ['198.18.0.2:53', '192.0.2.2:2', 'B'],
+    ['198.18.0.2:53', '192.0.2.2:2', 'C'],
+    ['198.51.100.7:54', '192.0.2.2:2', 'D'],
+  ]);
+  // Two clients, two associations: bindings are per association.
+  table.handle(client(3), fake(1, 53), datagram('c'), 10);
+  dialer.opened[1].resolve();
+  await flush();
+  dialer.opened[1].events.onReply(remote('198.51.100.7', 53), Buffer.from('E'));
+  assert.deepEqual(delivered.at(-1), ['198.18.0.1:53', '192.0.2.2:3', 'E']);
+  table.close();
+});
+
+test('udp-nat fake-IP: a pool address without a name is dropped, counted, and logged at most every 10 s', async () => {
+  const lines: { msg: string; dst: string; reason: string; suppressed: number }[] = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const mapper = fakeMapper();
+  const { table, dialer, counters, tick } = nat({ mapDestination: mapper.map, log: capture });
+  const unmapped = remote('198.19.255.200', 7001);
+  table.handle(client(4), unmapped, datagram('a'), 10);
+  assert.equal(dialer.opened.length, 0, 'no association for a datagram that goes nowhere');
+  table.handle(client(4), fake(1, 7001), datagram('b'), 10);
+  table.handle(client(4), unmapped, datagram('c'), 10);
+  dialer.opened[0].resolve();
+  await flush();
+  table.handle(client(4), unmapped, datagram('d'), 10);
+  assert.deepEqual(dialer.opened[0].sent, ['b']);
+  assert.equal(counters.droppedNoMapping, 3);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].dst, '198.19.255.200:7001');
+  assert.equal(lines[0].reason, ErrorCode.NO_MAPPING);
+  tick(10_000);
+  table.handle(client(4), unmapped, datagram('e'), 10);
+  assert.equal(counters.droppedNoMapping, 4);
+  assert.equal(lines.length, 2);
+  assert.equal(lines[1].suppressed, 2);
+  table.close();
+});
+
+test('udp-nat: without a mapper, pool addresses are ordinary destinations', async () => {
+  const { table, dialer, delivered } = nat();
+  table.handle(client(5), fake(1, 7001), datagram('a'), 10);
+  dialer.opened[0].resolve();
+  await flush();
+  dialer.opened[0].events.onReply(remote('203.0.113.10', 7001), Buffer.from('A'));
+  assert.deepEqual(dialer.opened[0].to, ['198.18.0.1:7001']);
+  assert.deepEqual(delivered, [['203.0.113.10:7001', '192.0.2.2:5', 'A']]);
   table.close();
 });

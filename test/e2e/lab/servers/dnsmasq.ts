@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { LAB_ADDR, LAB_HOSTS } from '../constants.js';
+import type { Lab, LabProcess } from '../types.js';
+import { started } from './started.js';
+
+export interface DnsmasqHandle {
+  /** Listening addresses (UDP and TCP port 53 by default) in the internet namespace. */
+  hosts: string[];
+  port: number;
+  /** name → address answers it gives (A, and AAAA for IPv6 addresses). */
+  records: Record<string, string[]>;
+  proc: LabProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * dnsmasq as an authoritative-style answerer in the internet namespace on 198.51.100.2 (+
+ * 2001:db8:2::2 with ipv6), its own config only: no resolv.conf, no /etc/hosts, no forwarding.
+ * Answers web.lab.test (A 198.51.100.2, AAAA 2001:db8:2::2) and alt.lab.test (A 203.0.113.10),
+ * plus `records`; other names get REFUSED (nothing is forwarded).
+ */
+export async function startDnsmasq(lab: Lab, opts: { port?: number; records?: Record<string, string[]>; timeoutMs?: number } = {}): Promise<DnsmasqHandle> {
+  const port = opts.port ?? 53;
+  const A = LAB_ADDR;
+  const records: Record<string, string[]> = {
+    [LAB_HOSTS.web]: [A.internet, ...(lab.ipv6 ? [A.internet6] : [])],
+    [LAB_HOSTS.alt]: [A.extraTarget],
+    ...opts.records,
+  };
+  const hosts = [A.internet, ...(lab.ipv6 ? [A.internet6] : [])];
+  // --keep-in-foreground, not --no-daemon: in debug mode dnsmasq serves one TCP connection at a time,
+  // inline, so a persistent (RFC 7766) DNS-over-TCP client would block every other query.
+  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', `--port=${port}`, '--log-queries', '--log-facility=-'];
+  args.push(`--pid-file=${path.join(lab.dir, `dnsmasq-${port}.pid`)}`);
+  for (const host of hosts) args.push(`--listen-address=${host}`);
+  for (const [name, addrs] of Object.entries(records)) for (const addr of addrs) args.push(`--address=/${name}/${addr}`);
+  const proc = lab.spawn('internet', 'dnsmasq', args, { name: `dnsmasq-${port}` });
+  return started(lab, proc, 'internet', hosts.map((h): [string, number] => [h, port]), opts.timeoutMs ?? 10_000, { hosts, port, records });
+}
