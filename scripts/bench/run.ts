@@ -52,7 +52,7 @@ import { runCps } from './measure-cps.js';
 import { runMemory } from './measure-memory.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
 import { summarizeProfile } from './prof-summary.js';
-import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, withVariant, type Running, type VariantId } from './socksifiers.js';
+import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
 import { median, say } from './util.js';
 
@@ -232,7 +232,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
     const url = servers.nginx.url('/small.txt');
     const seconds = o.quick ? 2 : 5;
     const bulkSeconds = o.quick ? 1 : 5;
-    const variants = r.meta.variants;
+    const variants = r.meta.variants.filter((v) => !TTFB_ONLY_VARIANTS.includes(v));
     const proxied = variants.filter((v) => v !== 'direct');
 
     if (o.only.has('bulk')) {
@@ -341,7 +341,7 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
     r.notes.push(
       `Time to first byte: the client ⇄ proxy link is a userspace delay line (scripts/bench/delay-line.c: two TUN interfaces, every packet held ${rttMs / 2} ms each way); ` +
         `round trips = (median TTFB − median direct TTFB) / measured RTT + 2. The socksifier runs in the client namespace, so its own accept is free and only its upstream handshake crosses the delay. ` +
-        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write). Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
+        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write); its --optimistic-data column also puts curl's request in that write. Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
         `which every socksifier pays alike; the "excl. Dante's login time" row subtracts it before counting round trips.`,
     );
   } finally {

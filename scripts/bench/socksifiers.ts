@@ -11,18 +11,22 @@ import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, REDIRECT_PORT, applyRedirect, clearRedirect, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
 
-export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'redsocks' | 'redsocks-nosplice';
+export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'redsocks' | 'redsocks-nosplice';
 
 export const LABELS: Readonly<Record<VariantId, string>> = {
   direct: 'direct',
   socksgate: 'socksgate',
   'socksgate-copy': 'socksgate (--relay copy)',
+  'socksgate-optimistic': 'socksgate (--optimistic-data)',
   redsocks: 'redsocks (splice)',
   'redsocks-nosplice': 'redsocks (splice = off)',
 };
 
 /** Column order of the table. */
-export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'redsocks', 'redsocks-nosplice'];
+export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'redsocks', 'redsocks-nosplice'];
+
+/** Columns measured only for the time-to-first-byte figure (what they change shows nowhere else). */
+export const TTFB_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-optimistic'];
 
 let socksgateMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
@@ -86,9 +90,9 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
-  if (id === 'socksgate' || id === 'socksgate-copy') {
+  if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic') {
     const flags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
-    const relay = id === 'socksgate-copy' ? ['--relay', 'copy'] : [];
+    const relay = id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : [];
     const t0 = performance.now();
     const proc = lab.spawn(
       'client',

@@ -76,6 +76,7 @@ const SHORT: Record<VariantId, string> = {
   direct: 'direct',
   socksgate: 'socksgate',
   'socksgate-copy': 'socksgate copy',
+  'socksgate-optimistic': 'socksgate optimistic',
   redsocks: 'redsocks',
   'redsocks-nosplice': 'redsocks splice=off',
 };

@@ -1,18 +1,7 @@
-import { parseHostPort } from '../core/addr.js';
-import { parseDnsUpstreamUrl } from '../config/dns-upstream-url.js';
 import type { Config } from '../config/load.js';
 import type { DnsConfig } from '../config/schema.js';
-import { DnsCache } from '../dns/cache.js';
-import { FakeIp } from '../dns/fake-ip.js';
-import { FakeIpPool } from '../dns/fake-ip-pool.js';
-import { FakeIpStore } from '../dns/fake-ip-store.js';
-import { DnsHandler } from '../dns/handler.js';
-import { parseIpBlock } from '../dns/ip-block.js';
-import { Resolver, type ResolverOptions } from '../dns/resolver.js';
-import { TcpDnsTransport } from '../dns/tcp-transport.js';
-import type { DnsTransport } from '../dns/transport.js';
-import { UdpDnsTransport } from '../dns/udp-transport.js';
-import { startDnsListener, type DnsListener } from '../inbound/dns.js';
+import type { FakeIp } from '../dns/fake-ip.js';
+import type { Resolver, ResolverOptions } from '../dns/resolver.js';
 import type { Logger } from '../observe/logger.js';
 import { openUdpSocket } from '../native/index.js';
 import type { Outbound } from '../outbound/outbound.js';
@@ -20,24 +9,12 @@ import { NoUdpDialer, Socks5UdpDialer } from '../outbound/socks5-udp.js';
 import type { UdpDialer } from '../relay/udp-association.js';
 import { createUdpCounters } from '../relay/udp-counters.js';
 
-/** A DNS connection nobody used for this long is closed by us (servers drop idle ones anyway). */
-const DNS_TCP_IDLE_MS = 30_000;
-
 export interface DnsService {
   /** Present in fake-IP mode: the TCP sessions' mapDestination. */
   readonly fakeIp: FakeIp | undefined;
   /** Present with a DNS listener: its counters feed the metrics. */
   readonly resolver: Resolver | undefined;
   stop(): Promise<void>;
-}
-
-function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeIp; store: FakeIpStore | undefined } {
-  const pools = config.ranges.map((text) => new FakeIpPool(parseIpBlock(text), config.size));
-  const store = config.state_file === undefined ? undefined : new FakeIpStore(config.state_file, pools);
-  const restored = store?.load() ?? 0;
-  const fakeIp = new FakeIp({ pools, ttlS: config.ttl_s, exclude: config.exclude, onChange: () => store?.changed() });
-  log.info({ ranges: pools.map((p) => p.cidr.text), capacity: pools.map((p) => p.capacity), restored, stateFile: config.state_file }, 'fake-IP mode');
-  return { fakeIp, store };
 }
 
 /** UDP ASSOCIATE through the first upstream, for udp:// resolvers (an upstream without UDP fails them). */
@@ -58,7 +35,8 @@ export function dnsUdpDialer(config: Config, log: Logger): UdpDialer {
 
 /**
  * The DNS server, its resolver and the fake-IP pools, as configured; nothing when neither is on.
- * `udpDialer` carries udp:// resolvers (opened only when one is configured).
+ * `udpDialer` carries udp:// resolvers (opened only when one is configured). The DNS modules are
+ * loaded only when one of them is on.
  */
 export async function startDnsService(
   config: DnsConfig,
@@ -67,30 +45,7 @@ export async function startDnsService(
   onAttempt?: ResolverOptions['onAttempt'],
   udpDialer?: () => UdpDialer,
 ): Promise<DnsService> {
-  const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
-  let listener: DnsListener | undefined;
-  let resolver: Resolver | undefined;
-  if (config.listen !== undefined) {
-    let udp: UdpDialer | undefined;
-    const transports = config.upstreams.map((text): DnsTransport => {
-      const { transport, server } = parseDnsUpstreamUrl(text);
-      if (transport === 'udp') {
-        if (!udpDialer) throw new Error(`${text}: DNS over UDP needs a UDP-capable upstream`);
-        return new UdpDnsTransport(server, (udp ??= udpDialer()));
-      }
-      return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
-    });
-    const cache = new DnsCache({ size: config.cache.size, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
-    resolver = new Resolver(transports, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
-    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), log);
-  }
-  return {
-    fakeIp: fake?.fakeIp,
-    resolver,
-    async stop() {
-      listener?.close();
-      resolver?.close();
-      await fake?.store?.save().catch((err: Error) => log.error(`cannot save the fake-IP state: ${err.message}`));
-    },
-  };
+  if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, stop: async () => {} };
+  const { startDns } = await import('./dns-service-start.js');
+  return startDns(config, outbound, log, onAttempt, udpDialer);
 }

@@ -21,6 +21,11 @@ export function withConfigOptions<T>(yargs: Argv<T>) {
     .option('tproxy', { type: 'string', array: true, describe: 'Transparent (TPROXY) listener for TCP and UDP on the same port, ADDR:PORT, repeatable; [::]:PORT serves IPv4 and IPv6' })
     .option('mark', { type: 'string', describe: 'SO_MARK for the daemon\'s own sockets (decimal or 0x hex), so rules can exclude them' })
     .option('relay', { type: 'string', choices: ['splice', 'copy'], describe: 'How established connections are relayed: splice (in the kernel, default) or copy (through Node)' })
+    .option('optimistic-data', {
+      type: 'boolean',
+      describe: 'Send the client\'s first bytes in the same write as the upstream handshake (SOCKS5 upstreams that take pipelining; SOCKS4/HTTP ones with ?pipelining=on): one round trip less to the first byte',
+    })
+    .option('optimistic-data-wait-ms', { type: 'number', describe: 'Longest wait for the client\'s first bytes with --optimistic-data; server-first protocols are delayed this much (default 50)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Log level' });
 }
 
@@ -31,6 +36,8 @@ interface ConfigArgs extends DnsArgs, UdpArgs {
   tproxy?: string[];
   mark?: string;
   relay?: string;
+  optimisticData?: boolean;
+  optimisticDataWaitMs?: number;
   logLevel?: string;
 }
 
@@ -41,6 +48,16 @@ function parseMark(text: string | undefined): number | undefined {
     throw new ConfigError([{ path: 'mark', message: `--mark ${text}: expected an integer 0..0xffffffff` }]);
   }
   return value;
+}
+
+function optimisticDataOverrides(args: ConfigArgs): Record<string, unknown> {
+  if (args.optimisticDataWaitMs !== undefined && !Number.isFinite(args.optimisticDataWaitMs)) {
+    throw new ConfigError([{ path: 'optimistic_data.wait_ms', message: '--optimistic-data-wait-ms: expected a number of milliseconds' }]);
+  }
+  return {
+    ...(args.optimisticData !== undefined ? { enabled: args.optimisticData } : {}),
+    ...(args.optimisticDataWaitMs !== undefined ? { wait_ms: args.optimisticDataWaitMs } : {}),
+  };
 }
 
 export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
@@ -55,6 +72,7 @@ export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
     dns: dnsOverrides(args),
     sniff: sniffOverrides(args),
     udp: udpOverrides(args),
+    optimisticData: optimisticDataOverrides(args),
   };
   return loadConfig(args.config, flags);
 }

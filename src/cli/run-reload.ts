@@ -25,7 +25,7 @@ export interface DaemonState {
 }
 
 /** Sections that need a restart: the DNS server owns the fake-IP pools live flows map through. */
-const RESTART_ONLY = ['dns', 'sniff', 'relay', 'log.format'] as const;
+const RESTART_ONLY = ['dns', 'sniff', 'optimistic_data', 'relay', 'log.format'] as const;
 
 export function createOutbounds(config: Config, observe: Observation, log: Logger) {
   const settings = { mark: config.mark, connectTimeoutMs: config.timeouts.connect_ms, handshakeTimeoutMs: config.timeouts.handshake_ms };
@@ -64,7 +64,7 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
     return;
   }
   const ignored = RESTART_ONLY.filter((key) => changed.includes(key));
-  const effective: Config = Object.freeze({ ...next, dns: old.dns, sniff: old.sniff, relay: old.relay, log: { ...next.log, format: old.log.format } });
+  const effective: Config = Object.freeze({ ...next, dns: old.dns, sniff: old.sniff, optimistic_data: old.optimistic_data, relay: old.relay, log: { ...next.log, format: old.log.format } });
 
   const listeners = await state.listeners.update(effective);
   let rules: ReturnType<DaemonRules['update']>;

@@ -12,7 +12,7 @@ import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
 import { runTcpSession } from '../relay/tcp-session.js';
-import { sniffClientHost } from '../relay/sniff-client.js';
+import { sniffClientHost, takeClientFirstBytes } from '../relay/sniff-client.js';
 import { dnsUdpDialer, startDnsService } from './dns-service.js';
 import { configFromArgs, exitOnConfigError, hideSecretsFromPs, withConfigOptions } from './options.js';
 import { daemonRules, RUN_RULES, type DaemonRules } from './run-rules.js';
@@ -35,6 +35,7 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
     pickOutbound: (flow: Flow) => outbounds.pick(flow),
     mapDestination: fakeIp && ((dst: SocksAddr) => fakeIp.mapDestination(dst)),
     sniff: config.sniff.enabled ? (client: Socket) => sniffClientHost(client, config.sniff.timeout_ms) : undefined,
+    takeFirstBytes: config.optimistic_data.enabled ? (client: Socket) => takeClientFirstBytes(client, config.optimistic_data.wait_ms) : undefined,
     idleMs: config.timeouts.idle_s * 1000,
     relay: config.relay === 'splice' ? relayTcpSpliced : relayTcp,
     sessions,

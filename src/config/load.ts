@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { z } from 'zod';
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
 import { configSchema, type ValidConfig } from './schema.js';
@@ -37,6 +38,8 @@ export interface ConfigOverrides {
   sniff?: Record<string, unknown>;
   /** Keys of the `udp:` section given as flags. */
   udp?: Record<string, unknown>;
+  /** Keys of the `optimistic_data:` section given as flags. */
+  optimisticData?: Record<string, unknown>;
 }
 
 export interface Config extends Omit<ValidConfig, 'redirect' | 'tproxy' | 'upstreams'> {
@@ -52,6 +55,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }]);
   }
+  // yaml is loaded only when there is a file to parse (flags alone do not need it).
+  const { parse: parseYaml, YAMLParseError } = createRequire(import.meta.url)('yaml') as typeof Yaml;
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -88,6 +93,9 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): R
   }
   if (flags.sniff && Object.keys(flags.sniff).length) merged.sniff = { ...section(raw.sniff), ...flags.sniff };
   if (flags.udp && Object.keys(flags.udp).length) merged.udp = { ...section(raw.udp), ...flags.udp };
+  if (flags.optimisticData && Object.keys(flags.optimisticData).length) {
+    merged.optimistic_data = { ...section(raw.optimistic_data), ...flags.optimisticData };
+  }
   if (merged.redirect === undefined && merged.tproxy === undefined) merged.redirect = [DEFAULT_REDIRECT];
   return merged;
 }

@@ -122,6 +122,17 @@ const sniffSchema = z.strictObject({
   timeout_ms: z.number().int().min(0).max(10_000).default(300),
 });
 
+/**
+ * Optimistic data: the client's first bytes go in the same write as the upstream handshake, so the
+ * first byte comes back one round trip sooner. Only to upstreams known to read bytes sent right
+ * behind the request (SOCKS5 with pipelining 'on', or 'auto' once learned).
+ */
+const optimisticDataSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Longest wait for the client's first bytes; server-speaks-first protocols are delayed this much. */
+  wait_ms: z.number().int().min(0).max(1_000).default(50),
+});
+
 /** UDP through the TPROXY listeners (`tproxy`): associations and the full-cone reply sockets. */
 const udpSchema = z.strictObject({
   /** An association (and a reply socket) unused this long is closed. */
@@ -162,6 +173,7 @@ export const configSchema = z.strictObject({
   rules: rulesSchema.prefault({}),
   dns: dnsSchema.prefault({}),
   sniff: sniffSchema.prefault({}),
+  optimistic_data: optimisticDataSchema.prefault({}),
   udp: udpSchema.prefault({}),
 });
 
@@ -171,4 +183,5 @@ export type UpstreamEntry = z.output<typeof upstreamObject>;
 export type RulesConfig = z.output<typeof rulesSchema>;
 export type DnsConfig = z.output<typeof dnsSchema>;
 export type SniffConfig = z.output<typeof sniffSchema>;
+export type OptimisticDataConfig = z.output<typeof optimisticDataSchema>;
 export type UdpConfig = z.output<typeof udpSchema>;

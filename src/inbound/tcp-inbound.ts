@@ -19,6 +19,9 @@ export interface TcpInboundKind {
   destination(client: Socket): SocksAddr;
 }
 
+/** Swallows a client socket's 'error' ('close' follows it): one function, not a closure per connection. */
+function ignoreError(): void {}
+
 /**
  * A listener for diverted connections. It only recovers each connection's destination, refuses
  * loops, and hands a Flow to the router. Clients stay paused until an upstream is ready.
@@ -27,7 +30,7 @@ export async function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, de
   const log = deps.log.child({ inbound: inbound.kind, listen: formatAddr(at) });
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   server.on('connection', (client) => {
-    client.on('error', () => {});
+    client.on('error', ignoreError);
     const src = addrOf(client.remoteAddress ?? '', client.remotePort ?? 0);
     let dst: SocksAddr;
     try {

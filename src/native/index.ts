@@ -86,7 +86,9 @@ const V4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
  */
 export function originalDestination(socket: net.Socket): SocksAddr {
   const fd = socketFd(socket);
-  const local = socket.localAddress;
+  // The peer's address has the same family as ours (v4-mapped on both ends or on neither) and Node
+  // caches it (the inbound has read it already), which spares a getsockname per connection.
+  const local = socket.remoteAddress ?? socket.localAddress;
   if (local === undefined) throw Object.assign(new Error('socket has no local address'), { code: 'ERR_SG_NO_FD' });
   const ipv6 = net.isIPv6(local) && !V4_MAPPED.test(local);
   return decodeSockaddr(nativeBinding().originalDst(fd, ipv6));

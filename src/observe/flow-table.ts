@@ -16,22 +16,13 @@ export interface LiveFlow {
 
 /** The flows open right now, for the status table; passes every event on to `next` (metrics). */
 export class FlowTable implements FlowObserver {
-  private readonly live = new Map<number, LiveFlow>();
+  /** Kept as given and formatted only when listed: an idle flow should cost the daemon next to nothing. */
+  private readonly live = new Map<number, { flow: Flow; outbound: string; target: SocksAddr | undefined; startedAt: number }>();
 
   constructor(private readonly next?: FlowObserver) {}
 
   opened(flow: Flow, outbound: string, target: SocksAddr | undefined): void {
-    const dst = formatAddr(flow.dst);
-    const shown = target ? formatAddr(target) : undefined;
-    this.live.set(flow.id, {
-      id: flow.id,
-      inbound: flow.inbound,
-      src: formatAddr(flow.src),
-      dst,
-      ...(shown && shown !== dst ? { target: shown } : {}),
-      outbound,
-      startedAt: Date.now(),
-    });
+    this.live.set(flow.id, { flow, outbound, target, startedAt: Date.now() });
     this.next?.opened(flow, outbound, target);
   }
 
@@ -41,6 +32,18 @@ export class FlowTable implements FlowObserver {
   }
 
   list(): LiveFlow[] {
-    return [...this.live.values()];
+    return Array.from(this.live.values(), ({ flow, outbound, target, startedAt }) => {
+      const dst = formatAddr(flow.dst);
+      const shown = target ? formatAddr(target) : undefined;
+      return {
+        id: flow.id,
+        inbound: flow.inbound,
+        src: formatAddr(flow.src),
+        dst,
+        ...(shown && shown !== dst ? { target: shown } : {}),
+        outbound,
+        startedAt,
+      };
+    });
   }
 }

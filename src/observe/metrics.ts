@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Flow } from '../core/flow.js';
 import type { FlowEnd, FlowObserver } from '../relay/flow-observer.js';
 import type { UdpCounters } from '../relay/udp-counters.js';
@@ -7,6 +9,12 @@ import type { UdpCounters } from '../relay/udp-counters.js';
 export interface MetricSources {
   udp(): { counters: UdpCounters; sizes(): { associations: number; replySockets: number } } | undefined;
   dns(): { queries: number; cacheHits: number; upstreamQueries: number } | undefined;
+}
+
+let promClient: typeof PromClient | undefined;
+/** prom-client is loaded when the first Metrics is made (only with --metrics), not at start-up. */
+function prom(): typeof PromClient {
+  return (promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
 }
 
 const UDP_DROPS = {
@@ -40,7 +48,7 @@ const UDP_DATAGRAMS = {
 
 /** A counter whose value lives elsewhere: refreshed from `read` on every scrape. */
 function mirroredCounter(registry: Registry, name: string, help: string, labelName: string, read: () => Record<string, number> | undefined) {
-  return new Counter({
+  return new (prom().Counter)({
     name,
     help,
     labelNames: [labelName],
@@ -60,7 +68,7 @@ function pick<K extends string>(counters: UdpCounters, names: Record<K, keyof Ud
 
 /** The Prometheus view of the daemon. Flows are counted once at their start and once at their end. */
 export class Metrics implements FlowObserver {
-  readonly registry = new Registry();
+  readonly registry = new (prom().Registry)();
   private readonly active: Gauge<'inbound' | 'outbound'>;
   private readonly flows: Counter<'inbound' | 'outbound' | 'outcome'>;
   private readonly bytes: Counter<'inbound' | 'outbound' | 'direction'>;
@@ -70,24 +78,24 @@ export class Metrics implements FlowObserver {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'socksgate_' });
-    this.active = new Gauge({ name: 'socksgate_flows_active', help: 'TCP flows open now', labelNames: ['inbound', 'outbound'], registers });
-    this.flows = new Counter({ name: 'socksgate_flows_total', help: 'TCP flows ended, by how they ended', labelNames: ['inbound', 'outbound', 'outcome'], registers });
-    this.bytes = new Counter({
+    prom().collectDefaultMetrics({ register: this.registry, prefix: 'socksgate_' });
+    this.active = new (prom().Gauge)({ name: 'socksgate_flows_active', help: 'TCP flows open now', labelNames: ['inbound', 'outbound'], registers });
+    this.flows = new (prom().Counter)({ name: 'socksgate_flows_total', help: 'TCP flows ended, by how they ended', labelNames: ['inbound', 'outbound', 'outcome'], registers });
+    this.bytes = new (prom().Counter)({
       name: 'socksgate_flow_bytes_total',
       help: 'Bytes relayed by ended TCP flows (up: client to upstream); added when a flow ends',
       labelNames: ['inbound', 'outbound', 'direction'],
       registers,
     });
-    this.failures = new Counter({ name: 'socksgate_flow_failures_total', help: 'TCP flows that failed or were reset, by reason', labelNames: ['outbound', 'reason'], registers });
-    this.handshakeSeconds = new Histogram({
+    this.failures = new (prom().Counter)({ name: 'socksgate_flow_failures_total', help: 'TCP flows that failed or were reset, by reason', labelNames: ['outbound', 'reason'], registers });
+    this.handshakeSeconds = new (prom().Histogram)({
       name: 'socksgate_upstream_handshake_seconds',
       help: 'From the TCP connect to the upstream proxy until its success reply',
       labelNames: ['upstream'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.dnsUpstreamSeconds = new Histogram({
+    this.dnsUpstreamSeconds = new (prom().Histogram)({
       name: 'socksgate_dns_upstream_seconds',
       help: 'One attempt at a real resolver, through the upstream proxy',
       labelNames: ['resolver', 'outcome'],
@@ -107,7 +115,7 @@ export class Metrics implements FlowObserver {
       const u = udp();
       return u && pick(u.counters, UDP_DATAGRAMS);
     });
-    new Gauge({
+    new (prom().Gauge)({
       name: 'socksgate_udp_associations_active',
       help: 'UDP associations open now',
       registers,
@@ -115,7 +123,7 @@ export class Metrics implements FlowObserver {
         this.set(udp()?.sizes().associations ?? 0);
       },
     });
-    new Gauge({
+    new (prom().Gauge)({
       name: 'socksgate_udp_reply_sockets',
       help: 'Transparent reply sockets cached now (one per remote address:port)',
       registers,

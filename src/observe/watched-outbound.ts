@@ -40,6 +40,10 @@ export class WatchedOutbound implements Outbound {
     this.inner.start?.();
   }
 
+  takesEarlyData(): boolean {
+    return this.inner.takesEarlyData?.() ?? false;
+  }
+
   async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
     const startedAt = process.hrtime.bigint();
     this.dials++;

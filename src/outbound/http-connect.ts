@@ -5,8 +5,9 @@ import type { RequestReply } from './single-request.js';
 
 /** HTTP CONNECT (RFC 9110 §9.3.6) with optional Basic proxy authentication. */
 export function httpConnectHandshake(basicAuth?: { username: string; password: string }): RequestReply {
-  return async (socket, dst, deadline, signal) => {
-    socket.write(encodeConnectRequest(dst, { basicAuth }));
+  return async (socket, dst, deadline, signal, earlyData) => {
+    const request = encodeConnectRequest(dst, { basicAuth });
+    socket.write(earlyData ? Buffer.concat([request, earlyData]) : request);
     const { status, reason } = await expectFrame(socket, decodeConnectResponse, 'HTTP CONNECT response', deadline, signal);
     if (status >= 200 && status < 300) return;
     // tinyproxy answers a wrong password with 401 rather than 407.

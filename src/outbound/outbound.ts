@@ -5,6 +5,12 @@ export interface DialContext {
   readonly flowId: number;
   /** Aborts the dial, e.g. when the client gives up first. */
   readonly signal?: AbortSignal;
+  /**
+   * The client's first bytes, being taken out of its socket ("optimistic data"; undefined: it sent
+   * none in time). dial awaits them once connected, so the wait overlaps the TCP connect, and must
+   * deliver them: in the handshake's write when it can, else right after the handshake.
+   */
+  readonly earlyData?: Promise<Buffer | undefined>;
 }
 
 /** A dialer: returns a stream to `dst` that is past any proxy handshake. */
@@ -13,6 +19,11 @@ export interface Outbound {
   /** Where the outbound itself connects; flows to this address would loop through the proxy. */
   readonly server: SocksAddr;
   dial(dst: SocksAddr, ctx: DialContext): Promise<Socket>;
+  /**
+   * Whether dial would now send early data in the same write as the handshake (the server is
+   * known to read bytes sent right behind the request). Absent: never.
+   */
+  takesEarlyData?(): boolean;
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }

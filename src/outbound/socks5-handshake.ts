@@ -27,6 +27,8 @@ export interface Socks5HandshakeOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly command?: number;
+  /** Bytes for the destination, written right behind the request (pipelined only). */
+  readonly earlyData?: Buffer;
 }
 
 /** How far a handshake got; the pipelining probe needs to know where a server went silent. */
@@ -52,7 +54,9 @@ export async function socks5Handshake(
   const auth = credentials ? encodeUserPassRequest(credentials.username, credentials.password) : undefined;
   const request = encodeRequest(opts.command ?? Socks5Command.CONNECT, dst);
 
-  socket.write(opts.pipelined ? Buffer.concat(auth ? [greeting, auth, request] : [greeting, request]) : greeting);
+  if (opts.earlyData && !opts.pipelined) throw new RangeError('early data needs a pipelined handshake');
+  const tail = opts.earlyData ? [request, opts.earlyData] : [request];
+  socket.write(opts.pipelined ? Buffer.concat(auth ? [greeting, auth, ...tail] : [greeting, ...tail]) : greeting);
   onStage('method');
   const method = await expectFrame(socket, decodeMethodSelection, 'SOCKS5 method selection', deadline, signal);
   if (method === AuthMethod.NO_ACCEPTABLE) {

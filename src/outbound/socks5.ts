@@ -34,17 +34,26 @@ export class Socks5Outbound implements Outbound {
     this.pipelining.learn();
   }
 
+  /** Only a server that reads a pipelined handshake ('on', or learned in 'auto') gets early data. */
+  takesEarlyData(): boolean {
+    return this.pipelining.current === 'pipelined';
+  }
+
   async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
     const pipelined = this.pipelining.shouldPipeline();
     const socket = await this.connect(ctx.signal);
+    // Awaited only now, so waiting for the client's first bytes overlaps the connect. If the verdict
+    // changed since the session asked, the bytes follow the handshake instead of sharing its write.
+    const data = await ctx.earlyData;
     let stage: Socks5Stage = 'method';
     try {
       await socks5Handshake(
         socket,
         dst,
-        { credentials: this.credentials, pipelined, timeoutMs: this.settings.handshakeTimeoutMs, signal: ctx.signal },
+        { credentials: this.credentials, pipelined, timeoutMs: this.settings.handshakeTimeoutMs, signal: ctx.signal, earlyData: pipelined ? data : undefined },
         (s) => (stage = s),
       );
+      if (data && !pipelined) socket.write(data);
       return socket;
     } catch (err) {
       socket.destroy();

@@ -25,7 +25,7 @@ async function resolveServer(server: SocksAddr): Promise<SocksAddr> {
  * SO_MARK from before its SYN so firewall rules can tell the daemon's own traffic apart.
  */
 export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Promise<Socket> {
-  const target = await resolveServer(server);
+  const target = server.kind === 'domain' ? await resolveServer(server) : server;
   const socket =
     opts.mark > 0
       ? dialMarked({ host: target.host, port: target.port }, opts.mark)

@@ -19,13 +19,15 @@ export interface ReadFrameOptions {
   readonly signal?: AbortSignal;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Reads exactly one message from a paused socket. Bytes past the message are unshifted back, so the
  * next reader (another frame or the relay) sees them. Codec errors propagate unchanged.
  */
 export function readFrame<T>(socket: Socket, decode: Decoder<T>, opts: ReadFrameOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let buffered: Buffer = Buffer.alloc(0);
+    let buffered: Buffer = EMPTY;
     const timer = setTimeout(() => finish(new FrameError('timeout', `no complete reply within ${opts.timeoutMs} ms`)), opts.timeoutMs);
 
     function finish(err: Error | null, value?: T, rest?: Buffer) {

@@ -8,8 +8,8 @@ function takeBuffered(socket: Socket): Buffer | null {
   return socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
 }
 
-function toRelayResult(r: SpliceResult): RelayResult {
-  const bytes = { bytesUp: r.bytesUp, bytesDown: r.bytesDown };
+function toRelayResult(r: SpliceResult, sentUp: number): RelayResult {
+  const bytes = { bytesUp: r.bytesUp + sentUp, bytesDown: r.bytesDown };
   switch (r.outcome) {
     case SpliceOutcome.CLOSED:
       return { outcome: 'closed', ...bytes };
@@ -38,7 +38,7 @@ export function relayTcpSpliced(client: Socket, upstream: Socket, opts: RelayOpt
     { down: takeBuffered(upstream), up: takeBuffered(client) },
     opts.idleMs,
     EARLY_CLOSE,
-    (result) => settle(toRelayResult(result)),
+    (result) => settle(toRelayResult(result, opts.sentUp ?? 0)),
   );
   client.destroy();
   upstream.destroy();

@@ -22,6 +22,11 @@ export const EARLY_CLOSE = { withinMs: 5_000, maxBytesUp: 1024 * 1024 } as const
 export interface RelayOptions {
   /** Close both sides after this long without traffic either way; 0 disables. */
   readonly idleMs: number;
+  /**
+   * Client bytes already delivered upstream before the relay (optimistic data in the handshake).
+   * The copying relay counts them anyway (client.bytesRead); the kernel relay adds them.
+   */
+  readonly sentUp?: number;
 }
 
 export interface Relay {

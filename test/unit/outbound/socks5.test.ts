@@ -113,3 +113,62 @@ test('auto learns step-by-step for a server that drops pipelined bytes (microsoc
   assert.equal(await learnedVerdict({ dropsPipelined: true }), 'stepwise');
   assert.equal(await learnedVerdict({ dropsPipelined: true, credentials: { username: 'u', password: 'p' } }), 'stepwise');
 });
+
+test('optimistic data: greeting, login, CONNECT and the client\'s first bytes reach the server in one read', async () => {
+  const credentials = { username: 'alice', password: 'pw' };
+  const { fake, outbound } = await outboundFor({ credentials });
+  assert.equal(outbound.takesEarlyData(), true);
+  const socket = await outbound.dial(dst, { flowId: 8, earlyData: Promise.resolve(Buffer.from('GET / HTTP/1.1\r\n\r\n')) });
+  socket.resume();
+  const [echoed] = (await once(socket, 'data')) as [Buffer];
+  assert.equal(echoed.toString(), 'GET / HTTP/1.1\r\n\r\n', 'the data reached the destination side once');
+  socket.destroy();
+  assert.equal(fake.reads[0].length, 1, 'one read on the server');
+  const first = fake.reads[0][0];
+  assert.equal(first.length, 3 + 10 + 19 + 18, `first read was ${first.toString('hex')}`);
+  assert.equal(first.subarray(32).toString(), 'GET / HTTP/1.1\r\n\r\n');
+});
+
+test('optimistic data is never sent in the handshake to a server that does not take pipelining', async () => {
+  const { fake, outbound } = await outboundFor({ dropsPipelined: true }, { pipelining: 'off' });
+  assert.equal(outbound.takesEarlyData(), false);
+  // Had the session passed bytes anyway (verdict changed meanwhile), they follow the handshake.
+  const socket = await outbound.dial(dst, { flowId: 9, earlyData: Promise.resolve(Buffer.from('late')) });
+  socket.resume();
+  const [echoed] = (await once(socket, 'data')) as [Buffer];
+  assert.equal(echoed.toString(), 'late');
+  socket.destroy();
+  assert.deepEqual([...fake.reads[0][0]], [5, 1, 0], 'the first read is the greeting alone');
+});
+
+test('auto takes optimistic data only once it has learned that the server reads pipelined bytes', async () => {
+  const learning = await outboundFor({ dropsPipelined: true }, { pipelining: 'auto' });
+  assert.equal(learning.outbound.takesEarlyData(), false, 'not before the verdict');
+  learning.outbound.start();
+  for (let i = 0; i < 50 && learning.outbound.pipelining.current === undefined; i++) await sleep(50);
+  assert.equal(learning.outbound.pipelining.current, 'stepwise');
+  assert.equal(learning.outbound.takesEarlyData(), false, 'microsocks-like servers never get it');
+  const reading = await outboundFor({}, { pipelining: 'auto' });
+  reading.outbound.start();
+  for (let i = 0; i < 50 && reading.outbound.pipelining.current === undefined; i++) await sleep(50);
+  assert.equal(reading.outbound.takesEarlyData(), true);
+});
+
+test('optimistic data still on its way when the connect completes is waited for, then sent with the handshake', async () => {
+  const { fake, outbound } = await outboundFor({});
+  const later = new Promise<Buffer | undefined>((resolve) => setTimeout(() => resolve(Buffer.from('late-first-bytes')), 50));
+  const socket = await outbound.dial(dst, { flowId: 10, earlyData: later });
+  socket.resume();
+  const [echoed] = (await once(socket, 'data')) as [Buffer];
+  assert.equal(echoed.toString(), 'late-first-bytes');
+  socket.destroy();
+  assert.equal(fake.reads[0].length, 1, 'one read on the server');
+  assert.equal(fake.reads[0][0].subarray(3 + 19).toString(), 'late-first-bytes');
+});
+
+test('optimistic data: a silent client (undefined) leaves a plain pipelined handshake', async () => {
+  const { fake, outbound } = await outboundFor({});
+  const socket = await outbound.dial(dst, { flowId: 11, earlyData: Promise.resolve(undefined) });
+  assert.equal(await roundTrip(socket, 'x'), 'x');
+  assert.equal(fake.reads[0][0].length, 3 + 19);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sniffClientHost } from '../../../src/relay/sniff-client.js';
+import { sniffClientHost, takeClientFirstBytes } from '../../../src/relay/sniff-client.js';
 import { readAll, socketPair } from '../../helpers/socket-pair.js';
 
 test('the sniffed bytes stay in the socket: whoever reads next gets every byte', async () => {
@@ -44,6 +44,27 @@ test('bytes of another protocol end the wait at once', async () => {
   assert.equal(await sniffClientHost(daemonSide, 60_000), undefined);
   app.end();
   assert.equal((await readAll(daemonSide)).toString(), 'SSH-2.0-OpenSSH_9.2\r\n');
+  app.destroy();
+  daemonSide.destroy();
+});
+
+test('takeClientFirstBytes takes what the client sent out of the socket, and waits only when nothing is there', async () => {
+  const [app, daemonSide] = await socketPair();
+  daemonSide.pause();
+  app.write('GET / HTTP/1.1\r\n');
+  assert.equal((await takeClientFirstBytes(daemonSide, 60_000))?.toString(), 'GET / HTTP/1.1\r\n');
+  app.end('rest');
+  assert.equal((await readAll(daemonSide)).toString(), 'rest', 'taken bytes are not read again');
+  app.destroy();
+  daemonSide.destroy();
+});
+
+test('takeClientFirstBytes: a silent client (server speaks first) is left alone after the wait', async () => {
+  const [app, daemonSide] = await socketPair();
+  daemonSide.pause();
+  assert.equal(await takeClientFirstBytes(daemonSide, 30), undefined);
+  app.end('late bytes');
+  assert.equal((await readAll(daemonSide)).toString(), 'late bytes');
   app.destroy();
   daemonSide.destroy();
 });

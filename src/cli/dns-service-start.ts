@@ -1,0 +1,70 @@
+import { parseHostPort } from '../core/addr.js';
+import { parseDnsUpstreamUrl } from '../config/dns-upstream-url.js';
+import type { DnsConfig } from '../config/schema.js';
+import { DnsCache } from '../dns/cache.js';
+import { FakeIp } from '../dns/fake-ip.js';
+import { FakeIpPool } from '../dns/fake-ip-pool.js';
+import { FakeIpStore } from '../dns/fake-ip-store.js';
+import { DnsHandler } from '../dns/handler.js';
+import { parseIpBlock } from '../dns/ip-block.js';
+import { Resolver, type ResolverOptions } from '../dns/resolver.js';
+import { TcpDnsTransport } from '../dns/tcp-transport.js';
+import type { DnsTransport } from '../dns/transport.js';
+import { UdpDnsTransport } from '../dns/udp-transport.js';
+import { startDnsListener, type DnsListener } from '../inbound/dns.js';
+import type { Logger } from '../observe/logger.js';
+import type { Outbound } from '../outbound/outbound.js';
+import type { UdpDialer } from '../relay/udp-association.js';
+import type { DnsService } from './dns-service.js';
+
+/** A DNS connection nobody used for this long is closed by us (servers drop idle ones anyway). */
+const DNS_TCP_IDLE_MS = 30_000;
+
+function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeIp; store: FakeIpStore | undefined } {
+  const pools = config.ranges.map((text) => new FakeIpPool(parseIpBlock(text), config.size));
+  const store = config.state_file === undefined ? undefined : new FakeIpStore(config.state_file, pools);
+  const restored = store?.load() ?? 0;
+  const fakeIp = new FakeIp({ pools, ttlS: config.ttl_s, exclude: config.exclude, onChange: () => store?.changed() });
+  log.info({ ranges: pools.map((p) => p.cidr.text), capacity: pools.map((p) => p.capacity), restored, stateFile: config.state_file }, 'fake-IP mode');
+  return { fakeIp, store };
+}
+
+/**
+ * The DNS server, its resolver and the fake-IP pools, as configured.
+ * `udpDialer` carries udp:// resolvers (opened only when one is configured). Loaded by
+ * startDnsService only when DNS or fake-IP is on.
+ */
+export async function startDns(
+  config: DnsConfig,
+  outbound: Outbound,
+  log: Logger,
+  onAttempt?: ResolverOptions['onAttempt'],
+  udpDialer?: () => UdpDialer,
+): Promise<DnsService> {
+  const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
+  let listener: DnsListener | undefined;
+  let resolver: Resolver | undefined;
+  if (config.listen !== undefined) {
+    let udp: UdpDialer | undefined;
+    const transports = config.upstreams.map((text): DnsTransport => {
+      const { transport, server } = parseDnsUpstreamUrl(text);
+      if (transport === 'udp') {
+        if (!udpDialer) throw new Error(`${text}: DNS over UDP needs a UDP-capable upstream`);
+        return new UdpDnsTransport(server, (udp ??= udpDialer()));
+      }
+      return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
+    });
+    const cache = new DnsCache({ size: config.cache.size, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
+    resolver = new Resolver(transports, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
+    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), log);
+  }
+  return {
+    fakeIp: fake?.fakeIp,
+    resolver,
+    async stop() {
+      listener?.close();
+      resolver?.close();
+      await fake?.store?.save().catch((err: Error) => log.error(`cannot save the fake-IP state: ${err.message}`));
+    },
+  };
+}
