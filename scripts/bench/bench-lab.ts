@@ -24,6 +24,8 @@ export interface DanteHandle {
   auth?: { user: string; pass: string };
   proc: LabProcess;
   log: string;
+  /** false: the server cannot take a pipelined greeting and CONNECT (microsocks). */
+  pipelining?: boolean;
 }
 
 /**
@@ -124,14 +126,22 @@ export interface Servers {
 }
 
 /** nginx (+ iperf3 server and echo server for the throughput / memory lab) and Dante. */
-export async function startServers(lab: Lab, opts: { iperf?: boolean; echo?: boolean; auth?: boolean }): Promise<Servers> {
+/** microsocks in the proxy namespace: one process, a thread per connection (lighter than Dante's forks). */
+async function startBenchMicrosocks(lab: Lab, port: number): Promise<DanteHandle> {
+  const proc = lab.spawn('proxy', 'microsocks', ['-i', LAB_ADDR.proxyClientSide, '-p', String(port)], { name: `bench-microsocks-${port}` });
+  await waitListening(lab, 'proxy', port, 10_000, proc);
+  return { host: LAB_ADDR.proxyClientSide, port, proc, log: proc.logPath, pipelining: false };
+}
+
+export async function startServers(lab: Lab, opts: { iperf?: boolean; echo?: boolean; auth?: boolean; upstream?: 'dante' | 'microsocks' }): Promise<Servers> {
   const nginx = await startNginx(lab);
   if (opts.iperf) {
     const iperf = lab.spawn('internet', 'iperf3', ['-s', '-B', LAB_ADDR.internet, '-p', String(IPERF_PORT)], { name: 'iperf3-server' });
     await waitListening(lab, 'internet', IPERF_PORT, 10_000, iperf);
   }
   if (opts.echo) await startEcho(lab, { port: ECHO_PORT });
-  const dante = await startBenchDante(lab, { port: 1080 });
+  // `dante` names the upstream of the bulk, connections/s and memory figures, whichever server it is.
+  const dante = opts.upstream === 'microsocks' ? await startBenchMicrosocks(lab, 1081) : await startBenchDante(lab, { port: 1080 });
   const danteAuth = opts.auth ? await startBenchDante(lab, { port: 1090, auth: true }) : undefined;
   return { nginx, dante, ...(danteAuth ? { danteAuth } : {}) };
 }

@@ -8,7 +8,7 @@
  * (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run changes nothing.
  *
  *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem] [--runs N]
- *                                               [--profile] [--no-build]
+ *                                               [--profile] [--no-build] [--upstream dante|microsocks]
  *
  *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
  *               (full: 5 s, 5 s, 5,000; ~10 min)
@@ -52,7 +52,7 @@ import { runCps } from './measure-cps.js';
 import { runMemory } from './measure-memory.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
 import { summarizeProfile } from './prof-summary.js';
-import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
+import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
 import { median, say } from './util.js';
 
@@ -68,10 +68,12 @@ interface Options {
   runs: number;
   waves: number;
   only: Set<Figure>;
+  /** The SOCKS server for the bulk, connections/s and memory figures (ttfb always uses Dante). */
+  upstream: 'dante' | 'microsocks';
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES) };
+  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES), upstream: 'dante' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -86,6 +88,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--profile') o.profile = true;
     else if (a.startsWith('--runs')) o.runs = Number(value());
     else if (a.startsWith('--waves')) o.waves = Number(value());
+    else if (a.startsWith('--upstream')) {
+      const v = value();
+      if (v !== 'dante' && v !== 'microsocks') throw new Error('--upstream: dante or microsocks');
+      o.upstream = v;
+    }
     else if (a.startsWith('--only')) {
       const list = value().split(',').map((s) => s.trim()) as Figure[];
       for (const f of list) if (!FIGURES.includes(f)) throw new Error(`--only: unknown figure ${f} (${FIGURES.join(', ')})`);
@@ -227,12 +234,14 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
   const lab = await createLab();
   live.add(`sg-${lab.id}`);
   try {
-    say(`lab ${lab.id}: starting nginx, iperf3, echo, Dante`);
-    const servers: Servers = await startServers(lab, { iperf: o.only.has('bulk'), echo: o.only.has('mem') });
+    say(`lab ${lab.id}: starting nginx, iperf3, echo, ${o.upstream}`);
+    const servers: Servers = await startServers(lab, { iperf: o.only.has('bulk'), echo: o.only.has('mem'), upstream: o.upstream });
+    if (o.upstream === 'microsocks') r.notes.push('Upstream for bulk, connections/s and memory: microsocks (one process, a thread per connection) instead of Dante.');
     const url = servers.nginx.url('/small.txt');
     const seconds = o.quick ? 2 : 5;
     const bulkSeconds = o.quick ? 1 : 5;
-    const variants = r.meta.variants.filter((v) => !TTFB_ONLY_VARIANTS.includes(v));
+    const cpsVariants = r.meta.variants.filter((v) => !TTFB_ONLY_VARIANTS.includes(v));
+    const variants = cpsVariants.filter((v) => !CPS_ONLY_VARIANTS.includes(v));
     const proxied = variants.filter((v) => v !== 'direct');
 
     if (o.only.has('bulk')) {
@@ -260,7 +269,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
 
     if (o.only.has('cps')) {
       for (let run = 1; run <= o.runs; run++) {
-        for (const id of variants) {
+        for (const id of cpsVariants) {
           say(`connections/s: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `cps${run}` }, async (running) => {
             recordStartup(r, running);
@@ -326,7 +335,7 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
     const count = r.meta.ttfbCount;
     const noAuth: Partial<Record<VariantId, Awaited<ReturnType<typeof runTtfb>>>> = {};
     const auth: typeof noAuth = {};
-    for (const id of r.meta.variants) {
+    for (const id of r.meta.variants.filter((v) => !CPS_ONLY_VARIANTS.includes(v))) {
       for (const withAuth of id === 'direct' ? [false] : [false, true]) {
         say(`ttfb: ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
         await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: withAuth ? 'ttfb-auth' : 'ttfb' }, async (running) => {

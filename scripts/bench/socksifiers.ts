@@ -11,22 +11,26 @@ import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, REDIRECT_PORT, applyRedirect, clearRedirect, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
 
-export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'redsocks' | 'redsocks-nosplice';
+export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'redsocks' | 'redsocks-nosplice';
 
 export const LABELS: Readonly<Record<VariantId, string>> = {
   direct: 'direct',
   socksgate: 'socksgate',
   'socksgate-copy': 'socksgate (--relay copy)',
   'socksgate-optimistic': 'socksgate (--optimistic-data)',
+  'socksgate-workers2': 'socksgate (--workers 2)',
   redsocks: 'redsocks (splice)',
   'redsocks-nosplice': 'redsocks (splice = off)',
 };
 
 /** Column order of the table. */
-export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'redsocks', 'redsocks-nosplice'];
+export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'socksgate-workers2', 'redsocks', 'redsocks-nosplice'];
 
 /** Columns measured only for the time-to-first-byte figure (what they change shows nowhere else). */
 export const TTFB_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-optimistic'];
+
+/** Columns measured only for the connections/s figure (its CPU figure sums the workers' CPU). */
+export const CPS_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-workers2'];
 
 let socksgateMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
@@ -71,7 +75,8 @@ export interface StartOptions {
 
 export function socksgateUrl(up: DanteHandle): string {
   const user = up.auth ? `${encodeURIComponent(up.auth.user)}@` : '';
-  const q = up.auth ? '?pipelining=on&password_env=SG_PASS' : '?pipelining=on';
+  const pipelining = `?pipelining=${up.pipelining === false ? 'off' : 'on'}`;
+  const q = up.auth ? `${pipelining}&password_env=SG_PASS` : pipelining;
   return `socks5://${user}${up.host}:${up.port}${q}`;
 }
 
@@ -90,9 +95,10 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
-  if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic') {
+  if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic' || id === 'socksgate-workers2') {
     const flags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
-    const relay = id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : [];
+    const relay =
+      id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : id === 'socksgate-workers2' ? ['--workers', '2'] : [];
     const t0 = performance.now();
     const proc = lab.spawn(
       'client',

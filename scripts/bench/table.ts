@@ -77,6 +77,7 @@ const SHORT: Record<VariantId, string> = {
   socksgate: 'socksgate',
   'socksgate-copy': 'socksgate copy',
   'socksgate-optimistic': 'socksgate optimistic',
+  'socksgate-workers2': 'socksgate 2 workers',
   redsocks: 'redsocks',
   'redsocks-nosplice': 'redsocks splice=off',
 };
@@ -105,6 +106,7 @@ export function renderMarkdown(r: Results): string {
     if (!m.variants.includes(sg)) continue;
     for (const rs of ['redsocks', 'redsocks-nosplice'] as const) if (m.variants.includes(rs)) RATIOS.push([sg, rs]);
   }
+  if (m.variants.includes('socksgate-workers2') && m.variants.includes('socksgate')) RATIOS.push(['socksgate-workers2', 'socksgate']);
   out.push(`# socksgate benchmark${m.quick ? ' (--quick)' : ''}`);
   out.push('');
   out.push(

@@ -30,6 +30,17 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
+/** CPU seconds of a process and its live children (socksgate --workers: the primary and workers). */
+export function treeCpuSeconds(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no such file: count the process alone
+  }
+  return cpuSeconds(pid) + children.reduce((sum, child) => sum + (fs.existsSync(`/proc/${child}`) ? cpuSeconds(child) : 0), 0);
+}
+
 /** VmRSS of a process in KiB, from /proc/PID/status. */
 export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -59,10 +70,10 @@ export function machineCpu(): () => number {
 
 /** CPU seconds a process used while `fn` ran, plus fn's result. */
 export async function withCpu<T>(pid: number | null, fn: () => Promise<T>): Promise<{ result: T; cpuS: number; machineBusy: number }> {
-  const before = pid === null ? 0 : cpuSeconds(pid);
+  const before = pid === null ? 0 : treeCpuSeconds(pid);
   const busy = machineCpu();
   const result = await fn();
   const machineBusy = busy();
-  const cpuS = pid === null ? NaN : cpuSeconds(pid) - before;
+  const cpuS = pid === null ? NaN : treeCpuSeconds(pid) - before;
   return { result, cpuS, machineBusy };
 }

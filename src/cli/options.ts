@@ -26,6 +26,7 @@ export function withConfigOptions<T>(yargs: Argv<T>) {
       describe: 'Send the client\'s first bytes in the same write as the upstream handshake (SOCKS5 upstreams that take pipelining; SOCKS4/HTTP ones with ?pipelining=on): one round trip less to the first byte',
     })
     .option('optimistic-data-wait-ms', { type: 'number', describe: 'Longest wait for the client\'s first bytes with --optimistic-data; server-first protocols are delayed this much (default 50)' })
+    .option('workers', { type: 'number', describe: 'Processes accepting connections, with SO_REUSEPORT listeners (default 1; not with fake-IP DNS)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'Log level' });
 }
 
@@ -36,6 +37,7 @@ interface ConfigArgs extends DnsArgs, UdpArgs {
   tproxy?: string[];
   mark?: string;
   relay?: string;
+  workers?: number;
   optimisticData?: boolean;
   optimisticDataWaitMs?: number;
   logLevel?: string;
@@ -68,6 +70,7 @@ export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
     tproxy: args.tproxy,
     mark: parseMark(args.mark),
     relay: args.relay,
+    workers: args.workers,
     logLevel: args.logLevel,
     dns: dnsOverrides(args),
     sniff: sniffOverrides(args),

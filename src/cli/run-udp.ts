@@ -68,7 +68,7 @@ export function startUdpService(config: Config, guard: LoopGuard, log: Logger, m
   const listeners: UdpListener[] = [];
   try {
     for (const at of config.tproxy) {
-      listeners.push(startTproxyUdpInbound(at, { guard, counters, log, onDatagram: (src, dst, data, headroom) => nat.handle(src, dst, data, headroom) }));
+      listeners.push(startTproxyUdpInbound(at, { guard, counters, log, reusePort: config.workers > 1, onDatagram: (src, dst, data, headroom) => nat.handle(src, dst, data, headroom) }));
     }
   } catch (err) {
     for (const l of listeners) l.close();

@@ -23,6 +23,8 @@ import { withObserveOptions, type ObserveArgs } from './observe-options.js';
 import { TcpListeners } from './run-listeners.js';
 import { createObservation, type Observation } from './run-observe.js';
 import { createOutbounds, reloadOnSighup, type DaemonState } from './run-reload.js';
+import { runPrimary } from './run-primary.js';
+import { reportReady, workerNumber } from './run-workers.js';
 
 async function startDaemon(config: Config, log: Logger, rules: DaemonRules, observe: Observation): Promise<{ stop: () => Promise<void>; state: DaemonState }> {
   const outbounds = new LiveOutbounds(createOutbounds(config, observe, log));
@@ -47,7 +49,7 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
     log,
     onFlow: (flow, client) => void runTcpSession(flow, client, session),
   };
-  const listeners = new TcpListeners(deps);
+  const listeners = new TcpListeners({ ...deps, reusePort: config.workers > 1 });
   await listeners.update(config);
   const startUdp = (next: Config) => startUdpService(next, deps.guard, log, session.mapDestination);
   const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
@@ -76,11 +78,18 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
     exitOnConfigError(err);
   }
   const log = createLogger(config.log);
+  // With --workers N the primary owns the rules; worker 1 alone has DNS, metrics and control.
+  const worker = workerNumber();
+  if (worker > 1) config = { ...config, dns: { ...config.dns, listen: undefined } };
   let rules: DaemonRules;
   let observe: Observation;
   try {
-    rules = daemonRules((args as { rules?: string }).rules, config, log);
-    observe = createObservation(args as ObserveArgs, log);
+    rules = daemonRules(worker > 0 ? 'off' : (args as { rules?: string }).rules, config, log);
+    if (config.workers > 1 && worker === 0) {
+      runPrimary(config, log, rules, () => configFromArgs(args));
+      return;
+    }
+    observe = createObservation(worker > 1 ? { control: 'off' } : (args as ObserveArgs), log);
   } catch (err) {
     exitOnConfigError(err);
   }
@@ -94,8 +103,8 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
     process.exit(1);
   }
   log.info(
-    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files },
-    'socksgate running',
+    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
+    worker ? 'worker running' : 'socksgate running',
   );
   reloadOnSighup(() => configFromArgs(args), daemon.state);
   let stopping = false;
@@ -111,6 +120,10 @@ async function runCommand(args: ArgumentsCamelCase<Parameters<typeof configFromA
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A worker whose primary is gone (even SIGKILLed) drains and exits.
+  if (worker) process.on('disconnect', () => stopping || onSignal('SIGTERM'));
+  // Only now: the primary may pass SIGHUP on as soon as it hears this.
+  reportReady();
 }
 
 export const runModule: CommandModule = {

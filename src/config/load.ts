@@ -29,6 +29,7 @@ export interface ConfigOverrides {
   tproxy?: string[];
   mark?: number;
   relay?: string;
+  workers?: number;
   logLevel?: string;
   /** Keys of the `rules:` section given as flags (e.g. { mode: 'router' }). */
   rules?: Record<string, unknown>;
@@ -78,6 +79,7 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): R
   if (flags.tproxy?.length) merged.tproxy = flags.tproxy;
   if (flags.mark !== undefined) merged.mark = flags.mark;
   if (flags.relay !== undefined) merged.relay = flags.relay;
+  if (flags.workers !== undefined) merged.workers = flags.workers;
   if (flags.logLevel !== undefined) {
     const log = typeof raw.log === 'object' && raw.log !== null ? raw.log : {};
     merged.log = { ...log, level: flags.logLevel };

@@ -175,6 +175,13 @@ export const configSchema = z.strictObject({
   sniff: sniffSchema.prefault({}),
   optimistic_data: optimisticDataSchema.prefault({}),
   udp: udpSchema.prefault({}),
+  /** Processes that accept connections, each with SO_REUSEPORT listeners (`run --workers`). */
+  workers: z.number().int().min(1).max(256).default(1),
+}).superRefine((config, ctx) => {
+  // A fake-IP mapping lives in one process; the worker that gets the TCP flow may be another.
+  if (config.workers > 1 && config.dns.fake_ip.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'workers > 1 cannot be combined with dns.fake_ip.enabled (fake-IP mappings are per process): set workers: 1 or dns.fake_ip.enabled: false' });
+  }
 });
 
 export type ConfigFile = z.input<typeof configSchema>;

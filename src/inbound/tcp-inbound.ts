@@ -9,12 +9,14 @@ export interface TcpInboundDeps {
   readonly guard: LoopGuard;
   readonly onFlow: (flow: Flow, client: Socket) => void;
   readonly log: Logger;
+  /** SO_REUSEPORT on the listening sockets: several worker processes share each address. */
+  readonly reusePort?: boolean;
 }
 
 /** What distinguishes one TCP inbound from another: how it listens and how it learns the destination. */
 export interface TcpInboundKind {
   readonly kind: InboundKind;
-  listen(server: Server, at: SocksAddr): Promise<void>;
+  listen(server: Server, at: SocksAddr, reusePort: boolean): Promise<void>;
   /** The destination the application asked for; throws when the kernel has none for this socket. */
   destination(client: Socket): SocksAddr;
 }
@@ -50,7 +52,7 @@ export async function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, de
     deps.onFlow(newFlow({ network: 'tcp', src, dst, inbound: inbound.kind }), client);
   });
   server.on('error', (err) => log.error({ reason: errorCode(err) }, `listener error: ${errorMessage(err)}`));
-  await inbound.listen(server, at);
+  await inbound.listen(server, at, deps.reusePort ?? false);
   log.info('listening');
   return server;
 }

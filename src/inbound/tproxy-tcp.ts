@@ -5,7 +5,7 @@ import type { TcpInboundKind } from './tcp-inbound.js';
 /** TPROXY: a transparent socket accepts connections to any address; its local end is the destination. */
 export const tproxyInbound: TcpInboundKind = {
   kind: 'tproxy',
-  listen: (server, at) => listenTcp(server, at, { transparent: true, backlog: 1024 }),
+  listen: (server, at, reusePort) => listenTcp(server, at, { transparent: true, reusePort, backlog: 1024 }),
   destination: (client) => {
     if (client.localAddress === undefined || client.localPort === undefined) throw new Error('socket has no local address');
     return addrOf(client.localAddress, client.localPort);

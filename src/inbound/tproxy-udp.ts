@@ -15,6 +15,8 @@ export interface UdpInboundDeps {
   readonly log: Logger;
   /** `data` holds UDP_HEADROOM spare bytes, then the payload. */
   readonly onDatagram: (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number) => void;
+  /** SO_REUSEPORT: several worker processes share the address; the kernel hashes by 4-tuple. */
+  readonly reusePort?: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export function startTproxyUdpInbound(at: SocksAddr, deps: UdpInboundDeps): UdpL
   const c = deps.counters;
   const listener = listenUdpTransparent(
     at,
-    { headroom: UDP_HEADROOM },
+    { headroom: UDP_HEADROOM, reusePort: deps.reusePort ?? false },
     (batch) => {
       for (const { data, src, dst } of batch) {
         c.datagramsIn++;

@@ -474,7 +474,7 @@ static napi_value UdpSocket(napi_env env, napi_callback_info info) {
   return fd_value(env, fd);
 }
 
-/* ---- udpListen(sockaddr, { headroom, v6only }, cb) / udpListenClose(handle) ------------------ */
+/* ---- udpListen(sockaddr, { headroom, v6only, reusePort }, cb) / udpListenClose(handle) ------------------ */
 
 /*
  * A transparent UDP socket read with recvmmsg on a uv_poll_t of the main loop. Each batch calls
@@ -654,9 +654,10 @@ static napi_value UdpListen(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_typeof(env, argv[2], &type));
   if (type != napi_function) return throw_type(env, "callback must be a function");
   int64_t headroom = 0;
-  bool v6only = false;
+  bool v6only = false, reuse_port = false;
   if (!opt_int(env, argv[1], "headroom", "opts.headroom", 0, UDP_MAX_HEADROOM, &headroom) ||
-      !opt_bool(env, argv[1], "v6only", "opts.v6only", &v6only)) {
+      !opt_bool(env, argv[1], "v6only", "opts.v6only", &v6only) ||
+      !opt_bool(env, argv[1], "reusePort", "opts.reusePort", &reuse_port)) {
     return NULL;
   }
   uv_loop_t *loop;
@@ -667,6 +668,9 @@ static napi_value UdpListen(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, errno, "socket");
   if (set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
     return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEADDR)");
+  /* Several worker processes on one address: the kernel hashes each datagram by 4-tuple. */
+  if (reuse_port && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
+    return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEPORT)");
   if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_V6ONLY, v6only ? 1 : 0) != 0)
     return close_and_throw(env, fd, errno, "setsockopt(IPV6_V6ONLY)");
   const char *failed = set_transparent(fd, family, v6only);

@@ -37,7 +37,7 @@ export interface NativeBinding {
   closeFd(fd: number): void;
   raiseNofile(): { soft: number; hard: number };
   udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
-  udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
+  udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
   udpListenClose(handle: object): void;
 }
 
@@ -261,13 +261,13 @@ function decodePair(addrs: Buffer, index: number): { src: SocksAddr; dst: SocksA
  */
 export function listenUdpTransparent(
   addr: SocksAddr,
-  opts: { headroom: number; v6only?: boolean },
+  opts: { headroom: number; v6only?: boolean; reusePort?: boolean },
   onBatch: (datagrams: TransparentDatagram[]) => void,
   onError: (err: Error) => void,
 ): UdpListener {
   if (addr.kind === 'domain') throw invalidArg(`listen address must be an IP literal, got "${addr.host}"`);
   const binding = nativeBinding();
-  const handle = binding.udpListen(encodeSockaddr(addr), { headroom: opts.headroom, v6only: opts.v6only ?? false }, (err, payloads, addrs) => {
+  const handle = binding.udpListen(encodeSockaddr(addr), { headroom: opts.headroom, v6only: opts.v6only ?? false, reusePort: opts.reusePort ?? false }, (err, payloads, addrs) => {
     if (err || !payloads || !addrs) return onError(err ?? new Error('udpListen: empty batch'));
     onBatch(payloads.map((data, i) => ({ data, ...decodePair(addrs, i) })));
   });
