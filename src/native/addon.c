@@ -279,6 +279,26 @@ static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Returns the option that failed, or NULL. A dual-stack AF_INET6 socket needs both options. */
+static const char *set_transparent(int fd, int family, bool v6only) {
+  if ((family == AF_INET || !v6only) && set_int_opt(fd, SOL_IP, IP_TRANSPARENT, 1) != 0)
+    return "setsockopt(IP_TRANSPARENT)";
+  if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) != 0)
+    return "setsockopt(IPV6_TRANSPARENT)";
+  return NULL;
+}
+
+static bool get_object(napi_env env, napi_value v, const char *what) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_object) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be an object", what);
+    throw_type(env, message);
+    return false;
+  }
+  return true;
+}
+
 /* Hands a new fd to JavaScript; closes it if even that fails, so nothing leaks. */
 static napi_value fd_value(napi_env env, int fd) {
   napi_value result;
@@ -296,12 +316,10 @@ static napi_value TcpListen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   struct sockaddr_storage ss;
   socklen_t len;
-  if (!get_args(env, info, 2, argv) || !get_sockaddr(env, argv[0], &ss, &len)) return NULL;
-
-  napi_valuetype type;
-  CHECK_NAPI(napi_typeof(env, argv[1], &type));
-  if (type != napi_object) return throw_type(env, "opts must be an object");
-
+  if (!get_args(env, info, 2, argv) || !get_sockaddr(env, argv[0], &ss, &len) ||
+      !get_object(env, argv[1], "opts")) {
+    return NULL;
+  }
   bool transparent = false, reuse_port = false, v6only = false;
   int64_t backlog = 511;
   if (!opt_bool(env, argv[1], "transparent", "opts.transparent", &transparent) ||
@@ -321,13 +339,8 @@ static napi_value TcpListen(napi_env env, napi_callback_info info) {
     return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEPORT)");
   if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_V6ONLY, v6only ? 1 : 0) != 0)
     return close_and_throw(env, fd, errno, "setsockopt(IPV6_V6ONLY)");
-  if (transparent) {
-    /* A dual-stack AF_INET6 socket also accepts IPv4 flows: set both options there. */
-    if ((family == AF_INET || !v6only) && set_int_opt(fd, SOL_IP, IP_TRANSPARENT, 1) != 0)
-      return close_and_throw(env, fd, errno, "setsockopt(IP_TRANSPARENT)");
-    if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) != 0)
-      return close_and_throw(env, fd, errno, "setsockopt(IPV6_TRANSPARENT)");
-  }
+  const char *failed = transparent ? set_transparent(fd, family, v6only) : NULL;
+  if (failed != NULL) return close_and_throw(env, fd, errno, failed);
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) return close_and_throw(env, fd, errno, "bind");
   if (listen(fd, (int)backlog) != 0) return close_and_throw(env, fd, errno, "listen");
   return fd_value(env, fd);
@@ -417,26 +430,6 @@ static napi_value RaiseNofile(napi_env env, napi_callback_info info) {
 }
 
 /* ---- UDP: shared helpers ------------------------------------------------------------------ */
-
-/* Returns the option that failed, or NULL. A dual-stack AF_INET6 socket needs both options. */
-static const char *set_transparent(int fd, int family, bool v6only) {
-  if ((family == AF_INET || !v6only) && set_int_opt(fd, SOL_IP, IP_TRANSPARENT, 1) != 0)
-    return "setsockopt(IP_TRANSPARENT)";
-  if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) != 0)
-    return "setsockopt(IPV6_TRANSPARENT)";
-  return NULL;
-}
-
-static bool get_object(napi_env env, napi_value v, const char *what) {
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) != napi_ok || type != napi_object) {
-    char message[96];
-    snprintf(message, sizeof message, "%s must be an object", what);
-    throw_type(env, message);
-    return false;
-  }
-  return true;
-}
 
 /* ---- udpSocket(sockaddr, { transparent, reuseAddr, mark }) ---------------------------------- */
 

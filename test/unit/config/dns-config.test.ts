@@ -2,19 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dnsOverrides, sniffOverrides } from '../../../src/cli/dns-options.js';
 import { parseDnsUpstreamUrl } from '../../../src/config/dns-upstream-url.js';
-import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
+import { loadConfig, validateConfig } from '../../../src/config/load.js';
+import { configIssues } from '../../helpers/config-assert.js';
 
 const base = { upstreams: ['socks5://192.0.2.1:1080'] };
 
-function issuesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('dns and sniff default to off, with the documented defaults', () => {
   const config = validateConfig({ ...base });
@@ -28,12 +20,12 @@ test('dns and sniff default to off, with the documented defaults', () => {
 });
 
 test('dns errors name their key: unknown keys, bad resolvers, missing resolvers, two ranges of a family', () => {
-  assert.deepEqual(issuesOf(() => validateConfig({ ...base, dns: { cache: { sise: 1 } } })), ['dns.cache.sise: unknown key']);
-  assert.match(issuesOf(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53', upstreams: ['https://9.9.9.9'] } }))[0], /^dns\.upstreams\.0: .*expected tcp:\/\/ or udp:\/\//);
-  assert.match(issuesOf(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53' } }))[0], /^dns\.upstreams: a DNS listener needs/);
-  assert.match(issuesOf(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/15', '10.0.0.0/8'] } } }))[0], /^dns\.fake_ip\.ranges: at most one range per address family/);
-  assert.match(issuesOf(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/40'] } } }))[0], /^dns\.fake_ip\.ranges\.0: /);
-  assert.deepEqual(issuesOf(() => validateConfig({ ...base, sniff: { enable: true } })), ['sniff.enable: unknown key']);
+  assert.deepEqual(configIssues(() => validateConfig({ ...base, dns: { cache: { sise: 1 } } })), ['dns.cache.sise: unknown key']);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53', upstreams: ['https://9.9.9.9'] } }))[0], /^dns\.upstreams\.0: .*expected tcp:\/\/ or udp:\/\//);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53' } }))[0], /^dns\.upstreams: a DNS listener needs/);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/15', '10.0.0.0/8'] } } }))[0], /^dns\.fake_ip\.ranges: at most one range per address family/);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/40'] } } }))[0], /^dns\.fake_ip\.ranges\.0: /);
+  assert.deepEqual(configIssues(() => validateConfig({ ...base, sniff: { enable: true } })), ['sniff.enable: unknown key']);
 });
 
 test('flags override the file: --dns, --dns-upstream, --fake-ip (alone: the default pools), --sniff', () => {

@@ -3,17 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
+import { loadConfig, validateConfig } from '../../../src/config/load.js';
+import { configIssues } from '../../helpers/config-assert.js';
 
-function issuesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
 
 function fileWith(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sg-config-'));
@@ -45,13 +37,13 @@ test('flags override the file', () => {
 });
 
 test('unknown keys are named with their dotted path', () => {
-  const issues = issuesOf(() => validateConfig({ upstreams: ['socks5://h:1'], timeouts: { conect_ms: 5 }, bogus: 1 }));
+  const issues = configIssues(() => validateConfig({ upstreams: ['socks5://h:1'], timeouts: { conect_ms: 5 }, bogus: 1 }));
   assert.ok(issues.includes('timeouts.conect_ms: unknown key'), issues.join('\n'));
   assert.ok(issues.includes('bogus: unknown key'), issues.join('\n'));
 });
 
 test('wrong types and bad URLs name the path and what was expected', () => {
-  const issues = issuesOf(() =>
+  const issues = configIssues(() =>
     validateConfig({ upstreams: ['socks5://h:1', { url: 'ftp://x:21' }, { url: 'socks5://h:1', pipelining: 'maybe' }], mark: 'x', redirect: ['1.2.3.4'] }),
   );
   const text = issues.join('\n');
@@ -62,7 +54,7 @@ test('wrong types and bad URLs name the path and what was expected', () => {
 });
 
 test('no upstream at all is an error', () => {
-  assert.match(issuesOf(() => validateConfig({}))[0], /^upstreams: /);
+  assert.match(configIssues(() => validateConfig({}))[0], /^upstreams: /);
 });
 
 test('passwords come from a file or an environment variable, never shown in errors', () => {
@@ -73,16 +65,16 @@ test('passwords come from a file or an environment variable, never shown in erro
   const fromEnv = validateConfig({ upstreams: [`socks5://alice@h:1080?password_env=SG_PW`] }, { SG_PW: 'envpw' });
   assert.equal(fromEnv.upstreams[0].password, 'envpw');
   assert.equal(fromEnv.upstreams[0].name, 'socks5://h:1080');
-  const missing = issuesOf(() => validateConfig({ upstreams: [{ url: 'socks5://alice@h:1080', password_env: 'NOPE' }] }, {}));
+  const missing = configIssues(() => validateConfig({ upstreams: [{ url: 'socks5://alice@h:1080', password_env: 'NOPE' }] }, {}));
   assert.deepEqual(missing, ['upstreams.0.password_env: environment variable NOPE is not set']);
-  const bad = issuesOf(() => validateConfig({ upstreams: ['socks5://alice:hunter2@h:1080?pipe=1'] }));
+  const bad = configIssues(() => validateConfig({ upstreams: ['socks5://alice:hunter2@h:1080?pipe=1'] }));
   assert.match(bad[0], /^upstreams\.0\.url: unknown URL parameter "pipe"/);
-  const badUrl = issuesOf(() => validateConfig({ upstreams: ['gopher://alice:hunter2@h:1080'] }));
+  const badUrl = configIssues(() => validateConfig({ upstreams: ['gopher://alice:hunter2@h:1080'] }));
   assert.ok(!badUrl.join('').includes('hunter2'), badUrl.join(''));
 });
 
 test('unreadable or non-YAML files are config errors', () => {
-  assert.match(issuesOf(() => loadConfig('/nonexistent/sg.yaml'))[0], /cannot read config file/);
-  assert.match(issuesOf(() => loadConfig(fileWith('upstreams: [\n')))[0], /not valid YAML/);
-  assert.match(issuesOf(() => loadConfig(fileWith('- a\n- b\n')))[0], /mapping/);
+  assert.match(configIssues(() => loadConfig('/nonexistent/sg.yaml'))[0], /cannot read config file/);
+  assert.match(configIssues(() => loadConfig(fileWith('upstreams: [\n')))[0], /not valid YAML/);
+  assert.match(configIssues(() => loadConfig(fileWith('- a\n- b\n')))[0], /mapping/);
 });

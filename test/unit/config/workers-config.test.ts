@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
+import { loadConfig, validateConfig } from '../../../src/config/load.js';
+import { configIssues } from '../../helpers/config-assert.js';
 
 const base = { upstreams: ['socks5://192.0.2.1:1080'] };
 
-function issuesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('workers defaults to 1 and takes the flag over the file', () => {
   assert.equal(validateConfig({ ...base }).workers, 1);
@@ -22,7 +14,7 @@ test('workers defaults to 1 and takes the flag over the file', () => {
 
 test('workers must be an integer of at least 1', () => {
   for (const workers of [0, -1, 1.5, '2']) {
-    const issues = issuesOf(() => validateConfig({ ...base, workers }));
+    const issues = configIssues(() => validateConfig({ ...base, workers }));
     assert.equal(issues.length, 1, issues.join('\n'));
     assert.match(issues[0] ?? '', /^workers: /);
   }
@@ -30,7 +22,7 @@ test('workers must be an integer of at least 1', () => {
 
 test('workers > 1 with fake-IP DNS is an error naming both keys', () => {
   const fakeIp = { listen: '127.0.0.53:53', upstreams: ['tcp://192.0.2.53'], fake_ip: { enabled: true } };
-  const issues = issuesOf(() => validateConfig({ ...base, workers: 2, dns: fakeIp }));
+  const issues = configIssues(() => validateConfig({ ...base, workers: 2, dns: fakeIp }));
   assert.equal(issues.length, 1, issues.join('\n'));
   assert.match(issues[0] ?? '', /^workers: .*dns\.fake_ip\.enabled/);
   assert.equal(validateConfig({ ...base, workers: 1, dns: fakeIp }).workers, 1);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, DEFAULT_REDIRECT, validateConfig } from '../../../src/config/load.js';
+import { DEFAULT_REDIRECT, validateConfig } from '../../../src/config/load.js';
+import { configIssues } from '../../helpers/config-assert.js';
 import { planFromConfig } from '../../../src/firewall/from-config.js';
 import type { FirewallPlan } from '../../../src/firewall/plan.js';
 
@@ -15,13 +16,7 @@ export function planOf(raw: Record<string, unknown>): FirewallPlan {
 }
 
 export function planIssues(raw: Record<string, unknown>): string[] {
-  try {
-    planOf(raw);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
+  return configIssues(() => planOf(raw));
 }
 
 /** The three modes the golden files cover, each with its typical listeners. */

@@ -92,10 +92,15 @@ for (const [name, relayFn] of [
       const drained = await Promise.race([once(app, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
       if (!drained) break;
     }
-    assert.ok(written < 256 * 1024 * 1024, 'the app was never held back');
-    // Spliced, the bytes in flight are one kernel pipe; copied, Node's stream buffers must stay small.
-    const heldByRelay = client.readableLength + upstream.writableLength;
-    assert.ok(heldByRelay <= 1024 * 1024, `relay holds ${heldByRelay} bytes`);
+    // Four loopback socket buffers (a few MiB each) plus what the relay holds: far below 64 MiB
+    // unless the relay reads without waiting for the far side.
+    assert.ok(written < 64 * 1024 * 1024, `the app wrote ${written} bytes before it was held back`);
+    if (name === 'copy') {
+      // Spliced, Node holds nothing (the sockets were handed to the kernel); copied, its stream
+      // buffers must stay small.
+      const heldByRelay = client.readableLength + upstream.writableLength;
+      assert.ok(heldByRelay <= 1024 * 1024, `relay holds ${heldByRelay} bytes`);
+    }
     relay.stop();
     assert.equal((await relay.done).outcome, 'stopped');
     app.destroy();
