@@ -28,9 +28,10 @@ WORKDIR /src
 # them instead of downloading a headers tarball.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 # npm ci installs the dependencies and runs the package's own `install` (node-gyp rebuild:
-# build/Release/socksgate_native.node) and `prepare` (tsc: dist/) scripts; then the dev
+# build/Release/socksgate_native.node) and `prepare` (type check, then esbuild: dist/) scripts; then the dev
 # dependencies go.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \

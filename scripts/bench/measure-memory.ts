@@ -2,7 +2,8 @@
  * Figure 4, memory: the socksifier's RSS with N concurrent idle proxied connections (opened by
  * idle-conns.mjs in the client namespace to the echo server in the internet namespace, through
  * Dante), minus its RSS just before, per connection — from the first wave on a fresh process
- * (later waves reuse memory the first one left). More waves on the same process show whether RSS
+ * (later waves reuse memory the first one left), 1 s after the last one opened and again once they
+ * have been idle for STEADY_MS. More waves on the same process show whether RSS
  * keeps growing once the connections are gone.
  */
 import path from 'node:path';
@@ -17,8 +18,11 @@ const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'idle-con
 export interface MemoryWave {
   idleKiB: number;
   loadedKiB: number;
+  /** RSS once the open connections have been idle for STEADY_MS (a runtime's GC has had its turn); undefined when not waited for. */
+  steadyKiB?: number;
   afterKiB: number;
   perConnKiB: number;
+  perConnSteadyKiB?: number;
   fdsPerConn: number;
   opened: number;
   failed: number;
@@ -30,7 +34,7 @@ export interface MemoryWave {
 export interface MemoryResult {
   count: number;
   waves: MemoryWave[];
-  /** RSS after the last wave closed minus RSS after the first wave closed (0 with one wave). */
+  /** RSS STEADY_MS after the last wave closed minus the same after the first (0 with one wave). */
   growthKiB: number;
 }
 
@@ -43,7 +47,13 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
-async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 1000): Promise<MemoryWave> {
+/**
+ * How long the idle connections stay open before the steady figure: V8's memory reducer collects
+ * what setting the connections up left behind ~8 s after allocation stops; C programs do not move.
+ */
+export const STEADY_MS = 15_000;
+
+async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 1000, steady = false): Promise<MemoryWave> {
   const idleKiB = rssKiB(pid);
   const fd0 = fdCount(pid);
   const t0 = performance.now();
@@ -63,6 +73,8 @@ async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 
     await sleep(settleMs); // let the relay settle (buffers, GC)
     const loadedKiB = rssKiB(pid);
     const fd1 = fdCount(pid);
+    if (steady) await sleep(STEADY_MS - settleMs);
+    const steadyKiB = steady ? rssKiB(pid) : undefined;
     client.stdin?.end('close\n');
     await Promise.race([client.exited(), sleep(10_000)]);
     // wait until the socksifier has closed its side of every connection (or its fd count has
@@ -78,13 +90,15 @@ async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 
       return now <= fd0 + 2 || Date.now() - stableSince > 500;
     }, 15_000);
     const fdsLeft = fdCount(pid) - fd0;
-    await sleep(settleMs / 2);
+    await sleep(steady ? STEADY_MS : settleMs / 2);
     const afterKiB = rssKiB(pid);
     return {
       idleKiB,
       loadedKiB,
+      steadyKiB,
       afterKiB,
       perConnKiB: (loadedKiB - idleKiB) / Math.max(1, opened),
+      perConnSteadyKiB: steadyKiB === undefined ? undefined : (steadyKiB - idleKiB) / Math.max(1, opened),
       fdsPerConn: (fd1 - fd0) / Math.max(1, opened),
       opened,
       failed,
@@ -101,6 +115,8 @@ export async function runMemory(lab: Lab, running: Running, count: number, waves
   // warm up: a few connections so first-use allocations do not count as per-connection memory
   await wave(lab, running.pid, 20, 0, 0);
   const out: MemoryWave[] = [];
-  for (let i = 1; i <= waves; i++) out.push(await wave(lab, running.pid, count, i));
+  // the first and the last wave wait for the runtime to collect (with the connections open, then
+  // closed), so growth compares like with like; the waves between only churn
+  for (let i = 1; i <= waves; i++) out.push(await wave(lab, running.pid, count, i, 1000, i === 1 || i === waves));
   return { count, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.afterKiB };
 }

@@ -14,7 +14,7 @@
  *               (full: 5 s, 5 s, 5,000; ~10 min)
  *   --only      a subset of the figures
  *   --runs N    runs per figure (default 3; the table shows medians)
- *   --waves N   idle-connection waves on one process for the memory-growth row (default 3;
+ *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
  *               2 with --quick)
  *   --profile   one extra (uncounted) socksgate bulk run and connections/s run under
  *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
@@ -49,7 +49,7 @@ import { compileDelayLine, createDelayLab } from './delay-line.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
-import { runMemory } from './measure-memory.js';
+import { runMemory, STEADY_MS } from './measure-memory.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
@@ -103,7 +103,7 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 9) throw new Error('--runs: 1..9');
-  if (o.waves === 0) o.waves = o.quick ? 2 : 3;
+  if (o.waves === 0) o.waves = o.quick ? 2 : 5;
   if (!Number.isInteger(o.waves) || o.waves < 1 || o.waves > 9) throw new Error('--waves: 1..9');
   return o;
 }
@@ -310,8 +310,8 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       }
       r.notes.push(
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
-          `Per connection = (RSS with the connections open, 1 s after the last one opened − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes. ` +
-          `Growth: on the first process, ${growthWaves} waves; RSS after the last closed − RSS after the first closed.` +
+          `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes; the second row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
+          `Growth: on the first process, ${growthWaves} waves; RSS ${STEADY_MS / 1000} s after the last closed − RSS ${STEADY_MS / 1000} s after the first closed.` +
           (r.meta.memoryCount.redsocks !== r.meta.memoryCount.socksgate
             ? ` redsocks with splice was measured with ${r.meta.memoryCount.redsocks} connections: it needs 6 fds each and RLIMIT_NOFILE is capped at 20,000 here.`
             : ''),

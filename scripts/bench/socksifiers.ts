@@ -5,6 +5,7 @@
  * returns once traffic from the client namespace goes through it, stop() undoes everything.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
@@ -73,6 +74,12 @@ export interface StartOptions {
   tag?: string;
 }
 
+/** The node flags of main.js's shebang (`#!/usr/bin/env -S node …`), so it runs as its bin does. */
+function shebangFlags(main: string): string[] {
+  const first = fs.readFileSync(main, 'utf8').split('\n', 1)[0]!;
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.split(/\s+/) ?? [];
+}
+
 export function socksgateUrl(up: DanteHandle): string {
   const user = up.auth ? `${encodeURIComponent(up.auth.user)}@` : '';
   const pipelining = `?pipelining=${up.pipelining === false ? 'off' : 'on'}`;
@@ -96,7 +103,7 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     return { id, pid: null, stop: () => directOff(lab) };
   }
   if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic' || id === 'socksgate-workers2') {
-    const flags = [...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
+    const flags = [...shebangFlags(socksgateMain), ...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
     const relay =
       id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : id === 'socksgate-workers2' ? ['--workers', '2'] : [];
     const t0 = performance.now();

@@ -1,7 +1,7 @@
 /** The benchmark's results and their markdown rendering (scripts/bench). */
 import type { BulkSample } from './measure-bulk.js';
 import type { CpsSample } from './measure-cps.js';
-import type { MemoryResult } from './measure-memory.js';
+import { STEADY_MS, type MemoryResult } from './measure-memory.js';
 import type { TtfbSamples } from './measure-ttfb.js';
 import { LABELS, type VariantId } from './socksifiers.js';
 import { median } from './util.js';
@@ -163,6 +163,7 @@ export function renderMarkdown(r: Results): string {
   }
   if (Object.keys(r.memory).length) {
     const per: Cells = {};
+    const steady: Cells = {};
     const fds: Cells = {};
     const idle: Cells = {};
     const growth: Cells = {};
@@ -170,13 +171,16 @@ export function renderMarkdown(r: Results): string {
       const runs = r.memory[v.id];
       if (!runs?.length) continue;
       per[v.id] = median(runs.map((x) => x.waves[0]!.perConnKiB));
+      const steadyRuns = runs.flatMap((x) => x.waves[0]!.perConnSteadyKiB ?? []);
+      if (steadyRuns.length) steady[v.id] = median(steadyRuns);
       fds[v.id] = median(runs.map((x) => x.waves[0]!.fdsPerConn));
       idle[v.id] = median(runs.map((x) => x.waves[0]!.idleKiB)) / 1024;
       const long = runs.find((x) => x.waves.length > 1);
       if (long) growth[v.id] = long.growthKiB / 1024;
     }
     const counts = [...new Set(Object.values(m.memoryCount))].join(' / ');
-    out.push(row(`RSS per idle proxied connection, KiB (${counts} connections, fresh process)`, 'lower', per));
+    out.push(row(`RSS per idle proxied connection, KiB (${counts} connections, fresh process, idle ${STEADY_MS / 1000} s)`, 'lower', steady));
+    out.push(row('same, 1 s after the last one opened', 'lower', per));
     out.push(row('File descriptors per proxied connection', 'lower', fds));
     out.push(row('RSS idle (after a 20-connection warm-up), MiB', 'lower', idle));
     out.push(row(`RSS growth from wave 1 to wave ${m.memoryWaves}, after each closed, MiB`, 'lower', growth));
@@ -225,7 +229,7 @@ export function renderMarkdown(r: Results): string {
       const w = mem.waves
         .map(
           (x) =>
-            `${x.opened} open${x.failed ? ` (${x.failed} failed)` : ''} in ${(x.openMs / 1000).toFixed(1)} s: ${(x.idleKiB / 1024).toFixed(1)} → ${(x.loadedKiB / 1024).toFixed(1)} → ${(x.afterKiB / 1024).toFixed(1)} MiB` +
+            `${x.opened} open${x.failed ? ` (${x.failed} failed)` : ''} in ${(x.openMs / 1000).toFixed(1)} s: ${(x.idleKiB / 1024).toFixed(1)} → ${(x.loadedKiB / 1024).toFixed(1)}${x.steadyKiB === undefined ? '' : ` (${(x.steadyKiB / 1024).toFixed(1)} after ${STEADY_MS / 1000} s)`} → ${(x.afterKiB / 1024).toFixed(1)} MiB` +
             (x.fdsLeft > 2 ? ` (${x.fdsLeft} fds still open)` : ''),
         )
         .join('; ');

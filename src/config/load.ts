@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';

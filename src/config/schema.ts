@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseHostPort } from '../core/addr.js';
 import { parseCidr } from '../core/cidr.js';
 import { parseIpBlock } from '../dns/ip-block.js';

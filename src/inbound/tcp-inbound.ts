@@ -26,7 +26,8 @@ function ignoreError(): void {}
 
 /**
  * A listener for diverted connections. It only recovers each connection's destination, refuses
- * loops, and hands a Flow to the router. Clients stay paused until an upstream is ready.
+ * loops, and hands a Flow to the router. Clients stay paused until an upstream is ready; they have
+ * TCP_NODELAY from the listening socket.
  */
 export async function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, deps: TcpInboundDeps): Promise<Server> {
   const log = deps.log.child({ inbound: inbound.kind, listen: formatAddr(at) });
@@ -48,7 +49,6 @@ export async function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, de
       client.resetAndDestroy();
       return;
     }
-    client.setNoDelay(true);
     deps.onFlow(newFlow({ network: 'tcp', src, dst, inbound: inbound.kind }), client);
   });
   server.on('error', (err) => log.error({ reason: errorCode(err) }, `listener error: ${errorMessage(err)}`));

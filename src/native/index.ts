@@ -41,8 +41,21 @@ export interface NativeBinding {
   udpListenClose(handle: object): void;
 }
 
-// src/native/index.ts and dist/native/index.js are both two levels below the package root.
-const ADDON_PATH = '../../build/Release/socksgate_native.node';
+// Relative to this module: a chunk of the bundle in dist/ sits one level below the package root,
+// src/native/index.ts (tests run the sources) two levels.
+const ADDON_PATHS = ['../build/Release/socksgate_native.node', '../../build/Release/socksgate_native.node'];
+
+function requireAddon(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  for (const candidate of ADDON_PATHS.slice(0, -1)) {
+    try {
+      return require(candidate) as NativeBinding;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
+  return require(ADDON_PATHS[ADDON_PATHS.length - 1]!) as NativeBinding;
+}
 
 let loaded: NativeBinding | undefined;
 
@@ -50,7 +63,7 @@ let loaded: NativeBinding | undefined;
 export function nativeBinding(): NativeBinding {
   if (loaded) return loaded;
   try {
-    loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeBinding;
+    loaded = requireAddon();
   } catch (cause) {
     const err = new Error(
       'socksgate native addon is not built (build/Release/socksgate_native.node): run `npm rebuild` or `npx node-gyp rebuild --nodedir=/usr`',
@@ -90,7 +103,7 @@ export function originalDestination(socket: net.Socket): SocksAddr {
   // caches it (the inbound has read it already), which spares a getsockname per connection.
   const local = socket.remoteAddress ?? socket.localAddress;
   if (local === undefined) throw Object.assign(new Error('socket has no local address'), { code: 'ERR_SG_NO_FD' });
-  const ipv6 = net.isIPv6(local) && !V4_MAPPED.test(local);
+  const ipv6 = local.includes(':') && !V4_MAPPED.test(local); // a host string Node made: no validation needed
   return decodeSockaddr(nativeBinding().originalDst(fd, ipv6));
 }
 

@@ -47,7 +47,7 @@ export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Pr
     }
     function onConnect() {
       cleanup();
-      socket.setNoDelay(true);
+      if (opts.mark === 0) socket.setNoDelay(true); // the addon sets it on marked sockets
       resolve(socket);
     }
     function onError(err: Error) {

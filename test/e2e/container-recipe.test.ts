@@ -60,7 +60,7 @@ test('Dockerfile: node:20-bookworm-slim, compilers only in the build stage, the 
 test('Dockerfile: every path it copies from the context exists, and the runtime gets the built program', () => {
   const [build, runtime] = stages();
   const fromContext = build.lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(' ').slice(1, -1));
-  assert.deepEqual(fromContext, ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'src']);
+  assert.deepEqual(fromContext, ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'src']);
   for (const p of fromContext) assert.ok(existsSync(path.join(ROOT, p)), p);
   // The addon's sources are under src/ (copied above).
   const gyp = JSON.parse(readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')) as { targets: { target_name: string; sources: string[] }[] };
@@ -76,13 +76,14 @@ test('Dockerfile: every path it copies from the context exists, and the runtime 
       ['/src/build/Release/socksgate_native.node', './build/Release/socksgate_native.node'],
     ],
   );
-  // dist/native/index.js loads the addon two levels up, as the runtime layout has it.
-  assert.match(readFileSync(path.join(ROOT, 'src/native/index.ts'), 'utf8'), /'\.\.\/\.\.\/build\/Release\/socksgate_native\.node'/);
+  // The bundle's chunks in dist/ load the addon one level up, as the runtime layout has it.
+  assert.match(readFileSync(path.join(ROOT, 'src/native/index.ts'), 'utf8'), /'\.\.\/build\/Release\/socksgate_native\.node'/);
   assert.match(dockerfile, /^WORKDIR \/opt\/socksgate$/m);
   assert.equal(pkg.bin.socksgate, 'dist/main.js');
   assert.ok(runtime.lines.some((l) => l.includes(`ln -s /opt/socksgate/${pkg.bin.socksgate} /usr/local/bin/socksgate`)), 'the bin on PATH');
   assert.ok(runtime.lines.some((l) => l.includes(`chmod 0755 ${pkg.bin.socksgate}`)));
-  assert.match(readFileSync(path.join(ROOT, 'src/main.ts'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  // node from PATH (/usr/local/bin in the image) with V8 flags: `env -S` (coreutils ≥ 8.30) splits them.
+  assert.match(readFileSync(path.join(ROOT, 'src/main.ts'), 'utf8'), /^#!\/usr\/bin\/env -S node( --[a-z-]+=\d+)+\n/);
   assert.deepEqual(runtime.lines.filter((l) => l.startsWith('USER ')), ['USER socksgate:socksgate']);
   assert.match(dockerfile, /useradd --system --uid 10001 --gid socksgate /);
   assert.deepEqual(runtime.lines.filter((l) => l.startsWith('ENTRYPOINT ')), ['ENTRYPOINT ["socksgate"]']);
@@ -103,7 +104,8 @@ const [configMap, pod] = parseAllDocuments(yamlBlocks[0]).map((d) => d.toJS()) a
   { kind: string; data: Record<string, string> },
   { kind: string; spec: { initContainers: Container[]; containers: Container[] } },
 ];
-const cli = (args: readonly string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+// The bin itself, as the image's ENTRYPOINT runs it: through its shebang, with its node flags.
+const cli = (args: readonly string[]) => spawnSync(MAIN, args, { encoding: 'utf8' });
 
 test('docs/sidecar.md: the ConfigMap is a valid config for sidecar mode that excludes the image\'s uid', () => {
   assert.equal(configMap.kind, 'ConfigMap');

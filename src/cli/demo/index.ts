@@ -7,7 +7,6 @@ import { errorMessage } from '../../core/errors.js';
 import { DEMO_ADDR, DemoLab } from './netns-lab.js';
 import { DANTE_PORT, findDante, WEB_SERVER, writeDanteConfig } from './servers.js';
 
-const MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
 const UPSTREAM = `socks5://${DEMO_ADDR.proxyInside}:${DANTE_PORT}`;
 const PAGE = `http://${DEMO_ADDR.internet}/`;
 
@@ -59,7 +58,7 @@ async function runDemo(lab: DemoLab): Promise<boolean> {
   }
   const sgArgs = ['run', '--upstream', UPSTREAM, '--redirect', '127.0.0.1:12345', '--mark', '2', '--rules', 'auto', '--log-level', 'debug'];
   out(`1. socksgate ${sgArgs.join(' ')}   (in ${lab.ns.client})`);
-  const sg = lab.spawn('client', process.execPath, [MAIN, ...sgArgs], log('socksgate'));
+  const sg = lab.spawn('client', process.execPath, [...process.execArgv, process.argv[1]!, ...sgArgs], log('socksgate'));
   const applied = await waitForLine(log('socksgate'), 'rules applied', 10_000);
   if (!applied || !(await waitForLine(log('socksgate'), 'socksgate running', 5_000))) {
     out(`   socksgate did not start:\n${fs.readFileSync(log('socksgate'), 'utf8')}`);
