@@ -9,12 +9,24 @@
  *
  * redsocks has no SO_MARK: it runs as the `redsocks` user the Debian package creates and the
  * REDIRECT rules skip that uid.
+ *
+ * UDP (figure 5a): a `redudp { }` section without dest_ip/dest_port, i.e. TPROXY mode (checked
+ * against redudp.c of release-0.5: keys local_ip, local_port, ip, port, login, password,
+ * dest_ip, dest_port, udp_timeout, udp_timeout_stream; it reads the original destination with
+ * IP_RECVORIGDSTADDR and answers the app from a socket with IP_TRANSPARENT bound to that
+ * destination). Both need privilege after `user = redsocks` has dropped root: base { } (which
+ * drops it) is initialised before redudp { }, so with `user` redsocks exits at start-up
+ * ("setsockopt(..., SOL_IP, IP_TRANSPARENT): Operation not permitted", seen here), and the reply
+ * sockets are only created at the first reply of each destination (its own TODO: "separate
+ * binding to privileged process"). So with udp the config has no user/group and setpriv starts it
+ * as the redsocks user with ambient CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_BIND_SERVICE (a
+ * reply socket bound to a remote port < 1024, e.g. 53): the rules still skip it by uid, as for TCP.
  */
 import { spawnSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { REDIRECT_PORT, waitListening } from './bench-lab.js';
+import { REDIRECT_PORT, waitListening, waitUdpBound } from './bench-lab.js';
 
 export const REDSOCKS_USER = 'redsocks';
 /** RLIMIT_NOFILE hard limit on these machines (KERNEL.md). */
@@ -37,6 +49,8 @@ export interface RedsocksOptions {
   upstream: { host: string; port: number; auth?: { user: string; pass: string } };
   /** Concurrent connections it may hold (default: its own formula from the fd limit). */
   connMax?: number;
+  /** A redudp section (TPROXY mode) listening on 127.0.0.1:port; see the header on privileges. */
+  udp?: { port: number; timeoutS?: number };
 }
 
 export function redsocksConfig(opts: RedsocksOptions): string {
@@ -48,8 +62,8 @@ export function redsocksConfig(opts: RedsocksOptions): string {
     '  log_info = off;',
     '  log = stderr;',
     '  daemon = off;',
-    `  user = ${REDSOCKS_USER};`,
-    `  group = ${REDSOCKS_USER};`,
+    // with udp, setpriv makes it the redsocks user (see the header)
+    ...(opts.udp ? [] : [`  user = ${REDSOCKS_USER};`, `  group = ${REDSOCKS_USER};`]),
     '  redirector = iptables;',
     `  rlimit_nofile = ${NOFILE};`,
     ...(opts.connMax ? [`  redsocks_conn_max = ${opts.connMax};`] : []),
@@ -63,6 +77,19 @@ export function redsocksConfig(opts: RedsocksOptions): string {
     ...(opts.splice ? [] : ['  splice = off;']),
     ...(u.auth ? [`  login = ${quoted(u.auth.user)};`, `  password = ${quoted(u.auth.pass)};`] : []),
     '}',
+    ...(opts.udp
+      ? [
+          'redudp {',
+          '  local_ip = 127.0.0.1;',
+          `  local_port = ${opts.udp.port};`,
+          `  ip = ${u.host};`,
+          `  port = ${u.port};`,
+          ...(u.auth ? [`  login = ${quoted(u.auth.user)};`, `  password = ${quoted(u.auth.pass)};`] : []),
+          `  udp_timeout = ${opts.udp.timeoutS ?? 60};`,
+          `  udp_timeout_stream = ${Math.max(180, opts.udp.timeoutS ?? 60)};`,
+          '}',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -74,9 +101,13 @@ export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOption
   const test = await lab.exec('client', 'redsocks', ['-t', '-c', conf], { allowFail: true });
   if (test.code !== 0) throw new Error(`redsocks -t rejects ${conf}:\n${test.stdout}${test.stderr}`);
   const t0 = performance.now();
-  const proc = lab.spawn('client', 'redsocks', ['-c', conf], { name });
+  const caps = '+net_admin,+net_bind_service';
+  const proc = opts.udp
+    ? lab.spawn('client', 'setpriv', ['--reuid', REDSOCKS_USER, '--regid', REDSOCKS_USER, '--clear-groups', '--inh-caps', caps, '--ambient-caps', caps, 'redsocks', '-c', conf], { name })
+    : lab.spawn('client', 'redsocks', ['-c', conf], { name });
   try {
     await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
+    if (opts.udp) await waitUdpBound(lab, 'client', opts.udp.port, 10_000, proc);
   } catch (e) {
     await lab.kill(proc, 500);
     throw e;

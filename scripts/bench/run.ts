@@ -7,7 +7,7 @@
  * bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon taken after the build
  * (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run changes nothing.
  *
- *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem] [--runs N]
+ *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem,dns,udp] [--runs N]
  *                                               [--profile] [--no-build] [--upstream dante|microsocks]
  *
  *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
@@ -29,6 +29,11 @@
  *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000
  *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, growth
  *      across waves
+ *   5a. UDP (measure-udp.ts, udp-echo-load.mjs): a UDP echo through Dante's UDP ASSOCIATE,
+ *      socksgate (--tproxy) vs redsocks' redudp, both by TPROXY: datagrams/s with 64 in flight,
+ *      round-trip ms, CPU s/100,000
+ *   5b. DNS (measure-dns.ts, dns-load.mjs): queries/s through socksgate's resolver, cached and
+ *      uncached, CPU s/10,000, and an uncached query's latency in round trips of the 20 ms link
  * Direct: the client reaches the internet namespace through the proxy namespace's IP forwarding
  * (enabled there only while direct is measured) instead of through a SOCKS server.
  *
@@ -43,14 +48,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, type Lab } from '../../test/e2e/lab.js';
-import { ECHO_PORT, startServers, type Servers } from './bench-lab.js';
+import { LAB_ADDR, createLab, type Lab } from '../../test/e2e/lab.js';
+import { ECHO_PORT, startBenchDante, startServers, type DanteHandle, type Servers } from './bench-lab.js';
 import { compileDelayLine, createDelayLab } from './delay-line.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
+import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
+import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
@@ -58,7 +65,7 @@ import { median, say } from './util.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(REPO, 'bench-out');
-const FIGURES = ['bulk', 'ttfb', 'cps', 'mem'] as const;
+const FIGURES = ['bulk', 'ttfb', 'cps', 'mem', 'dns', 'udp'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Options {
@@ -359,6 +366,91 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
   }
 }
 
+/** Figure 5b: the resolver's queries/s on the plain lab, then its latency on the delay-line lab. */
+async function figureDns(o: Options, r: Results): Promise<void> {
+  const seconds = o.quick ? 2 : 5;
+  const rttMs = 20;
+  const rate: NonNullable<Results['dns']>['rate'] = {};
+  const latency: NonNullable<Results['dns']>['latency'] = {};
+  const asked = async (lab: Lab, dante: DanteHandle, id: 'direct' | 'socksgate', fn: (server: string, pid: number | null) => Promise<void>) =>
+    withVariant(lab, id, dante, { tag: 'dns', extraArgs: socksgateDnsArgs() }, async (running) => {
+      const server = id === 'direct' ? LAB_ADDR.internet : SOCKSGATE_DNS;
+      await runDnsLatency(lab, server, 'same', 1); // warm-up: socksgate opens its DNS connection through Dante
+      await fn(server, running.pid);
+    });
+
+  const lab = await createLab();
+  live.add(`sg-${lab.id}`);
+  try {
+    say(`dns lab ${lab.id}: dnsmasq, dante`);
+    const dante = await startBenchDante(lab, { port: 1080 });
+    await startBenchDnsmasq(lab);
+    for (let run = 1; run <= o.runs; run++) {
+      for (const id of ['direct', 'socksgate'] as const) {
+        say(`dns: run ${run}/${o.runs}, queries/s, ${LABELS[id]}`);
+        await asked(lab, dante, id, async (server, pid) => {
+          for (const names of ['same', 'unique'] as const) ((rate[names] ??= {})[id] ??= []).push(await runDnsRate(lab, pid, server, names, seconds));
+        });
+      }
+    }
+  } finally {
+    saveLogs(lab);
+    await lab.destroy();
+  }
+
+  const { lab: slow } = await createDelayLab(compileDelayLine(path.join(OUT, 'bin')), rttMs);
+  live.add(`sg-${slow.id}`);
+  try {
+    say(`dns lab ${slow.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
+    const dante = await startBenchDante(slow, { port: 1080 });
+    await startBenchDnsmasq(slow);
+    for (const id of ['direct', 'socksgate'] as const) {
+      say(`dns: latency, ${LABELS[id]}`);
+      await asked(slow, dante, id, async (server) => {
+        for (const names of ['same', 'unique'] as const) (latency[names] ??= {})[id] = await runDnsLatency(slow, server, names, 30);
+      });
+    }
+  } finally {
+    saveLogs(slow);
+    await slow.destroy();
+  }
+  r.dns = { rttMs, rate, latency };
+  r.notes.push(
+    `DNS: dns-load.mjs in the client namespace asks A queries over UDP, 64 in flight for ${seconds} s per run (queries/s) or one at a time, 30 of them (latency). ` +
+      `"cached" asks one name again and again; "uncached" a new name every time. socksgate (--dns ${SOCKSGATE_DNS}:53 --dns-upstream tcp://${LAB_ADDR.internet}:53) answers from its cache or asks dnsmasq (internet namespace, answering ${DNS_ZONE} itself) over one persistent, pipelined TCP connection through Dante; ` +
+      `direct asks dnsmasq itself (the proxy namespace forwards IP). redsocks has no resolver. Latency is measured on the ${rttMs} ms delay-line lab; round trips = median / ${rttMs} ms.`,
+  );
+}
+
+/** Figure 5a: UDP echo through Dante, socksgate and redsocks' redudp by TPROXY, and direct. */
+async function figureUdp(o: Options, r: Results): Promise<void> {
+  const seconds = o.quick ? 2 : 5;
+  const pings = o.quick ? 500 : 2000;
+  // one redsocks column: redudp does not splice
+  const variants = r.meta.variants.filter((v) => v === 'direct' || v === 'socksgate' || v === 'redsocks');
+  const lab = await createLab();
+  live.add(`sg-${lab.id}`);
+  try {
+    say(`udp lab ${lab.id}: UDP echo, dante`);
+    await startBenchUdpEcho(lab);
+    const dante = await startBenchDante(lab, { port: 1080 });
+    r.udp = {};
+    for (let run = 1; run <= o.runs; run++) {
+      for (const id of variants) {
+        say(`udp: run ${run}/${o.runs}, ${LABELS[id]}`);
+        await withVariant(lab, id, dante, { tag: `udp${run}`, udp: true }, async (running) => {
+          const s = await retryOnce(r, `UDP echo, ${LABELS[id]}, run ${run}`, () => runUdp(lab, running, seconds, pings));
+          if (s) (r.udp![id] ??= []).push(s);
+        });
+      }
+    }
+    r.notes.push(udpNote(seconds, pings, o.runs, Object.values(r.udp).flat()));
+  } finally {
+    saveLogs(lab);
+    await lab.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -400,6 +492,22 @@ async function main(): Promise<void> {
     } catch (e) {
       failures.push(`time to first byte: ${(e as Error).message}`);
       say(`FAILED ttfb: ${(e as Error).stack}`);
+    }
+  }
+  if (o.only.has('dns')) {
+    try {
+      await figureDns(o, r);
+    } catch (e) {
+      failures.push(`DNS: ${(e as Error).message}`);
+      say(`FAILED dns: ${(e as Error).stack}`);
+    }
+  }
+  if (o.only.has('udp')) {
+    try {
+      await figureUdp(o, r);
+    } catch (e) {
+      failures.push(`UDP: ${(e as Error).message}`);
+      say(`FAILED udp: ${(e as Error).stack}`);
     }
   }
   for (const f of failures) r.notes.push(`FAILED ${f.split('\n')[0]}`);

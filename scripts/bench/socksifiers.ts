@@ -1,15 +1,16 @@
 /**
  * The things compared: socksgate (its default relay; and `--relay copy`, the Node-streams relay,
  * when the build has that option), redsocks (splice, its default), redsocks with `splice = off`,
- * and direct (no proxy). Each runs in the client namespace with its own REDIRECT rules; start()
- * returns once traffic from the client namespace goes through it, stop() undoes everything.
+ * and direct (no proxy). Each runs in the client namespace with its own REDIRECT rules (with
+ * `udp`: TPROXY rules for UDP only, socksgate --tproxy / redsocks' redudp); start() returns once
+ * traffic from the client namespace goes through it, stop() undoes everything.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { DAEMON_MARK, REDIRECT_PORT, applyRedirect, clearRedirect, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
+import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, applyRedirect, applyTproxyUdp, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, waitUdpBound, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
 
 export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'redsocks' | 'redsocks-nosplice';
@@ -72,6 +73,10 @@ export interface StartOptions {
   connMax?: number;
   /** Label suffix for log files. */
   tag?: string;
+  /** More `socksgate run` flags (socksgate variants only). */
+  extraArgs?: string[];
+  /** Divert UDP by TPROXY (to TPROXY_PORT) instead of TCP by REDIRECT: the UDP figure. */
+  udp?: boolean;
 }
 
 /** The node flags of main.js's shebang (`#!/usr/bin/env -S node …`), so it runs as its bin does. */
@@ -99,6 +104,7 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
   const tag = opts.tag ? `-${opts.tag}` : '';
   if (id === 'direct') {
     await clearRedirect(lab);
+    if (opts.udp) await clearTproxyUdp(lab);
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
@@ -106,28 +112,32 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     const flags = [...shebangFlags(socksgateMain), ...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
     const relay =
       id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : id === 'socksgate-workers2' ? ['--workers', '2'] : [];
+    // --tproxy: one transparent listener for TCP and UDP on one port (only UDP is diverted to it)
+    const port = opts.udp ? TPROXY_PORT : REDIRECT_PORT;
+    const listen = [opts.udp ? '--tproxy' : '--redirect', `127.0.0.1:${port}`];
     const t0 = performance.now();
     const proc = lab.spawn(
       'client',
       process.execPath,
-      [...flags, socksgateMain, 'run', '--upstream', socksgateUrl(up), '--redirect', `127.0.0.1:${REDIRECT_PORT}`, '--mark', String(DAEMON_MARK), '--log-level', 'warn', ...relay],
+      [...flags, socksgateMain, 'run', '--upstream', socksgateUrl(up), ...listen, '--mark', String(DAEMON_MARK), '--log-level', 'warn', ...relay, ...(opts.extraArgs ?? [])],
       { name: `${id}${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
     );
     try {
-      await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
+      await waitListening(lab, 'client', port, 10_000, proc);
+      if (opts.udp) await waitUdpBound(lab, 'client', port, 10_000, proc);
     } catch (e) {
       await lab.kill(proc, 500);
       throw e;
     }
     const startupMs = performance.now() - t0;
-    await applyRedirect(lab, { mark: DAEMON_MARK });
+    await (opts.udp ? applyTproxyUdp(lab, { mark: DAEMON_MARK }) : applyRedirect(lab, { mark: DAEMON_MARK }));
     return {
       id,
       pid: proc.pid!,
       proc,
       startupMs,
       stop: async () => {
-        await clearRedirect(lab);
+        await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
         await stopProc(lab, proc, 12_000); // SIGTERM drains (and writes the CPU profile)
       },
     };
@@ -136,15 +146,16 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     splice: id === 'redsocks',
     upstream: up,
     ...(opts.connMax ? { connMax: opts.connMax } : {}),
+    ...(opts.udp ? { udp: { port: TPROXY_PORT } } : {}),
   });
-  await applyRedirect(lab, { uid: redsocksUid() });
+  await (opts.udp ? applyTproxyUdp(lab, { uid: redsocksUid() }) : applyRedirect(lab, { uid: redsocksUid() }));
   return {
     id,
     pid: proc.pid!,
     proc,
     startupMs,
     stop: async () => {
-      await clearRedirect(lab);
+      await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
       await stopProc(lab, proc, 3_000);
     },
   };

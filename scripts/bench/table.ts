@@ -1,8 +1,10 @@
 /** The benchmark's results and their markdown rendering (scripts/bench). */
 import type { BulkSample } from './measure-bulk.js';
 import type { CpsSample } from './measure-cps.js';
+import type { DnsLatency, DnsNames, DnsRate } from './measure-dns.js';
 import { STEADY_MS, type MemoryResult } from './measure-memory.js';
 import type { TtfbSamples } from './measure-ttfb.js';
+import type { UdpSample } from './measure-udp.js';
 import { LABELS, type VariantId } from './socksifiers.js';
 import { median } from './util.js';
 
@@ -38,6 +40,14 @@ export interface Results {
   /** One result per run (a fresh socksifier process each); the first run also has the growth waves. */
   memory: Partial<Record<VariantId, MemoryResult[]>>;
   startupMs: Partial<Record<VariantId, number[]>>;
+  /** Figure 5a: one sample per run (a fresh socksifier each). */
+  udp?: Partial<Record<VariantId, UdpSample[]>>;
+  dns?: {
+    rttMs: number;
+    /** cached ('same' name) / uncached ('unique' names) → variant → one sample per run */
+    rate: Partial<Record<DnsNames, Partial<Record<VariantId, DnsRate[]>>>>;
+    latency: Partial<Record<DnsNames, Partial<Record<VariantId, DnsLatency>>>>;
+  };
   notes: string[];
 }
 
@@ -185,6 +195,26 @@ export function renderMarkdown(r: Results): string {
     out.push(row('RSS idle (after a 20-connection warm-up), MiB', 'lower', idle));
     out.push(row(`RSS growth from wave 1 to wave ${m.memoryWaves}, after each closed, MiB`, 'lower', growth));
   }
+  if (r.udp && Object.keys(r.udp).length) {
+    out.push(row('UDP echo, datagrams/s', 'higher', medians(r.udp, (s) => s.rate.perSecond)));
+    out.push(row('UDP echo round trip, ms', 'lower', medians(r.udp, (s) => s.rtt.medianMs ?? NaN)));
+    const cpu = medians(r.udp, (s) => s.cpuPer100k);
+    delete cpu.direct;
+    out.push(row('CPU s per 100,000 datagrams', 'lower', cpu));
+  }
+  if (r.dns) {
+    const { rate, latency, rttMs } = r.dns;
+    const pick = (byVariant: Partial<Record<VariantId, DnsLatency>> | undefined, f: (x: DnsLatency) => number): Cells =>
+      Object.fromEntries(Object.entries(byVariant ?? {}).map(([id, x]) => [id, f(x)]));
+    for (const [names, label] of [['same', 'cached'], ['unique', 'uncached']] as const) {
+      out.push(row(`DNS queries/s, ${label} (UDP, 64 in flight)`, 'higher', medians(rate[names] ?? {}, (x) => x.perSecond)));
+      const cpu = medians(rate[names] ?? {}, (x) => x.cpuPer10k);
+      delete cpu.direct;
+      out.push(row(`DNS CPU s per 10,000 queries, ${label}`, 'lower', cpu));
+    }
+    out.push(row(`DNS latency, uncached, round trips of a ${rttMs} ms link`, 'lower', pick(latency.unique, (x) => x.medianMs / rttMs)));
+    out.push(row('DNS latency, cached, ms', 'lower', pick(latency.same, (x) => x.medianMs)));
+  }
   if (Object.keys(r.startupMs).length) {
     out.push(row('Start-up to listening, ms (incl. ip netns exec)', 'lower', medians(r.startupMs, (x) => x)));
   }
@@ -222,6 +252,24 @@ export function renderMarkdown(r: Results): string {
       out.push(
         `- connections/s, ${v.label}: ${spread(s.map((x) => x.rps))} /s, ${spread(s.map((x) => x.cpuPer1k))} CPU s/1k, errors ${s.map((x) => x.errors).join('/')}, busy ${spread(s.map((x) => x.machineBusy * 100))} %`,
       );
+    }
+  }
+  for (const v of VARIANTS) {
+    const s = r.udp?.[v.id];
+    if (!s) continue;
+    out.push(
+      `- UDP echo, ${v.label}: ${spread(s.map((x) => x.rate.perSecond))} datagrams/s, lost ${s.map((x) => x.rate.lost).join('/')} of ${s.map((x) => x.rate.sent).join('/')}; ` +
+        `round trip median ${spread(s.map((x) => x.rtt.medianMs ?? NaN))} ms, p90 ${spread(s.map((x) => x.rtt.p90Ms ?? NaN))} ms, lost ${s.map((x) => x.rtt.lost).join('/')}; ` +
+        `first echo (association set-up) ${spread(s.map((x) => x.rate.setupMs))} ms; ${spread(s.map((x) => x.cpuPer100k))} CPU s/100k, busy ${spread(s.map((x) => x.machineBusy * 100))} %`,
+    );
+  }
+  for (const [names, label] of [['same', 'cached'], ['unique', 'uncached']] as const) {
+    for (const v of VARIANTS) {
+      const s = r.dns?.rate[names]?.[v.id];
+      const l = r.dns?.latency[names]?.[v.id];
+      if (!s && !l) continue;
+      const rates = s ? `${spread(s.map((x) => x.perSecond))} queries/s, lost ${s.map((x) => x.lost).join('/')}, errors ${s.map((x) => x.errors).join('/')}` : '';
+      out.push(`- DNS ${label}, ${v.label}: ${rates}${l ? `${rates ? '; ' : ''}latency median ${fmt(l.medianMs)} ms, p90 ${fmt(l.p90Ms)} ms, lost ${l.lost}` : ''}`);
     }
   }
   for (const v of VARIANTS) {

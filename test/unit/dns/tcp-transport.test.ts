@@ -30,7 +30,7 @@ function answerTo(query: Packet, data: string, overrides: Partial<Packet> = {}):
   return encodeDnsTcpFrame(dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: [q], answers: [{ type: 'A', name: q.name, ttl: 60, data }], ...overrides }));
 }
 
-/** An outbound that dials directly: the transport's logic without a SOCKS server. */
+/** An outbound that dials directly: the transport's logic without a SOCKS server. Half-open capable, as the real dialers' sockets are. */
 function direct(port: number): Outbound & { dials: number } {
   return {
     name: 'direct',
@@ -38,7 +38,7 @@ function direct(port: number): Outbound & { dials: number } {
     dials: 0,
     dial() {
       this.dials++;
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       return new Promise((resolve, reject) => socket.once('connect', () => resolve(socket)).once('error', reject));
     },
   };
@@ -87,6 +87,43 @@ test('a connection the server closed is replaced; a query sent as it closed is r
   const again = await transport.exchange({ name: 'b.test', type: 'A', class: 'IN' }, signal());
   assert.equal((again.answers[0] as RecordAnswer).data, '192.0.2.1');
   assert.equal(outbound.dials, 2);
+  transport.close();
+});
+
+test('a server that ends a connection after N queries (dnsmasq: 100): what it left unanswered goes on a new one at once', async () => {
+  const perConnection = new Map<Socket, number>();
+  const dns = await dnsServer((query, socket) => {
+    const n = (perConnection.get(socket) ?? 0) + 1;
+    perConnection.set(socket, n);
+    if (n <= 2) socket.write(answerTo(query, '192.0.2.1'));
+    if (n === 2) socket.end(); // FIN after its second answer; the third query is never answered there
+  });
+  const outbound = direct(dns.port);
+  const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
+  const ask = (name: string) => transport.exchange({ name, type: 'A', class: 'IN' }, signal());
+  await ask('warm.test'); // the connection has served one: a failure on it is worth a retry
+  const results = await Promise.all([ask('a.test'), ask('b.test')]);
+  for (const r of results) assert.equal((r.answers[0] as RecordAnswer).data, '192.0.2.1');
+  assert.equal(outbound.dials, 2);
+  transport.close();
+});
+
+test('queries asked in one turn of the event loop reach the server in one segment', async () => {
+  const chunks: number[] = [];
+  const server = createServer((socket) => {
+    const reader = new DnsTcpFrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      const queries = reader.push(chunk).map((m) => dnsPacket.decode(m));
+      chunks.push(queries.length);
+      for (const q of queries) socket.write(answerTo(q, '192.0.2.1'));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after(() => server.close());
+  const transport = new TcpDnsTransport(SERVER, direct((server.address() as AddressInfo).port), { poolSize: 1, idleMs: 10_000 });
+  await transport.exchange({ name: 'warm.test', type: 'A', class: 'IN' }, signal());
+  await Promise.all(Array.from({ length: 5 }, (_, i) => transport.exchange({ name: `q${i}.test`, type: 'A', class: 'IN' }, signal())));
+  assert.deepEqual(chunks, [1, 5]);
   transport.close();
 });
 

@@ -1,0 +1,71 @@
+/**
+ * Figure 5b, DNS: queries/s through socksgate's resolver (its cache, and names nobody asked
+ * before, which go to dnsmasq over one persistent TCP connection through Dante), and the latency
+ * of an uncached query in round trips of the client ⇄ proxy link. dns-load.mjs asks over UDP from
+ * the client namespace. redsocks has no resolver: the reference is a direct query to dnsmasq.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
+import { waitListening } from './bench-lab.js';
+import { withCpu } from './util.js';
+
+const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'dns-load.mjs');
+/** dnsmasq answers every name under it (A 198.51.100.9) without forwarding anything. */
+export const DNS_ZONE = 'bench.lab.test';
+/** socksgate's DNS listener in the client namespace. */
+export const SOCKSGATE_DNS = '127.0.0.53';
+
+export type DnsNames = 'same' | 'unique';
+
+export interface DnsRate {
+  perSecond: number;
+  answered: number;
+  lost: number;
+  errors: number;
+  cpuS: number;
+  cpuPer10k: number;
+}
+
+export interface DnsLatency {
+  medianMs: number;
+  p90Ms: number;
+  lost: number;
+}
+
+/** dnsmasq in the internet namespace on port 53, answering DNS_ZONE itself; no query log (it costs). */
+export async function startBenchDnsmasq(lab: Lab): Promise<void> {
+  const A = LAB_ADDR;
+  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', '--port=53'];
+  // --local-ttl: its own answers have TTL 0 by default, which no cache keeps
+  args.push(`--pid-file=${path.join(lab.dir, 'bench-dnsmasq.pid')}`, `--listen-address=${A.internet}`, `--address=/${DNS_ZONE}/198.51.100.9`, '--local-ttl=3600');
+  const proc = lab.spawn('internet', 'dnsmasq', args, { name: 'bench-dnsmasq' });
+  await waitListening(lab, 'internet', 53, 10_000, proc);
+}
+
+/** socksgate's flags for its resolver, upstream dnsmasq through the SOCKS server. */
+export function socksgateDnsArgs(): string[] {
+  return ['--dns', `${SOCKSGATE_DNS}:53`, '--dns-upstream', `tcp://${LAB_ADDR.internet}:53`];
+}
+
+async function load(lab: Lab, server: string, names: DnsNames, mode: string[]): Promise<Record<string, number>> {
+  const r = await lab.exec('client', process.execPath, [CLIENT, '--server', server, '--port', '53', '--zone', DNS_ZONE, '--names', names, ...mode], {
+    allowFail: true,
+    timeoutMs: 90_000,
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`dns-load (${server}, ${names}): exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line) as Record<string, number>;
+}
+
+/** Queries/s with 64 in flight for `seconds`, and the socksifier's CPU (pid null: direct). */
+export async function runDnsRate(lab: Lab, pid: number | null, server: string, names: DnsNames, seconds: number): Promise<DnsRate> {
+  const { result, cpuS } = await withCpu(pid, () => load(lab, server, names, ['--seconds', String(seconds), '--window', '64']));
+  const r = result as unknown as Omit<DnsRate, 'cpuS' | 'cpuPer10k'>;
+  return { ...r, cpuS, cpuPer10k: cpuS / Math.max(1, r.answered / 10_000) };
+}
+
+/** One query at a time, `count` of them: median and 90th percentile of the answer time. */
+export async function runDnsLatency(lab: Lab, server: string, names: DnsNames, count: number): Promise<DnsLatency> {
+  return (await load(lab, server, names, ['--count', String(count)])) as unknown as DnsLatency;
+}
