@@ -26,7 +26,6 @@ const UDP_DROPS = {
   loop: 'droppedLoop',
   fragmented: 'droppedFragmented',
   malformed: 'droppedMalformed',
-  foreign_source: 'droppedForeignSource',
   unresolvable: 'droppedUnresolvable',
   send_error: 'droppedSendError',
 } as const satisfies Record<string, keyof UdpCounters>;

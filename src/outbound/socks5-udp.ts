@@ -1,4 +1,4 @@
-import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
@@ -80,6 +80,7 @@ export class Socks5UdpDialer implements UdpDialer {
         udp.close();
         udp = this.settings.openSocket(relay.addr.kind === 'ipv6' ? 'ipv6' : 'ipv4');
       }
+      await connectUdp(udp, relay.addr);
       return new Socks5Association(control, udp, relay.addr, events, this.counters);
     } catch (err) {
       control.destroy();
@@ -96,6 +97,21 @@ export class Socks5UdpDialer implements UdpDialer {
     }
     return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/**
+ * connect(2) to the relay: each send then skips Node's per-datagram address lookup, and the kernel
+ * drops datagrams from anyone else (only the relay may speak for remotes).
+ */
+function connectUdp(udp: UdpSocket, relay: SocksAddr): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    udp.once('error', onError);
+    udp.connect(relay.port, relay.host, () => {
+      udp.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /** REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */
@@ -125,7 +141,7 @@ class Socks5Association implements UdpAssociation {
     control.on('data', () => {}); // nothing is expected after the reply; never let it pile up
     control.resume();
     udp.on('error', (err) => this.end(`udp socket error: ${errorCode(err)}`));
-    udp.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    udp.on('message', (msg) => this.onMessage(msg));
   }
 
   send(dst: SocksAddr, data: Buffer, headroom: number): boolean {
@@ -139,7 +155,7 @@ class Socks5Association implements UdpAssociation {
     this.destinations.delete(dst.port);
     this.destinations.set(dst.port, dst);
     if (this.destinations.size > MAX_REMEMBERED) this.destinations.delete(this.destinations.keys().next().value!);
-    this.udp.send(data.subarray(start), this.relayAddr.port, this.relayAddr.host, (err) => {
+    this.udp.send(data.subarray(start), (err) => {
       if (err) this.counters.droppedSendError++;
     });
     return true;
@@ -158,13 +174,9 @@ class Socks5Association implements UdpAssociation {
     this.events.onClose(reason);
   }
 
-  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+  /** Only the relay reaches here: the socket is connected to it (connectUdp). */
+  private onMessage(msg: Buffer): void {
     const c = this.counters;
-    const from = addrOf(rinfo.address, rinfo.port);
-    if (from.host !== this.relayAddr.host || from.port !== this.relayAddr.port) {
-      c.droppedForeignSource++; // only the relay may speak for remotes
-      return;
-    }
     let header;
     try {
       header = decodeSocks5UdpHeader(msg, 0);

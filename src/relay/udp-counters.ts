@@ -24,7 +24,6 @@ export interface UdpCounters {
   droppedLoop: number;
   droppedFragmented: number;
   droppedMalformed: number;
-  droppedForeignSource: number;
   droppedUnresolvable: number;
   droppedSendError: number;
   replySocketsOpened: number;
@@ -52,7 +51,6 @@ export function createUdpCounters(): UdpCounters {
     droppedLoop: 0,
     droppedFragmented: 0,
     droppedMalformed: 0,
-    droppedForeignSource: 0,
     droppedUnresolvable: 0,
     droppedSendError: 0,
     replySocketsOpened: 0,

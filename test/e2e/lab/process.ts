@@ -83,10 +83,8 @@ export function spawnIn(nsName: string, cmd: string, args: readonly string[], op
     // don't remove from `procs` yet: descendants may still hold the process group
     log.write(`# exited code=${code} signal=${signal}\n`);
   });
-  child.on('close', () => {
-    log.end();
-    exitedResolve();
-  });
+  // exited() resolves once the log file holds everything the process wrote (read back by tests)
+  child.on('close', () => log.end(() => exitedResolve()));
   return proc;
 }
 

@@ -130,7 +130,7 @@ test('associate: asks for 0.0.0.0:0, sends with the header in the headroom, deli
   assoc.close();
 });
 
-test('associate: FRAG≠0, malformed, truncated and foreign datagrams are dropped and counted; domain sources are named', T, async () => {
+test('associate: FRAG≠0, malformed and truncated datagrams are dropped and counted, foreign ones never arrive; domain sources are named', T, async () => {
   const fake = await fakeServer('ok');
   const { dialer: d, counters } = dialer(fake.port);
   const e = events();
@@ -139,16 +139,18 @@ test('associate: FRAG≠0, malformed, truncated and foreign datagrams are droppe
   await e.until(() => fake.received.length === 1);
   const { port, address } = fake.peer!;
   const send = (buf: Buffer) => fake.relay.send(buf, port, address);
+  // a spoof from another socket first: the association's socket is connected to the relay, so
+  // the kernel drops it before the datagrams below arrive
+  const stranger = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => stranger.send(Buffer.concat([encodeSocks5UdpHeader({ frag: 0, addr: target }), Buffer.from('spoof')]), port, address, () => resolve()));
+  stranger.close();
   send(Buffer.concat([encodeSocks5UdpHeader({ frag: 1, addr: target }), Buffer.from('frag')]));
   send(Buffer.from('0100000100000000', 'hex'));
   send(Buffer.from('00000001c633', 'hex'));
   send(Buffer.concat([encodeSocks5UdpHeader({ frag: 0, addr: { kind: 'domain', host: 'unknown.example', port: 1 } }), Buffer.from('?')]));
   send(Buffer.concat([encodeSocks5UdpHeader({ frag: 0, addr: { kind: 'domain', host: 'dns.example', port: 853 } }), Buffer.from('named')]));
   send(Buffer.concat([encodeSocks5UdpHeader({ frag: 0, addr: { kind: 'domain', host: '203.0.113.9', port: 7 } }), Buffer.from('literal')]));
-  const stranger = dgram.createSocket('udp4');
-  stranger.send(Buffer.concat([encodeSocks5UdpHeader({ frag: 0, addr: target }), Buffer.from('spoof')]), port, address);
-  await e.until(() => e.replies.length === 2 && counters.droppedForeignSource === 1);
-  stranger.close();
+  await e.until(() => e.replies.length === 2);
   assert.deepEqual(e.replies, [
     { from: { kind: 'ipv4', host: '198.51.100.2', port: 853 }, payload: 'named' },
     { from: { kind: 'ipv4', host: '203.0.113.9', port: 7 }, payload: 'literal' },
