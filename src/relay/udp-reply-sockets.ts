@@ -54,12 +54,13 @@ export class ReplySockets {
 
   send(from: SocksAddr, to: SocksAddr, payload: Buffer): void {
     const c = this.opts.counters;
-    const source = addrOf(from.host, from.port); // a v4-mapped remote replies to an IPv4 client as IPv4
+    // a v4-mapped remote replies to an IPv4 client as IPv4; an IPv4 one is as the codec parsed it
+    const source = from.kind === 'ipv4' ? from : addrOf(from.host, from.port);
     if (source.kind === 'domain' || source.kind !== to.kind) {
       c.droppedUnresolvable++;
       return;
     }
-    const key = formatAddr(source);
+    const key = source.kind === 'ipv4' ? `${source.host}:${source.port}` : formatAddr(source);
     const entry = this.cache.get(key) ?? this.open(key, source);
     if (entry === undefined) return;
     entry.pending++;
