@@ -43,18 +43,14 @@ export interface NativeBinding {
 
 // Relative to this module: a chunk of the bundle in dist/ sits one level below the package root,
 // src/native/index.ts (tests run the sources) two levels.
-const ADDON_PATHS = ['../build/Release/socksgate_native.node', '../../build/Release/socksgate_native.node'];
-
 function requireAddon(): NativeBinding {
   const require = createRequire(import.meta.url);
-  for (const candidate of ADDON_PATHS.slice(0, -1)) {
-    try {
-      return require(candidate) as NativeBinding;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-    }
+  try {
+    return require('../build/Release/socksgate_native.node') as NativeBinding;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    return require('../../build/Release/socksgate_native.node') as NativeBinding;
   }
-  return require(ADDON_PATHS[ADDON_PATHS.length - 1]!) as NativeBinding;
 }
 
 let loaded: NativeBinding | undefined;
