@@ -1,7 +1,8 @@
 /**
  * The benchmark's namespace lab: test/e2e/lab.ts (client 192.0.2.2 ⇄ proxy 192.0.2.1|198.51.100.1
- * ⇄ internet 198.51.100.2) plus the servers the figures need, the REDIRECT (TCP) and TPROXY
- * (UDP) rules of each socksifier in the client namespace, and the "direct" path.
+ * ⇄ internet 198.51.100.2) plus the servers the figures need, clearing the REDIRECT (TCP) and
+ * TPROXY (UDP) rules in the client namespace (the recipes themselves are test/e2e/socksgate.ts's),
+ * and the "direct" path.
  *
  * Direct (no proxy) means: the proxy namespace forwards (ip_forward=1, set only while a direct
  * measurement runs) and the internet namespace gets a route back to 192.0.2.0/24. The client's
@@ -65,104 +66,29 @@ export async function startBenchDante(lab: Lab, opts: { port: number; auth?: boo
   return { host: A.proxyClientSide, port: opts.port, ...(opts.auth ? { auth: { user: TEST_USER, pass: TEST_PASS } } : {}), proc, log };
 }
 
-/** Bounded wait until something listens on TCP `port` in `ns` (ss, so nothing connects to it). */
-export async function waitListening(lab: Lab, ns: string, port: number, timeoutMs = 10_000, proc?: LabProcess): Promise<void> {
+/** Bounded wait until something listens on TCP `port` in `ns`, or a UDP socket is bound to it (ss, so nothing connects to it). */
+export async function waitListening(lab: Lab, ns: string, port: number, timeoutMs = 10_000, proc?: LabProcess, proto: 'tcp' | 'udp' = 'tcp'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await lab.exec(ns, 'ss', ['-Hltn', `sport = :${port}`], { allowFail: true });
+    const r = await lab.exec(ns, 'ss', [proto === 'tcp' ? '-Hltn' : '-Hlun', `sport = :${port}`], { allowFail: true });
     if (r.stdout.trim() !== '') return;
     if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
-      throw new Error(`${proc.label} exited before listening on ${port}:\n${proc.output()}`);
+      throw new Error(`${proc.label} exited before listening on ${proto} ${port}:\n${proc.output()}`);
     }
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} in ${ns} after ${timeoutMs} ms${proc ? `\n${proc.output()}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${proto} ${port} in ${ns} after ${timeoutMs} ms${proc ? `\n${proc.output()}` : ''}`);
     await sleep(5);
   }
 }
 
-/**
- * REDIRECT for locally generated TCP in the client namespace (the KERNEL.md recipe), excluding the
- * socksifier's own sockets by SO_MARK (socksgate) or by owner uid (redsocks has no SO_MARK).
- * Replaces the whole nat table of the client namespace.
- */
-export async function applyRedirect(lab: Lab, exclude: { mark: number } | { uid: number }): Promise<void> {
-  const self =
-    'mark' in exclude
-      ? `-A SGB_REDIR -m mark --mark 0x${exclude.mark.toString(16)}/0x${exclude.mark.toString(16)} -j RETURN`
-      : `-A SGB_REDIR -m owner --uid-owner ${exclude.uid} -j RETURN`;
-  const rules = [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':SGB_REDIR - [0:0]',
-    '-A OUTPUT -p tcp -j SGB_REDIR',
-    self,
-    '-A SGB_REDIR -m addrtype --dst-type LOCAL -j RETURN',
-    '-A SGB_REDIR -d 127.0.0.0/8 -j RETURN',
-    `-A SGB_REDIR -p tcp -j REDIRECT --to-ports ${REDIRECT_PORT}`,
-    'COMMIT',
-    '',
-  ].join('\n');
-  await lab.exec('client', 'iptables-restore', [], { input: rules });
-}
-
-/** Bounded wait until a UDP socket is bound to `port` in `ns` (ss -lu: unconnected sockets). */
-export async function waitUdpBound(lab: Lab, ns: string, port: number, timeoutMs = 10_000, proc?: LabProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await lab.exec(ns, 'ss', ['-Hlun', `sport = :${port}`], { allowFail: true });
-    if (r.stdout.trim() !== '') return;
-    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) throw new Error(`${proc.label} exited before binding UDP ${port}:\n${proc.output()}`);
-    if (Date.now() > deadline) throw new Error(`no UDP socket on ${port} in ${ns} after ${timeoutMs} ms${proc ? `\n${proc.output()}` : ''}`);
-    await sleep(5);
-  }
-}
-
-/**
- * TPROXY for locally generated UDP in the client namespace (KERNEL.md's recipe, IPv4: the lab has
- * no IPv6 and redudp has none), with the same exclusions as applyRedirect plus multicast and
- * broadcast. `addrtype LOCAL` also keeps the socksifier's spoofed replies (source: the remote,
- * destination: the client) from being diverted again. Replaces the client's mangle table.
- */
-export async function applyTproxyUdp(lab: Lab, exclude: { mark: number } | { uid: number }): Promise<void> {
-  const self =
-    'mark' in exclude
-      ? `-A SGB_TPU -m mark --mark 0x${exclude.mark.toString(16)}/0x${exclude.mark.toString(16)} -j RETURN`
-      : `-A SGB_TPU -m owner --uid-owner ${exclude.uid} -j RETURN`;
-  // `ip rule add` is not idempotent: delete first
-  await lab.exec('client', 'ip', ['rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
-  await lab.exec('client', 'ip', ['rule', 'add', 'fwmark', '0x1/0x1', 'lookup', '100']);
-  await lab.exec('client', 'ip', ['route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '100']);
-  const rules = [
-    '*mangle',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':SGB_TPU - [0:0]',
-    '-A OUTPUT -p udp -j SGB_TPU',
-    self,
-    '-A SGB_TPU -m addrtype --dst-type LOCAL -j RETURN',
-    '-A SGB_TPU -d 127.0.0.0/8 -j RETURN',
-    '-A SGB_TPU -d 224.0.0.0/4 -j RETURN',
-    '-A SGB_TPU -d 255.255.255.255/32 -j RETURN',
-    '-A SGB_TPU -p udp -j MARK --set-xmark 0x1/0x1',
-    `-A PREROUTING -i lo -p udp -m mark --mark 0x1/0x1 -j TPROXY --on-port ${TPROXY_PORT} --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1`,
-    'COMMIT',
-    '',
-  ].join('\n');
-  await lab.exec('client', 'iptables-restore', [], { input: rules });
-}
-
-/** Empty mangle table and no TPROXY routing in the client namespace. */
+/** Empty mangle tables and no TPROXY routing in the client namespace, both families. */
 export async function clearTproxyUdp(lab: Lab): Promise<void> {
-  await lab.exec('client', 'iptables-restore', [], {
-    input: '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n',
-  });
-  await lab.exec('client', 'ip', ['rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
-  await lab.exec('client', 'ip', ['route', 'flush', 'table', '100'], { allowFail: true });
+  for (const v6 of [false, true]) {
+    await lab.exec('client', v6 ? 'ip6tables-restore' : 'iptables-restore', [], {
+      input: '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n',
+    });
+    await lab.exec('client', 'ip', [v6 ? '-6' : '-4', 'rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
+    await lab.exec('client', 'ip', [v6 ? '-6' : '-4', 'route', 'flush', 'table', '100'], { allowFail: true });
+  }
 }
 
 /** Empty nat table in the client namespace. */

@@ -6,8 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
-import { waitListening } from './bench-lab.js';
+import { LAB_ADDR, startDnsmasq, type Lab } from '../../test/e2e/lab.js';
 import { withCpu } from './util.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'dns-load.mjs');
@@ -35,12 +34,7 @@ export interface DnsLatency {
 
 /** dnsmasq in the internet namespace on port 53, answering DNS_ZONE itself; no query log (it costs). */
 export async function startBenchDnsmasq(lab: Lab): Promise<void> {
-  const A = LAB_ADDR;
-  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', '--port=53'];
-  // --local-ttl: its own answers have TTL 0 by default, which no cache keeps
-  args.push(`--pid-file=${path.join(lab.dir, 'bench-dnsmasq.pid')}`, `--listen-address=${A.internet}`, `--address=/${DNS_ZONE}/198.51.100.9`, '--local-ttl=3600');
-  const proc = lab.spawn('internet', 'dnsmasq', args, { name: 'bench-dnsmasq' });
-  await waitListening(lab, 'internet', 53, 10_000, proc);
+  await startDnsmasq(lab, { records: { [DNS_ZONE]: ['198.51.100.9'] }, quiet: true, ttl: 3600 });
 }
 
 /** socksgate's flags for its resolver, upstream dnsmasq through the SOCKS server. */

@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { REDIRECT_PORT, waitListening, waitUdpBound } from './bench-lab.js';
+import { REDIRECT_PORT, waitListening } from './bench-lab.js';
 
 export const REDSOCKS_USER = 'redsocks';
 /** RLIMIT_NOFILE hard limit on these machines (KERNEL.md). */
@@ -107,7 +107,7 @@ export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOption
     : lab.spawn('client', 'redsocks', ['-c', conf], { name });
   try {
     await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
-    if (opts.udp) await waitUdpBound(lab, 'client', opts.udp.port, 10_000, proc);
+    if (opts.udp) await waitListening(lab, 'client', opts.udp.port, 10_000, proc, 'udp');
   } catch (e) {
     await lab.kill(proc, 500);
     throw e;

@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, applyRedirect, applyTproxyUdp, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, waitUdpBound, type DanteHandle } from './bench-lab.js';
+import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
+import { applyRedirectRules, applyTproxyRecipe, type Exclusion } from '../../test/e2e/socksgate.js';
 
 export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'redsocks' | 'redsocks-nosplice';
 
@@ -100,6 +101,25 @@ async function stopProc(lab: Lab, proc: LabProcess, graceMs: number): Promise<vo
   await lab.kill(proc, 500);
 }
 
+/**
+ * Diverts the client namespace's traffic to a started socksifier (the KERNEL.md recipes: UDP by
+ * TPROXY for the UDP figure, else TCP by REDIRECT); stop() undoes that, then stops the process.
+ */
+async function diverted(lab: Lab, id: VariantId, opts: StartOptions, exclude: Exclusion, started: { proc: LabProcess; startupMs: number }, graceMs: number): Promise<Running> {
+  await (opts.udp ? applyTproxyRecipe(lab, 'client', 'udp', { port: TPROXY_PORT, exclude }) : applyRedirectRules(lab, 'client', { exclude }));
+  const { proc, startupMs } = started;
+  return {
+    id,
+    pid: proc.pid!,
+    proc,
+    startupMs,
+    stop: async () => {
+      await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
+      await stopProc(lab, proc, graceMs);
+    },
+  };
+}
+
 export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opts: StartOptions = {}): Promise<Running> {
   const tag = opts.tag ? `-${opts.tag}` : '';
   if (id === 'direct') {
@@ -124,41 +144,21 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     );
     try {
       await waitListening(lab, 'client', port, 10_000, proc);
-      if (opts.udp) await waitUdpBound(lab, 'client', port, 10_000, proc);
+      if (opts.udp) await waitListening(lab, 'client', port, 10_000, proc, 'udp');
     } catch (e) {
       await lab.kill(proc, 500);
       throw e;
     }
-    const startupMs = performance.now() - t0;
-    await (opts.udp ? applyTproxyUdp(lab, { mark: DAEMON_MARK }) : applyRedirect(lab, { mark: DAEMON_MARK }));
-    return {
-      id,
-      pid: proc.pid!,
-      proc,
-      startupMs,
-      stop: async () => {
-        await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
-        await stopProc(lab, proc, 12_000); // SIGTERM drains (and writes the CPU profile)
-      },
-    };
+    // a long grace: SIGTERM drains (and writes the CPU profile)
+    return diverted(lab, id, opts, { mark: DAEMON_MARK }, { proc, startupMs: performance.now() - t0 }, 12_000);
   }
-  const { proc, startupMs } = await startRedsocks(lab, `${id}${tag}`, {
+  const redsocks = await startRedsocks(lab, `${id}${tag}`, {
     splice: id === 'redsocks',
     upstream: up,
     ...(opts.connMax ? { connMax: opts.connMax } : {}),
     ...(opts.udp ? { udp: { port: TPROXY_PORT } } : {}),
   });
-  await (opts.udp ? applyTproxyUdp(lab, { uid: redsocksUid() }) : applyRedirect(lab, { uid: redsocksUid() }));
-  return {
-    id,
-    pid: proc.pid!,
-    proc,
-    startupMs,
-    stop: async () => {
-      await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
-      await stopProc(lab, proc, 3_000);
-    },
-  };
+  return diverted(lab, id, opts, { uid: redsocksUid() }, redsocks, 3_000);
 }
 
 /** Start, run fn, always stop. */

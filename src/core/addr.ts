@@ -20,8 +20,10 @@ export function addrOf(host: string, port: number): SocksAddr {
   return { kind: 'domain', host, port };
 }
 
-export function formatAddr(addr: { host: string; port: number }): string {
-  return isIPv6(addr.host) ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+/** host:port, [host]:port for IPv6; a SocksAddr's kind says which without parsing the host. */
+export function formatAddr(addr: { host: string; port: number; kind?: SocksAddr['kind'] }): string {
+  const v6 = addr.kind === undefined ? isIPv6(addr.host) : addr.kind === 'ipv6';
+  return v6 ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
 }
 
 export function isValidPort(port: number): boolean {

@@ -313,6 +313,33 @@ static napi_value fd_value(napi_env env, int fd) {
 
 /* ---- tcpListen(sockaddr, { transparent, reusePort, backlog, v6only? }) ---------------------- */
 
+/*
+ * A nonblocking cloexec socket for a listener (TCP or UDP, not bound yet): SO_REUSEADDR,
+ * SO_REUSEPORT when several workers share the address, IPV6_V6ONLY as asked, and the transparent
+ * options when asked. Returns -1 after throwing.
+ */
+static int listener_socket(napi_env env, int family, int type, bool reuse_port, bool v6only, bool transparent) {
+  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket");
+    return -1;
+  }
+  const char *failed = NULL;
+  if (set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
+    failed = "setsockopt(SO_REUSEADDR)";
+  else if (reuse_port && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
+    failed = "setsockopt(SO_REUSEPORT)";
+  else if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_V6ONLY, v6only ? 1 : 0) != 0)
+    failed = "setsockopt(IPV6_V6ONLY)";
+  else if (transparent)
+    failed = set_transparent(fd, family, v6only);
+  if (failed != NULL) {
+    close_and_throw(env, fd, errno, failed);
+    return -1;
+  }
+  return fd;
+}
+
 static napi_value TcpListen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   struct sockaddr_storage ss;
@@ -330,22 +357,12 @@ static napi_value TcpListen(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  int family = ss.ss_family;
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) return throw_errno(env, errno, "socket");
-
-  if (set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEADDR)");
+  int fd = listener_socket(env, ss.ss_family, SOCK_STREAM, reuse_port, v6only, transparent);
+  if (fd < 0) return NULL;
   /* Accepted sockets inherit it on Linux: relayed small writes go out at once, without a
      setsockopt per connection. */
   if (set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0)
     return close_and_throw(env, fd, errno, "setsockopt(TCP_NODELAY)");
-  if (reuse_port && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEPORT)");
-  if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_V6ONLY, v6only ? 1 : 0) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(IPV6_V6ONLY)");
-  const char *failed = transparent ? set_transparent(fd, family, v6only) : NULL;
-  if (failed != NULL) return close_and_throw(env, fd, errno, failed);
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) return close_and_throw(env, fd, errno, "bind");
   if (listen(fd, (int)backlog) != 0) return close_and_throw(env, fd, errno, "listen");
   return fd_value(env, fd);
@@ -438,8 +455,6 @@ static napi_value RaiseNofile(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_set_named_property(env, result, "hard", hard));
   return result;
 }
-
-/* ---- UDP: shared helpers ------------------------------------------------------------------ */
 
 /* ---- udpSocket(sockaddr, { transparent, reuseAddr, mark }) ---------------------------------- */
 
@@ -667,17 +682,9 @@ static napi_value UdpListen(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
 
   int family = ss.ss_family;
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd < 0) return throw_errno(env, errno, "socket");
-  if (set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEADDR)");
-  /* Several worker processes on one address: the kernel hashes each datagram by 4-tuple. */
-  if (reuse_port && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(SO_REUSEPORT)");
-  if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_V6ONLY, v6only ? 1 : 0) != 0)
-    return close_and_throw(env, fd, errno, "setsockopt(IPV6_V6ONLY)");
-  const char *failed = set_transparent(fd, family, v6only);
-  if (failed != NULL) return close_and_throw(env, fd, errno, failed);
+  /* With several workers on one address the kernel hashes each datagram by 4-tuple. */
+  int fd = listener_socket(env, family, SOCK_DGRAM, reuse_port, v6only, true);
+  if (fd < 0) return NULL;
   if ((family == AF_INET || !v6only) && set_int_opt(fd, SOL_IP, IP_RECVORIGDSTADDR, 1) != 0)
     return close_and_throw(env, fd, errno, "setsockopt(IP_RECVORIGDSTADDR)");
   if (family == AF_INET6 && set_int_opt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1) != 0)

@@ -129,7 +129,7 @@ class Socks5Association implements UdpAssociation {
   constructor(
     private readonly control: Socket,
     private readonly udp: UdpSocket,
-    private readonly relayAddr: SocksAddr,
+    relayAddr: SocksAddr,
     private readonly events: UdpAssociationEvents,
     private readonly counters: UdpCounters,
   ) {

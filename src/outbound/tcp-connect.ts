@@ -21,15 +21,15 @@ async function resolveServer(server: SocksAddr): Promise<SocksAddr> {
 }
 
 /**
- * A connected TCP socket to `server`, half-open capable and paused. With a mark, the socket carries
- * SO_MARK from before its SYN so firewall rules can tell the daemon's own traffic apart.
+ * A connected TCP socket to `server`, half-open capable, paused, with TCP_NODELAY. With a mark, the
+ * socket carries SO_MARK from before its SYN so firewall rules can tell the daemon's own traffic apart.
  */
 export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Promise<Socket> {
   const target = server.kind === 'domain' ? await resolveServer(server) : server;
   const socket =
     opts.mark > 0
       ? dialMarked({ host: target.host, port: target.port }, opts.mark)
-      : connect({ host: target.host, port: target.port, allowHalfOpen: true });
+      : connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
   socket.allowHalfOpen = true;
   socket.pause();
   return new Promise<Socket>((resolve, reject) => {
@@ -47,7 +47,6 @@ export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Pr
     }
     function onConnect() {
       cleanup();
-      if (opts.mark === 0) socket.setNoDelay(true); // the addon sets it on marked sockets
       resolve(socket);
     }
     function onError(err: Error) {

@@ -54,13 +54,13 @@ export class ReplySockets {
 
   send(from: SocksAddr, to: SocksAddr, payload: Buffer): void {
     const c = this.opts.counters;
-    // a v4-mapped remote replies to an IPv4 client as IPv4; an IPv4 one is as the codec parsed it
-    const source = from.kind === 'ipv4' ? from : addrOf(from.host, from.port);
+    // only an IPv6 remote can be v4-mapped: it replies to an IPv4 client as IPv4
+    const source = from.kind === 'ipv6' ? addrOf(from.host, from.port) : from;
     if (source.kind === 'domain' || source.kind !== to.kind) {
       c.droppedUnresolvable++;
       return;
     }
-    const key = source.kind === 'ipv4' ? `${source.host}:${source.port}` : formatAddr(source);
+    const key = formatAddr(source);
     const entry = this.cache.get(key) ?? this.open(key, source);
     if (entry === undefined) return;
     entry.pending++;

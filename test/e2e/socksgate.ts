@@ -61,15 +61,22 @@ export async function startSocksgate(
   return daemon;
 }
 
-/** The KERNEL.md REDIRECT recipe for locally generated traffic, excluding the daemon by mark only. */
-export async function applyRedirectRules(lab: Lab, ns: NsRef, opts: { ipv6?: boolean; port?: number } = {}): Promise<void> {
+/** Who a diversion leaves alone: the daemon by its SO_MARK, or a program by uid (redsocks has no SO_MARK). */
+export type Exclusion = { mark: number } | { uid: number };
+
+function exclusionMatch(exclude: Exclusion): string {
+  return 'mark' in exclude ? `-m mark --mark 0x${exclude.mark.toString(16)}/0x${exclude.mark.toString(16)}` : `-m owner --uid-owner ${exclude.uid}`;
+}
+
+/** The KERNEL.md REDIRECT recipe for locally generated traffic, excluding the daemon by mark (default). */
+export async function applyRedirectRules(lab: Lab, ns: NsRef, opts: { ipv6?: boolean; port?: number; exclude?: Exclusion } = {}): Promise<void> {
   const port = opts.port ?? REDIRECT_PORT;
   const loopback = opts.ipv6 ? '::1/128' : '127.0.0.0/8';
   const rules = [
     '*nat',
     ':SG_REDIR - [0:0]',
     '-A OUTPUT -p tcp -j SG_REDIR',
-    `-A SG_REDIR -m mark --mark 0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)} -j RETURN`,
+    `-A SG_REDIR ${exclusionMatch(opts.exclude ?? { mark: DAEMON_MARK })} -j RETURN`,
     '-A SG_REDIR -m addrtype --dst-type LOCAL -j RETURN',
     `-A SG_REDIR -d ${loopback} -j RETURN`,
     `-A SG_REDIR -p tcp -j REDIRECT --to-ports ${port}`,
@@ -79,21 +86,31 @@ export async function applyRedirectRules(lab: Lab, ns: NsRef, opts: { ipv6?: boo
   await lab.exec(ns, opts.ipv6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
 }
 
-/** The KERNEL.md TPROXY recipe (TCP) for locally generated traffic, both families. */
-export async function applyTproxyRules(lab: Lab, ns: NsRef, port = TPROXY_PORT): Promise<void> {
+/**
+ * The KERNEL.md TPROXY recipe for locally generated TCP or UDP, both families, excluding the daemon
+ * by mark (default). For UDP, `addrtype LOCAL` RETURN is what keeps the daemon's spoofed replies
+ * (source: the remote, destination: the local app) from being diverted again. One chain per
+ * protocol, so TCP and UDP combine on the same port.
+ */
+export async function applyTproxyRecipe(lab: Lab, ns: NsRef, proto: 'tcp' | 'udp', opts: { port?: number; exclude?: Exclusion } = {}): Promise<void> {
+  const chain = proto === 'tcp' ? 'SG_TP_OUT' : 'SG_TPU_OUT';
   for (const v6 of [false, true]) {
     const family = v6 ? '-6' : '-4';
+    // `ip rule add` is not idempotent: delete first (the other protocol may have added the same rule).
+    await lab.exec(ns, 'ip', [family, 'rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
     await lab.exec(ns, 'ip', [family, 'rule', 'add', 'fwmark', '0x1/0x1', 'lookup', '100']);
     await lab.exec(ns, 'ip', [family, 'route', 'replace', 'local', v6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', '100']);
+    const udpOnly = [`-A ${chain} -d ${v6 ? 'ff00::/8' : '224.0.0.0/4'} -j RETURN`, ...(v6 ? [] : [`-A ${chain} -d 255.255.255.255/32 -j RETURN`])];
     const rules = [
       '*mangle',
-      ':SG_TP_OUT - [0:0]',
-      '-A OUTPUT -p tcp -j SG_TP_OUT',
-      `-A SG_TP_OUT -m mark --mark 0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)} -j RETURN`,
-      '-A SG_TP_OUT -m addrtype --dst-type LOCAL -j RETURN',
-      `-A SG_TP_OUT -d ${v6 ? '::1/128' : '127.0.0.0/8'} -j RETURN`,
-      '-A SG_TP_OUT -p tcp -j MARK --set-xmark 0x1/0x1',
-      `-A PREROUTING -i lo -p tcp -m mark --mark 0x1/0x1 -j TPROXY --on-port ${port} --on-ip ${v6 ? '::1' : '127.0.0.1'} --tproxy-mark 0x1/0x1`,
+      `:${chain} - [0:0]`,
+      `-A OUTPUT -p ${proto} -j ${chain}`,
+      `-A ${chain} ${exclusionMatch(opts.exclude ?? { mark: DAEMON_MARK })} -j RETURN`,
+      `-A ${chain} -m addrtype --dst-type LOCAL -j RETURN`,
+      `-A ${chain} -d ${v6 ? '::1/128' : '127.0.0.0/8'} -j RETURN`,
+      ...(proto === 'udp' ? udpOnly : []),
+      `-A ${chain} -p ${proto} -j MARK --set-xmark 0x1/0x1`,
+      `-A PREROUTING -i lo -p ${proto} -m mark --mark 0x1/0x1 -j TPROXY --on-port ${opts.port ?? TPROXY_PORT} --on-ip ${v6 ? '::1' : '127.0.0.1'} --tproxy-mark 0x1/0x1`,
       'COMMIT',
       '',
     ].join('\n');
@@ -101,34 +118,5 @@ export async function applyTproxyRules(lab: Lab, ns: NsRef, port = TPROXY_PORT):
   }
 }
 
-/**
- * The KERNEL.md TPROXY recipe for UDP from locally generated traffic, both families, the daemon
- * excluded by its mark only. `addrtype LOCAL` RETURN is what keeps the daemon's spoofed replies
- * (source: the remote, destination: the local app) from being diverted again. Own chain, so it
- * combines with applyTproxyRules for TCP on the same port.
- */
-export async function applyTproxyUdpRules(lab: Lab, ns: NsRef, port = TPROXY_PORT): Promise<void> {
-  const mark = `0x${DAEMON_MARK.toString(16)}/0x${DAEMON_MARK.toString(16)}`;
-  for (const v6 of [false, true]) {
-    const family = v6 ? '-6' : '-4';
-    // `ip rule add` is not idempotent: delete first (the TCP recipe may have added the same rule).
-    await lab.exec(ns, 'ip', [family, 'rule', 'del', 'fwmark', '0x1/0x1', 'lookup', '100'], { allowFail: true });
-    await lab.exec(ns, 'ip', [family, 'rule', 'add', 'fwmark', '0x1/0x1', 'lookup', '100']);
-    await lab.exec(ns, 'ip', [family, 'route', 'replace', 'local', v6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', '100']);
-    const rules = [
-      '*mangle',
-      ':SG_TPU_OUT - [0:0]',
-      '-A OUTPUT -p udp -j SG_TPU_OUT',
-      `-A SG_TPU_OUT -m mark --mark ${mark} -j RETURN`,
-      '-A SG_TPU_OUT -m addrtype --dst-type LOCAL -j RETURN',
-      `-A SG_TPU_OUT -d ${v6 ? '::1/128' : '127.0.0.0/8'} -j RETURN`,
-      `-A SG_TPU_OUT -d ${v6 ? 'ff00::/8' : '224.0.0.0/4'} -j RETURN`,
-      ...(v6 ? [] : ['-A SG_TPU_OUT -d 255.255.255.255/32 -j RETURN']),
-      '-A SG_TPU_OUT -p udp -j MARK --set-xmark 0x1/0x1',
-      `-A PREROUTING -i lo -p udp -m mark --mark 0x1/0x1 -j TPROXY --on-port ${port} --on-ip ${v6 ? '::1' : '127.0.0.1'} --tproxy-mark 0x1/0x1`,
-      'COMMIT',
-      '',
-    ].join('\n');
-    await lab.exec(ns, v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], { input: rules });
-  }
-}
+export const applyTproxyRules = (lab: Lab, ns: NsRef, port = TPROXY_PORT) => applyTproxyRecipe(lab, ns, 'tcp', { port });
+export const applyTproxyUdpRules = (lab: Lab, ns: NsRef, port = TPROXY_PORT) => applyTproxyRecipe(lab, ns, 'udp', { port });

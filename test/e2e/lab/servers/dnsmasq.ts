@@ -17,9 +17,21 @@ export interface DnsmasqHandle {
  * dnsmasq as an authoritative-style answerer in the internet namespace on 198.51.100.2 (+
  * 2001:db8:2::2 with ipv6), its own config only: no resolv.conf, no /etc/hosts, no forwarding.
  * Answers web.lab.test (A 198.51.100.2, AAAA 2001:db8:2::2) and alt.lab.test (A 203.0.113.10),
- * plus `records`; other names get REFUSED (nothing is forwarded).
+ * plus `records` (a name also answers for every name under it); other names get REFUSED (nothing
+ * is forwarded).
  */
-export async function startDnsmasq(lab: Lab, opts: { port?: number; records?: Record<string, string[]>; timeoutMs?: number } = {}): Promise<DnsmasqHandle> {
+export async function startDnsmasq(
+  lab: Lab,
+  opts: {
+    port?: number;
+    records?: Record<string, string[]>;
+    timeoutMs?: number;
+    /** No --log-queries: a query log costs dnsmasq more than answering (the benchmark). */
+    quiet?: boolean;
+    /** TTL of its answers (--local-ttl); dnsmasq's default, 0, is one no cache keeps. */
+    ttl?: number;
+  } = {},
+): Promise<DnsmasqHandle> {
   const port = opts.port ?? 53;
   const A = LAB_ADDR;
   const records: Record<string, string[]> = {
@@ -30,7 +42,9 @@ export async function startDnsmasq(lab: Lab, opts: { port?: number; records?: Re
   const hosts = [A.internet, ...(lab.ipv6 ? [A.internet6] : [])];
   // --keep-in-foreground, not --no-daemon: in debug mode dnsmasq serves one TCP connection at a time,
   // inline, so a persistent (RFC 7766) DNS-over-TCP client would block every other query.
-  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', `--port=${port}`, '--log-queries', '--log-facility=-'];
+  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', `--port=${port}`, '--log-facility=-'];
+  if (!opts.quiet) args.push('--log-queries');
+  if (opts.ttl !== undefined) args.push(`--local-ttl=${opts.ttl}`);
   args.push(`--pid-file=${path.join(lab.dir, `dnsmasq-${port}.pid`)}`);
   for (const host of hosts) args.push(`--listen-address=${host}`);
   for (const [name, addrs] of Object.entries(records)) for (const addr of addrs) args.push(`--address=/${name}/${addr}`);
