@@ -54,7 +54,7 @@ test('Dockerfile: node:20-bookworm-slim, compilers only in the build stage, the 
   assert.deepEqual(aptPackages(build.lines).sort(), ['g++', 'make', 'python3']);
   assert.deepEqual(aptPackages(runtime.lines).sort(), ['iproute2', 'iptables', 'nftables']);
   assert.ok(build.lines.some((l) => l.startsWith('RUN npm ci ') && l.includes('npm prune --omit=dev')), 'npm ci builds, prune drops dev dependencies');
-  assert.ok(!build.lines.some((l) => /^ENV NODE_ENV=production/.test(l)), 'NODE_ENV=production in the build stage would skip the dev dependencies (tsc)');
+  assert.ok(!build.lines.some((l) => /^ENV NODE_ENV=production/.test(l)), 'NODE_ENV=production in the build stage would skip the dev dependencies (tsc, esbuild)');
 });
 
 test('Dockerfile: every path it copies from the context exists, and the runtime gets the built program', () => {
