@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "socksgate_native",
-      "sources": ["src/native/addon.c", "src/native/splice.c"],
+      "sources": ["src/native/addon.c", "src/native/splice.c", "src/native/tcp-accept.c", "src/native/tcp-dial.c"],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O3"],

@@ -1,9 +1,9 @@
-import type { Server } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import type { Config } from '../config/load.js';
 import { redirectInbound } from '../inbound/redirect-tcp.js';
 import { startTcpInbound, type TcpInboundDeps, type TcpInboundKind } from '../inbound/tcp-inbound.js';
 import { tproxyInbound } from '../inbound/tproxy-tcp.js';
+import type { TcpAcceptor } from '../native/tcp-accept.js';
 
 function wanted(config: Config): Map<string, [TcpInboundKind, SocksAddr]> {
   const entries = [
@@ -18,16 +18,16 @@ function wanted(config: Config): Map<string, [TcpInboundKind, SocksAddr]> {
  * the ones gone, so a reload that keeps an address keeps its socket (and its accepted flows).
  */
 export class TcpListeners {
-  private readonly open = new Map<string, Server>();
+  private readonly open = new Map<string, TcpAcceptor>();
 
   constructor(private readonly deps: TcpInboundDeps) {}
 
   /** All or nothing: if a new listener cannot open, the ones just opened are closed and it throws. */
-  async update(config: Config): Promise<{ added: string[]; removed: string[] }> {
+  update(config: Config): { added: string[]; removed: string[] } {
     const next = wanted(config);
-    const added: [string, Server][] = [];
+    const added: [string, TcpAcceptor][] = [];
     try {
-      for (const [key, [kind, at]] of next) if (!this.open.has(key)) added.push([key, await startTcpInbound(kind, at, this.deps)]);
+      for (const [key, [kind, at]] of next) if (!this.open.has(key)) added.push([key, startTcpInbound(kind, at, this.deps)]);
     } catch (err) {
       for (const [, server] of added) server.close();
       throw err;

@@ -40,6 +40,7 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
     takeFirstBytes: config.optimistic_data.enabled ? (client: Socket) => takeClientFirstBytes(client, config.optimistic_data.wait_ms) : undefined,
     idleMs: config.timeouts.idle_s * 1000,
     relay: config.relay === 'splice' ? relayTcpSpliced : relayTcp,
+    native: config.relay === 'splice',
     sessions,
     log,
     observer: observe.flows,
@@ -50,7 +51,7 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
     onFlow: (flow, client) => void runTcpSession(flow, client, session),
   };
   const listeners = new TcpListeners({ ...deps, reusePort: config.workers > 1 });
-  await listeners.update(config);
+  listeners.update(config);
   const startUdp = (next: Config) => startUdpService(next, deps.guard, log, session.mapDestination);
   const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
   for (const outbound of outbounds.all) outbound.start();

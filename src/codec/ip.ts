@@ -15,15 +15,33 @@ import { CodecError } from './need-more.js';
 
 export type IpKind = 'ipv4' | 'ipv6';
 
-// Leading zeros are refused: inet_aton reads "010" as octal 8, most other parsers as 10.
-const V4_OCTET = /^(?:0|[1-9]\d{0,2})$/;
 const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
+/**
+ * Four dotted decimal octets, 0-255. Leading zeros are refused: inet_aton reads "010" as octal 8,
+ * most other parsers as 10. A character loop: every diverted connection's destination comes here.
+ */
 function parseIpv4(text: string): number[] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const octets = parts.map((p) => (V4_OCTET.test(p) ? Number(p) : 256));
-  return octets.every((o) => o <= 255) ? octets : undefined;
+  const octets: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // the end closes the last octet like a '.'
+    if (c === 0x2e) {
+      if (digits === 0 || octets.length === 4) return undefined;
+      octets.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return undefined;
+      value = value * 10 + (c - 0x30);
+      digits++;
+      if (value > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return octets.length === 4 ? octets : undefined;
 }
 
 /** Colon-separated groups; only the last may be a dotted IPv4 (worth two groups). */

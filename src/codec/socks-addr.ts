@@ -29,27 +29,35 @@ export function socksAddrLength(addr: SocksAddr): number {
   return 1 + 1 + Buffer.byteLength(addr.host) + 2;
 }
 
-export function encodeSocksAddr(addr: SocksAddr): Buffer {
+/** The block; with `headroom`, that many leading bytes are left unwritten for the caller's header. */
+export function encodeSocksAddr(addr: SocksAddr, headroom = 0): Buffer {
   assertPort(addr.port, 'SOCKS5_BAD_PORT');
-  let head: Buffer;
+  let atyp: number;
+  let body: Buffer;
   switch (addr.kind) {
     case 'ipv4':
-      head = Buffer.concat([Buffer.of(Atyp.IPV4), encodeIp('ipv4', addr.host)]);
+      atyp = Atyp.IPV4;
+      body = encodeIp('ipv4', addr.host);
       break;
     case 'ipv6':
-      head = Buffer.concat([Buffer.of(Atyp.IPV6), encodeIp('ipv6', addr.host)]);
+      atyp = Atyp.IPV6;
+      body = encodeIp('ipv6', addr.host);
       break;
-    case 'domain': {
-      const name = encodeText(addr.host, { code: 'SOCKS5_BAD_DOMAIN', what: 'domain', min: 1, max: 255 });
-      head = Buffer.concat([Buffer.of(Atyp.DOMAIN, name.length), name]);
+    case 'domain':
+      atyp = Atyp.DOMAIN;
+      body = encodeText(addr.host, { code: 'SOCKS5_BAD_DOMAIN', what: 'domain', min: 1, max: 255 });
       break;
-    }
     default:
       throw new CodecError('SOCKS5_BAD_ATYP', `unknown address kind ${JSON.stringify(String((addr as SocksAddr).kind))}`);
   }
-  const port = Buffer.alloc(2);
-  port.writeUInt16BE(addr.port);
-  return Buffer.concat([head, port]);
+  const lengthByte = atyp === Atyp.DOMAIN ? 1 : 0;
+  const out = Buffer.allocUnsafe(headroom + 1 + lengthByte + body.length + 2);
+  let at = headroom;
+  out[at++] = atyp;
+  if (lengthByte) out[at++] = body.length;
+  at += body.copy(out, at);
+  out.writeUInt16BE(addr.port, at);
+  return out;
 }
 
 export function decodeSocksAddr(buf: Buffer, offset = 0): Decoded<SocksAddr> {

@@ -33,7 +33,10 @@ export function socks5UdpHeaderLength(addr: SocksAddr): number {
 
 export function encodeSocks5UdpHeader(header: Socks5UdpHeader): Buffer {
   assertByte(header.frag, 'SOCKS5_UDP_BAD_FRAG', 'FRAG');
-  return Buffer.concat([Buffer.of(0, 0, header.frag), encodeSocksAddr(header.addr)]);
+  const out = encodeSocksAddr(header.addr, 3);
+  out.writeUInt16BE(0, 0);
+  out[2] = header.frag;
+  return out;
 }
 
 /**

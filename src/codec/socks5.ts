@@ -160,9 +160,17 @@ export function decodeUserPassReply(buf: Buffer, offset = 0): Decoded<number> {
   return { value: buf[offset + 1], bytesRead: 2 };
 }
 
+/** VER, a command or reply code, RSV: the three bytes in front of a request's or reply's address. */
+function withHead(message: Buffer, version: number, code: number): Buffer {
+  message[0] = version;
+  message[1] = code;
+  message[2] = 0x00;
+  return message;
+}
+
 export function encodeRequest(command: number, addr: SocksAddr): Buffer {
   assertByte(command, 'SOCKS5_BAD_COMMAND', 'command');
-  return Buffer.concat([Buffer.of(VERSION, command, 0x00), encodeSocksAddr(addr)]);
+  return withHead(encodeSocksAddr(addr, 3), VERSION, command);
 }
 
 export function decodeRequest(buf: Buffer, offset = 0): Decoded<{ command: number; addr: SocksAddr }> {
@@ -175,7 +183,7 @@ export function decodeRequest(buf: Buffer, offset = 0): Decoded<{ command: numbe
 
 export function encodeReply(reply: number, bound: SocksAddr): Buffer {
   assertByte(reply, 'SOCKS5_BAD_REPLY', 'reply code');
-  return Buffer.concat([Buffer.of(VERSION, reply, 0x00), encodeSocksAddr(bound)]);
+  return withHead(encodeSocksAddr(bound, 3), VERSION, reply);
 }
 
 export function decodeReply(buf: Buffer, offset = 0): Decoded<{ reply: number; bound: SocksAddr }> {

@@ -16,6 +16,8 @@
  *   udpListen(sockaddr, opts, cb)    -> handle   transparent UDP receiver (see udp_listener below)
  *   udpListenClose(handle)           -> undefined
  *   spliceRelay(…), spliceRelayStop(handle)        see splice.c
+ *   tcpAccept(…), tcpAcceptClose(handle)            see tcp-accept.c
+ *   tcpDial(…), tcpDialSend/Splice/Abort(handle, …) see tcp-dial.c
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,6 +34,9 @@
 #include <uv.h>
 
 #include "splice.h"
+#include "tcp-accept.h"
+#include "tcp-dial.h"
+#include "throw.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv4.h> */
@@ -98,7 +103,7 @@ static const char *errno_name(int err) {
 }
 
 /* Throws Error("<syscall> <CODE> (<strerror>)") with code, errno and syscall set. Returns NULL. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   char message[192];
   const char *name = errno_name(err);
   snprintf(message, sizeof message, "%s %s (%s)", syscall, name, strerror(err));
@@ -769,7 +774,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"udpListenClose", NULL, UdpListenClose, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
-      !splice_register(env, exports)) {
+      !splice_register(env, exports) || !tcp_accept_register(env, exports) || !tcp_dial_register(env, exports)) {
     napi_throw_error(env, "ERR_NAPI", "napi_define_properties failed");
     return NULL;
   }

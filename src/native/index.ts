@@ -113,23 +113,29 @@ export interface ListenTcpOptions {
 }
 
 /**
- * Makes `server` listen on `addr` (an IP literal) through a socket built by the addon, so it can
- * carry options Node cannot set. Resolves on 'listening'; rejects with the addon's or Node's error.
+ * A listening TCP socket on `addr` (an IP literal) built by the addon, so it can carry options Node
+ * cannot set (SO_REUSEPORT, IP_TRANSPARENT, TCP_NODELAY inherited by accepted sockets). Throws the
+ * addon's Error (EADDRINUSE, EPERM, …).
  */
+export function listenTcpFd(addr: SocksAddr, opts: ListenTcpOptions = {}): number {
+  if (addr.kind === 'domain') throw invalidArg(`listen address must be an IP literal, got "${addr.host}"`);
+  return nativeBinding().tcpListen(encodeSockaddr(addr), {
+    transparent: opts.transparent ?? false,
+    reusePort: opts.reusePort ?? false,
+    backlog: opts.backlog ?? 511,
+    v6only: opts.v6only ?? false,
+  });
+}
+
+/** Makes `server` listen on a listenTcpFd socket. Resolves on 'listening'; rejects with the addon's or Node's error. */
 export function listenTcp(server: net.Server, addr: SocksAddr, opts: ListenTcpOptions = {}): Promise<void> {
-  if (addr.kind === 'domain') return Promise.reject(invalidArg(`listen address must be an IP literal, got "${addr.host}"`));
   if (server.listening) {
     return Promise.reject(Object.assign(new Error('server is already listening'), { code: 'ERR_SERVER_ALREADY_LISTEN' }));
   }
   const backlog = opts.backlog ?? 511;
   let fd: number;
   try {
-    fd = nativeBinding().tcpListen(encodeSockaddr(addr), {
-      transparent: opts.transparent ?? false,
-      reusePort: opts.reusePort ?? false,
-      backlog,
-      v6only: opts.v6only ?? false,
-    });
+    fd = listenTcpFd(addr, { ...opts, backlog });
   } catch (err) {
     return Promise.reject(err);
   }

@@ -16,6 +16,8 @@
  *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
  *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset.
  *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
+ *
+ * splice_start (splice.h) is the same for fds that C already owns: the native dialer's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -280,13 +282,7 @@ static void on_external_finalized(napi_env env, void *data, void *hint) {
   if (r->finished && r->open_handles == 0) free_relay(r);
 }
 
-static bool copy_head(napi_env env, napi_value value, direction *dir) {
-  bool is_buffer = false;
-  napi_is_buffer(env, value, &is_buffer);
-  if (!is_buffer) return true;
-  void *data;
-  size_t len;
-  if (napi_get_buffer_info(env, value, &data, &len) != napi_ok) return false;
+static bool copy_head(const void *data, size_t len, direction *dir) {
   if (len == 0) return true;
   dir->head = malloc(len);
   if (dir->head == NULL) return false;
@@ -295,58 +291,38 @@ static bool copy_head(napi_env env, napi_value value, direction *dir) {
   return true;
 }
 
-static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
-    return NULL;
-  }
-  int32_t fds[2];
-  int64_t idle_ms, early_close_ms, early_close_max_up;
-  napi_valuetype cb_type;
-  if (napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
-      napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_get_value_int64(env, argv[5], &early_close_ms) != napi_ok ||
-      napi_get_value_int64(env, argv[6], &early_close_max_up) != napi_ok || napi_typeof(env, argv[7], &cb_type) != napi_ok ||
-      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay: bad arguments");
-    return NULL;
-  }
+/* A Buffer's bytes, or none for anything else (null). */
+static void buffer_bytes(napi_env env, napi_value value, const void **data, size_t *len) {
+  bool is_buffer = false;
+  void *bytes = NULL;
+  *len = 0;
+  napi_is_buffer(env, value, &is_buffer);
+  if (is_buffer) napi_get_buffer_info(env, value, &bytes, len);
+  *data = bytes;
+}
+
+napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, int64_t idle_ms, int64_t early_close_ms,
+                        int64_t early_close_max_up, napi_value on_done) {
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, "ERR_NAPI", "no event loop");
-    return NULL;
-  }
   relay *r = calloc(1, sizeof *r);
-  if (r == NULL) {
+  if (r == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    free(r);
+    close(fds[0]);
+    close(fds[1]);
     napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
     return NULL;
   }
   r->env = env;
+  r->fd[CLIENT] = fds[CLIENT];
+  r->fd[UPSTREAM] = fds[UPSTREAM];
   r->idle_ms = (uint64_t)idle_ms;
   r->early_close_ms = (uint64_t)early_close_ms;
   r->early_close_max_up = (uint64_t)early_close_max_up;
   for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
-  if (!copy_head(env, argv[2], &r->dir[DOWN]) || !copy_head(env, argv[3], &r->dir[UP])) {
-    free_relay(r);
-    napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
-    return NULL;
-  }
-  for (int i = 0; i < 2; i++) {
-    r->fd[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
-    if (r->fd[i] < 0) {
-      int err = errno;
-      if (i == 1) close(r->fd[0]);
-      free_relay(r);
-      char message[96];
-      snprintf(message, sizeof message, "dup %s", strerror(err));
-      napi_throw_error(env, err == EMFILE ? "EMFILE" : "EDUP", message);
-      return NULL;
-    }
-  }
   napi_value name, external;
-  napi_create_string_utf8(env, "socksgate.spliceRelay", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, argv[7], 1, &r->on_done) != napi_ok ||
+  if (!copy_head(heads->down, heads->down_len, &r->dir[DOWN]) || !copy_head(heads->up, heads->up_len, &r->dir[UP]) ||
+      napi_create_string_utf8(env, "socksgate.spliceRelay", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok ||
       napi_async_init(env, NULL, name, &r->async_context) != napi_ok ||
       napi_create_external(env, r, on_external_finalized, NULL, &external) != napi_ok) {
     close(r->fd[0]);
@@ -366,6 +342,41 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
   step(r);
   return external;
+}
+
+static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
+    return NULL;
+  }
+  int32_t fds[2];
+  int64_t idle_ms, early_close_ms, early_close_max_up;
+  napi_valuetype cb_type;
+  if (napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_get_value_int64(env, argv[5], &early_close_ms) != napi_ok ||
+      napi_get_value_int64(env, argv[6], &early_close_max_up) != napi_ok || napi_typeof(env, argv[7], &cb_type) != napi_ok ||
+      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay: bad arguments");
+    return NULL;
+  }
+  splice_heads heads;
+  buffer_bytes(env, argv[2], &heads.down, &heads.down_len);
+  buffer_bytes(env, argv[3], &heads.up, &heads.up_len);
+  int own[2];
+  for (int i = 0; i < 2; i++) {
+    own[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+    if (own[i] < 0) {
+      int err = errno;
+      if (i == 1) close(own[0]);
+      char message[96];
+      snprintf(message, sizeof message, "dup %s", strerror(err));
+      napi_throw_error(env, err == EMFILE ? "EMFILE" : "EDUP", message);
+      return NULL;
+    }
+  }
+  return splice_start(env, own, &heads, idle_ms, early_close_ms, early_close_max_up, argv[7]);
 }
 
 static napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {

@@ -4,7 +4,26 @@
 #include <node_api.h>
 #include <stdbool.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Adds spliceRelay and spliceRelayStop to the module's exports. */
 bool splice_register(napi_env env, napi_value exports);
+
+
+typedef struct {
+  const void *down; /* bytes for the client before any spliced ones */
+  size_t down_len;
+  const void *up; /* bytes for the upstream before any spliced ones */
+  size_t up_len;
+} splice_heads;
+
+/*
+ * Starts relaying fds[0] (client) ⇄ fds[1] (upstream), which it owns from here on (closed on
+ * failure too); the heads are copied. Returns the handle spliceRelayStop takes, or NULL after
+ * throwing.
+ */
+napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, int64_t idle_ms, int64_t early_close_ms,
+                        int64_t early_close_max_up, napi_value on_done);
 
 #endif

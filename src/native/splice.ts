@@ -43,8 +43,13 @@ export function spliceRelay(
   onDone: (result: SpliceResult) => void,
 ): SpliceHandle {
   const binding = nativeBinding() as unknown as SpliceBinding;
-  const handle = binding.spliceRelay(fds.client, fds.upstream, heads.down, heads.up, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, (outcome, bytesUp, bytesDown, errno, side) => {
-    onDone({ outcome, bytesUp, bytesDown, side: side === 0 ? 'client' : 'upstream', code: errno > 0 ? getSystemErrorName(-errno) : undefined });
-  });
+  const handle = binding.spliceRelay(fds.client, fds.upstream, heads.down, heads.up, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
   return { stop: () => binding.spliceRelayStop(handle) };
+}
+
+/** The addon's onDone arguments as a SpliceResult. */
+export function spliceDone(onDone: (result: SpliceResult) => void) {
+  return (outcome: number, bytesUp: number, bytesDown: number, errno: number, side: number): void => {
+    onDone({ outcome, bytesUp, bytesDown, side: side === 0 ? 'client' : 'upstream', code: errno > 0 ? getSystemErrorName(-errno) : undefined });
+  };
 }

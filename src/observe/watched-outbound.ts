@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
+import type { DialPlan } from '../outbound/handshake.js';
 import type { DialContext, Outbound } from '../outbound/outbound.js';
 
 /** One upstream as `socksgate status` shows it. */
@@ -15,8 +16,9 @@ export interface UpstreamHealth {
 }
 
 /**
- * Wraps a dialer to time it: `dial` runs from the TCP connect to the proxy's reply, which is
- * exactly the handshake latency, so no dialer needs editing. Remembers the last failure for status.
+ * Wraps a dialer to time it: `dial` (or a plan, until settled) runs from the TCP connect to the
+ * proxy's reply, which is exactly the handshake latency, so no dialer needs editing. Remembers the
+ * last failure for status.
  */
 export class WatchedOutbound implements Outbound {
   private dials = 0;
@@ -49,16 +51,48 @@ export class WatchedOutbound implements Outbound {
     this.dials++;
     try {
       const socket = await this.inner.dial(dst, ctx);
-      this.onHandshake?.(this.name, Number(process.hrtime.bigint() - startedAt) / 1e9);
+      this.succeeded(startedAt);
       return socket;
     } catch (err) {
-      // A client that gave up says nothing about the upstream's health.
-      if (errorCode(err) !== ErrorCode.ABORTED) {
-        this.failures++;
-        this.lastError = { reason: errorCode(err), message: errorMessage(err), at: Date.now() };
-      }
+      this.failed(err);
       throw err;
     }
+  }
+
+  /** The inner plan, its settle doing what dial does when the native dialer finishes it. */
+  plan(dst: SocksAddr): DialPlan | undefined {
+    const startedAt = process.hrtime.bigint();
+    let plan: DialPlan | undefined;
+    try {
+      plan = this.inner.plan?.(dst);
+    } catch (err) {
+      // The dial was refused before it began, as dial would have been: a failed dial all the same.
+      this.dials++;
+      this.failed(err);
+      throw err;
+    }
+    if (plan === undefined) return undefined;
+    this.dials++;
+    const { settle } = plan;
+    return {
+      ...plan,
+      settle: (err) => {
+        settle(err);
+        if (err === undefined) this.succeeded(startedAt);
+        else this.failed(err);
+      },
+    };
+  }
+
+  private succeeded(startedAt: bigint): void {
+    this.onHandshake?.(this.name, Number(process.hrtime.bigint() - startedAt) / 1e9);
+  }
+
+  private failed(err: unknown): void {
+    // A client that gave up says nothing about the upstream's health.
+    if (errorCode(err) === ErrorCode.ABORTED) return;
+    this.failures++;
+    this.lastError = { reason: errorCode(err), message: errorMessage(err), at: Date.now() };
   }
 
   health(): UpstreamHealth {

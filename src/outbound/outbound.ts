@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
+import type { DialPlan } from './handshake.js';
 
 export interface DialContext {
   readonly flowId: number;
@@ -19,6 +20,12 @@ export interface Outbound {
   /** Where the outbound itself connects; flows to this address would loop through the proxy. */
   readonly server: SocksAddr;
   dial(dst: SocksAddr, ctx: DialContext): Promise<Socket>;
+  /**
+   * The same dial as `dial` without early data, as data for the native dialer; undefined when it
+   * needs Node (the server is a host name). Throws like `dial` when `dst` cannot go through this
+   * outbound at all. Absent: always Node.
+   */
+  plan?(dst: SocksAddr): DialPlan | undefined;
   /**
    * Whether dial would now send early data in the same write as the handshake (the server is
    * known to read bytes sent right behind the request). Absent: never.

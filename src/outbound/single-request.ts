@@ -1,15 +1,32 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { UpstreamConfig } from '../config/upstream.js';
-import { Deadline } from './expect-frame.js';
+import { NEED_MORE, type Decoder } from '../codec/need-more.js';
+import { decodeStep, type DialPlan, type Handshake } from './handshake.js';
 import type { DialContext, DialSettings, Outbound } from './outbound.js';
+import { runHandshake } from './socket-handshake.js';
 import { connectTcp } from './tcp-connect.js';
 
 /**
  * The handshake of a protocol that is one request and one reply (SOCKS4/4a, HTTP CONNECT);
- * `earlyData` goes in the request's write.
+ * `earlyData` goes in the request's write. Throws, before anything is sent, for a destination the
+ * protocol cannot carry.
  */
-export type RequestReply = (socket: Socket, dst: SocksAddr, deadline: Deadline, signal?: AbortSignal, earlyData?: Buffer) => Promise<void>;
+export type RequestReply = (dst: SocksAddr, earlyData?: Buffer) => Handshake;
+
+/** The Handshake of one request and one reply, which `check` throws on when it is a refusal. */
+export function requestReply<T>(request: Buffer, earlyData: Buffer | undefined, expecting: string, decode: Decoder<T>, check: (reply: T) => void): Handshake {
+  return {
+    opening: earlyData ? Buffer.concat([request, earlyData]) : request,
+    expecting,
+    advance(received) {
+      const decoded = decodeStep(decode, received, 0, expecting);
+      if (decoded === NEED_MORE) return NEED_MORE;
+      check(decoded.value);
+      return { done: decoded.bytesRead };
+    },
+  };
+}
 
 /** An outbound whose handshake takes one round trip by nature, so there is nothing to pipeline. */
 export class SingleRequestOutbound implements Outbound {
@@ -38,12 +55,19 @@ export class SingleRequestOutbound implements Outbound {
     const socket = await connectTcp(this.server, { mark, timeoutMs: connectTimeoutMs, signal: ctx.signal });
     const data = await ctx.earlyData;
     try {
-      await this.handshake(socket, dst, new Deadline(handshakeTimeoutMs), ctx.signal, this.earlyData ? data : undefined);
+      await runHandshake(socket, this.handshake(dst, this.earlyData ? data : undefined), { timeoutMs: handshakeTimeoutMs, signal: ctx.signal });
       if (data && !this.earlyData) socket.write(data);
       return socket;
     } catch (err) {
       socket.destroy();
       throw err;
     }
+  }
+
+  /** Throws like dial for a destination the protocol cannot carry. There is nothing to learn from the outcome. */
+  plan(dst: SocksAddr): DialPlan | undefined {
+    if (this.server.kind === 'domain') return undefined;
+    const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
+    return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake: this.handshake(dst), settle: () => {} };
   }
 }

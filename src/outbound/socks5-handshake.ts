@@ -13,22 +13,28 @@ import {
   encodeUserPassRequest,
   socks5ReplyReason,
 } from '../codec/socks5.js';
-import { Deadline, expectFrame } from './expect-frame.js';
+import { NEED_MORE, type Decoder, type NeedMore } from '../codec/need-more.js';
+import { decodeStep, type Handshake, type HandshakeProgress } from './handshake.js';
+import { runHandshake } from './socket-handshake.js';
 
 export interface Socks5Credentials {
   readonly username: string;
   readonly password: string;
 }
 
-export interface Socks5HandshakeOptions {
+/** What the SOCKS5 handshake sends; the machine needs nothing else. */
+export interface Socks5RequestOptions {
   readonly credentials?: Socks5Credentials;
   /** Write greeting, credentials and request at once, before reading any reply (one round trip). */
   readonly pipelined: boolean;
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
   readonly command?: number;
   /** Bytes for the destination, written right behind the request (pipelined only). */
   readonly earlyData?: Buffer;
+}
+
+export interface Socks5HandshakeOptions extends Socks5RequestOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
 }
 
 /** How far a handshake got; the pipelining probe needs to know where a server went silent. */
@@ -37,9 +43,116 @@ export type Socks5Stage = 'method' | 'auth' | 'reply';
 /** Codes of a handshake whose request the server read and turned down (at the 'reply' stage). */
 export const REQUEST_REFUSALS: readonly string[] = [ErrorCode.UPSTREAM_REFUSED, ErrorCode.UPSTREAM_CLOSED, ErrorCode.UPSTREAM_RESET];
 
+const EXPECTING: Record<Socks5Stage, string> = {
+  method: 'SOCKS5 method selection',
+  auth: 'SOCKS5 login reply',
+  reply: 'SOCKS5 reply',
+};
+
 /**
  * RFC 1928/1929 client side. Pipelined, it offers only the one method it will use, so the bytes that
  * follow the greeting mean the same to the server whichever way it reads them.
+ */
+export class Socks5Handshake implements Handshake {
+  readonly opening: Buffer;
+  readonly pipelined: boolean;
+  private at: Socks5Stage = 'method';
+  private boundAddr?: SocksAddr;
+  private readonly methods: readonly number[];
+  private readonly auth?: Buffer;
+  private readonly request: Buffer;
+  private readonly hasCredentials: boolean;
+  /** Bytes of `received` already taken by earlier replies. */
+  private offset = 0;
+
+  constructor(dst: SocksAddr, opts: Socks5RequestOptions) {
+    const { credentials, pipelined } = opts;
+    if (opts.earlyData && !pipelined) throw new RangeError('early data needs a pipelined handshake');
+    this.pipelined = pipelined;
+    this.hasCredentials = credentials !== undefined;
+    this.methods = credentials ? (pipelined ? [AuthMethod.USERPASS] : [AuthMethod.NONE, AuthMethod.USERPASS]) : [AuthMethod.NONE];
+    const greeting = encodeGreeting(this.methods);
+    this.auth = credentials ? encodeUserPassRequest(credentials.username, credentials.password) : undefined;
+    this.request = encodeRequest(opts.command ?? Socks5Command.CONNECT, dst);
+    const parts = [greeting, ...(this.auth ? [this.auth] : []), this.request, ...(opts.earlyData ? [opts.earlyData] : [])];
+    this.opening = pipelined ? Buffer.concat(parts) : greeting;
+  }
+
+  /** The server's reply being waited for; where it stopped once it failed. */
+  get stage(): Socks5Stage {
+    return this.at;
+  }
+
+  /** The address the server bound, once done (UDP ASSOCIATE: where to send datagrams). */
+  get bound(): SocksAddr | undefined {
+    return this.boundAddr;
+  }
+
+  get expecting(): string {
+    return EXPECTING[this.at];
+  }
+
+  advance(received: Buffer): HandshakeProgress {
+    for (;;) {
+      const next = this.step(received);
+      if (next === NEED_MORE) return NEED_MORE;
+      if (next === undefined) return { done: this.offset };
+      // Pipelined, the server already has the next message, so its reply may be in `received` too.
+      if (!this.pipelined) return { send: next };
+    }
+  }
+
+  /** Checks the reply `stage` waits for and moves on; returns the message that comes next (none after the last reply). */
+  private step(received: Buffer): Buffer | NeedMore | undefined {
+    switch (this.at) {
+      case 'method': {
+        const method = this.read(decodeMethodSelection, received);
+        if (method === NEED_MORE) return NEED_MORE;
+        if (method === AuthMethod.NO_ACCEPTABLE) {
+          throw new SgError(
+            this.hasCredentials ? ErrorCode.AUTH_FAILED : ErrorCode.AUTH_REQUIRED,
+            this.hasCredentials ? 'upstream accepts no username/password login' : 'upstream requires authentication; configure a username and password',
+          );
+        }
+        if (!this.methods.includes(method)) {
+          throw new SgError(ErrorCode.MALFORMED_REPLY, `upstream chose method 0x${method.toString(16)}, which was not offered`);
+        }
+        if (method === AuthMethod.USERPASS && this.auth) return this.moveTo('auth', this.auth);
+        return this.moveTo('reply', this.request);
+      }
+      case 'auth': {
+        const status = this.read(decodeUserPassReply, received);
+        if (status === NEED_MORE) return NEED_MORE;
+        if (status !== 0) throw new SgError(ErrorCode.AUTH_FAILED, 'upstream rejected the username/password');
+        return this.moveTo('reply', this.request);
+      }
+      case 'reply': {
+        const decoded = this.read(decodeReply, received);
+        if (decoded === NEED_MORE) return NEED_MORE;
+        if (decoded.reply !== Socks5Reply.SUCCEEDED) throw new SgError(ErrorCode.UPSTREAM_REFUSED, `upstream refused: ${socks5ReplyReason(decoded.reply)}`);
+        this.boundAddr = decoded.bound;
+        return undefined;
+      }
+    }
+  }
+
+  private moveTo(stage: Socks5Stage, message: Buffer): Buffer {
+    this.at = stage;
+    return message;
+  }
+
+  /** Decodes the reply at `offset` and moves past it. */
+  private read<T>(decode: Decoder<T>, received: Buffer): T | NeedMore {
+    const decoded = decodeStep(decode, received, this.offset, this.expecting);
+    if (decoded === NEED_MORE) return NEED_MORE;
+    this.offset += decoded.bytesRead;
+    return decoded.value;
+  }
+}
+
+/**
+ * The handshake over a Node socket; returns the bound address. `onStage` hears the stage at the
+ * start and where the handshake ended (callers only act on it once it settled).
  */
 export async function socks5Handshake(
   socket: Socket,
@@ -47,38 +160,12 @@ export async function socks5Handshake(
   opts: Socks5HandshakeOptions,
   onStage: (stage: Socks5Stage) => void = () => {},
 ): Promise<SocksAddr> {
-  const deadline = new Deadline(opts.timeoutMs);
-  const { credentials, signal } = opts;
-  const methods: readonly number[] = credentials ? (opts.pipelined ? [AuthMethod.USERPASS] : [AuthMethod.NONE, AuthMethod.USERPASS]) : [AuthMethod.NONE];
-  const greeting = encodeGreeting(methods);
-  const auth = credentials ? encodeUserPassRequest(credentials.username, credentials.password) : undefined;
-  const request = encodeRequest(opts.command ?? Socks5Command.CONNECT, dst);
-
-  if (opts.earlyData && !opts.pipelined) throw new RangeError('early data needs a pipelined handshake');
-  const tail = opts.earlyData ? [request, opts.earlyData] : [request];
-  socket.write(opts.pipelined ? Buffer.concat(auth ? [greeting, auth, ...tail] : [greeting, ...tail]) : greeting);
-  onStage('method');
-  const method = await expectFrame(socket, decodeMethodSelection, 'SOCKS5 method selection', deadline, signal);
-  if (method === AuthMethod.NO_ACCEPTABLE) {
-    throw new SgError(
-      credentials ? ErrorCode.AUTH_FAILED : ErrorCode.AUTH_REQUIRED,
-      credentials ? 'upstream accepts no username/password login' : 'upstream requires authentication; configure a username and password',
-    );
+  const handshake = new Socks5Handshake(dst, opts);
+  onStage(handshake.stage);
+  try {
+    await runHandshake(socket, handshake, opts);
+  } finally {
+    onStage(handshake.stage);
   }
-  if (!methods.includes(method)) {
-    throw new SgError(ErrorCode.MALFORMED_REPLY, `upstream chose method 0x${method.toString(16)}, which was not offered`);
-  }
-  if (method === AuthMethod.USERPASS && auth) {
-    if (!opts.pipelined) socket.write(auth);
-    onStage('auth');
-    const status = await expectFrame(socket, decodeUserPassReply, 'SOCKS5 login reply', deadline, signal);
-    if (status !== 0) throw new SgError(ErrorCode.AUTH_FAILED, 'upstream rejected the username/password');
-  }
-  if (!opts.pipelined) socket.write(request);
-  onStage('reply');
-  const { reply, bound } = await expectFrame(socket, decodeReply, 'SOCKS5 reply', deadline, signal);
-  if (reply !== Socks5Reply.SUCCEEDED) {
-    throw new SgError(ErrorCode.UPSTREAM_REFUSED, `upstream refused: ${socks5ReplyReason(reply)}`);
-  }
-  return bound;
+  return handshake.bound!;
 }

@@ -5,7 +5,9 @@ import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../observe/logger.js';
 import type { DialContext, DialSettings, Outbound } from './outbound.js';
 import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
-import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
+import type { DialPlan } from './handshake.js';
+import { runHandshake } from './socket-handshake.js';
+import { Socks5Handshake, type Socks5Credentials } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
 
 /** Port 0 is refused at once by every server that reads the request, and reaches nobody. */
@@ -45,30 +47,48 @@ export class Socks5Outbound implements Outbound {
     // Awaited only now, so waiting for the client's first bytes overlaps the connect. If the verdict
     // changed since the session asked, the bytes follow the handshake instead of sharing its write.
     const data = await ctx.earlyData;
-    let stage: Socks5Stage = 'method';
+    const handshake = this.handshake(dst, pipelined, pipelined ? data : undefined);
     try {
-      await socks5Handshake(
-        socket,
-        dst,
-        { credentials: this.credentials, pipelined, timeoutMs: this.settings.handshakeTimeoutMs, signal: ctx.signal, earlyData: pipelined ? data : undefined },
-        (s) => (stage = s),
-      );
+      await runHandshake(socket, handshake, { timeoutMs: this.settings.handshakeTimeoutMs, signal: ctx.signal });
       if (data && !pipelined) socket.write(data);
       return socket;
     } catch (err) {
       socket.destroy();
-      if (pipelined && errorCode(err) === ErrorCode.HANDSHAKE_TIMEOUT && stage !== 'method') this.pipelining.forget();
+      this.settle(err, handshake);
       throw err;
     }
+  }
+
+  plan(dst: SocksAddr): DialPlan | undefined {
+    if (this.server.kind === 'domain') return undefined;
+    const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
+    const handshake = this.handshake(dst, this.pipelining.shouldPipeline());
+    return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake, settle: (err) => this.settle(err, handshake) };
+  }
+
+  private handshake(dst: SocksAddr, pipelined: boolean, earlyData?: Buffer): Socks5Handshake {
+    return new Socks5Handshake(dst, { credentials: this.credentials, pipelined, earlyData });
   }
 
   private async connect(signal?: AbortSignal): Promise<Socket> {
     try {
       return await connectTcp(this.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
     } catch (err) {
-      if (errorCode(err) === ErrorCode.UPSTREAM_UNREACHABLE) this.pipelining.forget();
+      this.settle(err);
       throw err;
     }
+  }
+
+  /**
+   * What a dial's outcome (undefined: success) says about the server, whichever path dialed it. An
+   * unreachable server may come back as another program; a pipelined handshake that went silent past
+   * the method reply looks like a server that drops pipelined bytes. Either way, learn again.
+   */
+  private settle(err: unknown, handshake?: Socks5Handshake): void {
+    if (err === undefined) return;
+    const code = errorCode(err);
+    const silentPipelined = handshake?.pipelined === true && code === ErrorCode.HANDSHAKE_TIMEOUT && handshake.stage !== 'method';
+    if (code === ErrorCode.UPSTREAM_UNREACHABLE || silentPipelined) this.pipelining.forget();
   }
 
   /** Sends greeting, login and a CONNECT to port 0 in one write, and reads the outcome (pipeliningVerdict). */
@@ -81,17 +101,16 @@ export class Socks5Outbound implements Outbound {
       return undefined;
     }
     const promptMs = Math.min(this.settings.handshakeTimeoutMs, Math.max(1_000, 4 * (Date.now() - startedAt)));
-    let stage: Socks5Stage = 'method';
+    const handshake = this.handshake(PROBE_DESTINATION, true);
     try {
-      await socks5Handshake(socket, PROBE_DESTINATION, { credentials: this.credentials, pipelined: true, timeoutMs: promptMs }, (s) => (stage = s));
-      return pipeliningVerdict(stage, undefined);
+      await runHandshake(socket, handshake, { timeoutMs: promptMs });
+      return pipeliningVerdict(handshake.stage, undefined);
     } catch (err) {
       const code = errorCode(err);
-      if (stage !== 'method' && code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
-      return pipeliningVerdict(stage, code);
+      if (handshake.stage !== 'method' && code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
+      return pipeliningVerdict(handshake.stage, code);
     } finally {
       socket.destroy();
     }
   }
 }
-

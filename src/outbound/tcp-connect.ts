@@ -20,6 +20,15 @@ async function resolveServer(server: SocksAddr): Promise<SocksAddr> {
   }
 }
 
+/** The failures of a connect to the proxy, worded the same whichever dialer saw them. */
+export function connectTimedOut(server: SocksAddr, timeoutMs: number): SgError {
+  return new SgError(ErrorCode.CONNECT_TIMEOUT, `no TCP connection to ${formatAddr(server)} within ${timeoutMs} ms`);
+}
+
+export function connectFailed(server: SocksAddr, cause: unknown): SgError {
+  return new SgError(ErrorCode.UPSTREAM_UNREACHABLE, `cannot connect to ${formatAddr(server)}: ${errorCode(cause)}`, { cause });
+}
+
 /**
  * A connected TCP socket to `server`, half-open capable, paused, with TCP_NODELAY. With a mark, the
  * socket carries SO_MARK from before its SYN so firewall rules can tell the daemon's own traffic apart.
@@ -33,7 +42,7 @@ export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Pr
   socket.allowHalfOpen = true;
   socket.pause();
   return new Promise<Socket>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new SgError(ErrorCode.CONNECT_TIMEOUT, `no TCP connection to ${formatAddr(server)} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const timer = setTimeout(() => fail(connectTimedOut(server, opts.timeoutMs)), opts.timeoutMs);
     function cleanup() {
       clearTimeout(timer);
       socket.off('connect', onConnect);
@@ -50,7 +59,7 @@ export async function connectTcp(server: SocksAddr, opts: TcpConnectOptions): Pr
       resolve(socket);
     }
     function onError(err: Error) {
-      fail(new SgError(ErrorCode.UPSTREAM_UNREACHABLE, `cannot connect to ${formatAddr(server)}: ${errorCode(err)}`, { cause: err }));
+      fail(connectFailed(server, err));
     }
     function onAbort() {
       fail(new SgError(ErrorCode.ABORTED, 'client went away while connecting'));

@@ -8,7 +8,7 @@ function takeBuffered(socket: Socket): Buffer | null {
   return socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
 }
 
-function toRelayResult(r: SpliceResult, sentUp: number): RelayResult {
+export function toRelayResult(r: SpliceResult, sentUp: number): RelayResult {
   const bytes = { bytesUp: r.bytesUp + sentUp, bytesDown: r.bytesDown };
   switch (r.outcome) {
     case SpliceOutcome.CLOSED:

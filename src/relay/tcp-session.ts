@@ -1,14 +1,14 @@
 import type { Socket } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
-import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
+import { ErrorCode, SgError } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
-import type { Logger } from '../observe/logger.js';
+import type { AcceptedClient } from '../inbound/accepted-client.js';
 import type { Outbound } from '../outbound/outbound.js';
-import type { FlowObserver } from './flow-observer.js';
-import type { Sessions } from './sessions.js';
+import { finishRelay, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
+import { runNativeSession } from './native-session.js';
 import type { Relay, RelayOptions } from './tcp-relay.js';
 
-export interface TcpSessionDeps {
+export interface TcpSessionDeps extends FlowReportDeps {
   readonly pickOutbound: (flow: Flow) => Outbound;
   /**
    * Turns the destination the kernel recovered into the one to ask the upstream for (e.g. a fake-IP
@@ -29,32 +29,36 @@ export interface TcpSessionDeps {
   readonly idleMs: number;
   /** The byte pump: relayTcp (copy) or relayTcpSpliced (kernel). */
   readonly relay: (client: Socket, upstream: Socket, opts: RelayOptions) => Relay;
-  readonly sessions: Sessions;
-  readonly log: Logger;
-  /** Metrics and the status table; absent: nobody watches. */
-  readonly observer?: FlowObserver;
-}
-
-function flowFields(flow: Flow, outbound: Outbound, target: SocksAddr | undefined) {
-  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound: outbound.name };
-  return target && target !== flow.dst ? { ...fields, target: formatAddr(target) } : fields;
+  /** The relay splices: a flow that needs nothing from Node is dialed and relayed in the addon. */
+  readonly native: boolean;
 }
 
 /**
- * Carries one intercepted TCP connection: dial through the chosen outbound, then relay. A failure
- * is logged once, here, and the client is reset so the application sees it.
+ * Carries one intercepted TCP connection: dial through the chosen outbound, then relay. A flow
+ * that Node need not read (no sniffing, no optimistic data, a spliced relay, an upstream given by
+ * address) runs in the addon from accept to close; the others on Node sockets.
  */
-export async function runTcpSession(flow: Flow, client: Socket, deps: TcpSessionDeps): Promise<void> {
-  const startedAt = Date.now();
+export async function runTcpSession(flow: Flow, client: AcceptedClient, deps: TcpSessionDeps): Promise<void> {
   const outbound = deps.pickOutbound(flow);
+  const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
+  const needsNode = (deps.sniff !== undefined && mapped?.kind !== 'domain') || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
+  const plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
+  const f: FlowInFlight = { flow, outbound: outbound.name, target: mapped, startedAt: Date.now() };
+  if (plan) return runNativeSession(f, client, plan, deps);
+  return runSocketSession(f, client.socket(), outbound, deps);
+}
+
+async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpSessionDeps): Promise<void> {
+  const { flow } = f;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   client.once('close', onClientGone);
   deps.sessions.add(flow.id, () => abort.abort());
 
-  const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
+  const mapped = f.target;
   const sniffed = mapped && mapped.kind !== 'domain' && deps.sniff ? await deps.sniff(client) : undefined;
   const target = sniffed === undefined || mapped === undefined ? mapped : { kind: 'domain' as const, host: sniffed, port: mapped.port };
+  if (target !== mapped) f = { ...f, target };
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
   const earlyData = target !== undefined && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
   deps.observer?.opened(flow, outbound.name, target);
@@ -63,9 +67,7 @@ export async function runTcpSession(flow: Flow, client: Socket, deps: TcpSession
     if (target === undefined) throw new SgError(ErrorCode.NO_MAPPING, `${formatAddr(flow.dst)} is a fake-IP address with no name mapped to it`);
     upstream = await outbound.dial(target, { flowId: flow.id, signal: abort.signal, earlyData });
   } catch (err) {
-    deps.sessions.remove(flow.id);
-    deps.observer?.closed(flow, outbound.name, { outcome: 'failed', reason: errorCode(err), bytesUp: 0, bytesDown: 0 });
-    deps.log.warn({ ...flowFields(flow, outbound, target), reason: errorCode(err), ms: Date.now() - startedAt }, `flow failed: ${errorMessage(err)}`);
+    reportDialFailure(f, err, deps);
     if (!client.destroyed) client.resetAndDestroy();
     return;
   } finally {
@@ -77,27 +79,5 @@ export async function runTcpSession(flow: Flow, client: Socket, deps: TcpSession
   deps.sessions.add(flow.id, relay.stop);
   // Returned, not awaited: this frame (the sockets, the AbortController, the early bytes) is freed
   // while the relay runs; a spliced flow then keeps only what finishRelay holds.
-  return finishRelay(flow, outbound, target, relay.done, deps, startedAt, sentEarly);
-}
-
-async function finishRelay(
-  flow: Flow,
-  outbound: Outbound,
-  target: SocksAddr | undefined,
-  done: Relay['done'],
-  deps: TcpSessionDeps,
-  startedAt: number,
-  earlyBytes: number | undefined,
-): Promise<void> {
-  const result = await done;
-  deps.sessions.remove(flow.id);
-  deps.observer?.closed(flow, outbound.name, { outcome: result.outcome, reason: result.reason, bytesUp: result.bytesUp, bytesDown: result.bytesDown });
-  const warn = result.outcome === 'reset' && result.reason && result.reason !== ErrorCode.CLIENT_RESET;
-  if (!warn && !deps.log.isLevelEnabled('debug')) return; // the usual end: nothing to format
-  const summary = { ...flowFields(flow, outbound, target), outcome: result.outcome, up: result.bytesUp, down: result.bytesDown, ms: Date.now() - startedAt, earlyBytes };
-  if (warn) {
-    deps.log.warn({ ...summary, reason: result.reason }, `flow reset: ${result.detail ?? result.reason}`);
-  } else {
-    deps.log.debug({ ...summary, reason: result.reason }, 'flow finished');
-  }
+  return finishRelay(f, relay.done, deps, sentEarly);
 }

@@ -1,0 +1,48 @@
+import type { SocksAddr } from '../core/addr.js';
+import { decodeSockaddr } from '../codec/sockaddr.js';
+import { nativeBinding } from './index.js';
+import { errnoError } from './errno-error.js';
+
+interface AcceptBinding {
+  tcpAccept(listenFd: number, destination: 0 | 1, scratch: Buffer, onAccept: (fd: number, err: number) => void): object;
+  tcpAcceptClose(handle: object): void;
+}
+
+/** Where an accepted connection was headed: before REDIRECT/DNAT, or the local address (TPROXY). */
+export type DestinationSource = 'original' | 'local';
+
+/** One accepted connection, still a raw fd. `dst` is an Error when the kernel has no destination. */
+export interface AcceptedFd {
+  readonly fd: number;
+  readonly src: SocksAddr;
+  readonly dst: SocksAddr | Error;
+}
+
+export interface TcpAcceptor {
+  close(): void;
+}
+
+const ADDR_SLOT = 28;
+
+/**
+ * Accepts on `listenFd` (owned from here on) in the addon: no Node socket per connection. A failed
+ * accept (EMFILE, …) goes to onError and accepting goes on.
+ */
+export function acceptTcp(listenFd: number, destination: DestinationSource, onAccept: (conn: AcceptedFd) => void, onError: (err: Error) => void): TcpAcceptor {
+  const binding = nativeBinding() as unknown as AcceptBinding;
+  const scratch = Buffer.alloc(2 * ADDR_SLOT);
+  const handle = binding.tcpAccept(listenFd, destination === 'original' ? 0 : 1, scratch, (fd, err) => {
+    if (fd < 0) return onError(errnoError(err, 'accept'));
+    const src = decodeSockaddr(scratch.subarray(0, ADDR_SLOT));
+    const dst = err === 0 ? decodeSockaddr(scratch.subarray(ADDR_SLOT)) : errnoError(err, destination === 'original' ? 'getsockopt(SO_ORIGINAL_DST)' : 'getsockname');
+    onAccept({ fd, src, dst });
+  });
+  let open = true;
+  return {
+    close() {
+      if (!open) return;
+      open = false;
+      binding.tcpAcceptClose(handle);
+    },
+  };
+}

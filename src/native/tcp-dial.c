@@ -1,0 +1,377 @@
+/*
+ * Dials the upstream proxy for one accepted client fd and runs the proxy handshake's I/O, then hands
+ * both fds to the splice relay: no Node socket, promise or timer per connection. TypeScript keeps
+ * every decision: it builds the handshake's bytes and judges each reply (src/outbound/handshake.ts);
+ * this file only connects, writes, reads and reports.
+ *
+ *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent) -> handle
+ *       Owns clientFd from here on (unless it throws: a socket that cannot even be created).
+ *       Connects (SO_MARK unless 0, TCP_NODELAY), writes `opening`, then reads. Each arrival calls
+ *       onEvent(DIAL_DATA, received) with every byte received so far; inside that call JS either
+ *       calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A failure
+ *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client and
+ *       closing the upstream. No event follows tcpDialSplice or tcpDialAbort.
+ *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
+ *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone) -> relay handle
+ *       The handshake is over: bytes received past `consumed` go to the client first, then
+ *       spliceRelay's contract (splice.c) with both fds.
+ *   tcpDialAbort(handle)                       resets the client, closes the upstream (idempotent)
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "splice.h"
+#include "tcp-dial.h"
+#include "throw.h"
+
+#ifndef SO_MARK
+#define SO_MARK 36
+#endif
+
+/* Mirrored in src/native/tcp-dial.ts. */
+enum { DIAL_DATA = 0, DIAL_CONNECT_FAILED = 1, DIAL_CONNECT_TIMEOUT = 2, DIAL_TIMEOUT = 3, DIAL_EOF = 4, DIAL_SOCKET_ERROR = 5 };
+enum { CONNECTING, HANDSHAKING, ENDED };
+
+/* Longer replies than any handshake's are a misbehaving server: the read fails with EMSGSIZE. */
+#define MAX_RECEIVED 16384
+
+typedef struct {
+  napi_env env;
+  napi_ref on_event;
+  napi_async_context async;
+  int client, upstream;
+  int state;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  uint64_t handshake_timeout_ms;
+  unsigned char *received;
+  size_t received_len, received_cap;
+  unsigned char *out; /* not yet written */
+  size_t out_len, out_off;
+  int connect_errno; /* a connect that failed at once, reported from the timer */
+  int open_handles;
+  bool finalized;
+  bool dispatching; /* inside onEvent: the callback and its async context must outlive the call */
+  bool js_released;
+} dial;
+
+static void dial_free_if_done(dial *d) {
+  if (d->open_handles > 0 || !d->finalized) return;
+  free(d->received);
+  free(d->out);
+  free(d);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  dial *d = handle->data;
+  d->open_handles--;
+  dial_free_if_done(d);
+}
+
+static void on_finalize(napi_env env, void *data, void *hint) {
+  dial *d = data;
+  d->finalized = true;
+  dial_free_if_done(d);
+}
+
+static void reset_and_close(int fd) {
+  struct linger abort_on_close = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  close(fd);
+}
+
+static void release_js(dial *d) {
+  if (d->js_released) return;
+  d->js_released = true;
+  napi_delete_reference(d->env, d->on_event);
+  napi_async_destroy(d->env, d->async);
+}
+
+/* Stops all I/O; with close_fds, resets the client and closes the upstream. */
+static void dial_end(dial *d, bool close_fds) {
+  if (d->state == ENDED) return;
+  d->state = ENDED;
+  uv_close((uv_handle_t *)&d->poll, on_handle_closed);
+  uv_close((uv_handle_t *)&d->timer, on_handle_closed);
+  if (close_fds) {
+    reset_and_close(d->client);
+    close(d->upstream);
+  }
+  if (!d->dispatching) release_js(d);
+}
+
+/* onEvent(kind, value); JS may end the dial from inside it. */
+static void call_js(dial *d, int kind, napi_value value) {
+  napi_env env = d->env;
+  napi_value fn, recv, argv[2], ignored;
+  napi_get_reference_value(env, d->on_event, &fn);
+  napi_get_global(env, &recv);
+  napi_create_int32(env, kind, &argv[0]);
+  argv[1] = value;
+  d->dispatching = true;
+  napi_make_callback(env, d->async, recv, fn, 2, argv, &ignored);
+  d->dispatching = false;
+  if (d->state == ENDED) release_js(d);
+}
+
+static void fail(dial *d, int kind, int err) {
+  napi_handle_scope scope;
+  napi_value code;
+  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
+  d->dispatching = true;
+  dial_end(d, true);
+  napi_create_int32(d->env, err, &code);
+  call_js(d, kind, code);
+  napi_close_handle_scope(d->env, scope);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+static void watch(dial *d) {
+  int events = UV_READABLE;
+  if (d->out_off < d->out_len) events |= UV_WRITABLE;
+  uv_poll_start(&d->poll, events, on_poll);
+}
+
+/* Writes what it can of `out`; false after failing the dial. */
+static bool flush(dial *d) {
+  while (d->out_off < d->out_len) {
+    ssize_t n = send(d->upstream, d->out + d->out_off, d->out_len - d->out_off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      fail(d, DIAL_SOCKET_ERROR, errno);
+      return false;
+    }
+    d->out_off += (size_t)n;
+  }
+  return true;
+}
+
+static bool queue(dial *d, const void *bytes, size_t len) {
+  size_t pending = d->out_len - d->out_off;
+  unsigned char *next = malloc(pending + len);
+  if (next == NULL) return false;
+  if (pending > 0) memcpy(next, d->out + d->out_off, pending);
+  memcpy(next + pending, bytes, len);
+  free(d->out);
+  d->out = next;
+  d->out_len = pending + len;
+  d->out_off = 0;
+  return true;
+}
+
+static void on_timeout(uv_timer_t *timer) {
+  dial *d = timer->data;
+  if (d->connect_errno != 0) fail(d, DIAL_CONNECT_FAILED, d->connect_errno);
+  else fail(d, d->state == CONNECTING ? DIAL_CONNECT_TIMEOUT : DIAL_TIMEOUT, ETIMEDOUT);
+}
+
+static void on_connected(dial *d) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(d->upstream, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    fail(d, DIAL_CONNECT_FAILED, err);
+    return;
+  }
+  d->state = HANDSHAKING;
+  uv_timer_start(&d->timer, on_timeout, d->handshake_timeout_ms, 0);
+  if (flush(d)) watch(d);
+}
+
+/* Reads what has arrived and hands all of it to JS. */
+static void on_readable(dial *d) {
+  if (d->received_len == d->received_cap) {
+    size_t cap = d->received_cap == 0 ? 512 : d->received_cap * 2;
+    unsigned char *grown = cap > MAX_RECEIVED ? NULL : realloc(d->received, cap);
+    if (grown == NULL) {
+      fail(d, DIAL_SOCKET_ERROR, EMSGSIZE);
+      return;
+    }
+    d->received = grown;
+    d->received_cap = cap;
+  }
+  ssize_t n = recv(d->upstream, d->received + d->received_len, d->received_cap - d->received_len, 0);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) fail(d, DIAL_SOCKET_ERROR, errno);
+    return;
+  }
+  if (n == 0) {
+    fail(d, DIAL_EOF, 0);
+    return;
+  }
+  d->received_len += (size_t)n;
+  napi_handle_scope scope;
+  napi_value bytes;
+  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
+  if (napi_create_buffer_copy(d->env, d->received_len, d->received, NULL, &bytes) == napi_ok) call_js(d, DIAL_DATA, bytes);
+  napi_close_handle_scope(d->env, scope);
+  if (d->state == HANDSHAKING) watch(d);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  dial *d = handle->data;
+  if (d->state == ENDED) return;
+  if (status < 0) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(d->upstream, SOL_SOCKET, SO_ERROR, &err, &len);
+    fail(d, d->state == CONNECTING ? DIAL_CONNECT_FAILED : DIAL_SOCKET_ERROR, err != 0 ? err : -status);
+    return;
+  }
+  if (d->state == CONNECTING) {
+    on_connected(d);
+    return;
+  }
+  if ((events & UV_WRITABLE) && !flush(d)) return;
+  if (events & UV_READABLE) on_readable(d);
+  else watch(d);
+}
+
+static bool get_external(napi_env env, napi_callback_info info, size_t want, napi_value *argv, dial **d) {
+  size_t argc = want;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a handle from tcpDial");
+    return false;
+  }
+  *d = data;
+  return true;
+}
+
+static napi_value TcpDial(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], name, external;
+  int32_t client;
+  uint32_t mark;
+  int64_t connect_ms, handshake_ms;
+  void *sa, *opening;
+  size_t sa_len, opening_len;
+  bool sa_buffer = false, opening_buffer = false;
+  napi_valuetype cb_type;
+  uv_loop_t *loop;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 ||
+      napi_get_value_int32(env, argv[0], &client) != napi_ok || napi_is_buffer(env, argv[1], &sa_buffer) != napi_ok || !sa_buffer ||
+      napi_get_buffer_info(env, argv[1], &sa, &sa_len) != napi_ok || napi_get_value_uint32(env, argv[2], &mark) != napi_ok ||
+      napi_is_buffer(env, argv[3], &opening_buffer) != napi_ok || !opening_buffer ||
+      napi_get_buffer_info(env, argv[3], &opening, &opening_len) != napi_ok || napi_get_value_int64(env, argv[4], &connect_ms) != napi_ok ||
+      napi_get_value_int64(env, argv[5], &handshake_ms) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
+      cb_type != napi_function || client < 0 || connect_ms <= 0 || handshake_ms <= 0 ||
+      (sa_len != sizeof(struct sockaddr_in) && sa_len != sizeof(struct sockaddr_in6))) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial(clientFd, sockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent)");
+    return NULL;
+  }
+  const struct sockaddr *server = sa;
+  int fd = socket(server->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+      (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, mark != 0 ? "setsockopt(SO_MARK)" : "setsockopt(TCP_NODELAY)");
+  }
+  dial *d = calloc(1, sizeof *d);
+  if (d == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || !queue(d, opening, opening_len)) {
+    if (d != NULL) free(d->out);
+    free(d);
+    close(fd);
+    return throw_errno(env, ENOMEM, "tcpDial");
+  }
+  d->env = env;
+  d->client = client;
+  d->upstream = fd;
+  d->handshake_timeout_ms = (uint64_t)handshake_ms;
+  if (napi_create_reference(env, argv[6], 1, &d->on_event) != napi_ok ||
+      napi_create_string_utf8(env, "socksgate.tcpDial", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &d->async) != napi_ok || napi_create_external(env, d, on_finalize, NULL, &external) != napi_ok) {
+    free(d->out);
+    free(d);
+    close(fd);
+    napi_throw_error(env, "ERR_NAPI", "tcpDial: Node-API call failed");
+    return NULL;
+  }
+  uv_poll_init_socket(loop, &d->poll, fd);
+  uv_timer_init(loop, &d->timer);
+  d->poll.data = d->timer.data = d;
+  d->open_handles = 2;
+  d->state = CONNECTING;
+  uv_timer_start(&d->timer, on_timeout, (uint64_t)connect_ms, 0);
+  /* Even a connect that completes at once is reported from the loop: no event fires inside this call. */
+  if (connect(fd, server, (socklen_t)sa_len) == 0 || errno == EINPROGRESS) {
+    uv_poll_start(&d->poll, UV_WRITABLE, on_poll);
+  } else {
+    /* Reported like any failed connect, from the loop rather than inside this call: JS sees one path. */
+    d->connect_errno = errno;
+    uv_timer_start(&d->timer, on_timeout, 0, 0);
+  }
+  return external;
+}
+
+static napi_value TcpDialSend(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  dial *d;
+  void *bytes;
+  size_t len;
+  bool is_buffer = false;
+  if (!get_external(env, info, 2, argv, &d)) return NULL;
+  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[1], &bytes, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSend(handle, bytes)");
+    return NULL;
+  }
+  if (d->state != HANDSHAKING) return NULL;
+  if (!queue(d, bytes, len)) return throw_errno(env, ENOMEM, "tcpDialSend");
+  flush(d); /* on_readable re-arms polling for what is left */
+  return NULL;
+}
+
+static napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  dial *d;
+  int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
+  if (!get_external(env, info, 6, argv, &d)) return NULL;
+  if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_get_value_int64(env, argv[2], &idle_ms) != napi_ok ||
+      napi_get_value_int64(env, argv[3], &early_close_ms) != napi_ok || napi_get_value_int64(env, argv[4], &early_close_max_up) != napi_ok ||
+      consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
+    return NULL;
+  }
+  if (d->state != HANDSHAKING || d->out_off < d->out_len) {
+    napi_throw_error(env, "ERR_SG_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
+    return NULL;
+  }
+  int fds[2] = {d->client, d->upstream};
+  splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, NULL, 0};
+  dial_end(d, false);
+  /* splice_start copies the heads before anything frees them (the buffers live until finalize). */
+  return splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, argv[5]);
+}
+
+static napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  dial *d;
+  if (!get_external(env, info, 1, argv, &d)) return NULL;
+  dial_end(d, true);
+  return NULL;
+}
+
+bool tcp_dial_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"tcpDial", NULL, TcpDial, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpDialSend", NULL, TcpDialSend, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpDialSplice", NULL, TcpDialSplice, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpDialAbort", NULL, TcpDialAbort, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+}

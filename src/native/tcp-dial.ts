@@ -1,0 +1,69 @@
+import { encodeSockaddr } from '../codec/sockaddr.js';
+import type { SocksAddr } from '../core/addr.js';
+import { nativeBinding } from './index.js';
+import { spliceDone, type SpliceHandle, type SpliceResult } from './splice.js';
+
+/** How a native dial failed; mirrors the DIAL_* values in tcp-dial.c. */
+export const DialFailure = { CONNECT_FAILED: 1, CONNECT_TIMEOUT: 2, HANDSHAKE_TIMEOUT: 3, EOF: 4, SOCKET_ERROR: 5 } as const;
+const DIAL_DATA = 0;
+
+interface DialBinding {
+  tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: Buffer | number) => void): object;
+  tcpDialSend(handle: object, bytes: Buffer): void;
+  tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
+  tcpDialAbort(handle: object): void;
+  spliceRelayStop(handle: object): void;
+}
+
+export interface NativeDialEvents {
+  /** Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for more. */
+  onData(received: Buffer): void;
+  /** The dial failed (a DialFailure and an errno, 0 for EOF); the client has been reset. */
+  onFailure(failure: number, errno: number): void;
+}
+
+export interface NativeDialOptions {
+  readonly server: SocksAddr;
+  readonly mark: number;
+  readonly opening: Buffer;
+  readonly connectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+}
+
+/** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
+const sockaddrs = new WeakMap<SocksAddr, Buffer>();
+
+function sockaddrOf(addr: SocksAddr): Buffer {
+  let sockaddr = sockaddrs.get(addr);
+  if (!sockaddr) sockaddrs.set(addr, (sockaddr = encodeSockaddr(addr)));
+  return sockaddr;
+}
+
+/** A dial in the addon (tcp-dial.c); the client fd is its own from the start. */
+export class NativeDial {
+  private readonly binding = nativeBinding() as unknown as DialBinding;
+  private readonly handle: object;
+
+  /** Throws the addon's Error when it cannot create the socket; the client fd is then still the caller's. */
+  constructor(clientFd: number, opts: NativeDialOptions, events: NativeDialEvents) {
+    this.handle = this.binding.tcpDial(clientFd, sockaddrOf(opts.server), opts.mark, opts.opening, opts.connectTimeoutMs, opts.handshakeTimeoutMs, (kind, value) => {
+      if (kind === DIAL_DATA) events.onData(value as Buffer);
+      else events.onFailure(kind, value as number);
+    });
+  }
+
+  send(bytes: Buffer): void {
+    this.binding.tcpDialSend(this.handle, bytes);
+  }
+
+  /** Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client first. */
+  splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, onDone: (result: SpliceResult) => void): SpliceHandle {
+    const relay = this.binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
+    return { stop: () => this.binding.spliceRelayStop(relay) };
+  }
+
+  /** Resets the client and closes the upstream; no event follows. */
+  abort(): void {
+    this.binding.tcpDialAbort(this.handle);
+  }
+}

@@ -1,0 +1,67 @@
+import type { SocksAddr } from '../core/addr.js';
+import { ErrorCode, SgError } from '../core/errors.js';
+import { CodecError, type Decoded, type Decoder, type NEED_MORE } from '../codec/need-more.js';
+
+/** What a handshake wants once it has read what the server sent so far. */
+export type HandshakeProgress =
+  /** Wait for more bytes. */
+  | typeof NEED_MORE
+  /** Write these, then wait for more (a step-by-step handshake's next message). */
+  | { readonly send: Buffer }
+  /** Complete: the first `done` bytes were the handshake's; any after them belong to the relay. */
+  | { readonly done: number };
+
+/**
+ * A proxy handshake as a state machine without I/O, so one protocol implementation serves both
+ * the Node socket driver and the native dialer: once connected, write `opening`; then, each time
+ * more bytes arrive, call `advance` with every byte the server has sent since the start.
+ * `advance` throws an SgError when the server refuses or sends bytes that do not parse.
+ */
+export interface Handshake {
+  readonly opening: Buffer;
+  /** What it waits for now, for error messages ("SOCKS5 method selection"). */
+  readonly expecting: string;
+  advance(received: Buffer): HandshakeProgress;
+}
+
+/**
+ * One dial as data for the native dialer: where to connect, how, and the handshake to run there.
+ * `settle` must be called once with the outcome (undefined: success) so the outbound learns from it.
+ */
+export interface DialPlan {
+  /** An IP literal. */
+  readonly server: SocksAddr;
+  readonly mark: number;
+  readonly connectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly handshake: Handshake;
+  settle(err: unknown): void;
+}
+
+/** Why a handshake stopped before completing, as its driver (Node socket or native dialer) saw it. */
+export type HandshakeFailure = 'timeout' | 'eof' | 'aborted' | 'socket';
+
+/** The catalogued error for a handshake that did not complete, so every driver reports it alike. */
+export function handshakeFailure(reason: HandshakeFailure, handshake: Handshake, timeoutMs: number, cause?: Error): SgError {
+  const what = handshake.expecting;
+  switch (reason) {
+    case 'timeout':
+      return new SgError(ErrorCode.HANDSHAKE_TIMEOUT, `no ${what} within ${timeoutMs} ms`);
+    case 'eof':
+      return new SgError(ErrorCode.UPSTREAM_CLOSED, `upstream closed the connection instead of sending ${what}`);
+    case 'aborted':
+      return new SgError(ErrorCode.ABORTED, 'client went away during the handshake');
+    case 'socket':
+      return new SgError(ErrorCode.UPSTREAM_RESET, `upstream connection failed while waiting for ${what}: ${cause?.message}`, { cause });
+  }
+}
+
+/** Decodes one server message of a handshake; bytes that do not parse are a malformed reply. */
+export function decodeStep<T>(decode: Decoder<T>, received: Buffer, offset: number, what: string): Decoded<T> {
+  try {
+    return decode(received, offset);
+  } catch (err) {
+    if (err instanceof CodecError) throw new SgError(ErrorCode.MALFORMED_REPLY, `malformed ${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}

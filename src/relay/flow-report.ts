@@ -1,0 +1,51 @@
+import { formatAddr, type SocksAddr } from '../core/addr.js';
+import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
+import type { Flow } from '../core/flow.js';
+import type { Logger } from '../observe/logger.js';
+import type { FlowObserver } from './flow-observer.js';
+import type { Sessions } from './sessions.js';
+import type { Relay } from './tcp-relay.js';
+
+/** What reports a TCP flow's end, whichever path carried it. */
+export interface FlowReportDeps {
+  readonly sessions: Sessions;
+  readonly log: Logger;
+  /** Metrics and the status table; absent: nobody watches. */
+  readonly observer?: FlowObserver;
+}
+
+/** A flow on its way: what its one log line at the end names. */
+export interface FlowInFlight {
+  readonly flow: Flow;
+  readonly outbound: string;
+  /** What the upstream is asked for; undefined: a fake-IP address with no name. */
+  readonly target: SocksAddr | undefined;
+  readonly startedAt: number;
+}
+
+function flowFields({ flow, outbound, target }: FlowInFlight) {
+  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound };
+  return target && target !== flow.dst ? { ...fields, target: formatAddr(target) } : fields;
+}
+
+/** The dial failed: logged once, here; the caller resets the client. */
+export function reportDialFailure(f: FlowInFlight, err: unknown, deps: FlowReportDeps): void {
+  deps.sessions.remove(f.flow.id);
+  deps.observer?.closed(f.flow, f.outbound, { outcome: 'failed', reason: errorCode(err), bytesUp: 0, bytesDown: 0 });
+  deps.log.warn({ ...flowFields(f), reason: errorCode(err), ms: Date.now() - f.startedAt }, `flow failed: ${errorMessage(err)}`);
+}
+
+/** Waits for the relay's end and reports it: a warning for a reset, else debug only. */
+export async function finishRelay(f: FlowInFlight, done: Relay['done'], deps: FlowReportDeps, earlyBytes?: number): Promise<void> {
+  const result = await done;
+  deps.sessions.remove(f.flow.id);
+  deps.observer?.closed(f.flow, f.outbound, { outcome: result.outcome, reason: result.reason, bytesUp: result.bytesUp, bytesDown: result.bytesDown });
+  const warn = result.outcome === 'reset' && result.reason && result.reason !== ErrorCode.CLIENT_RESET;
+  if (!warn && !deps.log.isLevelEnabled('debug')) return; // the usual end: nothing to format
+  const summary = { ...flowFields(f), outcome: result.outcome, up: result.bytesUp, down: result.bytesDown, ms: Date.now() - f.startedAt, earlyBytes };
+  if (warn) {
+    deps.log.warn({ ...summary, reason: result.reason }, `flow reset: ${result.detail ?? result.reason}`);
+  } else {
+    deps.log.debug({ ...summary, reason: result.reason }, 'flow finished');
+  }
+}
