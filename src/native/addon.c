@@ -36,7 +36,7 @@
 #include "splice.h"
 #include "tcp-accept.h"
 #include "tcp-dial.h"
-#include "throw.h"
+#include "addon.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv4.h> */
@@ -761,7 +761,19 @@ static napi_value UdpListenClose(napi_env env, napi_callback_info info) {
 
 /* ---- module ------------------------------------------------------------------------------- */
 
+static napi_async_context async_context;
+
+napi_async_context addon_async_context(void) {
+  return async_context;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
+  napi_value name;
+  if (napi_create_string_utf8(env, "socksgate.native", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &async_context) != napi_ok) {
+    napi_throw_error(env, "ERR_NAPI", "napi_async_init failed");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
       {"originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpListen", NULL, TcpListen, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -32,6 +32,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "addon.h"
 #include "splice.h"
 
 enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4 };
@@ -81,7 +82,6 @@ typedef struct {
 typedef struct {
   napi_env env;
   napi_ref on_done;
-  napi_async_context async_context;
   int fd[2];
   uv_poll_t poll[2];
   uv_timer_t idle;
@@ -114,7 +114,7 @@ static void report(relay *r, int outcome, int err, int side) {
   napi_create_double(env, (double)r->dir[DOWN].bytes, &argv[2]);
   napi_create_int32(env, err, &argv[3]);
   napi_create_int32(env, side, &argv[4]);
-  napi_make_callback(env, r->async_context, recv, cb, 5, argv, &result);
+  napi_make_callback(env, addon_async_context(), recv, cb, 5, argv, &result);
   napi_close_handle_scope(env, scope);
 }
 
@@ -143,7 +143,6 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
   }
   report(r, outcome, err, side);
   napi_delete_reference(r->env, r->on_done);
-  napi_async_destroy(r->env, r->async_context);
 }
 
 static void fail(relay *r, int err, int side) {
@@ -319,11 +318,9 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   r->early_close_ms = (uint64_t)early_close_ms;
   r->early_close_max_up = (uint64_t)early_close_max_up;
   for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
-  napi_value name, external;
+  napi_value external;
   if (!copy_head(heads->down, heads->down_len, &r->dir[DOWN]) || !copy_head(heads->up, heads->up_len, &r->dir[UP]) ||
-      napi_create_string_utf8(env, "socksgate.spliceRelay", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok ||
-      napi_async_init(env, NULL, name, &r->async_context) != napi_ok ||
       napi_create_external(env, r, on_external_finalized, NULL, &external) != napi_ok) {
     close(r->fd[0]);
     close(r->fd[1]);

@@ -9,7 +9,8 @@
  *       before REDIRECT/DNAT (SO_ORIGINAL_DST, IP6T_SO_ORIGINAL_DST for native IPv6 peers);
  *       1: the local address (TPROXY). For each connection, onAccept(fd, err) with the peer's raw
  *       sockaddr in scratch[0, 28) and the destination's in scratch[28, 56); err is 0, or the errno
- *       of reading the destination (then the fd is the callback's to reset). fd -1: accept failed
+ *       of reading the destination (then the fd is the callback's to reset). A connection whose peer
+ *       is gone by then (reset in the queue) is closed without a call. fd -1: accept failed
  *       with errno err; on EMFILE/ENFILE/ENOBUFS/ENOMEM accepting pauses for 100 ms.
  *   tcpAcceptClose(handle)   stops accepting and closes the listening socket (idempotent)
  */
@@ -89,12 +90,13 @@ static bool is_v4_mapped(const struct sockaddr_storage *ss) {
   return ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-/* Fills the scratch slots for fd; returns 0 or the errno of reading the destination. */
+/* Fills the scratch slots for fd; returns 0 or the errno of reading the destination, -1 when the
+   peer is already gone (reset while it waited in the queue: getpeername fails with ENOTCONN). */
 static int read_addresses(acceptor *a, int fd) {
   struct sockaddr_storage peer, dst;
   socklen_t peer_len = sizeof peer, dst_len = sizeof dst;
   memset(a->scratch, 0, 2 * ADDR_SLOT);
-  if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) return errno;
+  if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) return -1;
   memcpy(a->scratch, &peer, peer_len < ADDR_SLOT ? peer_len : ADDR_SLOT);
   int rc;
   if (a->destination == 1) {
@@ -139,8 +141,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         uv_poll_stop(&a->poll);
         uv_timer_start(&a->pause, on_pause_over, PAUSE_MS, 0);
       }
-    } else {
-      err = read_addresses(a, fd);
+    } else if ((err = read_addresses(a, fd)) < 0) {
+      close(fd); /* nobody to answer */
+      continue;
     }
     napi_value argv[2], ignored;
     napi_create_int32(env, fd, &argv[0]);

@@ -1,9 +1,9 @@
 import type { SocksAddr } from '../core/addr.js';
 import { decodeSockaddr } from '../codec/sockaddr.js';
-import { nativeBinding } from './index.js';
+import { nativeBinding, type NativeBinding } from './index.js';
 import { errnoError } from './errno-error.js';
 
-interface AcceptBinding {
+interface AcceptBinding extends Pick<NativeBinding, 'closeFd'> {
   tcpAccept(listenFd: number, destination: 0 | 1, scratch: Buffer, onAccept: (fd: number, err: number) => void): object;
   tcpAcceptClose(handle: object): void;
 }
@@ -33,8 +33,16 @@ export function acceptTcp(listenFd: number, destination: DestinationSource, onAc
   const scratch = Buffer.alloc(2 * ADDR_SLOT);
   const handle = binding.tcpAccept(listenFd, destination === 'original' ? 0 : 1, scratch, (fd, err) => {
     if (fd < 0) return onError(errnoError(err, 'accept'));
-    const src = decodeSockaddr(scratch.subarray(0, ADDR_SLOT));
-    const dst = err === 0 ? decodeSockaddr(scratch.subarray(ADDR_SLOT)) : errnoError(err, destination === 'original' ? 'getsockopt(SO_ORIGINAL_DST)' : 'getsockname');
+    let src: SocksAddr;
+    let dst: SocksAddr | Error;
+    try {
+      src = decodeSockaddr(scratch.subarray(0, ADDR_SLOT));
+      dst = err === 0 ? decodeSockaddr(scratch.subarray(ADDR_SLOT)) : errnoError(err, destination === 'original' ? 'getsockopt(SO_ORIGINAL_DST)' : 'getsockname');
+    } catch (decodeError) {
+      // Not an IP socket address (cannot happen on a TCP listener); thrown here it would end the process.
+      binding.closeFd(fd);
+      return onError(decodeError as Error);
+    }
     onAccept({ fd, src, dst });
   });
   let open = true;

@@ -32,7 +32,7 @@
 
 #include "splice.h"
 #include "tcp-dial.h"
-#include "throw.h"
+#include "addon.h"
 
 #ifndef SO_MARK
 #define SO_MARK 36
@@ -48,7 +48,6 @@ enum { CONNECTING, HANDSHAKING, ENDED };
 typedef struct {
   napi_env env;
   napi_ref on_event;
-  napi_async_context async;
   int client, upstream;
   int state;
   uv_poll_t poll;
@@ -61,7 +60,7 @@ typedef struct {
   int connect_errno; /* a connect that failed at once, reported from the timer */
   int open_handles;
   bool finalized;
-  bool dispatching; /* inside onEvent: the callback and its async context must outlive the call */
+  int dispatching; /* onEvent calls on the stack (send can fail inside one): the callback must outlive them */
   bool js_released;
 } dial;
 
@@ -94,7 +93,6 @@ static void release_js(dial *d) {
   if (d->js_released) return;
   d->js_released = true;
   napi_delete_reference(d->env, d->on_event);
-  napi_async_destroy(d->env, d->async);
 }
 
 /* Stops all I/O; with close_fds, resets the client and closes the upstream. */
@@ -107,10 +105,10 @@ static void dial_end(dial *d, bool close_fds) {
     reset_and_close(d->client);
     close(d->upstream);
   }
-  if (!d->dispatching) release_js(d);
+  if (d->dispatching == 0) release_js(d);
 }
 
-/* onEvent(kind, value); JS may end the dial from inside it. */
+/* onEvent(kind, value); JS may end the dial from inside it, so the callback is released only after. */
 static void call_js(dial *d, int kind, napi_value value) {
   napi_env env = d->env;
   napi_value fn, recv, argv[2], ignored;
@@ -118,20 +116,20 @@ static void call_js(dial *d, int kind, napi_value value) {
   napi_get_global(env, &recv);
   napi_create_int32(env, kind, &argv[0]);
   argv[1] = value;
-  d->dispatching = true;
-  napi_make_callback(env, d->async, recv, fn, 2, argv, &ignored);
-  d->dispatching = false;
-  if (d->state == ENDED) release_js(d);
+  d->dispatching++;
+  napi_make_callback(env, addon_async_context(), recv, fn, 2, argv, &ignored);
+  if (--d->dispatching == 0 && d->state == ENDED) release_js(d);
 }
 
 static void fail(dial *d, int kind, int err) {
   napi_handle_scope scope;
   napi_value code;
   if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
-  d->dispatching = true;
+  d->dispatching++; /* dial_end must keep the callback for the call below */
   dial_end(d, true);
   napi_create_int32(d->env, err, &code);
   call_js(d, kind, code);
+  d->dispatching--;
   napi_close_handle_scope(d->env, scope);
 }
 
@@ -252,7 +250,7 @@ static bool get_external(napi_env env, napi_callback_info info, size_t want, nap
 
 static napi_value TcpDial(napi_env env, napi_callback_info info) {
   size_t argc = 7;
-  napi_value argv[7], name, external;
+  napi_value argv[7], external;
   int32_t client;
   uint32_t mark;
   int64_t connect_ms, handshake_ms;
@@ -294,8 +292,7 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
   d->upstream = fd;
   d->handshake_timeout_ms = (uint64_t)handshake_ms;
   if (napi_create_reference(env, argv[6], 1, &d->on_event) != napi_ok ||
-      napi_create_string_utf8(env, "socksgate.tcpDial", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &d->async) != napi_ok || napi_create_external(env, d, on_finalize, NULL, &external) != napi_ok) {
+      napi_create_external(env, d, on_finalize, NULL, &external) != napi_ok) {
     free(d->out);
     free(d);
     close(fd);

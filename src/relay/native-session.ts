@@ -60,10 +60,18 @@ export function runNativeSession(f: FlowInFlight, client: AcceptedClient, plan: 
           dial.send(progress.send);
           return;
         }
-        plan.settle(undefined);
         let settle!: (result: RelayResult) => void;
         const done = new Promise<RelayResult>((resolve) => (settle = resolve));
-        const relay = dial.splice(progress.done, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => settle(toRelayResult(result, 0)));
+        let relay;
+        try {
+          relay = dial.splice(progress.done, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => settle(toRelayResult(result, 0)));
+        } catch (err) {
+          // EMFILE for a pipe, or a server that answered before taking the whole opening.
+          dial.abort();
+          failed(err);
+          return;
+        }
+        plan.settle(undefined);
         deps.sessions.add(flow.id, relay.stop);
         void finishRelay(f, done, deps);
       },

@@ -1,0 +1,190 @@
+// runNativeSession (src/relay/native-session.ts) end to end on loopback: a client connects to an
+// acceptTcp listener, the accepted fd runs a real SOCKS5 handshake against the in-process fake
+// server (test/helpers/fake-socks5.ts) in the addon, then the splice relay.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { after, test } from 'node:test';
+import { addrOf } from '../../../src/core/addr.js';
+import { ErrorCode, SgError } from '../../../src/core/errors.js';
+import { newFlow } from '../../../src/core/flow.js';
+import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
+import { listenTcpFd } from '../../../src/native/index.js';
+import { acceptTcp, type AcceptedFd } from '../../../src/native/tcp-accept.js';
+import type { DialPlan } from '../../../src/outbound/handshake.js';
+import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
+import type { FlowEnd, FlowObserver } from '../../../src/relay/flow-observer.js';
+import type { FlowInFlight } from '../../../src/relay/flow-report.js';
+import { runNativeSession, type NativeSessionDeps } from '../../../src/relay/native-session.js';
+import { Sessions } from '../../../src/relay/sessions.js';
+import { startFakeSocks5, type FakeSocks5Options } from '../../helpers/fake-socks5.js';
+
+const T = { timeout: 10_000 };
+const TARGET = addrOf('192.0.2.10', 443);
+
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** A connected client socket and its accepted end as the native acceptor hands it over. */
+async function acceptedPair(): Promise<{ client: net.Socket; accepted: AcceptedFd }> {
+  const port = await freePort();
+  let acceptor!: ReturnType<typeof acceptTcp>;
+  const accepted = new Promise<AcceptedFd>((resolve) => {
+    acceptor = acceptTcp(listenTcpFd(addrOf('127.0.0.1', port)), 'local', resolve, () => {});
+  });
+  cleanups.push(() => acceptor.close());
+  const client = net.connect({ port, host: '127.0.0.1' });
+  client.on('error', () => {});
+  cleanups.push(() => client.destroy());
+  const conn = await accepted;
+  acceptor.close();
+  await once(client, 'connect');
+  return { client, accepted: conn };
+}
+
+interface Call {
+  level: string;
+  args: unknown[];
+}
+
+function fakeLogger() {
+  const calls: Call[] = [];
+  const record = (level: string) => (...args: unknown[]) => void calls.push({ level, args });
+  const log = { warn: record('warn'), debug: record('debug'), info: record('info'), error: record('error'), isLevelEnabled: () => false };
+  return { calls, log: log as unknown as NativeSessionDeps['log'] };
+}
+
+function fakeObserver() {
+  const opened: unknown[][] = [];
+  const closed: { flowId: number; outbound: string; end: FlowEnd }[] = [];
+  let onClosed!: () => void;
+  const closedOnce = new Promise<void>((resolve) => (onClosed = resolve));
+  const observer: FlowObserver = {
+    opened: (flow, outbound, target) => void opened.push([flow.id, outbound, target]),
+    closed: (flow, outbound, end) => {
+      closed.push({ flowId: flow.id, outbound, end });
+      onClosed();
+    },
+  };
+  return { observer, opened, closed, closedOnce };
+}
+
+/** Everything one session needs, with spies. */
+async function setup(reply: FakeSocks5Options['reply']) {
+  const fake = await startFakeSocks5({ reply });
+  cleanups.push(() => fake.close());
+  const { client, accepted } = await acceptedPair();
+  const settled: unknown[][] = [];
+  const plan: DialPlan = {
+    server: addrOf('127.0.0.1', fake.port),
+    mark: 0,
+    connectTimeoutMs: 2_000,
+    handshakeTimeoutMs: 2_000,
+    handshake: new Socks5Handshake(TARGET, { pipelined: false }),
+    settle: (...args: unknown[]) => void settled.push(args),
+  };
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: accepted.dst as typeof TARGET, inbound: 'redirect' });
+  const f: FlowInFlight = { flow, outbound: 'test', target: TARGET, startedAt: Date.now() };
+  const sessions = new Sessions();
+  const logger = fakeLogger();
+  const obs = fakeObserver();
+  const deps: NativeSessionDeps = { sessions, log: logger.log, observer: obs.observer, idleMs: 0 };
+  return { fake, client, accepted, plan, settled, flow, f, sessions, logger, obs, deps };
+}
+
+function clientEnd(client: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    client.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNRESET' ? 'reset' : `error ${err.code}`));
+    client.once('close', () => resolve('closed'));
+    client.resume();
+  });
+}
+
+test('SOCKS5 success: the client gets the echo, settle(undefined) once, observer opened then closed', T, async () => {
+  const s = await setup('echo');
+  runNativeSession(s.f, new AcceptedClient(s.accepted.fd), s.plan, s.deps);
+  assert.deepEqual(s.obs.opened, [[s.flow.id, 'test', TARGET]]);
+  assert.equal(s.sessions.size, 1);
+
+  s.client.write('hello');
+  const [echo] = (await once(s.client, 'data')) as [Buffer];
+  assert.equal(String(echo), 'hello');
+  assert.deepEqual(s.settled, [[undefined]]);
+  assert.equal(s.sessions.size, 1);
+  assert.equal(s.obs.closed.length, 0);
+  // One connection to the proxy.
+  assert.equal(s.fake.reads.length, 1);
+
+  // Client ends, the server (not half-open) ends back: both ends closed.
+  s.client.end();
+  await once(s.client, 'end');
+  await s.obs.closedOnce;
+  assert.deepEqual(s.obs.closed, [{ flowId: s.flow.id, outbound: 'test', end: { outcome: 'closed', reason: undefined, bytesUp: 5, bytesDown: 5 } }]);
+  assert.equal(s.sessions.size, 0);
+  assert.deepEqual(s.settled, [[undefined]]);
+  assert.deepEqual(s.logger.calls.filter((c) => c.level === 'warn'), []);
+});
+
+test('SOCKS5 garbage reply: client reset, settle once with MALFORMED_REPLY, one warning', T, async () => {
+  const s = await setup('garbage');
+  const ended = clientEnd(s.client);
+  runNativeSession(s.f, new AcceptedClient(s.accepted.fd), s.plan, s.deps);
+  assert.equal(await ended, 'reset');
+  await s.obs.closedOnce;
+
+  assert.equal(s.settled.length, 1);
+  const [err] = s.settled[0];
+  assert.ok(err instanceof SgError, `settled with ${String(err)}`);
+  assert.equal(err.code, ErrorCode.MALFORMED_REPLY);
+  assert.equal(err.code, 'SG_ERR_MALFORMED_REPLY');
+
+  const warns = s.logger.calls.filter((c) => c.level === 'warn');
+  assert.equal(warns.length, 1);
+  const [fields, message] = warns[0].args as [Record<string, unknown>, string];
+  assert.equal(fields.reason, 'SG_ERR_MALFORMED_REPLY');
+  assert.equal(fields.flowId, s.flow.id);
+  assert.equal(fields.outbound, 'test');
+  assert.match(message, /^flow failed: /);
+
+  assert.deepEqual(s.obs.closed, [{ flowId: s.flow.id, outbound: 'test', end: { outcome: 'failed', reason: 'SG_ERR_MALFORMED_REPLY', bytesUp: 0, bytesDown: 0 } }]);
+  assert.equal(s.sessions.size, 0);
+});
+
+test('a refused connect: settle once with UPSTREAM_UNREACHABLE, client reset, sessions empty', T, async () => {
+  const s = await setup('echo');
+  const plan = { ...s.plan, server: addrOf('127.0.0.1', await freePort()) };
+  const ended = clientEnd(s.client);
+  runNativeSession(s.f, new AcceptedClient(s.accepted.fd), plan, s.deps);
+  assert.ok(['reset', 'closed'].includes(await ended));
+  await s.obs.closedOnce;
+  assert.equal(s.settled.length, 1);
+  assert.equal((s.settled[0][0] as SgError).code, ErrorCode.UPSTREAM_UNREACHABLE);
+  assert.match((s.settled[0][0] as SgError).message, /ECONNREFUSED/);
+  assert.equal(s.logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(s.sessions.size, 0);
+});
+
+test('stopping the session during the handshake: settle once with SHUTDOWN, client reset', T, async () => {
+  const s = await setup('silent');
+  const ended = clientEnd(s.client);
+  runNativeSession(s.f, new AcceptedClient(s.accepted.fd), s.plan, s.deps);
+  // Wait until the server has the request, so the dial is mid-handshake.
+  while (s.fake.reads.length === 0 || Buffer.concat(s.fake.reads[0]).length < 3 + 10) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await s.sessions.drain(1), 1);
+  assert.equal(await ended, 'reset');
+  assert.equal(s.settled.length, 1);
+  assert.equal((s.settled[0][0] as SgError).code, ErrorCode.SHUTDOWN);
+  assert.equal(s.obs.closed.length, 1);
+  assert.equal(s.obs.closed[0].end.outcome, 'failed');
+  assert.equal(s.sessions.size, 0);
+});
