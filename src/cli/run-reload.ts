@@ -66,12 +66,12 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const ignored = RESTART_ONLY.filter((key) => changed.includes(key));
   const effective: Config = Object.freeze({ ...next, dns: old.dns, sniff: old.sniff, optimistic_data: old.optimistic_data, relay: old.relay, log: { ...next.log, format: old.log.format } });
 
-  const listeners = await state.listeners.update(effective);
+  const listeners = state.listeners.update(effective);
   let rules: ReturnType<DaemonRules['update']>;
   try {
     rules = state.rules.update(effective);
   } catch (err) {
-    await state.listeners.update(old);
+    state.listeners.update(old);
     throw err;
   }
   state.guard.replace([...effective.redirect, ...effective.tproxy], effective.upstreams.map((u) => u.server));

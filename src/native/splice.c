@@ -88,8 +88,8 @@ typedef struct {
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
   int open_handles;
-  bool finished;      /* onDone called, handles closing */
-  bool external_gone; /* the JS handle was garbage collected */
+  bool finished; /* onDone called, handles closing */
+  handle_box *box;
 } relay;
 
 static void free_relay(relay *r) {
@@ -99,7 +99,10 @@ static void free_relay(relay *r) {
 
 static void on_handle_closed(uv_handle_t *handle) {
   relay *r = handle->data;
-  if (--r->open_handles == 0 && r->external_gone) free_relay(r);
+  if (--r->open_handles == 0) {
+    handle_box_detach(r->box);
+    free_relay(r);
+  }
 }
 
 static void report(relay *r, int outcome, int err, int side) {
@@ -275,12 +278,6 @@ static void on_idle_timer(uv_timer_t *timer) {
   uv_timer_start(timer, on_idle_timer, r->idle_ms - idle_for, 0);
 }
 
-static void on_external_finalized(napi_env env, void *data, void *hint) {
-  relay *r = data;
-  r->external_gone = true;
-  if (r->finished && r->open_handles == 0) free_relay(r);
-}
-
 static bool copy_head(const void *data, size_t len, direction *dir) {
   if (len == 0) return true;
   dir->head = malloc(len);
@@ -321,7 +318,7 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   napi_value external;
   if (!copy_head(heads->down, heads->down_len, &r->dir[DOWN]) || !copy_head(heads->up, heads->up_len, &r->dir[UP]) ||
       napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok ||
-      napi_create_external(env, r, on_external_finalized, NULL, &external) != napi_ok) {
+      (external = handle_box_new(env, r, &r->box)) == NULL) {
     close(r->fd[0]);
     close(r->fd[1]);
     free_relay(r);
@@ -379,13 +376,13 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
 static napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  void *data;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+  bool ok;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelayStop(handle)");
     return NULL;
   }
-  finish((relay *)data, OUTCOME_STOPPED, 0, 0, 3);
+  relay *r = handle_box_target(env, argv[0], &ok);
+  if (r != NULL) finish(r, OUTCOME_STOPPED, 0, 0, 3); /* NULL: long over */
   return NULL;
 }
 

@@ -59,27 +59,29 @@ typedef struct {
   size_t out_len, out_off;
   int connect_errno; /* a connect that failed at once, reported from the timer */
   int open_handles;
-  bool finalized;
+  handle_box *box;
   int dispatching; /* onEvent calls on the stack (send can fail inside one): the callback must outlive them */
   bool js_released;
 } dial;
 
-static void dial_free_if_done(dial *d) {
-  if (d->open_handles > 0 || !d->finalized) return;
+/* The buffers go as soon as the dial ends: the JS handle (and with it this struct) may live on. */
+static void drop_buffers(dial *d) {
   free(d->received);
   free(d->out);
+  d->received = d->out = NULL;
+  d->received_len = d->received_cap = d->out_len = d->out_off = 0;
+}
+
+static void dial_free_if_done(dial *d) {
+  if (d->open_handles > 0) return;
+  handle_box_detach(d->box);
+  drop_buffers(d);
   free(d);
 }
 
 static void on_handle_closed(uv_handle_t *handle) {
   dial *d = handle->data;
   d->open_handles--;
-  dial_free_if_done(d);
-}
-
-static void on_finalize(napi_env env, void *data, void *hint) {
-  dial *d = data;
-  d->finalized = true;
   dial_free_if_done(d);
 }
 
@@ -104,6 +106,7 @@ static void dial_end(dial *d, bool close_fds) {
   if (close_fds) {
     reset_and_close(d->client);
     close(d->upstream);
+    drop_buffers(d);
   }
   if (d->dispatching == 0) release_js(d);
 }
@@ -236,16 +239,16 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   else watch(d);
 }
 
-static bool get_external(napi_env env, napi_callback_info info, size_t want, napi_value *argv, dial **d) {
+/* The dial behind the first argument; *d is NULL once the dial is gone (ended and freed). */
+static bool get_dial(napi_env env, napi_callback_info info, size_t want, napi_value *argv, dial **d) {
   size_t argc = want;
-  void *data;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
-      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+  bool ok;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a handle from tcpDial");
     return false;
   }
-  *d = data;
-  return true;
+  *d = handle_box_target(env, argv[0], &ok);
+  return ok;
 }
 
 static napi_value TcpDial(napi_env env, napi_callback_info info) {
@@ -292,11 +295,10 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
   d->upstream = fd;
   d->handshake_timeout_ms = (uint64_t)handshake_ms;
   if (napi_create_reference(env, argv[6], 1, &d->on_event) != napi_ok ||
-      napi_create_external(env, d, on_finalize, NULL, &external) != napi_ok) {
+      (external = handle_box_new(env, d, &d->box)) == NULL) {
     free(d->out);
     free(d);
     close(fd);
-    napi_throw_error(env, "ERR_NAPI", "tcpDial: Node-API call failed");
     return NULL;
   }
   uv_poll_init_socket(loop, &d->poll, fd);
@@ -322,12 +324,12 @@ static napi_value TcpDialSend(napi_env env, napi_callback_info info) {
   void *bytes;
   size_t len;
   bool is_buffer = false;
-  if (!get_external(env, info, 2, argv, &d)) return NULL;
+  if (!get_dial(env, info, 2, argv, &d)) return NULL;
   if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[1], &bytes, &len) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSend(handle, bytes)");
     return NULL;
   }
-  if (d->state != HANDSHAKING) return NULL;
+  if (d == NULL || d->state != HANDSHAKING) return NULL;
   if (!queue(d, bytes, len)) return throw_errno(env, ENOMEM, "tcpDialSend");
   flush(d); /* on_readable re-arms polling for what is left */
   return NULL;
@@ -337,29 +339,30 @@ static napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   dial *d;
   int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
-  if (!get_external(env, info, 6, argv, &d)) return NULL;
+  if (!get_dial(env, info, 6, argv, &d)) return NULL;
+  if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len) {
+    napi_throw_error(env, "ERR_SG_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
+    return NULL;
+  }
   if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_get_value_int64(env, argv[2], &idle_ms) != napi_ok ||
       napi_get_value_int64(env, argv[3], &early_close_ms) != napi_ok || napi_get_value_int64(env, argv[4], &early_close_max_up) != napi_ok ||
       consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
     return NULL;
   }
-  if (d->state != HANDSHAKING || d->out_off < d->out_len) {
-    napi_throw_error(env, "ERR_SG_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
-    return NULL;
-  }
   int fds[2] = {d->client, d->upstream};
   splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, NULL, 0};
-  dial_end(d, false);
-  /* splice_start copies the heads before anything frees them (the buffers live until finalize). */
-  return splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, argv[5]);
+  dial_end(d, false); /* stops polling the upstream fd, which the relay polls next */
+  napi_value relay = splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, argv[5]);
+  drop_buffers(d); /* splice_start copied the heads */
+  return relay;
 }
 
 static napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   dial *d;
-  if (!get_external(env, info, 1, argv, &d)) return NULL;
-  dial_end(d, true);
+  if (!get_dial(env, info, 1, argv, &d)) return NULL;
+  if (d != NULL) dial_end(d, true);
   return NULL;
 }
 

@@ -58,8 +58,10 @@ export class NativeDial {
 
   /** Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client first. */
   splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, onDone: (result: SpliceResult) => void): SpliceHandle {
-    const relay = this.binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
-    return { stop: () => this.binding.spliceRelayStop(relay) };
+    const { binding } = this;
+    const relay = binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
+    // Not `this`: the relay outlives the dial, whose handle can then be collected.
+    return { stop: () => binding.spliceRelayStop(relay) };
   }
 
   /** Resets the client and closes the upstream; no event follows. */

@@ -49,6 +49,31 @@ const EXPECTING: Record<Socks5Stage, string> = {
   reply: 'SOCKS5 reply',
 };
 
+/** What comes before the request: it depends only on the login and the mode, so it is encoded once per login. */
+interface Preamble {
+  readonly methods: readonly number[];
+  readonly greeting: Buffer;
+  readonly auth?: Buffer;
+}
+
+const ANONYMOUS: Preamble = { methods: [AuthMethod.NONE], greeting: encodeGreeting([AuthMethod.NONE]) };
+const preambles = new WeakMap<Socks5Credentials, { pipelined: Preamble; stepwise: Preamble }>();
+
+function preamble(credentials: Socks5Credentials | undefined, pipelined: boolean): Preamble {
+  if (!credentials) return ANONYMOUS;
+  let both = preambles.get(credentials);
+  if (!both) {
+    const auth = encodeUserPassRequest(credentials.username, credentials.password);
+    const stepwise = [AuthMethod.NONE, AuthMethod.USERPASS];
+    both = {
+      pipelined: { methods: [AuthMethod.USERPASS], greeting: encodeGreeting([AuthMethod.USERPASS]), auth },
+      stepwise: { methods: stepwise, greeting: encodeGreeting(stepwise), auth },
+    };
+    preambles.set(credentials, both);
+  }
+  return pipelined ? both.pipelined : both.stepwise;
+}
+
 /**
  * RFC 1928/1929 client side. Pipelined, it offers only the one method it will use, so the bytes that
  * follow the greeting mean the same to the server whichever way it reads them.
@@ -70,9 +95,9 @@ export class Socks5Handshake implements Handshake {
     if (opts.earlyData && !pipelined) throw new RangeError('early data needs a pipelined handshake');
     this.pipelined = pipelined;
     this.hasCredentials = credentials !== undefined;
-    this.methods = credentials ? (pipelined ? [AuthMethod.USERPASS] : [AuthMethod.NONE, AuthMethod.USERPASS]) : [AuthMethod.NONE];
-    const greeting = encodeGreeting(this.methods);
-    this.auth = credentials ? encodeUserPassRequest(credentials.username, credentials.password) : undefined;
+    const { methods, greeting, auth } = preamble(credentials, pipelined);
+    this.methods = methods;
+    this.auth = auth;
     this.request = encodeRequest(opts.command ?? Socks5Command.CONNECT, dst);
     const parts = [greeting, ...(this.auth ? [this.auth] : []), this.request, ...(opts.earlyData ? [opts.earlyData] : [])];
     this.opening = pipelined ? Buffer.concat(parts) : greeting;

@@ -4,7 +4,7 @@ import type { Flow } from '../core/flow.js';
 import type { Logger } from '../observe/logger.js';
 import type { FlowObserver } from './flow-observer.js';
 import type { Sessions } from './sessions.js';
-import type { Relay } from './tcp-relay.js';
+import type { RelayResult } from './tcp-relay.js';
 
 /** What reports a TCP flow's end, whichever path carried it. */
 export interface FlowReportDeps {
@@ -35,9 +35,8 @@ export function reportDialFailure(f: FlowInFlight, err: unknown, deps: FlowRepor
   deps.log.warn({ ...flowFields(f), reason: errorCode(err), ms: Date.now() - f.startedAt }, `flow failed: ${errorMessage(err)}`);
 }
 
-/** Waits for the relay's end and reports it: a warning for a reset, else debug only. */
-export async function finishRelay(f: FlowInFlight, done: Relay['done'], deps: FlowReportDeps, earlyBytes?: number): Promise<void> {
-  const result = await done;
+/** Reports the relay's end: a warning for a reset, else debug only. */
+export function relayEnded(f: FlowInFlight, result: RelayResult, deps: FlowReportDeps, earlyBytes?: number): void {
   deps.sessions.remove(f.flow.id);
   deps.observer?.closed(f.flow, f.outbound, { outcome: result.outcome, reason: result.reason, bytesUp: result.bytesUp, bytesDown: result.bytesDown });
   const warn = result.outcome === 'reset' && result.reason && result.reason !== ErrorCode.CLIENT_RESET;

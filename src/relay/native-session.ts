@@ -2,13 +2,13 @@ import { NEED_MORE } from '../codec/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { AcceptedClient } from '../inbound/accepted-client.js';
 import { errnoError } from '../native/errno-error.js';
-import type { SpliceResult } from '../native/splice.js';
+import type { SpliceHandle, SpliceResult } from '../native/splice.js';
 import { DialFailure, NativeDial } from '../native/tcp-dial.js';
 import { handshakeFailure, type DialPlan } from '../outbound/handshake.js';
 import { connectFailed, connectTimedOut } from '../outbound/tcp-connect.js';
-import { finishRelay, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
+import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
 import { toRelayResult } from './splice-relay.js';
-import { EARLY_CLOSE, type RelayResult } from './tcp-relay.js';
+import { EARLY_CLOSE } from './tcp-relay.js';
 
 export interface NativeSessionDeps extends FlowReportDeps {
   readonly idleMs: number;
@@ -28,6 +28,17 @@ function dialError(plan: DialPlan, failure: number, errno: number): SgError {
     default:
       return handshakeFailure('socket', plan.handshake, plan.handshakeTimeoutMs, errnoError(errno, 'recv'));
   }
+}
+
+/**
+ * Hands the flow to the splice relay. Its own function, so what stays reachable while the
+ * connection lives (the session's stop, the end report) holds the flow and nothing of the dial.
+ */
+function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: NativeSessionDeps): void {
+  // Registered first: the relay may end inside splice() (both sides already closed).
+  let relay: SpliceHandle | undefined;
+  deps.sessions.add(f.flow.id, () => relay?.stop());
+  relay = dial.splice(consumed, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => relayEnded(f, toRelayResult(result, 0), deps));
 }
 
 /**
@@ -60,11 +71,8 @@ export function runNativeSession(f: FlowInFlight, client: AcceptedClient, plan: 
           dial.send(progress.send);
           return;
         }
-        let settle!: (result: RelayResult) => void;
-        const done = new Promise<RelayResult>((resolve) => (settle = resolve));
-        let relay;
         try {
-          relay = dial.splice(progress.done, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => settle(toRelayResult(result, 0)));
+          startRelay(f, dial, progress.done, deps);
         } catch (err) {
           // EMFILE for a pipe, or a server that answered before taking the whole opening.
           dial.abort();
@@ -72,8 +80,6 @@ export function runNativeSession(f: FlowInFlight, client: AcceptedClient, plan: 
           return;
         }
         plan.settle(undefined);
-        deps.sessions.add(flow.id, relay.stop);
-        void finishRelay(f, done, deps);
       },
       onFailure(failure, errno) {
         failed(dialError(plan, failure, errno));

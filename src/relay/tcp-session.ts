@@ -4,7 +4,7 @@ import { ErrorCode, SgError } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
 import type { AcceptedClient } from '../inbound/accepted-client.js';
 import type { Outbound } from '../outbound/outbound.js';
-import { finishRelay, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
+import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
 import { runNativeSession } from './native-session.js';
 import type { Relay, RelayOptions } from './tcp-relay.js';
 
@@ -78,6 +78,6 @@ async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbo
   const relay = deps.relay(client, upstream, { idleMs: deps.idleMs, sentUp: sentEarly });
   deps.sessions.add(flow.id, relay.stop);
   // Returned, not awaited: this frame (the sockets, the AbortController, the early bytes) is freed
-  // while the relay runs; a spliced flow then keeps only what finishRelay holds.
-  return finishRelay(f, relay.done, deps, sentEarly);
+  // while the relay runs.
+  return relay.done.then((result) => relayEnded(f, result, deps, sentEarly));
 }
