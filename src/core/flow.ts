@@ -15,5 +15,7 @@ let lastFlowId = 0;
 
 export function newFlow(fields: Omit<Flow, 'id'>): Flow {
   lastFlowId = (lastFlowId + 1) % Number.MAX_SAFE_INTEGER;
-  return Object.freeze({ id: lastFlowId, ...fields });
+  const { network, src, dst, inbound } = fields;
+  // Spelled out, not spread: one object shape for every flow, built on V8's fast path.
+  return Object.freeze({ id: lastFlowId, network, src, dst, inbound });
 }

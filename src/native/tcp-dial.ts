@@ -8,7 +8,8 @@ export const DialFailure = { CONNECT_FAILED: 1, CONNECT_TIMEOUT: 2, HANDSHAKE_TI
 const DIAL_DATA = 0;
 
 interface DialBinding {
-  tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: Buffer | number) => void): object;
+  tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: number) => void): object;
+  tcpDialScratch(buffer: Buffer): void;
   tcpDialSend(handle: object, bytes: Buffer): void;
   tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
   tcpDialAbort(handle: object): void;
@@ -16,7 +17,10 @@ interface DialBinding {
 }
 
 export interface NativeDialEvents {
-  /** Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for more. */
+  /**
+   * Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for
+   * more. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
+   */
   onData(received: Buffer): void;
   /** The dial failed (a DialFailure and an errno, 0 for EOF); the client has been reset. */
   onFailure(failure: number, errno: number): void;
@@ -28,6 +32,17 @@ export interface NativeDialOptions {
   readonly opening: Buffer;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+}
+
+/** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
+let scratch: Buffer | undefined;
+
+function receivedBytes(binding: DialBinding): Buffer {
+  if (!scratch) {
+    scratch = Buffer.alloc(16_384); // MAX_RECEIVED in tcp-dial.c
+    binding.tcpDialScratch(scratch);
+  }
+  return scratch;
 }
 
 /** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
@@ -46,9 +61,10 @@ export class NativeDial {
 
   /** Throws the addon's Error when it cannot create the socket; the client fd is then still the caller's. */
   constructor(clientFd: number, opts: NativeDialOptions, events: NativeDialEvents) {
+    const received = receivedBytes(this.binding);
     this.handle = this.binding.tcpDial(clientFd, sockaddrOf(opts.server), opts.mark, opts.opening, opts.connectTimeoutMs, opts.handshakeTimeoutMs, (kind, value) => {
-      if (kind === DIAL_DATA) events.onData(value as Buffer);
-      else events.onFailure(kind, value as number);
+      if (kind === DIAL_DATA) events.onData(received.subarray(0, value));
+      else events.onFailure(kind, value);
     });
   }
 

@@ -56,7 +56,8 @@ export function runNativeSession(f: FlowInFlight, client: AcceptedClient, plan: 
   };
   let dial: NativeDial;
   try {
-    dial = new NativeDial(client.fd, { ...plan, opening: handshake.opening }, {
+    const { server, mark, connectTimeoutMs, handshakeTimeoutMs } = plan;
+    dial = new NativeDial(client.fd, { server, mark, opening: handshake.opening, connectTimeoutMs, handshakeTimeoutMs }, {
       onData(received) {
         let progress;
         try {
