@@ -3,6 +3,7 @@ import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
 import type { AcceptedClient } from '../inbound/accepted-client.js';
+import type { DialPlan } from '../outbound/handshake.js';
 import type { Outbound } from '../outbound/outbound.js';
 import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
 import { runNativeSession } from './native-session.js';
@@ -42,8 +43,17 @@ export async function runTcpSession(flow: Flow, client: AcceptedClient, deps: Tc
   const outbound = deps.pickOutbound(flow);
   const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
   const needsNode = (deps.sniff !== undefined && mapped?.kind !== 'domain') || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
-  const plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
   const f: FlowInFlight = { flow, outbound: outbound.name, target: mapped, startedAt: Date.now() };
+  let plan: DialPlan | undefined;
+  try {
+    plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
+  } catch (err) {
+    // A destination the protocol cannot carry (IPv6 over SOCKS4): refused before any dial, as dial would.
+    deps.observer?.opened(flow, outbound.name, mapped);
+    reportDialFailure(f, err, deps);
+    client.reset();
+    return;
+  }
   if (plan) return runNativeSession(f, client, plan, deps);
   return runSocketSession(f, client.socket(), outbound, deps);
 }

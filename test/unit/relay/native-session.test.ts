@@ -188,3 +188,22 @@ test('stopping the session during the handshake: settle once with SHUTDOWN, clie
   assert.equal(s.obs.closed[0].end.outcome, 'failed');
   assert.equal(s.sessions.size, 0);
 });
+
+test('runTcpSession: a destination the outbound cannot carry (IPv6 over SOCKS4) resets the client and is logged once, no throw', T, async () => {
+  const { runTcpSession } = await import('../../../src/relay/tcp-session.js');
+  const { createOutbound } = await import('../../../src/outbound/create.js');
+  const { relayTcpSpliced } = await import('../../../src/relay/splice-relay.js');
+  const { client, accepted } = await acceptedPair();
+  const logger = fakeLogger();
+  const obs = fakeObserver();
+  const sessions = new Sessions();
+  const settings = { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: 2_000 };
+  const socks4 = createOutbound({ name: 'v4only', protocol: 'socks4', server: addrOf('127.0.0.1', await freePort()), pipelining: 'auto' }, settings, logger.log);
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('2001:db8::1', 443), inbound: 'redirect' });
+  const ended = clientEnd(client);
+  await runTcpSession(flow, new AcceptedClient(accepted.fd), { pickOutbound: () => socks4, idleMs: 0, relay: relayTcpSpliced, native: true, sessions, log: logger.log, observer: obs.observer });
+  assert.equal(await ended, 'reset');
+  assert.deepEqual(logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(obs.closed[0]?.end.reason, ErrorCode.UPSTREAM_REFUSED);
+  assert.equal(sessions.size, 0);
+});
