@@ -26,7 +26,8 @@
  *   2. time to first byte (delay-line.ts, measure-ttfb.ts): curl of a small file over a client ⇄
  *      proxy link with a 20 ms round trip (a userspace TUN delay line: there is no netem here), in
  *      round trips, without and with username/password (a second Dante with the username method)
- *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000
+ *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000;
+ *      then socksgate alone and with --workers 2, each process capped at CAP_CPUS (cpu-cap.ts)
  *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, growth
  *      across waves
  *   5a. UDP (measure-udp.ts, udp-echo-load.mjs): a UDP echo through Dante's UDP ASSOCIATE,
@@ -54,6 +55,7 @@ import { compileDelayLine, createDelayLab } from './delay-line.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
+import { capCpu, withChildren } from './cpu-cap.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
 import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
@@ -237,6 +239,36 @@ async function smoke(lab: Lab, running: Running, url: string): Promise<void> {
   }
 }
 
+/** Share of a CPU each socksgate process may use in the capped connections/s runs. */
+const CAP_CPUS = 0.2;
+
+/**
+ * Connections/s of one socksgate process and of --workers 2 with every process capped at CAP_CPUS:
+ * here wrk, nginx and Dante fill the two cores, so a second worker has no core to run on; capped,
+ * socksgate is the bottleneck, as it would be on a machine with cores to spare.
+ */
+async function cappedCps(o: Options, r: Results, lab: Lab, servers: Servers, url: string, seconds: number): Promise<void> {
+  r.capCpus = CAP_CPUS;
+  for (let run = 1; run <= o.runs; run++) {
+    for (const id of ['socksgate', 'socksgate-workers2'] as const) {
+      say(`connections/s capped at ${CAP_CPUS} CPU per process: run ${run}/${o.runs}, ${LABELS[id]}`);
+      await withVariant(lab, id, servers.dante, { tag: `cps-cap${run}` }, async (running) => {
+        await smoke(lab, running, url);
+        const uncap = capCpu(withChildren(running.pid!), CAP_CPUS);
+        try {
+          const s = await retryOnce(r, `connections/s capped, ${LABELS[id]}, run ${run}`, () => runCps(lab, running, url, seconds));
+          if (s) (r.cpsCapped[id] ??= []).push(s);
+        } finally {
+          uncap();
+        }
+      });
+    }
+  }
+  r.notes.push(
+    `Capped connections/s: each socksgate process (the primary and each worker) in a cgroup of its own limited to ${CAP_CPUS} CPU, so socksgate and not the lab is the limit; the ratio column "2 workers / socksgate" is the scaling.`,
+  );
+}
+
 async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | undefined): Promise<void> {
   const lab = await createLab();
   live.add(`sg-${lab.id}`);
@@ -290,6 +322,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
         say('connections/s: one more socksgate run under node --cpu-prof (not counted)');
         await withVariant(lab, 'socksgate', servers.dante, { tag: 'cps-prof', profileDir: path.join(profileDir, 'cps') }, (running) => runCps(lab, running, url, seconds));
       }
+      if (cpsVariants.includes('socksgate-workers2')) await cappedCps(o, r, lab, servers, url, seconds);
       const busy = median(Object.values(r.cps).flatMap((s) => s!.map((x) => x.machineBusy)));
       r.notes.push(
         `Connections/s: every connection is also a new SOCKS session at Dante (a forking server) and an nginx request, all on the same ${os.cpus().length} cores; ` +

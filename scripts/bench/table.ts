@@ -37,6 +37,9 @@ export interface Results {
     auth: Partial<Record<VariantId, TtfbSamples>>;
   };
   cps: Partial<Record<VariantId, CpsSample[]>>;
+  /** socksgate, one process and --workers 2, with each process capped at `capCpus` CPUs. */
+  cpsCapped: Partial<Record<VariantId, CpsSample[]>>;
+  capCpus?: number;
   /** One result per run (a fresh socksifier process each); the first run also has the growth waves. */
   memory: Partial<Record<VariantId, MemoryResult[]>>;
   startupMs: Partial<Record<VariantId, number[]>>;
@@ -52,7 +55,7 @@ export interface Results {
 }
 
 export function emptyResults(meta: Results['meta']): Results {
-  return { meta, bulk: {}, cps: {}, memory: {}, startupMs: {}, notes: [] };
+  return { meta, bulk: {}, cps: {}, cpsCapped: {}, memory: {}, startupMs: {}, notes: [] };
 }
 
 type Cells = Partial<Record<VariantId, number>>;
@@ -170,6 +173,9 @@ export function renderMarkdown(r: Results): string {
     const cpu = medians(r.cps, (s) => s.cpuPer1k);
     delete cpu.direct;
     out.push(row('CPU s per 1,000 connections', 'lower', cpu));
+  }
+  if (Object.keys(r.cpsCapped ?? {}).length) {
+    out.push(row(`New connections/s, each socksgate process capped at ${r.capCpus} CPU (cores to spare, emulated)`, 'higher', medians(r.cpsCapped, (s) => s.rps)));
   }
   if (Object.keys(r.memory).length) {
     const per: Cells = {};
