@@ -8,6 +8,7 @@ import { LoopGuard } from '../inbound/loop-guard.js';
 import type { TcpInboundDeps } from '../inbound/tcp-inbound.js';
 import { raiseFileLimit } from '../native/index.js';
 import { createLogger, type Logger } from '../observe/logger.js';
+import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
 import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
@@ -55,9 +56,11 @@ async function startDaemon(config: Config, log: Logger, rules: DaemonRules, obse
   const startUdp = (next: Config) => startUdpService(next, deps.guard, log, session.mapDestination);
   const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
   for (const outbound of outbounds.all) outbound.start();
+  const memory = releaseMemoryAfterBursts(sessions);
   await observe.serve({ outbounds: () => outbounds.all, udp: () => state.udp, dns: () => dns.resolver });
 
   const stop = async () => {
+    memory.stop();
     listeners.close();
     observe.close();
     await dns.stop();

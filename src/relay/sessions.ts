@@ -2,13 +2,24 @@
 export class Sessions {
   private readonly live = new Map<number, () => void>();
   private drained?: () => void;
+  private highest = 0;
 
   get size(): number {
     return this.live.size;
   }
 
+  /** The most flows live at once since the last resetPeak. */
+  get peak(): number {
+    return this.highest;
+  }
+
+  resetPeak(): void {
+    this.highest = this.live.size;
+  }
+
   add(id: number, stop: () => void): void {
     this.live.set(id, stop);
+    if (this.live.size > this.highest) this.highest = this.live.size;
   }
 
   remove(id: number): void {

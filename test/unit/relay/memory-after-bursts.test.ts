@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import { releaseMemoryAfterBursts } from '../../../src/relay/memory-after-bursts.js';
+import { Sessions } from '../../../src/relay/sessions.js';
+
+function withFlows(count: number): Sessions {
+  const sessions = new Sessions();
+  for (let id = 1; id <= count; id++) sessions.add(id, () => {});
+  return sessions;
+}
+
+test('one collection once a burst of flows has ended and stayed ended for a check, then none until the next burst', () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const sessions = withFlows(2_000);
+    let collections = 0;
+    const release = releaseMemoryAfterBursts(sessions, () => collections++);
+    mock.timers.tick(5_000);
+    assert.equal(collections, 0, 'still busy');
+    for (let id = 1; id <= 2_000; id++) sessions.remove(id);
+    mock.timers.tick(5_000);
+    assert.equal(collections, 0, 'one quiet check is not enough');
+    mock.timers.tick(5_000);
+    assert.equal(collections, 1);
+    assert.equal(sessions.peak, 0);
+    mock.timers.tick(60_000);
+    assert.equal(collections, 1, 'no burst since');
+    release.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('no collection for a small peak, or while most flows of the burst are still live', () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    let collections = 0;
+    const small = withFlows(500);
+    for (let id = 1; id <= 500; id++) small.remove(id);
+    const a = releaseMemoryAfterBursts(small, () => collections++);
+    const busy = withFlows(2_000);
+    for (let id = 1; id <= 1_000; id++) busy.remove(id);
+    const b = releaseMemoryAfterBursts(busy, () => collections++);
+    mock.timers.tick(60_000);
+    assert.equal(collections, 0);
+    a.stop();
+    b.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
