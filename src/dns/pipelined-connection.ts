@@ -33,8 +33,9 @@ export class PipelinedConnection {
     socket.on('error', (err) => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, `DNS connection failed: ${err.message}`)));
     // The dialed socket is half-open capable: a server that is done (dnsmasq after 100 queries)
     // sends FIN and 'close' would wait for our side; what it has not answered, it never will.
-    socket.on('end', () => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, 'DNS connection closed by the upstream')));
-    socket.on('close', () => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, 'DNS connection closed by the upstream')));
+    const closed = () => this.fail(new SgError(ErrorCode.DNS_UPSTREAM_CLOSED, 'DNS connection closed by the upstream'));
+    socket.on('end', closed);
+    socket.on('close', closed);
     this.armIdle();
   }
 

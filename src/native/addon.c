@@ -261,6 +261,13 @@ static int set_int_opt(int fd, int level, int name, int value) {
 
 /* ---- originalDst(fd, ipv6) ----------------------------------------------------------------- */
 
+int original_dst(int fd, bool ipv6, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  *len = ipv6 ? SOCKADDR_IN6_LEN : SOCKADDR_IN_LEN;
+  int rc = ipv6 ? getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, ss, len) : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, ss, len);
+  return rc == 0 ? 0 : errno;
+}
+
 static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int64_t fd;
@@ -271,14 +278,9 @@ static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   }
 
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  socklen_t len = ipv6 ? SOCKADDR_IN6_LEN : SOCKADDR_IN_LEN;
-  int rc = ipv6 ? getsockopt((int)fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)
-                : getsockopt((int)fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
-  if (rc != 0) {
-    return throw_errno(env, errno,
-                       ipv6 ? "getsockopt(IP6T_SO_ORIGINAL_DST)" : "getsockopt(SO_ORIGINAL_DST)");
-  }
+  socklen_t len;
+  int err = original_dst((int)fd, ipv6, &ss, &len);
+  if (err != 0) return throw_errno(env, err, ipv6 ? "getsockopt(IP6T_SO_ORIGINAL_DST)" : "getsockopt(SO_ORIGINAL_DST)");
 
   napi_value result;
   CHECK_NAPI(napi_create_buffer_copy(env, len, &ss, NULL, &result));
@@ -377,7 +379,7 @@ static napi_value TcpListen(napi_env env, napi_callback_info info) {
 
 /* Returns a nonblocking cloexec TCP socket with SO_MARK (unless mark is 0) and TCP_NODELAY (set
    before connect, it costs no work on the connection), or -1 after throwing. */
-static int marked_socket(napi_env env, int family, uint32_t mark) {
+int marked_socket(napi_env env, int family, uint32_t mark) {
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
     throw_errno(env, errno, "socket");

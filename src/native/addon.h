@@ -3,9 +3,19 @@
 
 #include <node_api.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 /* Throws Error("<syscall> <CODE> (<strerror>)") with code, errno and syscall set. Returns NULL. */
 napi_value throw_errno(napi_env env, int err, const char *syscall);
+
+/* Where a REDIRECTed or DNATed connection was headed, from conntrack (SO_ORIGINAL_DST, or
+   IP6T_SO_ORIGINAL_DST for a native IPv6 one); 0 or the errno (ENOENT: not NATed). */
+int original_dst(int fd, bool ipv6, struct sockaddr_storage *ss, socklen_t *len);
+
+/* A nonblocking cloexec TCP socket of `family` with TCP_NODELAY and SO_MARK (unless 0), or -1
+   after throwing. */
+int marked_socket(napi_env env, int family, uint32_t mark);
 
 /*
  * The async context every per-connection callback (dial events, relay ends) runs in: one for the

@@ -286,12 +286,5 @@ export function listenUdpTransparent(
     if (err || !payloads || !addrs) return onError(err ?? new Error('udpListen: empty batch'));
     onBatch(payloads.map((data, i) => ({ data, ...decodePair(addrs, i) })));
   });
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      binding.udpListenClose(handle);
-    },
-  };
+  return { close: () => binding.udpListenClose(handle) }; // idempotent in the addon
 }

@@ -315,14 +315,15 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   r->early_close_ms = (uint64_t)early_close_ms;
   r->early_close_max_up = (uint64_t)early_close_max_up;
   for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
-  napi_value external;
-  if (!copy_head(heads->down, heads->down_len, &r->dir[DOWN]) || !copy_head(heads->up, heads->up_len, &r->dir[UP]) ||
-      napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok ||
-      (external = handle_box_new(env, r, &r->box)) == NULL) {
+  napi_value external = NULL;
+  bool copied = copy_head(heads->down, heads->down_len, &r->dir[DOWN]) && copy_head(heads->up, heads->up_len, &r->dir[UP]);
+  if (!copied) napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
+  else if (napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok) napi_throw_error(env, "ERR_NAPI", "spliceRelay: Node-API call failed");
+  else if ((external = handle_box_new(env, r, &r->box)) == NULL) napi_delete_reference(env, r->on_done); /* it threw */
+  if (external == NULL) {
     close(r->fd[0]);
     close(r->fd[1]);
     free_relay(r);
-    napi_throw_error(env, "ERR_NAPI", "spliceRelay: Node-API call failed");
     return NULL;
   }
   for (int i = 0; i < 2; i++) {

@@ -25,14 +25,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "addon.h"
 #include "tcp-accept.h"
-
-#ifndef SO_ORIGINAL_DST
-#define SO_ORIGINAL_DST 80
-#endif
-#ifndef IP6T_SO_ORIGINAL_DST
-#define IP6T_SO_ORIGINAL_DST 80
-#endif
 
 #define ADDR_SLOT 28
 #define ACCEPT_BATCH 64
@@ -43,13 +37,11 @@ typedef struct {
   int fd;
   int destination;
   unsigned char *scratch;
-  napi_ref scratch_ref, on_accept, resource;
-  napi_async_context async;
+  napi_ref scratch_ref, on_accept;
   uv_poll_t poll;
   uv_timer_t pause;
   int open_handles;
-  bool closing, released, finalized;
-  bool dispatching; /* inside on_readable: the callback scope still needs the async context */
+  bool closing, finalized;
 } acceptor;
 
 static void acceptor_free_if_done(acceptor *a) {
@@ -62,21 +54,15 @@ static void on_handle_closed(uv_handle_t *handle) {
   acceptor_free_if_done(a);
 }
 
-static void acceptor_release(acceptor *a) {
-  if (a->released) return;
-  a->released = true;
+/* Stops accepting for good; safe inside onAccept (the loop checks `closing`) and twice. */
+static void acceptor_close(acceptor *a) {
+  if (a->closing) return;
+  a->closing = true;
   uv_close((uv_handle_t *)&a->poll, on_handle_closed);
   uv_close((uv_handle_t *)&a->pause, on_handle_closed);
   close(a->fd);
   napi_delete_reference(a->env, a->on_accept);
   napi_delete_reference(a->env, a->scratch_ref);
-  napi_delete_reference(a->env, a->resource);
-  napi_async_destroy(a->env, a->async);
-}
-
-static void acceptor_close(acceptor *a) {
-  a->closing = true;
-  if (!a->dispatching) acceptor_release(a);
 }
 
 static void on_finalize(napi_env env, void *data, void *hint) {
@@ -98,15 +84,14 @@ static int read_addresses(acceptor *a, int fd) {
   memset(a->scratch, 0, 2 * ADDR_SLOT);
   if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) return -1;
   memcpy(a->scratch, &peer, peer_len < ADDR_SLOT ? peer_len : ADDR_SLOT);
-  int rc;
+  int err;
   if (a->destination == 1) {
-    rc = getsockname(fd, (struct sockaddr *)&dst, &dst_len);
-  } else if (peer.ss_family == AF_INET6 && !is_v4_mapped(&peer)) {
-    rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &dst, &dst_len);
+    err = getsockname(fd, (struct sockaddr *)&dst, &dst_len) == 0 ? 0 : errno;
   } else {
-    rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &dst, &dst_len);
+    /* The peer has the family of the original destination: v4-mapped on a dual-stack listener. */
+    err = original_dst(fd, peer.ss_family == AF_INET6 && !is_v4_mapped(&peer), &dst, &dst_len);
   }
-  if (rc != 0) return errno;
+  if (err != 0) return err;
   memcpy(a->scratch + ADDR_SLOT, &dst, dst_len < ADDR_SLOT ? dst_len : ADDR_SLOT);
   return 0;
 }
@@ -124,13 +109,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_env env = a->env;
   napi_handle_scope scope;
   napi_callback_scope callback_scope;
-  napi_value fn, recv, resource;
+  napi_value fn, recv;
   if (a->closing || napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_get_reference_value(env, a->on_accept, &fn);
-  napi_get_reference_value(env, a->resource, &resource);
   napi_get_global(env, &recv);
-  napi_open_callback_scope(env, resource, a->async, &callback_scope);
-  a->dispatching = true;
+  napi_open_callback_scope(env, recv, addon_async_context(), &callback_scope);
   for (int i = 0; i < ACCEPT_BATCH && !a->closing; i++) {
     int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     int err = 0;
@@ -155,15 +138,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     }
     if (fd < 0) break;
   }
-  a->dispatching = false;
   napi_close_callback_scope(env, callback_scope);
   napi_close_handle_scope(env, scope);
-  if (a->closing) acceptor_release(a);
 }
 
 static napi_value TcpAccept(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4], name, resource, external;
+  napi_value argv[4], external;
   int32_t fd, destination;
   void *scratch;
   size_t scratch_len;
@@ -189,9 +170,7 @@ static napi_value TcpAccept(napi_env env, napi_callback_info info) {
   a->destination = destination;
   a->scratch = scratch;
   if (napi_create_reference(env, argv[2], 1, &a->scratch_ref) != napi_ok || napi_create_reference(env, argv[3], 1, &a->on_accept) != napi_ok ||
-      napi_create_object(env, &resource) != napi_ok || napi_create_reference(env, resource, 1, &a->resource) != napi_ok ||
-      napi_create_string_utf8(env, "socksgate.tcpAccept", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, resource, name, &a->async) != napi_ok || napi_create_external(env, a, on_finalize, NULL, &external) != napi_ok) {
+      napi_create_external(env, a, on_finalize, NULL, &external) != napi_ok) {
     free(a); /* the references leak with the env; this only fails when Node-API is broken */
     napi_throw_error(env, "ERR_NAPI", "tcpAccept: Node-API call failed");
     return NULL;

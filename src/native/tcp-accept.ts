@@ -24,6 +24,12 @@ export interface TcpAcceptor {
 
 const ADDR_SLOT = 28;
 
+/** The call that could not read a destination, as the addon names it (an IPv4 flow may come v4-mapped: src says which). */
+function failedCall(destination: DestinationSource, src: SocksAddr): string {
+  if (destination === 'local') return 'getsockname';
+  return src.kind === 'ipv6' ? 'getsockopt(IP6T_SO_ORIGINAL_DST)' : 'getsockopt(SO_ORIGINAL_DST)';
+}
+
 /**
  * Accepts on `listenFd` (owned from here on) in the addon: no Node socket per connection. A failed
  * accept (EMFILE, …) goes to onError and accepting goes on.
@@ -37,7 +43,7 @@ export function acceptTcp(listenFd: number, destination: DestinationSource, onAc
     let dst: SocksAddr | Error;
     try {
       src = decodeSockaddr(scratch.subarray(0, ADDR_SLOT));
-      dst = err === 0 ? decodeSockaddr(scratch.subarray(ADDR_SLOT)) : errnoError(err, destination === 'original' ? 'getsockopt(SO_ORIGINAL_DST)' : 'getsockname');
+      dst = err === 0 ? decodeSockaddr(scratch.subarray(ADDR_SLOT)) : errnoError(err, failedCall(destination, src));
     } catch (decodeError) {
       // Not an IP socket address (cannot happen on a TCP listener); thrown here it would end the process.
       binding.closeFd(fd);
@@ -45,12 +51,5 @@ export function acceptTcp(listenFd: number, destination: DestinationSource, onAc
     }
     onAccept({ fd, src, dst });
   });
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      binding.tcpAcceptClose(handle);
-    },
-  };
+  return { close: () => binding.tcpAcceptClose(handle) }; // idempotent in the addon
 }

@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,10 +34,6 @@
 #include "splice.h"
 #include "tcp-dial.h"
 #include "addon.h"
-
-#ifndef SO_MARK
-#define SO_MARK 36
-#endif
 
 /* Mirrored in src/native/tcp-dial.ts. */
 enum { DIAL_DATA = 0, DIAL_CONNECT_FAILED = 1, DIAL_CONNECT_TIMEOUT = 2, DIAL_TIMEOUT = 3, DIAL_EOF = 4, DIAL_SOCKET_ERROR = 5 };
@@ -67,7 +62,6 @@ typedef struct {
   int open_handles;
   handle_box *box;
   int dispatching; /* onEvent calls on the stack (send can fail inside one): the callback must outlive them */
-  bool js_released;
 } dial;
 
 /* The buffers go as soon as the dial ends: the JS handle (and with it this struct) may live on. */
@@ -98,9 +92,9 @@ static void reset_and_close(int fd) {
 }
 
 static void release_js(dial *d) {
-  if (d->js_released) return;
-  d->js_released = true;
+  if (d->on_event == NULL) return;
   napi_delete_reference(d->env, d->on_event);
+  d->on_event = NULL;
 }
 
 /* Stops all I/O; with close_fds, resets the client and closes the upstream. */
@@ -138,7 +132,7 @@ static void fail(dial *d, int kind, int err) {
   dial_end(d, true);
   napi_create_int32(d->env, err, &code);
   call_js(d, kind, code);
-  d->dispatching--;
+  if (--d->dispatching == 0) release_js(d);
   napi_close_handle_scope(d->env, scope);
 }
 
@@ -285,15 +279,8 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const struct sockaddr *server = sa;
-  int fd = socket(server->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) return throw_errno(env, errno, "socket");
-  int one = 1;
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-      (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, err, mark != 0 ? "setsockopt(SO_MARK)" : "setsockopt(TCP_NODELAY)");
-  }
+  int fd = marked_socket(env, server->sa_family, mark);
+  if (fd < 0) return NULL;
   dial *d = calloc(1, sizeof *d);
   if (d == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || !queue(d, opening, opening_len)) {
     if (d != NULL) free(d->out);

@@ -84,9 +84,9 @@ export class Socks5Handshake implements Handshake {
   private at: Socks5Stage = 'method';
   private boundAddr?: SocksAddr;
   private readonly methods: readonly number[];
+  /** The login request: present exactly when there are credentials. */
   private readonly auth?: Buffer;
   private readonly request: Buffer;
-  private readonly hasCredentials: boolean;
   /** Bytes of `received` already taken by earlier replies. */
   private offset = 0;
 
@@ -94,7 +94,6 @@ export class Socks5Handshake implements Handshake {
     const { credentials, pipelined } = opts;
     if (opts.earlyData && !pipelined) throw new RangeError('early data needs a pipelined handshake');
     this.pipelined = pipelined;
-    this.hasCredentials = credentials !== undefined;
     const { methods, greeting, auth } = preamble(credentials, pipelined);
     this.methods = methods;
     this.auth = auth;
@@ -135,8 +134,8 @@ export class Socks5Handshake implements Handshake {
         if (method === NEED_MORE) return NEED_MORE;
         if (method === AuthMethod.NO_ACCEPTABLE) {
           throw new SgError(
-            this.hasCredentials ? ErrorCode.AUTH_FAILED : ErrorCode.AUTH_REQUIRED,
-            this.hasCredentials ? 'upstream accepts no username/password login' : 'upstream requires authentication; configure a username and password',
+            this.auth ? ErrorCode.AUTH_FAILED : ErrorCode.AUTH_REQUIRED,
+            this.auth ? 'upstream accepts no username/password login' : 'upstream requires authentication; configure a username and password',
           );
         }
         if (!this.methods.includes(method)) {
