@@ -3,21 +3,19 @@
 // server (test/helpers/fake-socks5.ts) in the addon, then the splice relay.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import net from 'node:net';
 import { after, test } from 'node:test';
 import { addrOf } from '../../../src/core/addr.js';
 import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import { newFlow } from '../../../src/core/flow.js';
 import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
-import { listenTcpFd } from '../../../src/native/index.js';
-import { acceptTcp, type AcceptedFd } from '../../../src/native/tcp-accept.js';
 import type { DialPlan } from '../../../src/outbound/handshake.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
-import type { FlowEnd, FlowObserver } from '../../../src/relay/flow-observer.js';
 import type { FlowInFlight } from '../../../src/relay/flow-report.js';
 import { runNativeSession, type NativeSessionDeps } from '../../../src/relay/native-session.js';
 import { Sessions } from '../../../src/relay/sessions.js';
 import { startFakeSocks5, type FakeSocks5Options } from '../../helpers/fake-socks5.js';
+import { fakeLogger, fakeObserver } from '../../helpers/flow-spies.js';
+import { acceptedPair, clientEnd, closedPort } from '../../helpers/native-accept.js';
 
 const T = { timeout: 10_000 };
 const TARGET = addrOf('192.0.2.10', 443);
@@ -27,63 +25,11 @@ after(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** A connected client socket and its accepted end as the native acceptor hands it over. */
-async function acceptedPair(): Promise<{ client: net.Socket; accepted: AcceptedFd }> {
-  const port = await freePort();
-  let acceptor!: ReturnType<typeof acceptTcp>;
-  const accepted = new Promise<AcceptedFd>((resolve) => {
-    acceptor = acceptTcp(listenTcpFd(addrOf('127.0.0.1', port)), 'local', resolve, () => {});
-  });
-  cleanups.push(() => acceptor.close());
-  const client = net.connect({ port, host: '127.0.0.1' });
-  client.on('error', () => {});
-  cleanups.push(() => client.destroy());
-  const conn = await accepted;
-  acceptor.close();
-  await once(client, 'connect');
-  return { client, accepted: conn };
-}
-
-interface Call {
-  level: string;
-  args: unknown[];
-}
-
-function fakeLogger() {
-  const calls: Call[] = [];
-  const record = (level: string) => (...args: unknown[]) => void calls.push({ level, args });
-  const log = { warn: record('warn'), debug: record('debug'), info: record('info'), error: record('error'), isLevelEnabled: () => false };
-  return { calls, log: log as unknown as NativeSessionDeps['log'] };
-}
-
-function fakeObserver() {
-  const opened: unknown[][] = [];
-  const closed: { flowId: number; outbound: string; end: FlowEnd }[] = [];
-  let onClosed!: () => void;
-  const closedOnce = new Promise<void>((resolve) => (onClosed = resolve));
-  const observer: FlowObserver = {
-    opened: (flow, outbound, target) => void opened.push([flow.id, outbound, target]),
-    closed: (flow, outbound, end) => {
-      closed.push({ flowId: flow.id, outbound, end });
-      onClosed();
-    },
-  };
-  return { observer, opened, closed, closedOnce };
-}
-
 /** Everything one session needs, with spies. */
 async function setup(reply: FakeSocks5Options['reply']) {
   const fake = await startFakeSocks5({ reply });
   cleanups.push(() => fake.close());
-  const { client, accepted } = await acceptedPair();
+  const { client, accepted } = await acceptedPair(cleanups);
   const settled: unknown[][] = [];
   const plan: DialPlan = {
     server: addrOf('127.0.0.1', fake.port),
@@ -100,14 +46,6 @@ async function setup(reply: FakeSocks5Options['reply']) {
   const obs = fakeObserver();
   const deps: NativeSessionDeps = { sessions, log: logger.log, observer: obs.observer, idleMs: 0 };
   return { fake, client, accepted, plan, settled, flow, f, sessions, logger, obs, deps };
-}
-
-function clientEnd(client: net.Socket): Promise<string> {
-  return new Promise((resolve) => {
-    client.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNRESET' ? 'reset' : `error ${err.code}`));
-    client.once('close', () => resolve('closed'));
-    client.resume();
-  });
 }
 
 test('SOCKS5 success: the client gets the echo, settle(undefined) once, observer opened then closed', T, async () => {
@@ -162,10 +100,10 @@ test('SOCKS5 garbage reply: client reset, settle once with MALFORMED_REPLY, one 
 
 test('a refused connect: settle once with UPSTREAM_UNREACHABLE, client reset, sessions empty', T, async () => {
   const s = await setup('echo');
-  const plan = { ...s.plan, server: addrOf('127.0.0.1', await freePort()) };
+  const plan = { ...s.plan, server: addrOf('127.0.0.1', await closedPort()) };
   const ended = clientEnd(s.client);
   runNativeSession(s.f, new AcceptedClient(s.accepted.fd), plan, s.deps);
-  assert.ok(['reset', 'closed'].includes(await ended));
+  assert.equal(await ended, 'reset');
   await s.obs.closedOnce;
   assert.equal(s.settled.length, 1);
   assert.equal((s.settled[0][0] as SgError).code, ErrorCode.UPSTREAM_UNREACHABLE);
@@ -187,23 +125,4 @@ test('stopping the session during the handshake: settle once with SHUTDOWN, clie
   assert.equal(s.obs.closed.length, 1);
   assert.equal(s.obs.closed[0].end.outcome, 'failed');
   assert.equal(s.sessions.size, 0);
-});
-
-test('runTcpSession: a destination the outbound cannot carry (IPv6 over SOCKS4) resets the client and is logged once, no throw', T, async () => {
-  const { runTcpSession } = await import('../../../src/relay/tcp-session.js');
-  const { createOutbound } = await import('../../../src/outbound/create.js');
-  const { relayTcpSpliced } = await import('../../../src/relay/splice-relay.js');
-  const { client, accepted } = await acceptedPair();
-  const logger = fakeLogger();
-  const obs = fakeObserver();
-  const sessions = new Sessions();
-  const settings = { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: 2_000 };
-  const socks4 = createOutbound({ name: 'v4only', protocol: 'socks4', server: addrOf('127.0.0.1', await freePort()), pipelining: 'auto' }, settings, logger.log);
-  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('2001:db8::1', 443), inbound: 'redirect' });
-  const ended = clientEnd(client);
-  await runTcpSession(flow, new AcceptedClient(accepted.fd), { pickOutbound: () => socks4, idleMs: 0, relay: relayTcpSpliced, native: true, sessions, log: logger.log, observer: obs.observer });
-  assert.equal(await ended, 'reset');
-  assert.deepEqual(logger.calls.filter((c) => c.level === 'warn').length, 1);
-  assert.equal(obs.closed[0]?.end.reason, ErrorCode.UPSTREAM_REFUSED);
-  assert.equal(sessions.size, 0);
 });
