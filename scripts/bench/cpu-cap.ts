@@ -55,9 +55,3 @@ export function capCpu(pids: readonly number[], cpus: number): () => void {
   }
   return undo;
 }
-
-/** A process and its children (a daemon's workers). */
-export function withChildren(pid: number): number[] {
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
-  return [pid, ...children];
-}

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_ADDR, startDnsmasq, type Lab } from '../../test/e2e/lab.js';
-import { withCpu } from './util.js';
+import { runJsonClient, withCpu } from './util.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'dns-load.mjs');
 /** dnsmasq answers every name under it (A 198.51.100.9) without forwarding anything. */
@@ -42,24 +42,18 @@ export function socksgateDnsArgs(): string[] {
   return ['--dns', `${SOCKSGATE_DNS}:53`, '--dns-upstream', `tcp://${LAB_ADDR.internet}:53`];
 }
 
-async function load(lab: Lab, server: string, names: DnsNames, mode: string[]): Promise<Record<string, number>> {
-  const r = await lab.exec('client', process.execPath, [CLIENT, '--server', server, '--port', '53', '--zone', DNS_ZONE, '--names', names, ...mode], {
-    allowFail: true,
-    timeoutMs: 90_000,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`dns-load (${server}, ${names}): exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(line) as Record<string, number>;
+function load<T>(lab: Lab, server: string, names: DnsNames, mode: string[]): Promise<T> {
+  return runJsonClient<T>(lab, CLIENT, ['--server', server, '--port', '53', '--zone', DNS_ZONE, '--names', names, ...mode], 90_000);
 }
 
 /** Queries/s with 64 in flight for `seconds`, and the socksifier's CPU (pid null: direct). */
 export async function runDnsRate(lab: Lab, pid: number | null, server: string, names: DnsNames, seconds: number): Promise<DnsRate> {
-  const { result, cpuS } = await withCpu(pid, () => load(lab, server, names, ['--seconds', String(seconds), '--window', '64']));
-  const r = result as unknown as Omit<DnsRate, 'cpuS' | 'cpuPer10k'>;
-  return { ...r, cpuS, cpuPer10k: cpuS / Math.max(1, r.answered / 10_000) };
+  const { result: r, cpuS } = await withCpu(pid, () => load<Omit<DnsRate, 'cpuS' | 'cpuPer10k'>>(lab, server, names, ['--seconds', String(seconds), '--window', '64']));
+  if (r.answered === 0) throw new Error(`dns-load (${server}, ${names}): no query answered`);
+  return { ...r, cpuS, cpuPer10k: cpuS / (r.answered / 10_000) };
 }
 
 /** One query at a time, `count` of them: median and 90th percentile of the answer time. */
 export async function runDnsLatency(lab: Lab, server: string, names: DnsNames, count: number): Promise<DnsLatency> {
-  return (await load(lab, server, names, ['--count', String(count)])) as unknown as DnsLatency;
+  return load<DnsLatency>(lab, server, names, ['--count', String(count)]);
 }

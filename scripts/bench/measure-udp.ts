@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LAB_ADDR, startUdpEcho, type Lab } from '../../test/e2e/lab.js';
 import { UDP_ECHO_PORT } from './bench-lab.js';
 import type { Running } from './socksifiers.js';
-import { median, withCpu } from './util.js';
+import { median, runJsonClient, withCpu } from './util.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'udp-echo-load.mjs');
 export const UDP_WINDOW = 64;
@@ -56,14 +56,9 @@ export async function startBenchUdpEcho(lab: Lab): Promise<void> {
   await startUdpEcho(lab, { ports: [UDP_ECHO_PORT], hosts: [LAB_ADDR.internet] });
 }
 
-async function load<T>(lab: Lab, args: string[], deadlineMs: number): Promise<T> {
-  const r = await lab.exec('client', process.execPath, [CLIENT, '--host', LAB_ADDR.internet, '--port', String(UDP_ECHO_PORT), '--size', String(UDP_SIZE), '--deadline-ms', String(deadlineMs), ...args], {
-    allowFail: true,
-    timeoutMs: deadlineMs + 5_000,
-  });
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !last.startsWith('{')) throw new Error(`udp-echo-load ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-  return JSON.parse(last) as T;
+function load<T>(lab: Lab, args: string[], deadlineMs: number): Promise<T> {
+  const target = ['--host', LAB_ADDR.internet, '--port', String(UDP_ECHO_PORT), '--size', String(UDP_SIZE), '--deadline-ms', String(deadlineMs)];
+  return runJsonClient<T>(lab, CLIENT, [...target, ...args], deadlineMs + 5_000);
 }
 
 /** One rate run (its CPU measured) and one round-trip run, each from a fresh client socket (a new association). */

@@ -55,7 +55,7 @@ import { compileDelayLine, createDelayLab } from './delay-line.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
-import { capCpu, withChildren } from './cpu-cap.js';
+import { capCpu } from './cpu-cap.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
 import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
@@ -63,7 +63,7 @@ import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
-import { median, say } from './util.js';
+import { median, processTree, say } from './util.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(REPO, 'bench-out');
@@ -254,7 +254,7 @@ async function cappedCps(o: Options, r: Results, lab: Lab, servers: Servers, url
       say(`connections/s capped at ${CAP_CPUS} CPU per process: run ${run}/${o.runs}, ${LABELS[id]}`);
       await withVariant(lab, id, servers.dante, { tag: `cps-cap${run}` }, async (running) => {
         await smoke(lab, running, url);
-        const uncap = capCpu(withChildren(running.pid!), CAP_CPUS);
+        const uncap = capCpu(processTree(running.pid!), CAP_CPUS);
         try {
           const s = await retryOnce(r, `connections/s capped, ${LABELS[id]}, run ${run}`, () => runCps(lab, running, url, seconds));
           if (s) (r.cpsCapped[id] ??= []).push(s);
@@ -511,36 +511,20 @@ async function main(): Promise<void> {
   if (buildNote) r.notes.push(buildNote);
   const activityBefore = machineActivity();
   const failures: string[] = [];
-  if (o.only.has('bulk') || o.only.has('cps') || o.only.has('mem')) {
+  const figures: [keys: Figure[], label: string, run: () => Promise<void>][] = [
+    [['bulk', 'cps', 'mem'], 'bulk/cps/memory', () => figureBulkCpsMem(o, r, profileDir)],
+    [['ttfb'], 'time to first byte', () => figureTtfb(o, r)],
+    [['dns'], 'DNS', () => figureDns(o, r)],
+    [['udp'], 'UDP', () => figureUdp(o, r)],
+  ];
+  // One figure failing (a server that did not start, …) still leaves the others measured.
+  for (const [keys, label, run] of figures) {
+    if (!keys.some((k) => o.only.has(k))) continue;
     try {
-      await figureBulkCpsMem(o, r, profileDir);
+      await run();
     } catch (e) {
-      failures.push(`bulk/cps/memory: ${(e as Error).message}`);
-      say(`FAILED bulk/cps/memory: ${(e as Error).stack}`);
-    }
-  }
-  if (o.only.has('ttfb')) {
-    try {
-      await figureTtfb(o, r);
-    } catch (e) {
-      failures.push(`time to first byte: ${(e as Error).message}`);
-      say(`FAILED ttfb: ${(e as Error).stack}`);
-    }
-  }
-  if (o.only.has('dns')) {
-    try {
-      await figureDns(o, r);
-    } catch (e) {
-      failures.push(`DNS: ${(e as Error).message}`);
-      say(`FAILED dns: ${(e as Error).stack}`);
-    }
-  }
-  if (o.only.has('udp')) {
-    try {
-      await figureUdp(o, r);
-    } catch (e) {
-      failures.push(`UDP: ${(e as Error).message}`);
-      say(`FAILED udp: ${(e as Error).stack}`);
+      failures.push(`${label}: ${(e as Error).message}`);
+      say(`FAILED ${label}: ${(e as Error).stack}`);
     }
   }
   for (const f of failures) r.notes.push(`FAILED ${f.split('\n')[0]}`);

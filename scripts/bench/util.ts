@@ -1,6 +1,8 @@
 /** Small helpers shared by the benchmark modules (scripts/bench). */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { Lab } from '../../test/e2e/lab.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -30,15 +32,28 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-/** CPU seconds of a process and its live children (socksgate --workers: the primary and workers). */
-export function treeCpuSeconds(pid: number): number {
+/** A process and its live children (socksgate --workers: the primary and its workers). */
+export function processTree(pid: number): number[] {
   let children: number[] = [];
   try {
     children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    // no such file: count the process alone
+    // no such file: the process alone
   }
-  return cpuSeconds(pid) + children.reduce((sum, child) => sum + (fs.existsSync(`/proc/${child}`) ? cpuSeconds(child) : 0), 0);
+  return [pid, ...children.filter((child) => fs.existsSync(`/proc/${child}`))];
+}
+
+/** CPU seconds of a process and its live children. */
+export function treeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
+}
+
+/** Runs a load client (a node script) in the client namespace; its last stdout line is its JSON result. */
+export async function runJsonClient<T>(lab: Lab, script: string, args: string[], timeoutMs: number): Promise<T> {
+  const r = await lab.exec('client', process.execPath, [script, ...args], { allowFail: true, timeoutMs });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !last.startsWith('{')) throw new Error(`${path.basename(script)} ${args.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(last) as T;
 }
 
 /** VmRSS of a process in KiB, from /proc/PID/status. */
