@@ -18,6 +18,7 @@
  *   spliceRelay(…), spliceRelayStop(handle)        see splice.c
  *   tcpAccept(…), tcpAcceptClose(handle)            see tcp-accept.c
  *   tcpDial(…), tcpDialSend/Splice/Abort(handle, …) see tcp-dial.c
+ *   reduceHeap(), trimMalloc()                      see memory.cc
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,6 +37,7 @@
 #include "splice.h"
 #include "tcp-accept.h"
 #include "tcp-dial.h"
+#include "memory.h"
 #include "addon.h"
 
 #ifndef SO_ORIGINAL_DST
@@ -831,7 +833,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"udpListenClose", NULL, UdpListenClose, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
-      !splice_register(env, exports) || !tcp_accept_register(env, exports) || !tcp_dial_register(env, exports)) {
+      !splice_register(env, exports) || !tcp_accept_register(env, exports) || !tcp_dial_register(env, exports) ||
+      !memory_register(env, exports)) {
     napi_throw_error(env, "ERR_NAPI", "napi_define_properties failed");
     return NULL;
   }

@@ -39,6 +39,8 @@ export interface NativeBinding {
   udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
   udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
   udpListenClose(handle: object): void;
+  reduceHeap(): void;
+  trimMalloc(): void;
 }
 
 // Relative to this module: a chunk of the bundle in dist/ sits one level below the package root,
@@ -215,6 +217,17 @@ export function dialMarked(addr: { host: string; port: number }, mark: number, o
  */
 export function raiseFileLimit(): number {
   return nativeBinding().raiseNofile().soft;
+}
+
+/**
+ * A memory-reducing V8 collection (it compacts and unmaps the pages a plain gc() keeps), then
+ * malloc_trim once the addon objects it collected have been freed: Node runs Node-API
+ * finalizers in an immediate, and until then they pin the pages trim would return.
+ */
+export function releaseMemory(): void {
+  const binding = nativeBinding();
+  binding.reduceHeap();
+  setImmediate(() => binding.trimMalloc());
 }
 
 export interface UdpSocketOptions {
