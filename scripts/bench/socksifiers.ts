@@ -6,13 +6,12 @@
  * traffic from the client namespace goes through it, stop() undoes everything.
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
-import { applyRedirectRules, applyTproxyRecipe, type Exclusion } from '../../test/e2e/socksgate.js';
+import { applyRedirectRules, applyTproxyRecipe, shebangFlags, type Exclusion } from '../../test/e2e/socksgate.js';
 
 export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'redsocks' | 'redsocks-nosplice';
 
@@ -78,12 +77,6 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Divert UDP by TPROXY (to TPROXY_PORT) instead of TCP by REDIRECT: the UDP figure. */
   udp?: boolean;
-}
-
-/** The node flags of main.js's shebang (`#!/usr/bin/env -S node …`), so it runs as its bin does. */
-function shebangFlags(main: string): string[] {
-  const first = fs.readFileSync(main, 'utf8').split('\n', 1)[0]!;
-  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.split(/\s+/) ?? [];
 }
 
 export function socksgateUrl(up: DanteHandle): string {

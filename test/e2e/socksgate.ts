@@ -8,6 +8,12 @@ export const TPROXY_PORT = 12347;
 export const DAEMON_MARK = 2;
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
+/** The node flags of a main.js's shebang (`#!/usr/bin/env -S node …`), so it runs as its bin does. */
+export function shebangFlags(main: string): string[] {
+  const first = readFileSync(main, 'utf8').split('\n', 1)[0]!;
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.split(/\s+/) ?? [];
+}
+
 export interface LogLine {
   level: number;
   msg: string;
@@ -30,7 +36,7 @@ export async function startSocksgate(
   args: readonly string[],
   opts: { name?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Daemon> {
-  const proc = lab.spawn(ns, process.execPath, [MAIN, 'run', '--log-level', 'debug', ...args], {
+  const proc = lab.spawn(ns, process.execPath, [...shebangFlags(MAIN), MAIN, 'run', '--log-level', 'debug', ...args], {
     name: opts.name ?? 'socksgate',
     env: { ...process.env, ...opts.env },
   });
