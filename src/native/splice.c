@@ -84,6 +84,7 @@ typedef struct {
   napi_ref on_done;
   int fd[2];
   uv_poll_t poll[2];
+  int polling[2]; /* the events poll[i] waits for: uv_poll_start costs two epoll_ctl calls even unchanged */
   uv_timer_t idle;
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
@@ -160,6 +161,7 @@ static bool is_again(int err) {
 static bool pump(relay *r, int d) {
   direction *dir = &r->dir[d];
   int src = r->fd[d], dst = r->fd[1 - d];
+  bool source_emptied = false;
   for (;;) {
     if (dir->head_off < dir->head_len) {
       ssize_t n = send(dst, dir->head + dir->head_off, dir->head_len - dir->head_off, MSG_NOSIGNAL);
@@ -199,9 +201,16 @@ static bool pump(relay *r, int d) {
       fail(r, errno, d);
       return false;
     }
+    if (source_emptied) {
+      pipe_give(dir->pipe); /* idle connections hold no pipe */
+      return true;
+    }
     ssize_t n = splice(src, NULL, dir->pipe[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       dir->in_pipe = (size_t)n;
+      /* Less than asked for: the socket most likely has nothing more now. Not asking again saves the
+       * read that would fail with EAGAIN; if more did arrive, level-triggered epoll reports it. */
+      source_emptied = n < SPLICE_CHUNK;
       continue;
     }
     if (n == 0) {
@@ -237,14 +246,17 @@ static void relay_poll(relay *r) {
     const direction *in = &r->dir[1 - i];
     if (!out->eof && !wants_write(out)) events |= UV_READABLE;
     if (wants_write(in)) events |= UV_WRITABLE;
+    if (events == r->polling[i]) continue;
+    r->polling[i] = events;
     if (events == 0) uv_poll_stop(&r->poll[i]);
     else uv_poll_start(&r->poll[i], events, on_poll);
   }
 }
 
-static void step(relay *r) {
+/* Pumps the directions in `dirs` (bit d for direction d), then waits for what they need next. */
+static void step(relay *r, int dirs) {
   for (int d = 0; d < 2; d++) {
-    if (!pump(r, d)) return;
+    if ((dirs & (1 << d)) && !pump(r, d)) return;
   }
   if (r->dir[UP].shut && r->dir[DOWN].shut) {
     finish(r, OUTCOME_CLOSED, 0, 0, 0);
@@ -256,15 +268,16 @@ static void step(relay *r) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   relay *r = handle->data;
   if (r->finished) return;
+  int side = handle == &r->poll[CLIENT] ? CLIENT : UPSTREAM;
   if (status < 0) {
-    int side = handle == &r->poll[CLIENT] ? CLIENT : UPSTREAM;
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &err, &len);
     fail(r, err != 0 ? err : -status, side);
     return;
   }
-  step(r);
+  /* Readable: bytes for the direction that reads this side; writable: room for the one that writes it. */
+  step(r, ((events & UV_READABLE) ? 1 << side : 0) | ((events & UV_WRITABLE) ? 1 << (1 - side) : 0));
 }
 
 static void on_idle_timer(uv_timer_t *timer) {
@@ -335,7 +348,7 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   r->open_handles = 3;
   r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
-  step(r);
+  step(r, 1 << UP | 1 << DOWN);
   return external;
 }
 

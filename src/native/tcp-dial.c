@@ -52,6 +52,7 @@ typedef struct {
   int client, upstream;
   int state;
   uv_poll_t poll;
+  int polling; /* the events poll waits for: uv_poll_start costs two epoll_ctl calls even unchanged */
   uv_timer_t timer;
   uint64_t handshake_timeout_ms;
   unsigned char *received;
@@ -138,10 +139,14 @@ static void fail(dial *d, int kind, int err) {
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 
-static void watch(dial *d) {
-  int events = UV_READABLE;
-  if (d->out_off < d->out_len) events |= UV_WRITABLE;
+static void poll_for(dial *d, int events) {
+  if (events == d->polling) return;
+  d->polling = events;
   uv_poll_start(&d->poll, events, on_poll);
+}
+
+static void watch(dial *d) {
+  poll_for(d, d->out_off < d->out_len ? UV_READABLE | UV_WRITABLE : UV_READABLE);
 }
 
 /* Writes what it can of `out`; false after failing the dial. */
@@ -307,7 +312,7 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
   uv_timer_start(&d->timer, on_timeout, (uint64_t)connect_ms, 0);
   /* Even a connect that completes at once is reported from the loop: no event fires inside this call. */
   if (connect(fd, server, (socklen_t)sa_len) == 0 || errno == EINPROGRESS) {
-    uv_poll_start(&d->poll, UV_WRITABLE, on_poll);
+    poll_for(d, UV_WRITABLE);
   } else {
     /* Reported like any failed connect, from the loop rather than inside this call: JS sees one path. */
     d->connect_errno = errno;
