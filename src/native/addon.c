@@ -763,6 +763,15 @@ static napi_value UdpListenClose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- polling (see addon.h) ---------------------------------------------------------------- */
+
+void poll_events(uv_poll_t *poll, int *current, int events, uv_poll_cb cb) {
+  if (events == *current) return;
+  *current = events;
+  if (events == 0) uv_poll_stop(poll);
+  else uv_poll_start(poll, events, cb);
+}
+
 /* ---- handles to native objects (see addon.h) ----------------------------------------------- */
 
 static void handle_box_finalize(napi_env env, void *data, void *hint) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 /* Throws Error("<syscall> <CODE> (<strerror>)") with code, errno and syscall set. Returns NULL. */
 napi_value throw_errno(napi_env env, int err, const char *syscall);
@@ -16,6 +17,12 @@ int original_dst(int fd, bool ipv6, struct sockaddr_storage *ss, socklen_t *len)
 /* A nonblocking cloexec TCP socket of `family` with TCP_NODELAY and SO_MARK (unless 0), or -1
    after throwing. */
 int marked_socket(napi_env env, int family, uint32_t mark);
+
+/*
+ * Makes `poll` wait for `events` (stops it for 0) unless *current, what it waits for now, already
+ * is that: uv_poll_start takes the fd out of epoll and puts it back even when nothing changed.
+ */
+void poll_events(uv_poll_t *poll, int *current, int events, uv_poll_cb cb);
 
 /*
  * The async context every per-connection callback (dial events, relay ends) runs in: one for the

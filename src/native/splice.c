@@ -84,7 +84,7 @@ typedef struct {
   napi_ref on_done;
   int fd[2];
   uv_poll_t poll[2];
-  int polling[2]; /* the events poll[i] waits for: uv_poll_start costs two epoll_ctl calls even unchanged */
+  int polling[2]; /* the events poll[i] waits for (poll_events) */
   uv_timer_t idle;
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
@@ -246,10 +246,7 @@ static void relay_poll(relay *r) {
     const direction *in = &r->dir[1 - i];
     if (!out->eof && !wants_write(out)) events |= UV_READABLE;
     if (wants_write(in)) events |= UV_WRITABLE;
-    if (events == r->polling[i]) continue;
-    r->polling[i] = events;
-    if (events == 0) uv_poll_stop(&r->poll[i]);
-    else uv_poll_start(&r->poll[i], events, on_poll);
+    poll_events(&r->poll[i], &r->polling[i], events, on_poll);
   }
 }
 

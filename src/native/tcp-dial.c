@@ -7,8 +7,8 @@
  *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent) -> handle
  *       Owns clientFd from here on (unless it throws: a socket that cannot even be created).
  *       Connects (SO_MARK unless 0, TCP_NODELAY), writes `opening`, then reads. Each arrival calls
- *       onEvent(DIAL_DATA, length) with every byte received so far copied to the start of the
- *       scratch buffer given to tcpDialScratch (no Buffer per event); inside that call JS either
+ *       onEvent(DIAL_DATA, length) with every byte received so far copied to the start of
+ *       tcpDialReceived (no Buffer per event); inside that call JS either
  *       calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A failure
  *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client and
  *       closing the upstream. No event follows tcpDialSplice or tcpDialAbort.
@@ -17,7 +17,8 @@
  *       The handshake is over: bytes received past `consumed` go to the client first, then
  *       spliceRelay's contract (splice.c) with both fds.
  *   tcpDialAbort(handle)                       resets the client, closes the upstream (idempotent)
- *   tcpDialScratch(buffer)                     where DIAL_DATA puts the bytes (MAX_RECEIVED long), once
+ *   tcpDialReceived                            the Buffer (MAX_RECEIVED long) DIAL_DATA puts the bytes in,
+ *                                              shared by every dial
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -42,8 +43,8 @@ enum { CONNECTING, HANDSHAKING, ENDED };
 /* Longer replies than any handshake's are a misbehaving server: the read fails with EMSGSIZE. */
 #define MAX_RECEIVED 16384
 
+/* tcpDialReceived: one buffer for every dial's DIAL_DATA, held for the module's life. */
 static unsigned char *scratch;
-static size_t scratch_len;
 static napi_ref scratch_ref;
 
 typedef struct {
@@ -52,7 +53,7 @@ typedef struct {
   int client, upstream;
   int state;
   uv_poll_t poll;
-  int polling; /* the events poll waits for: uv_poll_start costs two epoll_ctl calls even unchanged */
+  int polling; /* the events poll waits for (poll_events) */
   uv_timer_t timer;
   uint64_t handshake_timeout_ms;
   unsigned char *received;
@@ -139,14 +140,8 @@ static void fail(dial *d, int kind, int err) {
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 
-static void poll_for(dial *d, int events) {
-  if (events == d->polling) return;
-  d->polling = events;
-  uv_poll_start(&d->poll, events, on_poll);
-}
-
 static void watch(dial *d) {
-  poll_for(d, d->out_off < d->out_len ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+  poll_events(&d->poll, &d->polling, d->out_off < d->out_len ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_poll);
 }
 
 /* Writes what it can of `out`; false after failing the dial. */
@@ -219,11 +214,7 @@ static void on_readable(dial *d) {
   d->received_len += (size_t)n;
   napi_handle_scope scope;
   napi_value length;
-  if (scratch_len < d->received_len) {
-    fail(d, DIAL_SOCKET_ERROR, EMSGSIZE); /* tcpDialScratch was not called */
-    return;
-  }
-  memcpy(scratch, d->received, d->received_len);
+  memcpy(scratch, d->received, d->received_len); /* received_cap never passes MAX_RECEIVED */
   if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
   if (napi_create_uint32(d->env, (uint32_t)d->received_len, &length) == napi_ok) call_js(d, DIAL_DATA, length);
   napi_close_handle_scope(d->env, scope);
@@ -312,7 +303,7 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
   uv_timer_start(&d->timer, on_timeout, (uint64_t)connect_ms, 0);
   /* Even a connect that completes at once is reported from the loop: no event fires inside this call. */
   if (connect(fd, server, (socklen_t)sa_len) == 0 || errno == EINPROGRESS) {
-    poll_for(d, UV_WRITABLE);
+    poll_events(&d->poll, &d->polling, UV_WRITABLE, on_poll);
   } else {
     /* Reported like any failed connect, from the loop rather than inside this call: JS sees one path. */
     d->connect_errno = errno;
@@ -369,34 +360,18 @@ static napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value TcpDialScratch(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  void *data;
-  size_t len;
-  bool is_buffer = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_buffer(env, argv[0], &is_buffer) != napi_ok ||
-      !is_buffer || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok || len < MAX_RECEIVED) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialScratch(buffer of at least 16384 bytes)");
-    return NULL;
-  }
-  if (scratch_ref != NULL) napi_delete_reference(env, scratch_ref);
-  if (napi_create_reference(env, argv[0], 1, &scratch_ref) != napi_ok) {
-    napi_throw_error(env, "ERR_NAPI", "tcpDialScratch: Node-API call failed");
-    return NULL;
-  }
-  scratch = data;
-  scratch_len = len;
-  return NULL;
-}
-
 bool tcp_dial_register(napi_env env, napi_value exports) {
+  napi_value received;
+  if (napi_create_buffer(env, MAX_RECEIVED, (void **)&scratch, &received) != napi_ok ||
+      napi_create_reference(env, received, 1, &scratch_ref) != napi_ok) {
+    return false;
+  }
   napi_property_descriptor props[] = {
+      {"tcpDialReceived", NULL, NULL, NULL, NULL, received, napi_enumerable, NULL},
       {"tcpDial", NULL, TcpDial, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpDialSend", NULL, TcpDialSend, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpDialSplice", NULL, TcpDialSplice, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpDialAbort", NULL, TcpDialAbort, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tcpDialScratch", NULL, TcpDialScratch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

@@ -9,7 +9,8 @@ const DIAL_DATA = 0;
 
 interface DialBinding {
   tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: number) => void): object;
-  tcpDialScratch(buffer: Buffer): void;
+  /** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
+  readonly tcpDialReceived: Buffer;
   tcpDialSend(handle: object, bytes: Buffer): void;
   tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
   tcpDialAbort(handle: object): void;
@@ -34,17 +35,6 @@ export interface NativeDialOptions {
   readonly handshakeTimeoutMs: number;
 }
 
-/** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
-let scratch: Buffer | undefined;
-
-function receivedBytes(binding: DialBinding): Buffer {
-  if (!scratch) {
-    scratch = Buffer.alloc(16_384); // MAX_RECEIVED in tcp-dial.c
-    binding.tcpDialScratch(scratch);
-  }
-  return scratch;
-}
-
 /** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
 const sockaddrs = new WeakMap<SocksAddr, Buffer>();
 
@@ -61,7 +51,7 @@ export class NativeDial {
 
   /** Throws the addon's Error when it cannot create the socket; the client fd is then still the caller's. */
   constructor(clientFd: number, opts: NativeDialOptions, events: NativeDialEvents) {
-    const received = receivedBytes(this.binding);
+    const received = this.binding.tcpDialReceived;
     this.handle = this.binding.tcpDial(clientFd, sockaddrOf(opts.server), opts.mark, opts.opening, opts.connectTimeoutMs, opts.handshakeTimeoutMs, (kind, value) => {
       if (kind === DIAL_DATA) events.onData(received.subarray(0, value));
       else events.onFailure(kind, value);
