@@ -15,6 +15,6 @@ test('releaseMemory unmaps the old-space pages a burst of garbage left committed
   const before = process.memoryUsage().heapTotal;
   releaseMemory();
   const after = process.memoryUsage().heapTotal;
-  assert.equal(survivors.length, 25_000);
-  assert.ok(before - after > 30 * MiB, `heap committed ${(before / MiB).toFixed(1)} MiB before, ${(after / MiB).toFixed(1)} MiB after`);
+  // survivors is read after the release, so it stays reachable through it
+  assert.ok(before - after > 30 * MiB, `${survivors.length} survivors: heap committed ${(before / MiB).toFixed(1)} MiB before, ${(after / MiB).toFixed(1)} MiB after`);
 });

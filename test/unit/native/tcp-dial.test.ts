@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { addrOf } from '../../../src/core/addr.js';
+import { releaseMemory } from '../../../src/native/index.js';
 import { SpliceOutcome, type SpliceResult } from '../../../src/native/splice.js';
 import { DialFailure, NativeDial, type NativeDialEvents, type NativeDialOptions } from '../../../src/native/tcp-dial.js';
 import { acceptedPair, clientEnd, closedPort } from '../../helpers/native-accept.js';
@@ -244,8 +243,6 @@ test('splice with a consumed count past what arrived throws; the dial can still 
 });
 
 test('a failed dial lets go of its callbacks, so nothing of its flow stays reachable', T, async () => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
   let collected = false;
   const registry = new FinalizationRegistry(() => (collected = true));
   const { accepted: { fd } } = await acceptedPair(cleanups);
@@ -257,7 +254,7 @@ test('a failed dial lets go of its callbacks, so nothing of its flow stays reach
     assert.equal((await failure)[0], DialFailure.CONNECT_FAILED);
   })();
   for (let i = 0; i < 50 && !collected; i++) {
-    gc();
+    releaseMemory(); // full collections
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.ok(collected, 'the addon still holds the onEvent callback of a failed dial');
