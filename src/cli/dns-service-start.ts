@@ -6,15 +6,15 @@ import { FakeIp } from '../dns/fake-ip.js';
 import { FakeIpPool } from '../dns/fake-ip-pool.js';
 import { FakeIpStore } from '../dns/fake-ip-store.js';
 import { DnsHandler } from '../dns/handler.js';
-import { parseIpBlock } from '../dns/ip-block.js';
+import { parseIpBlock } from '../codec/ip-block.js';
 import { Resolver, type ResolverOptions } from '../dns/resolver.js';
 import { TcpDnsTransport } from '../dns/tcp-transport.js';
 import type { DnsTransport } from '../dns/transport.js';
 import { UdpDnsTransport } from '../dns/udp-transport.js';
 import { startDnsListener, type DnsListener } from '../inbound/dns.js';
-import type { Logger } from '../observe/logger.js';
-import type { Outbound } from '../outbound/outbound.js';
-import type { UdpDialer } from '../relay/udp-association.js';
+import type { Logger } from '../core/log.js';
+import type { Outbound } from '../adapter/outbound.js';
+import type { UdpDialer } from '../adapter/udp.js';
 import type { DnsService } from './dns-service.js';
 
 /** A DNS connection nobody used for this long is closed by us (servers drop idle ones anyway). */

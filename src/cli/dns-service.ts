@@ -2,12 +2,12 @@ import type { Config } from '../config/load.js';
 import type { DnsConfig } from '../config/schema.js';
 import type { FakeIp } from '../dns/fake-ip.js';
 import type { Resolver, ResolverOptions } from '../dns/resolver.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { openUdpSocket } from '../native/index.js';
-import type { Outbound } from '../outbound/outbound.js';
+import type { Outbound } from '../adapter/outbound.js';
 import { NoUdpDialer, Socks5UdpDialer } from '../outbound/socks5-udp.js';
-import type { UdpDialer } from '../relay/udp-association.js';
-import { createUdpCounters } from '../relay/udp-counters.js';
+import type { UdpDialer } from '../adapter/udp.js';
+import { createUdpCounters } from '../adapter/udp-counters.js';
 
 export interface DnsService {
   /** Present in fake-IP mode: the TCP sessions' mapDestination. */

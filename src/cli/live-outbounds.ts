@@ -1,7 +1,7 @@
 import type { SocksAddr } from '../core/addr.js';
 import type { Flow } from '../core/flow.js';
-import type { WatchedOutbound } from '../observe/watched-outbound.js';
-import type { DialContext, Outbound } from '../outbound/outbound.js';
+import type { WatchedOutbound } from '../outbound/watched-outbound.js';
+import type { DialContext, Outbound } from '../adapter/outbound.js';
 import { createRouter } from '../route/router.js';
 
 /**

@@ -2,11 +2,11 @@ import type { Server } from 'node:http';
 import { errorMessage } from '../core/errors.js';
 import { serveControl, type StatusSnapshot } from '../observe/control.js';
 import { FlowTable } from '../observe/flow-table.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
-import { WatchedOutbound } from '../observe/watched-outbound.js';
-import type { Outbound } from '../outbound/outbound.js';
+import { WatchedOutbound } from '../outbound/watched-outbound.js';
+import type { Outbound } from '../adapter/outbound.js';
 import { controlPath, metricsAddress, type ObserveArgs } from './observe-options.js';
 
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */

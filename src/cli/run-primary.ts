@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import type { DaemonRules } from './run-rules.js';
 import { Workers } from './run-workers.js';
 

@@ -1,7 +1,7 @@
 import { ConfigError, type Config } from '../config/load.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { createOutbound } from '../outbound/create.js';
 import type { LiveOutbounds } from './live-outbounds.js';
 import type { Observation } from './run-observe.js';

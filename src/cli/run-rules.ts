@@ -5,7 +5,7 @@ import { describePlan } from '../firewall/describe.js';
 import { flushRules } from '../firewall/flush.js';
 import { ownedNames, planFromConfig } from '../firewall/from-config.js';
 import { swapRules } from '../firewall/swap.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 
 export const RUN_RULES = ['off', 'auto'] as const;
 

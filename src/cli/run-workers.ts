@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 
 /** Set in a worker's environment to its number, 1..N; absent in a single process and in the primary. */
 export const WORKER_ENV = 'SOCKSGATE_WORKER';

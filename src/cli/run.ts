@@ -7,7 +7,7 @@ import type { Flow } from '../core/flow.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
 import type { TcpInboundDeps } from '../inbound/tcp-inbound.js';
 import { raiseFileLimit } from '../native/index.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
 import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';

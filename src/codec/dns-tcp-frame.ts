@@ -8,7 +8,7 @@
  * A zero length is legal framing but no DNS message is shorter than its 12-byte header, so it is
  * refused: a peer sending one is broken, and accepting it would let it spin us on empty frames.
  */
-import { CodecError, NEED_MORE, type Decoded } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded } from '../core/need-more.js';
 
 export const DNS_HEADER_BYTES = 12;
 export const DNS_TCP_MAX_MESSAGE = 0xffff;

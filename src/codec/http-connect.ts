@@ -19,7 +19,7 @@
  */
 import type { SocksAddr } from '../core/addr.js';
 import { decodeIpv6, encodeIp, parseIp } from './ip.js';
-import { CodecError, NEED_MORE, type Decoded, type NeedMore } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded, type NeedMore } from '../core/need-more.js';
 import { assertOffset, assertPort } from './socks-addr.js';
 
 export const MAX_HEAD_BYTES = 16 * 1024;

@@ -11,7 +11,7 @@
  *
  * Zone IDs ("fe80::1%eth0") are rejected: no proxy protocol can carry them.
  */
-import { CodecError } from './need-more.js';
+import { CodecError } from '../core/need-more.js';
 
 export type IpKind = 'ipv4' | 'ipv6';
 

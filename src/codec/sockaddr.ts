@@ -16,7 +16,7 @@
  */
 import { isValidPort, type SocksAddr } from '../core/addr.js';
 import { decodeIpv4, decodeIpv6, encodeIp } from './ip.js';
-import { CodecError } from './need-more.js';
+import { CodecError } from '../core/need-more.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

@@ -19,7 +19,7 @@
  */
 import { isValidPort, type SocksAddr } from '../core/addr.js';
 import { decodeIpv4, decodeIpv6, encodeIp } from './ip.js';
-import { CodecError, NEED_MORE, type Decoded } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded } from '../core/need-more.js';
 
 export const Atyp = { IPV4: 0x01, DOMAIN: 0x03, IPV6: 0x04 } as const;
 

@@ -22,7 +22,7 @@
  */
 import type { SocksAddr } from '../core/addr.js';
 import { decodeIpv4, encodeIp } from './ip.js';
-import { CodecError, NEED_MORE, type Decoded } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded } from '../core/need-more.js';
 import { assertByte, assertOffset, assertPort, decodeUtf8, encodeText, hex2 } from './socks-addr.js';
 
 export const Socks4Command = { CONNECT: 1, BIND: 2 } as const;

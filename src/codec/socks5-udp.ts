@@ -17,7 +17,7 @@
  */
 import type { SocksAddr } from '../core/addr.js';
 import { assertByte, assertOffset, decodeSocksAddr, encodeSocksAddr, socksAddrLength } from './socks-addr.js';
-import { CodecError, NEED_MORE, type Decoded } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded } from '../core/need-more.js';
 
 export interface Socks5UdpHeader {
   readonly frag: number;

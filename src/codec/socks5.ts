@@ -27,7 +27,7 @@
  * decode because the field carries no meaning and some implementations leave junk in it.
  */
 import type { SocksAddr } from '../core/addr.js';
-import { CodecError, NEED_MORE, type Decoded, type NeedMore } from './need-more.js';
+import { CodecError, NEED_MORE, type Decoded, type NeedMore } from '../core/need-more.js';
 import { assertByte, assertOffset, decodeSocksAddr, decodeUtf8, encodeSocksAddr, encodeText, hex2 } from './socks-addr.js';
 
 export const AuthMethod = { NONE: 0x00, USERPASS: 0x02, NO_ACCEPTABLE: 0xff } as const;

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { parseHostPort } from '../core/addr.js';
 import { parseCidr } from '../core/cidr.js';
-import { parseIpBlock } from '../dns/ip-block.js';
+import { parseIpBlock } from '../codec/ip-block.js';
 import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 

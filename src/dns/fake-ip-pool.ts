@@ -1,5 +1,5 @@
 import { Lru } from '../core/lru.js';
-import { addressAt, offsetOf, type IpBlock } from './ip-block.js';
+import { addressAt, offsetOf, type IpBlock } from '../codec/ip-block.js';
 
 /**
  * Names ↔ addresses of one fake-IP block. At most `capacity` names hold an address; a new name

@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import type { FakeIp } from './fake-ip.js';
 import { buildResponse, buildUdpResponse, errorResult, parseClientQuery, type DnsResult } from './message.js';
 import type { Resolver } from './resolver.js';

@@ -1,6 +1,6 @@
 import type { Question } from 'dns-packet';
 import { errorCode, errorMessage } from '../core/errors.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import type { DnsCache } from './cache.js';
 import { errorResult, questionKey, type DnsResult } from './message.js';
 import type { DnsTransport } from './transport.js';

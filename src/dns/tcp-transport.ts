@@ -1,7 +1,7 @@
 import type { Question } from 'dns-packet';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode } from '../core/errors.js';
-import type { Outbound } from '../outbound/outbound.js';
+import type { Outbound } from '../adapter/outbound.js';
 import type { DnsResult } from './message.js';
 import { PipelinedConnection } from './pipelined-connection.js';
 import type { DnsTransport } from './transport.js';

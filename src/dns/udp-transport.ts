@@ -1,7 +1,7 @@
 import type { Question } from 'dns-packet';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { UdpAssociation, UdpDialer } from '../relay/udp-association.js';
+import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
 import type { DnsResult } from './message.js';
 import { buildUpstreamQuery, matchUpstreamResponse, randomQueryId } from './upstream-query.js';
 import type { DnsTransport } from './transport.js';

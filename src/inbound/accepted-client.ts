@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import type { ClientConn } from '../adapter/client-conn.js';
 
 /** Swallows a client socket's 'error' ('close' follows it): one function, not a closure per connection. */
 function ignoreError(): void {}
@@ -7,12 +8,11 @@ function ignoreError(): void {}
  * A diverted connection as the kernel handed it over: a raw fd (TCP_NODELAY from the listener),
  * wrapped in a Node socket only for a flow that needs Node to read or write it.
  */
-export class AcceptedClient {
+export class AcceptedClient implements ClientConn {
   private wrapped?: Socket;
 
   constructor(readonly fd: number) {}
 
-  /** The fd as a paused, half-open capable Node socket, which owns it from then on. */
   socket(): Socket {
     if (!this.wrapped) {
       // pauseOnCreate: nothing is read until the flow asks (the bytes may go to a sniffer or the upstream).
@@ -22,7 +22,6 @@ export class AcceptedClient {
     return this.wrapped;
   }
 
-  /** Refuses the connection with a reset, so the application sees it failed. */
   reset(): void {
     const socket = this.socket();
     if (!socket.destroyed) socket.resetAndDestroy();

@@ -4,7 +4,7 @@ import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../codec/dns-tcp-frame.js'
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { DnsHandler } from '../dns/handler.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 
 /** A client that leaves a DNS TCP connection idle this long is dropped (RFC 7766 §6.2.3 suggests seconds). */
 const TCP_IDLE_MS = 10_000;

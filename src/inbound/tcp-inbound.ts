@@ -3,7 +3,7 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import { newFlow, type Flow, type InboundKind } from '../core/flow.js';
 import { listenTcpFd } from '../native/index.js';
 import { acceptTcp, type DestinationSource, type TcpAcceptor } from '../native/tcp-accept.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { AcceptedClient } from './accepted-client.js';
 import type { LoopGuard } from './loop-guard.js';
 

@@ -1,9 +1,9 @@
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import { SOCKS5_UDP_MAX_HEADER } from '../codec/socks5-udp.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { listenUdpTransparent, type UdpListener } from '../native/index.js';
-import type { UdpCounters } from '../relay/udp-counters.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { LoopGuard } from './loop-guard.js';
 
 /** Spare bytes in front of every received payload: room for any SOCKS5 UDP header. */

@@ -2,8 +2,8 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import type { LiveFlow } from './flow-table.js';
-import type { Logger } from './logger.js';
-import type { UpstreamHealth } from './watched-outbound.js';
+import type { Logger } from '../core/log.js';
+import type { UpstreamHealth } from '../adapter/upstream-health.js';
 
 export const DEFAULT_CONTROL_PATH = '/run/socksgate/control.sock';
 

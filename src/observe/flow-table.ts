@@ -1,6 +1,6 @@
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import type { Flow } from '../core/flow.js';
-import type { FlowEnd, FlowObserver } from '../relay/flow-observer.js';
+import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
 
 /** One live flow as `socksgate status` shows it. */
 export interface LiveFlow {

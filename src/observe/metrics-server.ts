@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/log.js';
 import type { Metrics } from './metrics.js';
 
 /** Serves GET /metrics in the Prometheus text format; nothing else. */

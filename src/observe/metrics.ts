@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Flow } from '../core/flow.js';
-import type { FlowEnd, FlowObserver } from '../relay/flow-observer.js';
-import type { UdpCounters } from '../relay/udp-counters.js';
+import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
 
 /** Counters other parts keep as plain numbers; read at scrape time so their hot paths stay untouched. */
 export interface MetricSources {

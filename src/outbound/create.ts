@@ -1,7 +1,7 @@
 import type { UpstreamConfig } from '../config/upstream.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { httpConnectHandshake } from './http-connect.js';
-import type { DialSettings, Outbound } from './outbound.js';
+import type { DialSettings, Outbound } from '../adapter/outbound.js';
 import { SingleRequestOutbound } from './single-request.js';
 import { Socks5Outbound } from './socks5.js';
 import { socks4Handshake } from './socks4.js';

@@ -1,42 +1,6 @@
-import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import { CodecError, type Decoded, type Decoder, type NEED_MORE } from '../codec/need-more.js';
-
-/** What a handshake wants once it has read what the server sent so far. */
-export type HandshakeProgress =
-  /** Wait for more bytes. */
-  | typeof NEED_MORE
-  /** Write these, then wait for more (a step-by-step handshake's next message). */
-  | { readonly send: Buffer }
-  /** Complete: the first `done` bytes were the handshake's; any after them belong to the relay. */
-  | { readonly done: number };
-
-/**
- * A proxy handshake as a state machine without I/O, so one protocol implementation serves both
- * the Node socket driver and the native dialer: once connected, write `opening`; then, each time
- * more bytes arrive, call `advance` with every byte the server has sent since the start.
- * `advance` throws an SgError when the server refuses or sends bytes that do not parse.
- */
-export interface Handshake {
-  readonly opening: Buffer;
-  /** What it waits for now, for error messages ("SOCKS5 method selection"). */
-  readonly expecting: string;
-  advance(received: Buffer): HandshakeProgress;
-}
-
-/**
- * One dial as data for the native dialer: where to connect, how, and the handshake to run there.
- * `settle` must be called once with the outcome (undefined: success) so the outbound learns from it.
- */
-export interface DialPlan {
-  /** An IP literal. */
-  readonly server: SocksAddr;
-  readonly mark: number;
-  readonly connectTimeoutMs: number;
-  readonly handshakeTimeoutMs: number;
-  readonly handshake: Handshake;
-  settle(err: unknown): void;
-}
+import { CodecError, type Decoded, type Decoder } from '../core/need-more.js';
+import type { Handshake } from '../adapter/handshake.js';
 
 /** Why a handshake stopped before completing, as its driver (Node socket or native dialer) saw it. */
 export type HandshakeFailure = 'timeout' | 'eof' | 'aborted' | 'socket';

@@ -1,5 +1,5 @@
 import { ErrorCode } from '../core/errors.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import type { PipeliningMode } from '../config/upstream-url.js';
 import { REQUEST_REFUSALS, type Socks5Stage } from './socks5-handshake.js';
 

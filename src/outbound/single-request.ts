@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { UpstreamConfig } from '../config/upstream.js';
-import { NEED_MORE, type Decoder } from '../codec/need-more.js';
-import { decodeStep, type DialPlan, type Handshake } from './handshake.js';
-import type { DialContext, DialSettings, Outbound } from './outbound.js';
+import { NEED_MORE, type Decoder } from '../core/need-more.js';
+import { decodeStep } from './handshake.js';
+import type { DialPlan, Handshake } from '../adapter/handshake.js';
+import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
 import { runHandshake } from './socket-handshake.js';
 import { connectTcp } from './tcp-connect.js';
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { NEED_MORE } from '../codec/need-more.js';
-import { handshakeFailure, type Handshake, type HandshakeFailure, type HandshakeProgress } from './handshake.js';
+import { NEED_MORE } from '../core/need-more.js';
+import { handshakeFailure, type HandshakeFailure } from './handshake.js';
+import type { Handshake, HandshakeProgress } from '../adapter/handshake.js';
 
 export interface RunHandshakeOptions {
   /** One deadline for the whole handshake, every step included. */

@@ -13,8 +13,9 @@ import {
   encodeUserPassRequest,
   socks5ReplyReason,
 } from '../codec/socks5.js';
-import { NEED_MORE, type Decoder, type NeedMore } from '../codec/need-more.js';
-import { decodeStep, type Handshake, type HandshakeProgress } from './handshake.js';
+import { NEED_MORE, type Decoder, type NeedMore } from '../core/need-more.js';
+import { decodeStep } from './handshake.js';
+import type { Handshake, HandshakeProgress } from '../adapter/handshake.js';
 import { runHandshake } from './socket-handshake.js';
 
 export interface Socks5Credentials {

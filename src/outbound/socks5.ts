@@ -2,10 +2,10 @@ import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/upstream.js';
-import type { Logger } from '../observe/logger.js';
-import type { DialContext, DialSettings, Outbound } from './outbound.js';
+import type { Logger } from '../core/log.js';
+import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
 import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
-import type { DialPlan } from './handshake.js';
+import type { DialPlan } from '../adapter/handshake.js';
 import { runHandshake } from './socket-handshake.js';
 import { Socks5Handshake, type Socks5Credentials } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
@@ -37,6 +37,10 @@ export class Socks5Outbound implements Outbound {
   }
 
   /** Only a server that reads a pipelined handshake ('on', or learned in 'auto') gets early data. */
+  pipeliningState(): PipeliningVerdict | 'learning' {
+    return this.pipelining.current ?? 'learning';
+  }
+
   takesEarlyData(): boolean {
     return this.pipelining.current === 'pipelined';
   }

@@ -1,8 +1,8 @@
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
-import type { Logger } from '../observe/logger.js';
-import type { FlowObserver } from './flow-observer.js';
+import type { Logger } from '../core/log.js';
+import type { FlowObserver } from '../adapter/flow-observer.js';
 import type { Sessions } from './sessions.js';
 import type { RelayResult } from './tcp-relay.js';
 

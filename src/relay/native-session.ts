@@ -1,10 +1,11 @@
-import { NEED_MORE } from '../codec/need-more.js';
+import { NEED_MORE } from '../core/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { AcceptedClient } from '../inbound/accepted-client.js';
+import type { ClientConn } from '../adapter/client-conn.js';
 import { errnoError } from '../native/errno-error.js';
 import type { SpliceHandle, SpliceResult } from '../native/splice.js';
 import { DialFailure, NativeDial } from '../native/tcp-dial.js';
-import { handshakeFailure, type DialPlan } from '../outbound/handshake.js';
+import { handshakeFailure } from '../outbound/handshake.js';
+import type { DialPlan } from '../adapter/handshake.js';
 import { connectFailed, connectTimedOut } from '../outbound/tcp-connect.js';
 import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
 import { toRelayResult } from './splice-relay.js';
@@ -46,7 +47,7 @@ function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: N
  * splices; this only judges the server's replies (plan.handshake) and reports, as the Node socket
  * path does, so the two are indistinguishable in logs, metrics and status.
  */
-export function runNativeSession(f: FlowInFlight, client: AcceptedClient, plan: DialPlan, deps: NativeSessionDeps): void {
+export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
   deps.observer?.opened(flow, f.outbound, f.target);

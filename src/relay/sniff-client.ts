@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { NEED_MORE } from '../codec/need-more.js';
+import { NEED_MORE } from '../core/need-more.js';
 import { sniffHost } from '../codec/sniff/index.js';
 
 /**

@@ -2,9 +2,9 @@ import type { Socket } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
-import type { AcceptedClient } from '../inbound/accepted-client.js';
-import type { DialPlan } from '../outbound/handshake.js';
-import type { Outbound } from '../outbound/outbound.js';
+import type { ClientConn } from '../adapter/client-conn.js';
+import type { DialPlan } from '../adapter/handshake.js';
+import type { Outbound } from '../adapter/outbound.js';
 import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
 import { runNativeSession } from './native-session.js';
 import type { Relay, RelayOptions } from './tcp-relay.js';
@@ -39,7 +39,7 @@ export interface TcpSessionDeps extends FlowReportDeps {
  * that Node need not read (no sniffing, no optimistic data, a spliced relay, an upstream given by
  * address) runs in the addon from accept to close; the others on Node sockets.
  */
-export async function runTcpSession(flow: Flow, client: AcceptedClient, deps: TcpSessionDeps): Promise<void> {
+export async function runTcpSession(flow: Flow, client: ClientConn, deps: TcpSessionDeps): Promise<void> {
   const outbound = deps.pickOutbound(flow);
   const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
   const needsNode = (deps.sniff !== undefined && mapped?.kind !== 'domain') || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);

@@ -1,10 +1,10 @@
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import { newFlow, type Flow } from '../core/flow.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { IdleLru, type EvictReason } from './idle-lru.js';
-import type { UdpAssociation, UdpDialer } from './udp-association.js';
-import type { UdpCounters } from './udp-counters.js';
+import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
 import { FakeNames, type MapDestination } from './udp-fake-names.js';
 
 /** Datagrams to unmapped fake-IP addresses are logged at most this often (the counter has them all). */

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:dgram';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
-import type { Logger } from '../observe/logger.js';
+import type { Logger } from '../core/log.js';
 import { IdleLru } from './idle-lru.js';
-import type { UdpCounters } from './udp-counters.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
 
 export interface ReplySocketsOptions {
   readonly max: number;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CodecError } from '../../src/codec/need-more.js';
+import { CodecError } from '../../src/core/need-more.js';
 
 /** Asserts that `fn` throws a CodecError with `code` (and passes the optional extra check). */
 export function throwsCode(fn: () => unknown, code: string, check?: (e: CodecError) => void): void {

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { NEED_MORE, type Decoder } from '../../src/codec/need-more.js';
+import { NEED_MORE, type Decoder } from '../../src/core/need-more.js';
 import {
   AuthMethod,
   decodeGreeting,

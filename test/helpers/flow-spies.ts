@@ -1,5 +1,5 @@
 // Spies for what a TCP session reports to: its logger and its flow observer.
-import type { FlowEnd, FlowObserver } from '../../src/relay/flow-observer.js';
+import type { FlowEnd, FlowObserver } from '../../src/adapter/flow-observer.js';
 import type { FlowReportDeps } from '../../src/relay/flow-report.js';
 
 interface Call {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import type { SocksAddr } from '../../src/core/addr.js';
 import { decodeConnectRequest, decodeConnectResponse, encodeConnectRequest } from '../../src/codec/http-connect.js';
 import { decodeIpv4, decodeIpv6, encodeIp, parseIp } from '../../src/codec/ip.js';
-import { CodecError, NEED_MORE, type Decoded } from '../../src/codec/need-more.js';
+import { CodecError, NEED_MORE, type Decoded } from '../../src/core/need-more.js';
 import { decodeSocksAddr, encodeSocksAddr, socksAddrLength } from '../../src/codec/socks-addr.js';
 import {
   decodeSocks4Reply,

@@ -4,7 +4,7 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { decodeDnsTcpFrame, DnsTcpFrameReader, encodeDnsTcpFrame } from '../../src/codec/dns-tcp-frame.js';
-import { CodecError, NEED_MORE } from '../../src/codec/need-more.js';
+import { CodecError, NEED_MORE } from '../../src/core/need-more.js';
 import { sniffHttpHost } from '../../src/codec/sniff/http-host.js';
 import { sniffHost } from '../../src/codec/sniff/index.js';
 import { sniffTlsSni } from '../../src/codec/sniff/tls-sni.js';

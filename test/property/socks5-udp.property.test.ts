@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { SocksAddr } from '../../src/core/addr.js';
 import { decodeIpv6 } from '../../src/codec/ip.js';
-import { CodecError, NEED_MORE } from '../../src/codec/need-more.js';
+import { CodecError, NEED_MORE } from '../../src/core/need-more.js';
 import {
   SOCKS5_UDP_MAX_HEADER,
   decodeSocks5UdpHeader,

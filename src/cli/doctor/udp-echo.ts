@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { formatAddr, type SocksAddr } from '../../core/addr.js';
 import { errorMessage } from '../../core/errors.js';
-import { NEED_MORE } from '../../codec/need-more.js';
+import { NEED_MORE } from '../../core/need-more.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader } from '../../codec/socks5-udp.js';
 import { openUdpSocket } from '../../native/index.js';
 import { finding, type Finding } from './report.js';

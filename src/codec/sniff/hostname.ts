@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 
 /** What sniffers return: the name, NEED_MORE (a valid prefix), or undefined (not this protocol / no name). */
-export type SniffResult = string | typeof import('../need-more.js').NEED_MORE | undefined;
+export type SniffResult = string | typeof import('../../core/need-more.js').NEED_MORE | undefined;
 
 const HOST = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?$/;
 

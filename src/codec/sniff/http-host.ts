@@ -7,7 +7,7 @@
  *
  * Only the head is read, and only the first 8 KiB of it: a longer head is not worth waiting for.
  */
-import { NEED_MORE } from '../need-more.js';
+import { NEED_MORE } from '../../core/need-more.js';
 import { sniffedHostname, type SniffResult } from './hostname.js';
 
 const MAX_HEAD = 8192;

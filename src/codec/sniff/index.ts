@@ -1,4 +1,4 @@
-import { NEED_MORE } from '../need-more.js';
+import { NEED_MORE } from '../../core/need-more.js';
 import type { SniffResult } from './hostname.js';
 import { sniffHttpHost } from './http-host.js';
 import { sniffTlsSni } from './tls-sni.js';

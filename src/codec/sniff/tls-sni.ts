@@ -10,7 +10,7 @@
  *
  * Only the first record is read: a ClientHello split over records is rare enough to pass unnamed.
  */
-import { NEED_MORE } from '../need-more.js';
+import { NEED_MORE } from '../../core/need-more.js';
 import { sniffedHostname, type SniffResult } from './hostname.js';
 
 const RECORD_HEADER = 5;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeDnsTcpFrame, DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import { throwsCode } from '../../helpers/codec-assert.js';
 
 const MESSAGE = Buffer.from('abcd01000001000000000000', 'hex');

@@ -7,7 +7,7 @@ import {
   encodeConnectRequest,
   httpConnectReason,
 } from '../../../src/codec/http-connect.js';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import { throwsCode } from '../../helpers/codec-assert.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');

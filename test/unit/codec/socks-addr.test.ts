@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import { decodeSocksAddr, encodeSocksAddr, socksAddrLength } from '../../../src/codec/socks-addr.js';
 import { throwsCode } from '../../helpers/codec-assert.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import {
   Socks4Reply,
   decodeSocks4Reply,

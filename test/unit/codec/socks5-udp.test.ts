@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader, writeSocks5UdpHeader } from '../../../src/codec/socks5-udp.js';
 import { throwsCode } from '../../helpers/codec-assert.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CodecError, NEED_MORE } from '../../../src/codec/need-more.js';
+import { CodecError, NEED_MORE } from '../../../src/core/need-more.js';
 import {
   AuthMethod,
   Socks5Command,

@@ -7,7 +7,7 @@ import type { RecordAnswer } from 'dns-packet';
 import { FakeIp } from '../../../src/dns/fake-ip.js';
 import { FakeIpPool } from '../../../src/dns/fake-ip-pool.js';
 import { FakeIpStore } from '../../../src/dns/fake-ip-store.js';
-import { addressAt, offsetOf, parseIpBlock } from '../../../src/dns/ip-block.js';
+import { addressAt, offsetOf, parseIpBlock } from '../../../src/codec/ip-block.js';
 import { addressOfReverseName } from '../../../src/dns/reverse-name.js';
 
 test('address blocks count through their addresses, both families', () => {

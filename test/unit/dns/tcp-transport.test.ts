@@ -5,7 +5,7 @@ import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
 import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
-import type { Outbound } from '../../../src/outbound/outbound.js';
+import type { Outbound } from '../../../src/adapter/outbound.js';
 
 type Reply = (query: Packet, socket: Socket) => void;
 

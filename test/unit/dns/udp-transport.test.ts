@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { UdpDnsTransport } from '../../../src/dns/udp-transport.js';
-import type { UdpAssociationEvents, UdpDialer } from '../../../src/relay/udp-association.js';
+import type { UdpAssociationEvents, UdpDialer } from '../../../src/adapter/udp.js';
 
 const SERVER: SocksAddr = { kind: 'ipv4', host: '192.0.2.53', port: 53 };
 /** Like AbortSignal.timeout, but its timer keeps the test alive until it fires. */

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { LoopGuard } from '../../../src/inbound/loop-guard.js';
 import { startTproxyUdpInbound, UDP_HEADROOM } from '../../../src/inbound/tproxy-udp.js';
-import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 
 async function freePort(): Promise<number> {
   const s = dgram.createSocket('udp4');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { newFlow } from '../../../src/core/flow.js';
 import { FlowTable } from '../../../src/observe/flow-table.js';
 import { Metrics } from '../../../src/observe/metrics.js';
-import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 
 const flowTo = (port: number) =>
   newFlow({ network: 'tcp', inbound: 'redirect', src: { kind: 'ipv4', host: '192.0.2.2', port: 40000 }, dst: { kind: 'ipv4', host: '198.51.100.2', port } });

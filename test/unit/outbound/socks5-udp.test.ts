@@ -8,13 +8,13 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { ErrorCode } from '../../../src/core/errors.js';
-import { NEED_MORE } from '../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../src/core/need-more.js';
 import { decodeGreeting, decodeRequest, encodeMethodSelection, encodeReply } from '../../../src/codec/socks5.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader } from '../../../src/codec/socks5-udp.js';
 import { openUdpSocket } from '../../../src/native/index.js';
 import { Socks5UdpDialer } from '../../../src/outbound/socks5-udp.js';
-import type { UdpAssociationEvents } from '../../../src/relay/udp-association.js';
-import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import type { UdpAssociationEvents } from '../../../src/adapter/udp.js';
+import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 
 const log = pino({ level: 'silent' });
 const T = { timeout: 10_000 };

@@ -8,7 +8,7 @@ import { addrOf } from '../../../src/core/addr.js';
 import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import { newFlow } from '../../../src/core/flow.js';
 import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
-import type { DialPlan } from '../../../src/outbound/handshake.js';
+import type { DialPlan } from '../../../src/adapter/handshake.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
 import type { FlowInFlight } from '../../../src/relay/flow-report.js';
 import { runNativeSession, type NativeSessionDeps } from '../../../src/relay/native-session.js';

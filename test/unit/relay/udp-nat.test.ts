@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../../src/relay/udp-association.js';
-import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../../src/adapter/udp.js';
+import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 import type { MapDestination } from '../../../src/relay/udp-fake-names.js';
 import { UdpNat } from '../../../src/relay/udp-nat.js';
 

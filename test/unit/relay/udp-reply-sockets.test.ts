@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import { createUdpCounters } from '../../../src/relay/udp-counters.js';
+import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 import { ReplySockets } from '../../../src/relay/udp-reply-sockets.js';
 
 test('reply sockets: one per remote, bounded, idle ones closed; each reply leaves from its socket', { timeout: 10_000 }, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEED_MORE } from '../../../../src/codec/need-more.js';
+import { NEED_MORE } from '../../../../src/core/need-more.js';
 import { sniffHttpHost } from '../../../../src/codec/sniff/http-host.js';
 import { sniffHost } from '../../../../src/codec/sniff/index.js';
 import { sniffTlsSni } from '../../../../src/codec/sniff/tls-sni.js';

@@ -1,19 +1,9 @@
 import type { Socket } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
-import type { DialPlan } from '../outbound/handshake.js';
-import type { DialContext, Outbound } from '../outbound/outbound.js';
-
-/** One upstream as `socksgate status` shows it. */
-export interface UpstreamHealth {
-  readonly name: string;
-  readonly server: string;
-  /** 'pipelined' | 'stepwise' | 'learning' (auto mode, not decided yet) | 'n/a' (one-request protocols). */
-  readonly pipelining: string;
-  readonly dials: number;
-  readonly failures: number;
-  readonly lastError?: { readonly reason: string; readonly message: string; readonly at: number };
-}
+import type { DialPlan } from '../adapter/handshake.js';
+import type { DialContext, Outbound } from '../adapter/outbound.js';
+import type { UpstreamHealth } from '../adapter/upstream-health.js';
 
 /**
  * Wraps a dialer to time it: `dial` (or a plan, until settled) runs from the TCP connect to the
@@ -101,11 +91,10 @@ export class WatchedOutbound implements Outbound {
   }
 
   health(): UpstreamHealth {
-    const learner = (this.inner as { pipelining?: { current: string | undefined } }).pipelining;
     return {
       name: this.name,
       server: formatAddr(this.server),
-      pipelining: learner ? (learner.current ?? 'learning') : 'n/a',
+      pipelining: this.inner.pipeliningState?.() ?? 'n/a',
       dials: this.dials,
       failures: this.failures,
       ...(this.lastError ? { lastError: this.lastError } : {}),

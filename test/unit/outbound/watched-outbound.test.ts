@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { ErrorCode, SgError } from '../../../src/core/errors.js';
-import { WatchedOutbound } from '../../../src/observe/watched-outbound.js';
-import type { DialPlan } from '../../../src/outbound/handshake.js';
-import type { Outbound } from '../../../src/outbound/outbound.js';
+import { WatchedOutbound } from '../../../src/outbound/watched-outbound.js';
+import type { DialPlan } from '../../../src/adapter/handshake.js';
+import type { Outbound } from '../../../src/adapter/outbound.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
 
 const server: SocksAddr = { kind: 'ipv4', host: '192.0.2.1', port: 1080 };

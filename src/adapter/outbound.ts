@@ -31,6 +31,8 @@ export interface Outbound {
    * known to read bytes sent right behind the request). Absent: never.
    */
   takesEarlyData?(): boolean;
+  /** What it knows of the server's pipelining, for status. Absent: one-request protocols. */
+  pipeliningState?(): 'pipelined' | 'stepwise' | 'learning';
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }

@@ -1,4 +1,4 @@
-import { decodeIpv4, decodeIpv6, parseIp } from '../codec/ip.js';
+import { decodeIpv4, decodeIpv6, parseIp } from './ip.js';
 
 /** An address block as integers, so fake-IP pools can count through it. */
 export interface IpBlock {
