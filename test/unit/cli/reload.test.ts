@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateConfig } from '../../../src/config/load.js';
-import { changedKeys } from '../../../src/cli/run-reload.js';
+import { changedKeys } from '../../../src/daemon/reload.js';
 import { metricsAddress } from '../../../src/cli/observe-options.js';
 
 const base = { upstreams: ['socks5://192.0.2.1:1080'], redirect: ['127.0.0.1:12345'] };

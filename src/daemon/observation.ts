@@ -7,7 +7,7 @@ import { Metrics, type MetricSources } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
 import { WatchedOutbound } from '../outbound/watched-outbound.js';
 import type { Outbound } from '../adapter/outbound.js';
-import { controlPath, metricsAddress, type ObserveArgs } from './observe-options.js';
+import type { SocksAddr } from '../core/addr.js';
 
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
 export interface DaemonView extends MetricSources {
@@ -24,9 +24,13 @@ export interface Observation {
   close(): void;
 }
 
-export function createObservation(args: ObserveArgs, log: Logger): Observation {
-  const metricsAt = metricsAddress(args.metrics);
-  const control = controlPath(args.control);
+/** Where the daemon shows itself: a metrics listener and a control socket, each optional. */
+export interface ObserveSettings {
+  readonly metricsAt?: SocksAddr;
+  readonly control?: string;
+}
+
+export function createObservation({ metricsAt, control }: ObserveSettings, log: Logger): Observation {
   let view: DaemonView | undefined;
   const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns() });
   const flows = new FlowTable(metrics);

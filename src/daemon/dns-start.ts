@@ -15,7 +15,14 @@ import { startDnsListener, type DnsListener } from '../inbound/dns.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { UdpDialer } from '../adapter/udp.js';
-import type { DnsService } from './dns-service.js';
+
+export interface DnsService {
+  /** Present in fake-IP mode: the TCP sessions' mapDestination. */
+  readonly fakeIp: FakeIp | undefined;
+  /** Present with a DNS listener: its counters feed the metrics. */
+  readonly resolver: Resolver | undefined;
+  stop(): Promise<void>;
+}
 
 /** A DNS connection nobody used for this long is closed by us (servers drop idle ones anyway). */
 const DNS_TCP_IDLE_MS = 30_000;

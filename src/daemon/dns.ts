@@ -1,21 +1,13 @@
 import type { Config } from '../config/load.js';
 import type { DnsConfig } from '../config/schema.js';
-import type { FakeIp } from '../dns/fake-ip.js';
-import type { Resolver, ResolverOptions } from '../dns/resolver.js';
+import type { ResolverOptions } from '../dns/resolver.js';
 import type { Logger } from '../core/log.js';
 import { openUdpSocket } from '../native/index.js';
 import type { Outbound } from '../adapter/outbound.js';
 import { NoUdpDialer, Socks5UdpDialer } from '../outbound/socks5-udp.js';
 import type { UdpDialer } from '../adapter/udp.js';
+import type { DnsService } from './dns-start.js';
 import { createUdpCounters } from '../adapter/udp-counters.js';
-
-export interface DnsService {
-  /** Present in fake-IP mode: the TCP sessions' mapDestination. */
-  readonly fakeIp: FakeIp | undefined;
-  /** Present with a DNS listener: its counters feed the metrics. */
-  readonly resolver: Resolver | undefined;
-  stop(): Promise<void>;
-}
 
 /** UDP ASSOCIATE through the first upstream, for udp:// resolvers (an upstream without UDP fails them). */
 export function dnsUdpDialer(config: Config, log: Logger): UdpDialer {
@@ -46,6 +38,6 @@ export async function startDnsService(
   udpDialer?: () => UdpDialer,
 ): Promise<DnsService> {
   if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, stop: async () => {} };
-  const { startDns } = await import('./dns-service-start.js');
+  const { startDns } = await import('./dns-start.js');
   return startDns(config, outbound, log, onAttempt, udpDialer);
 }

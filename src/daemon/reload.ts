@@ -4,10 +4,10 @@ import type { LoopGuard } from '../inbound/loop-guard.js';
 import type { Logger } from '../core/log.js';
 import { createOutbound } from '../outbound/create.js';
 import type { LiveOutbounds } from './live-outbounds.js';
-import type { Observation } from './run-observe.js';
-import type { TcpListeners } from './run-listeners.js';
-import type { DaemonRules } from './run-rules.js';
-import type { UdpService } from './run-udp.js';
+import type { Observation } from './observation.js';
+import type { TcpListeners } from './listeners.js';
+import type { DaemonRules } from './rules.js';
+import type { UdpService } from './udp.js';
 
 /** The parts of a running daemon a reload may swap. */
 export interface DaemonState {

@@ -1,8 +1,8 @@
 import { errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/log.js';
-import type { DaemonRules } from './run-rules.js';
-import { Workers } from './run-workers.js';
+import type { DaemonRules } from './rules.js';
+import { Workers } from './workers.js';
 
 /**
  * `run --workers N`: this process only supervises. It applies `--rules auto` once every worker

@@ -1,0 +1,81 @@
+import { formatAddr } from '../core/addr.js';
+import { errorCode, errorMessage } from '../core/errors.js';
+import type { Config } from '../config/load.js';
+import { createLogger } from '../core/log.js';
+import { raiseFileLimit } from '../native/index.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { createObservation, type ObserveSettings } from './observation.js';
+import { runPrimary } from './primary.js';
+import { reloadOnSighup } from './reload.js';
+import { daemonRules } from './rules.js';
+import { reportReady, workerNumber } from './workers.js';
+
+export interface RunOptions {
+  /** Reads the config (file and flags); called again on every SIGHUP. Throws ConfigError. */
+  readonly loadConfig: () => Config;
+  /** `--rules`: 'auto' installs the firewall rules once listening and removes them at exit. */
+  readonly rules: string | undefined;
+  readonly observe: ObserveSettings;
+  /** Called with a ConfigError (or any error found before anything started); must not return. */
+  readonly onConfigError: (err: unknown) => never;
+}
+
+/**
+ * `socksgate run`: the daemon's whole life, from boot to the last drained flow. With --workers N
+ * this process is the primary (it supervises and owns the rules); worker 1 alone has DNS, metrics
+ * and the control socket.
+ */
+export async function runDaemon(opts: RunOptions): Promise<void> {
+  let config: Config;
+  try {
+    config = opts.loadConfig();
+  } catch (err) {
+    opts.onConfigError(err);
+  }
+  const log = createLogger(config.log);
+  const worker = workerNumber();
+  if (worker > 1) config = { ...config, dns: { ...config.dns, listen: undefined } };
+  let rules: ReturnType<typeof daemonRules>;
+  let observe: ReturnType<typeof createObservation>;
+  try {
+    rules = daemonRules(worker > 0 ? 'off' : opts.rules, config, log);
+    if (config.workers > 1 && worker === 0) {
+      runPrimary(config, log, rules, opts.loadConfig);
+      return;
+    }
+    observe = createObservation(worker > 1 ? {} : opts.observe, log);
+  } catch (err) {
+    opts.onConfigError(err);
+  }
+  const files = raiseFileLimit();
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, log, rules, observe);
+    rules.install();
+  } catch (err) {
+    log.fatal({ reason: errorCode(err) }, `cannot start: ${errorMessage(err)}`);
+    process.exit(1);
+  }
+  log.info(
+    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
+    worker ? 'worker running' : 'socksgate running',
+  );
+  reloadOnSighup(opts.loadConfig, daemon.state);
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    rules.remove();
+    void daemon.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A worker whose primary is gone (even SIGKILLed) drains and exits.
+  if (worker) process.on('disconnect', () => stopping || onSignal('SIGTERM'));
+  // Only now: the primary may pass SIGHUP on as soon as it hears this.
+  reportReady();
+}
