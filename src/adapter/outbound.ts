@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { DialPlan } from './handshake.js';
+import type { UdpDialer } from './udp.js';
 
 export interface DialContext {
   readonly flowId: number;
@@ -14,8 +15,11 @@ export interface DialContext {
   readonly earlyData?: Promise<Buffer | undefined>;
 }
 
-/** A dialer: returns a stream to `dst` that is past any proxy handshake. */
-export interface Outbound {
+/**
+ * One way out: `dial` returns a stream to `dst` that is past any proxy handshake; `associate`
+ * (from UdpDialer) opens a UDP association, or rejects with SG_ERR_UDP_UNSUPPORTED.
+ */
+export interface Outbound extends UdpDialer {
   readonly name: string;
   /** Where the outbound itself connects; flows to this address would loop through the proxy. */
   readonly server: SocksAddr;

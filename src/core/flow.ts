@@ -1,6 +1,6 @@
 import type { SocksAddr } from './addr.js';
 
-export type InboundKind = 'redirect' | 'tproxy';
+export type InboundKind = 'redirect' | 'tproxy' | 'dns';
 
 /** One intercepted connection, as every stage after the inbound sees it. */
 export interface Flow {

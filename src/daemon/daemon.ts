@@ -1,20 +1,19 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { Config } from '../config/load.js';
-import type { Flow } from '../core/flow.js';
 import type { Logger } from '../core/log.js';
+import { createUdpCounters } from '../adapter/udp-counters.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
-import type { TcpInboundDeps } from '../inbound/tcp-inbound.js';
 import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
 import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
-import { runTcpSession } from '../relay/tcp-session.js';
 import { sniffClientHost, takeClientFirstBytes } from '../relay/sniff-client.js';
-import { dnsUdpDialer, startDnsService } from './dns.js';
+import { routedOutbound } from '../route/routed-outbound.js';
+import { FlowRouter } from '../route/router.js';
+import { startDnsService } from './dns.js';
 import type { DaemonRules } from './rules.js';
 import { startUdpService } from './udp.js';
-import { LiveOutbounds } from './live-outbounds.js';
 import { TcpListeners } from './listeners.js';
 import type { Observation } from './observation.js';
 import { createOutbounds, type DaemonState } from './reload.js';
@@ -25,17 +24,16 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** Builds and starts everything the config asks for: outbounds, DNS, TCP and UDP listeners, observation. */
+/**
+ * Builds and starts everything the config asks for: outbounds, the router, DNS, TCP and UDP
+ * listeners (which hand their flows to the router), observation.
+ */
 export async function startDaemon(config: Config, log: Logger, rules: DaemonRules, observe: Observation): Promise<Daemon> {
-  const outbounds = new LiveOutbounds(createOutbounds(config, observe, log));
+  const udpCounters = createUdpCounters();
+  const outbounds = createOutbounds(config, { udpCounters, observe, log });
   const sessions = new Sessions();
-  // DNS goes through the first upstream, like every flow until rule-based routing lands.
-  const dnsLog = log.child({ component: 'dns' });
-  const dns = await startDnsService(config.dns, outbounds.first, dnsLog, observe.dnsAttempt, () => dnsUdpDialer(config, dnsLog));
-  const fakeIp = dns.fakeIp;
-  const session = {
-    pickOutbound: (flow: Flow) => outbounds.pick(flow),
-    mapDestination: fakeIp && ((dst: SocksAddr) => fakeIp.mapDestination(dst)),
+  const tcp = {
+    mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,
     sniff: config.sniff.enabled ? (client: Socket) => sniffClientHost(client, config.sniff.timeout_ms) : undefined,
     takeFirstBytes: config.optimistic_data.enabled ? (client: Socket) => takeClientFirstBytes(client, config.optimistic_data.wait_ms) : undefined,
     idleMs: config.timeouts.idle_s * 1000,
@@ -45,18 +43,18 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     log,
     observer: observe.flows,
   };
-  const deps: TcpInboundDeps = {
-    guard: new LoopGuard([...config.redirect, ...config.tproxy], outbounds.all.map((o) => o.server)),
-    log,
-    onFlow: (flow, client) => void runTcpSession(flow, client, session),
-  };
-  const listeners = new TcpListeners({ ...deps, reusePort: config.workers > 1 });
+  const router = new FlowRouter(outbounds, tcp);
+  const dns = await startDnsService(config.dns, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
+  const fakeIp = dns.fakeIp;
+  if (fakeIp) tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);
+  const guard = new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server));
+  const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
-  const startUdp = (next: Config) => startUdpService(next, deps.guard, log, session.mapDestination);
-  const state: DaemonState = { config, outbounds, listeners, guard: deps.guard, session, udp: startUdp(config), startUdp, rules, observe, log };
-  for (const outbound of outbounds.all) outbound.start();
+  const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, mapDestination: tcp.mapDestination });
+  const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log };
+  for (const outbound of outbounds) outbound.start();
   const memory = releaseMemoryAfterBursts(sessions);
-  await observe.serve({ outbounds: () => outbounds.all, udp: () => state.udp, dns: () => dns.resolver });
+  await observe.serve({ outbounds: () => router.outbounds, udp: () => state.udp, dns: () => dns.resolver });
 
   const stop = async () => {
     memory.stop();

@@ -1,4 +1,4 @@
-import { parseHostPort } from '../core/addr.js';
+import { parseHostPort, type SocksAddr } from '../core/addr.js';
 import { parseDnsUpstreamUrl } from '../config/dns-upstream-url.js';
 import type { DnsConfig } from '../config/schema.js';
 import { DnsCache } from '../dns/cache.js';
@@ -14,7 +14,6 @@ import { UdpDnsTransport } from '../dns/udp-transport.js';
 import { startDnsListener, type DnsListener } from '../inbound/dns.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
-import type { UdpDialer } from '../adapter/udp.js';
 
 export interface DnsService {
   /** Present in fake-IP mode: the TCP sessions' mapDestination. */
@@ -37,28 +36,23 @@ function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeI
 }
 
 /**
- * The DNS server, its resolver and the fake-IP pools, as configured.
- * `udpDialer` carries udp:// resolvers (opened only when one is configured). Loaded by
- * startDnsService only when DNS or fake-IP is on.
+ * The DNS server, its resolver and the fake-IP pools, as configured. `outboundFor` gives what
+ * carries the queries to one resolver. Loaded by startDnsService only when DNS or fake-IP is on.
  */
 export async function startDns(
   config: DnsConfig,
-  outbound: Outbound,
+  outboundFor: (resolver: SocksAddr) => Outbound,
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
-  udpDialer?: () => UdpDialer,
 ): Promise<DnsService> {
   const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
   if (config.listen !== undefined) {
-    let udp: UdpDialer | undefined;
     const transports = config.upstreams.map((text): DnsTransport => {
       const { transport, server } = parseDnsUpstreamUrl(text);
-      if (transport === 'udp') {
-        if (!udpDialer) throw new Error(`${text}: DNS over UDP needs a UDP-capable upstream`);
-        return new UdpDnsTransport(server, (udp ??= udpDialer()));
-      }
+      const outbound = outboundFor(server);
+      if (transport === 'udp') return new UdpDnsTransport(server, outbound);
       return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
     });
     const cache = new DnsCache({ size: config.cache.size, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });

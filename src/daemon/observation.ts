@@ -5,8 +5,7 @@ import { FlowTable } from '../observe/flow-table.js';
 import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
-import { WatchedOutbound } from '../outbound/watched-outbound.js';
-import type { Outbound } from '../adapter/outbound.js';
+import type { WatchedOutbound } from '../outbound/watched-outbound.js';
 import type { SocksAddr } from '../core/addr.js';
 
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
@@ -17,7 +16,8 @@ export interface DaemonView extends MetricSources {
 /** The daemon's observers: the flow table and metrics, and the servers that show them. */
 export interface Observation {
   readonly flows: FlowTable;
-  watch(outbound: Outbound): WatchedOutbound;
+  /** Told each upstream's handshake time. */
+  handshake?(upstream: string, seconds: number): void;
   dnsAttempt?(resolver: string, seconds: number, outcome: string): void;
   /** Opens the metrics listener and the control socket; a busy control socket only warns. */
   serve(view: DaemonView): Promise<void>;
@@ -47,7 +47,7 @@ export function createObservation({ metricsAt, control }: ObserveSettings, log: 
   });
   return {
     flows,
-    watch: (outbound) => new WatchedOutbound(outbound, metrics && ((upstream, seconds) => metrics.handshake(upstream, seconds))),
+    ...(metrics ? { handshake: (upstream: string, seconds: number) => metrics.handshake(upstream, seconds) } : {}),
     ...(metrics ? { dnsAttempt: (resolver: string, seconds: number, outcome: string) => metrics.dnsAttempt(resolver, seconds, outcome) } : {}),
     async serve(daemon) {
       view = daemon;

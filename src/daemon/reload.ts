@@ -2,8 +2,10 @@ import { ConfigError, type Config } from '../config/load.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
 import type { Logger } from '../core/log.js';
-import { createOutbound } from '../outbound/create.js';
-import type { LiveOutbounds } from './live-outbounds.js';
+import { buildOutbounds } from '../outbound/registry.js';
+import type { WatchedOutbound } from '../outbound/watched-outbound.js';
+import type { FlowRouter } from '../route/router.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { Observation } from './observation.js';
 import type { TcpListeners } from './listeners.js';
 import type { DaemonRules } from './rules.js';
@@ -12,7 +14,8 @@ import type { UdpService } from './udp.js';
 /** The parts of a running daemon a reload may swap. */
 export interface DaemonState {
   config: Config;
-  readonly outbounds: LiveOutbounds;
+  readonly router: FlowRouter<WatchedOutbound>;
+  readonly udpCounters: UdpCounters;
   readonly listeners: TcpListeners;
   readonly guard: LoopGuard;
   /** The per-flow settings new TCP flows read. */
@@ -27,9 +30,8 @@ export interface DaemonState {
 /** Sections that need a restart: the DNS server owns the fake-IP pools live flows map through. */
 const RESTART_ONLY = ['dns', 'sniff', 'optimistic_data', 'relay', 'log.format'] as const;
 
-export function createOutbounds(config: Config, observe: Observation, log: Logger) {
-  const settings = { mark: config.mark, connectTimeoutMs: config.timeouts.connect_ms, handshakeTimeoutMs: config.timeouts.handshake_ms };
-  return config.upstreams.map((upstream) => observe.watch(createOutbound(upstream, settings, log.child({ upstream: upstream.name }))));
+export function createOutbounds(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log'>): readonly WatchedOutbound[] {
+  return buildOutbounds(config, { udpCounters: state.udpCounters, log: state.log, onHandshake: state.observe.handshake });
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -76,8 +78,8 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   }
   state.guard.replace([...effective.redirect, ...effective.tproxy], effective.upstreams.map((u) => u.server));
   if (changed.some((key) => ['upstreams', 'mark', 'timeouts'].includes(key))) {
-    const outbounds = createOutbounds(effective, state.observe, log);
-    state.outbounds.swap(outbounds);
+    const outbounds = createOutbounds(effective, state);
+    state.router.swap(outbounds);
     for (const outbound of outbounds) outbound.start();
   }
   state.session.idleMs = effective.timeouts.idle_s * 1000;

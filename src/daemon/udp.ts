@@ -4,16 +4,12 @@ import type { LoopGuard } from '../inbound/loop-guard.js';
 import { startTproxyUdpInbound } from '../inbound/tproxy-udp.js';
 import { openUdpSocket, type UdpListener } from '../native/index.js';
 import type { Logger } from '../core/log.js';
-import { NoUdpDialer, Socks5UdpDialer } from '../outbound/socks5-udp.js';
-import type { UdpDialer } from '../adapter/udp.js';
 import type { MapDestination } from '../relay/udp-fake-names.js';
-import { createUdpCounters, type UdpCounters } from '../adapter/udp-counters.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
+import type { FlowRouter } from '../route/router.js';
 import { UdpNat } from '../relay/udp-nat.js';
 import { ReplySockets } from '../relay/udp-reply-sockets.js';
-import { createRouter } from '../route/router.js';
 
-/** After an upstream refused UDP ASSOCIATE, ask it again only this often. */
-const RETRY_NO_UDP_MS = 30_000;
 /** How often the counters are logged (at debug) while they change. */
 const COUNTERS_LOG_MS = 10_000;
 
@@ -24,29 +20,24 @@ export interface UdpService {
   stop(): void;
 }
 
-/**
- * UDP on every TPROXY listener: inbound → association table → upstream relays → reply sockets.
- * `mapDestination` (fake-IP mode) sends pool addresses upstream by name.
- */
-export function startUdpService(config: Config, guard: LoopGuard, log: Logger, mapDestination?: MapDestination): UdpService | undefined {
+export interface UdpServiceDeps {
+  /** Decides each new association's outbound, and takes the listeners' datagrams. */
+  readonly router: FlowRouter;
+  readonly guard: LoopGuard;
+  /** Kept by the daemon across reloads, so the counters only grow. */
+  readonly counters: UdpCounters;
+  readonly log: Logger;
+  /** Fake-IP: sends pool addresses upstream by name. */
+  readonly mapDestination?: MapDestination;
+}
+
+/** UDP on every TPROXY listener: inbound → router → association table → upstream relays → reply sockets. */
+export function startUdpService(config: Config, deps: UdpServiceDeps): UdpService | undefined {
   if (config.tproxy.length === 0) return undefined;
+  const { router, guard, counters, log, mapDestination } = deps;
   const udpLog = log.child({ network: 'udp' });
-  const counters = createUdpCounters();
   const { udp, mark } = config;
   const idleMs = udp.timeout_s * 1000;
-  const settings = {
-    mark,
-    connectTimeoutMs: config.timeouts.connect_ms,
-    handshakeTimeoutMs: config.timeouts.handshake_ms,
-    sendSource: udp.send_source,
-    retryNoUdpMs: RETRY_NO_UDP_MS,
-    openSocket: (family: 'ipv4' | 'ipv6') => openUdpSocket(family === 'ipv6' ? { kind: 'ipv6', host: '::', port: 0 } : { kind: 'ipv4', host: '0.0.0.0', port: 0 }, { mark }),
-  };
-  const dialers: UdpDialer[] = config.upstreams.map((upstream) =>
-    upstream.protocol === 'socks5'
-      ? new Socks5UdpDialer(upstream, settings, counters, udpLog.child({ upstream: upstream.name }))
-      : new NoUdpDialer(upstream.name, udpLog.child({ upstream: upstream.name })),
-  );
   const replies = new ReplySockets({
     max: udp.max_reply_sockets,
     idleMs,
@@ -59,18 +50,20 @@ export function startUdpService(config: Config, guard: LoopGuard, log: Logger, m
     idleMs,
     queueDatagrams: udp.queue_datagrams,
     queueBytes: udp.queue_bytes,
-    pickDialer: createRouter(dialers),
+    pickDialer: (flow) => router.decide(flow).outbound,
     mapDestination,
     deliver: (from, client, payload) => replies.send(from, client, payload),
     counters,
     log: udpLog,
   });
+  router.serveDatagrams((src, dst, data, headroom) => nat.handle(src, dst, data, headroom));
   const listeners: UdpListener[] = [];
   try {
     for (const at of config.tproxy) {
-      listeners.push(startTproxyUdpInbound(at, { guard, counters, log, reusePort: config.workers > 1, onDatagram: (src, dst, data, headroom) => nat.handle(src, dst, data, headroom) }));
+      listeners.push(startTproxyUdpInbound(at, { guard, counters, log, reusePort: config.workers > 1, router }));
     }
   } catch (err) {
+    router.serveDatagrams(undefined);
     for (const l of listeners) l.close();
     nat.close();
     replies.close();
@@ -89,6 +82,7 @@ export function startUdpService(config: Config, guard: LoopGuard, log: Logger, m
     sizes: () => ({ associations: nat.size, replySockets: replies.size }),
     stop() {
       clearInterval(timer);
+      router.serveDatagrams(undefined);
       for (const l of listeners) l.close();
       nat.close();
       replies.close();

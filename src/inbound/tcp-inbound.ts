@@ -1,15 +1,16 @@
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
-import { newFlow, type Flow, type InboundKind } from '../core/flow.js';
+import { newFlow, type InboundKind } from '../core/flow.js';
 import { listenTcpFd } from '../native/index.js';
 import { acceptTcp, type DestinationSource, type TcpAcceptor } from '../native/tcp-accept.js';
 import type { Logger } from '../core/log.js';
+import type { Router } from '../adapter/router.js';
 import { AcceptedClient } from './accepted-client.js';
 import type { LoopGuard } from './loop-guard.js';
 
 export interface TcpInboundDeps {
   readonly guard: LoopGuard;
-  readonly onFlow: (flow: Flow, client: AcceptedClient) => void;
+  readonly router: Router;
   readonly log: Logger;
   /** SO_REUSEPORT on the listening sockets: several worker processes share each address. */
   readonly reusePort?: boolean;
@@ -47,7 +48,7 @@ export function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, deps: Tc
         client.reset();
         return;
       }
-      deps.onFlow(newFlow({ network: 'tcp', src, dst, inbound: inbound.kind }), client);
+      deps.router.routeTcp(newFlow({ network: 'tcp', src, dst, inbound: inbound.kind }), client);
     },
     (err) => log.error({ reason: errorCode(err) }, `listener error: ${errorMessage(err)}`),
   );

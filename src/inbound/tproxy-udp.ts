@@ -3,6 +3,7 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import { SOCKS5_UDP_MAX_HEADER } from '../codec/socks5-udp.js';
 import type { Logger } from '../core/log.js';
 import { listenUdpTransparent, type UdpListener } from '../native/index.js';
+import type { Router } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { LoopGuard } from './loop-guard.js';
 
@@ -13,15 +14,15 @@ export interface UdpInboundDeps {
   readonly guard: LoopGuard;
   readonly counters: UdpCounters;
   readonly log: Logger;
-  /** `data` holds UDP_HEADROOM spare bytes, then the payload. */
-  readonly onDatagram: (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number) => void;
+  readonly router: Router;
   /** SO_REUSEPORT: several worker processes share the address; the kernel hashes by 4-tuple. */
   readonly reusePort?: boolean;
 }
 
 /**
  * TPROXY for UDP: a transparent socket on the TPROXY port receives datagrams to any address; the
- * kernel tells each one's original destination. This only recovers it and hands datagrams on.
+ * kernel tells each one's original destination. This only recovers it and hands each datagram to
+ * the router.
  */
 export function startTproxyUdpInbound(at: SocksAddr, deps: UdpInboundDeps): UdpListener {
   const log = deps.log.child({ inbound: 'tproxy', network: 'udp', listen: formatAddr(at) });
@@ -41,7 +42,7 @@ export function startTproxyUdpInbound(at: SocksAddr, deps: UdpInboundDeps): UdpL
           c.droppedLoop++;
           continue;
         }
-        deps.onDatagram(src, dst, data, UDP_HEADROOM);
+        deps.router.routeDatagram(src, dst, data, UDP_HEADROOM);
       }
     },
     (err) => log.warn({ reason: errorCode(err) }, `udp receive error: ${errorMessage(err)}`),

@@ -5,6 +5,7 @@ import { NEED_MORE, type Decoder } from '../core/need-more.js';
 import { decodeStep } from './handshake.js';
 import type { DialPlan, Handshake } from '../adapter/handshake.js';
 import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { runHandshake } from './socket-handshake.js';
 import { connectTcp } from './tcp-connect.js';
 
@@ -39,6 +40,7 @@ export class SingleRequestOutbound implements Outbound {
     upstream: UpstreamConfig,
     private readonly settings: DialSettings,
     private readonly handshake: RequestReply,
+    private readonly udp: UdpDialer,
   ) {
     this.name = upstream.name;
     this.server = upstream.server;
@@ -49,6 +51,10 @@ export class SingleRequestOutbound implements Outbound {
 
   takesEarlyData(): boolean {
     return this.earlyData;
+  }
+
+  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
+    return this.udp.associate(client, events);
   }
 
   async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {

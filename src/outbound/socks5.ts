@@ -4,6 +4,7 @@ import { ErrorCode, errorCode } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
 import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import { runHandshake } from './socket-handshake.js';
@@ -23,6 +24,7 @@ export class Socks5Outbound implements Outbound {
     upstream: UpstreamConfig,
     private readonly settings: DialSettings,
     private readonly log: Logger,
+    private readonly udp: UdpDialer,
   ) {
     this.name = upstream.name;
     this.server = upstream.server;
@@ -34,6 +36,10 @@ export class Socks5Outbound implements Outbound {
 
   start(): void {
     this.pipelining.learn();
+  }
+
+  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
+    return this.udp.associate(client, events);
   }
 
   /** Only a server that reads a pipelined handshake ('on', or learned in 'auto') gets early data. */

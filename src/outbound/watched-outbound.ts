@@ -4,6 +4,7 @@ import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import type { DialContext, Outbound } from '../adapter/outbound.js';
 import type { UpstreamHealth } from '../adapter/upstream-health.js';
+import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 
 /**
  * Wraps a dialer to time it: `dial` (or a plan, until settled) runs from the TCP connect to the
@@ -30,6 +31,10 @@ export class WatchedOutbound implements Outbound {
 
   start(): void {
     this.inner.start?.();
+  }
+
+  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
+    return this.inner.associate(client, events);
   }
 
   takesEarlyData(): boolean {

@@ -6,6 +6,7 @@ import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
 import type { Outbound } from '../../../src/adapter/outbound.js';
+import { noUdp } from '../../helpers/outbounds.js';
 
 type Reply = (query: Packet, socket: Socket) => void;
 
@@ -35,6 +36,7 @@ function direct(port: number): Outbound & { dials: number } {
   return {
     name: 'direct',
     server: { kind: 'ipv4', host: '127.0.0.1', port },
+    associate: noUdp,
     dials: 0,
     dial() {
       this.dials++;

@@ -27,7 +27,11 @@ async function run(guarded: boolean) {
     guard: new LoopGuard(guarded ? [at] : [], []),
     counters,
     log: pino({ level: 'silent' }),
-    onDatagram: (src, dst, data, headroom) => seen.push({ src, dst, payload: data.subarray(headroom).toString(), headroom }),
+    router: {
+      decide: () => assert.fail('not asked'),
+      routeTcp: () => assert.fail('not asked'),
+      routeDatagram: (src, dst, data, headroom) => void seen.push({ src, dst, payload: data.subarray(headroom).toString(), headroom }),
+    },
   });
   const client = dgram.createSocket('udp4');
   client.send(Buffer.from('ping'), at.port, at.host);

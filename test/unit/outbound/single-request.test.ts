@@ -5,8 +5,9 @@ import { after, test } from 'node:test';
 import type { UpstreamConfig } from '../../../src/config/upstream.js';
 import type { PipeliningMode } from '../../../src/config/upstream-url.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
-import { createOutbound } from '../../../src/outbound/create.js';
+import { createOutbound } from '../../../src/outbound/registry.js';
 import { pino } from 'pino';
+import { testOutboundSettings } from '../../helpers/outbounds.js';
 
 const log = pino({ level: 'silent' });
 const dst: SocksAddr = { kind: 'ipv4', host: '203.0.113.10', port: 80 };
@@ -49,7 +50,7 @@ const socks4End = (b: Buffer) => (b.length >= 9 ? b.indexOf(0, 8) + 1 || -1 : -1
 
 function outbound(protocol: 'http' | 'socks4', port: number, pipelining: PipeliningMode) {
   const config: UpstreamConfig = { name: protocol, protocol, server: { kind: 'ipv4', host: '127.0.0.1', port }, pipelining, ...(protocol === 'socks4' ? { username: 'u' } : {}) };
-  return createOutbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: 2_000 }, log);
+  return createOutbound(config, testOutboundSettings(), log);
 }
 
 async function firstEcho(socket: Socket): Promise<string> {

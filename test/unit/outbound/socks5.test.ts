@@ -7,6 +7,7 @@ import type { UpstreamConfig } from '../../../src/config/upstream.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { Socks5Outbound } from '../../../src/outbound/socks5.js';
 import { startFakeSocks5, type FakeSocks5, type FakeSocks5Options } from '../../helpers/fake-socks5.js';
+import { noUdp } from '../../helpers/outbounds.js';
 
 const log = pino({ level: 'silent' });
 const dst: SocksAddr = { kind: 'domain', host: 'example.test', port: 80 };
@@ -24,7 +25,7 @@ async function outboundFor(opts: FakeSocks5Options, upstream: Partial<UpstreamCo
     ...opts.credentials,
     ...upstream,
   };
-  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, log) };
+  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, log, { name: 'fake', associate: noUdp }) };
 }
 
 async function roundTrip(socket: import('node:net').Socket, text: string): Promise<string> {

@@ -6,13 +6,14 @@ import { WatchedOutbound } from '../../../src/outbound/watched-outbound.js';
 import type { DialPlan } from '../../../src/adapter/handshake.js';
 import type { Outbound } from '../../../src/adapter/outbound.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
+import { noUdp } from '../../helpers/outbounds.js';
 
 const server: SocksAddr = { kind: 'ipv4', host: '192.0.2.1', port: 1080 };
 const dst: SocksAddr = { kind: 'ipv4', host: '203.0.113.10', port: 80 };
 
 /** An outbound whose plans record what they were settled with. */
 function planning(plan: (dst: SocksAddr) => DialPlan | undefined): Outbound {
-  return { name: 'up', server, dial: () => Promise.reject(new Error('not used')), plan };
+  return { name: 'up', server, dial: () => Promise.reject(new Error('not used')), associate: noUdp, plan };
 }
 
 function fakePlan(settled: unknown[]): DialPlan {
@@ -48,7 +49,7 @@ test('a settled plan counts as a dial: timed on success, remembered on failure, 
 });
 
 test('no plan (host-named server, or an outbound without plans) counts nothing: dial will', () => {
-  for (const inner of [planning(() => undefined), { name: 'up', server, dial: () => Promise.reject(new Error('x')) }]) {
+  for (const inner of [planning(() => undefined), { name: 'up', server, dial: () => Promise.reject(new Error('x')), associate: noUdp }]) {
     const watched = new WatchedOutbound(inner);
     assert.equal(watched.plan(dst), undefined);
     assert.equal(watched.health().dials, 0);

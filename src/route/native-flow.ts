@@ -7,9 +7,9 @@ import { DialFailure, NativeDial } from '../native/tcp-dial.js';
 import { handshakeFailure } from '../outbound/handshake.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import { connectFailed, connectTimedOut } from '../outbound/tcp-connect.js';
-import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
-import { toRelayResult } from './splice-relay.js';
-import { EARLY_CLOSE } from './tcp-relay.js';
+import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from '../relay/flow-report.js';
+import { toRelayResult } from '../relay/splice-relay.js';
+import { EARLY_CLOSE } from '../relay/tcp-relay.js';
 
 export interface NativeSessionDeps extends FlowReportDeps {
   readonly idleMs: number;

@@ -11,7 +11,7 @@ import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
 import type { DialPlan } from '../../../src/adapter/handshake.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
 import type { FlowInFlight } from '../../../src/relay/flow-report.js';
-import { runNativeSession, type NativeSessionDeps } from '../../../src/relay/native-session.js';
+import { runNativeSession, type NativeSessionDeps } from '../../../src/route/native-flow.js';
 import { Sessions } from '../../../src/relay/sessions.js';
 import { startFakeSocks5, type FakeSocks5Options } from '../../helpers/fake-socks5.js';
 import { fakeLogger, fakeObserver } from '../../helpers/flow-spies.js';

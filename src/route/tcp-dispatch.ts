@@ -5,12 +5,11 @@ import type { Flow } from '../core/flow.js';
 import type { ClientConn } from '../adapter/client-conn.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import type { Outbound } from '../adapter/outbound.js';
-import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from './flow-report.js';
-import { runNativeSession } from './native-session.js';
-import type { Relay, RelayOptions } from './tcp-relay.js';
+import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from '../relay/flow-report.js';
+import { runNativeSession } from './native-flow.js';
+import type { Relay, RelayOptions } from '../relay/tcp-relay.js';
 
-export interface TcpSessionDeps extends FlowReportDeps {
-  readonly pickOutbound: (flow: Flow) => Outbound;
+export interface TcpDispatchDeps extends FlowReportDeps {
   /**
    * Turns the destination the kernel recovered into the one to ask the upstream for (e.g. a fake-IP
    * address into its domain name); undefined refuses the flow. Absent: the destination as is.
@@ -35,12 +34,12 @@ export interface TcpSessionDeps extends FlowReportDeps {
 }
 
 /**
- * Carries one intercepted TCP connection: dial through the chosen outbound, then relay. A flow
- * that Node need not read (no sniffing, no optimistic data, a spliced relay, an upstream given by
- * address) runs in the addon from accept to close; the others on Node sockets.
+ * Carries one TCP flow through the outbound the router chose: dial, then relay. A flow that Node
+ * need not read (no sniffing, no optimistic data, a spliced relay, an upstream given by address)
+ * runs in the addon from accept to close; the others on Node sockets. Never rejects: whatever
+ * fails resets the client and is reported once.
  */
-export async function runTcpSession(flow: Flow, client: ClientConn, deps: TcpSessionDeps): Promise<void> {
-  const outbound = deps.pickOutbound(flow);
+export async function dispatchTcp(flow: Flow, client: ClientConn, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
   const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
   const needsNode = (deps.sniff !== undefined && mapped?.kind !== 'domain') || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
   const f: FlowInFlight = { flow, outbound: outbound.name, target: mapped, startedAt: Date.now() };
@@ -58,7 +57,7 @@ export async function runTcpSession(flow: Flow, client: ClientConn, deps: TcpSes
   return runSocketSession(f, client.socket(), outbound, deps);
 }
 
-async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpSessionDeps): Promise<void> {
+async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
   const { flow } = f;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
@@ -85,7 +84,16 @@ async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbo
   }
 
   const sentEarly = (await earlyData)?.length;
-  const relay = deps.relay(client, upstream, { idleMs: deps.idleMs, sentUp: sentEarly });
+  let relay: Relay;
+  try {
+    relay = deps.relay(client, upstream, { idleMs: deps.idleMs, sentUp: sentEarly });
+  } catch (err) {
+    // EMFILE for the splice relay's dup or pipe: this flow fails, the daemon carries on.
+    upstream.destroy();
+    if (!client.destroyed) client.resetAndDestroy();
+    reportDialFailure(f, err, deps);
+    return;
+  }
   deps.sessions.add(flow.id, relay.stop);
   // Returned, not awaited: this frame (the sockets, the AbortController, the early bytes) is freed
   // while the relay runs.

@@ -1,0 +1,27 @@
+import type { SocksAddr } from '../core/addr.js';
+import type { Flow } from '../core/flow.js';
+import type { ClientConn } from './client-conn.js';
+import type { Outbound } from './outbound.js';
+
+/** What the router decided for a flow. */
+export interface Decision {
+  /** What carries the flow. */
+  readonly outbound: Outbound;
+  /** The rule that chose it, in the text form that logs and status show. */
+  readonly rule: string;
+}
+
+/**
+ * Where flows meet decisions. Every inbound hands each flow it recovered to the router, which
+ * decides, has the chosen outbound dial, and starts the relay.
+ */
+export interface Router {
+  decide(flow: Flow): Decision;
+  /** Carries a TCP flow to its end. Never throws: a failure resets the client and is logged once. */
+  routeTcp(flow: Flow, client: ClientConn): void;
+  /**
+   * Carries one diverted datagram from `src` to `dst`; `data` holds `headroom` spare bytes, then
+   * the payload. UDP flows are per client address: the first datagram of one is decided.
+   */
+  routeDatagram(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void;
+}

@@ -1,0 +1,57 @@
+// dispatchTcp (src/route/tcp-dispatch.ts): which path a flow takes and how it fails before or at the relay.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { pino } from 'pino';
+import { addrOf } from '../../../src/core/addr.js';
+import { ErrorCode } from '../../../src/core/errors.js';
+import { newFlow } from '../../../src/core/flow.js';
+import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
+import { createOutbound } from '../../../src/outbound/registry.js';
+import { Sessions } from '../../../src/relay/sessions.js';
+import { relayTcpSpliced } from '../../../src/relay/splice-relay.js';
+import { dispatchTcp } from '../../../src/route/tcp-dispatch.js';
+import { startFakeSocks5 } from '../../helpers/fake-socks5.js';
+import { fakeLogger, fakeObserver } from '../../helpers/flow-spies.js';
+import { acceptedPair, clientEnd, closedPort } from '../../helpers/native-accept.js';
+import { testOutboundSettings } from '../../helpers/outbounds.js';
+
+const cleanups: (() => unknown)[] = [];
+after(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+test('a destination the outbound cannot carry (IPv6 over SOCKS4) resets the client and is logged once, no throw', { timeout: 10_000 }, async () => {
+  const { client, accepted } = await acceptedPair(cleanups);
+  const logger = fakeLogger();
+  const obs = fakeObserver();
+  const sessions = new Sessions();
+  const socks4 = createOutbound({ name: 'v4only', protocol: 'socks4', server: addrOf('127.0.0.1', await closedPort()), pipelining: 'auto' }, testOutboundSettings(), logger.log);
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('2001:db8::1', 443), inbound: 'redirect' });
+  const ended = clientEnd(client);
+  await dispatchTcp(flow, new AcceptedClient(accepted.fd), socks4, { idleMs: 0, relay: relayTcpSpliced, native: true, sessions, log: logger.log, observer: obs.observer });
+  assert.equal(await ended, 'reset');
+  assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(obs.closed[0]?.end.reason, ErrorCode.UPSTREAM_REFUSED);
+  assert.equal(sessions.size, 0);
+});
+
+test('a relay that cannot start (EMFILE on the Node socket path) fails that flow only: client reset, upstream closed, logged once, no rejection', { timeout: 10_000 }, async () => {
+  const upstream = await startFakeSocks5({ reply: 'echo' });
+  cleanups.push(() => upstream.close());
+  const { client, accepted } = await acceptedPair(cleanups);
+  const logger = fakeLogger();
+  const obs = fakeObserver();
+  const sessions = new Sessions();
+  const socks5 = createOutbound({ name: 'fake', protocol: 'socks5', server: addrOf('127.0.0.1', upstream.port), pipelining: 'off' }, testOutboundSettings(), pino({ level: 'silent' }));
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('198.51.100.2', 80), inbound: 'redirect' });
+  const ended = clientEnd(client);
+  const emfile = () => {
+    throw Object.assign(new Error('dup: too many open files'), { code: 'EMFILE' });
+  };
+  // native: false takes the Node socket path, as sniffing, optimistic data or a named upstream do.
+  await dispatchTcp(flow, new AcceptedClient(accepted.fd), socks5, { idleMs: 0, relay: emfile, native: false, sessions, log: logger.log, observer: obs.observer });
+  assert.equal(await ended, 'reset');
+  assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(obs.closed[0]?.end.reason, 'EMFILE');
+  assert.equal(sessions.size, 0);
+});
