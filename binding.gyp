@@ -2,7 +2,24 @@
   "targets": [
     {
       "target_name": "socksgate_native",
-      "sources": ["src/native/addon.c", "src/native/splice.c", "src/native/tcp-accept.c", "src/native/tcp-dial.c", "src/native/memory.cc"],
+      "sources": [
+        "src/native/addon.c",
+        "src/native/args.c",
+        "src/native/errors.c",
+        "src/native/fds.c",
+        "src/native/handle-box.c",
+        "src/native/js-callback.c",
+        "src/native/pipe-pool.c",
+        "src/native/poll-events.c",
+        "src/native/sockets.c",
+        "src/native/splice.c",
+        "src/native/tcp-accept.c",
+        "src/native/tcp-dial.c",
+        "src/native/tcp-socket.c",
+        "src/native/udp-listen.c",
+        "src/native/udp-socket.c",
+        "src/native/memory.cc"
+      ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

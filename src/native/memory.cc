@@ -18,21 +18,13 @@
 
 #include "memory.h"
 
-static napi_value ReduceHeap(napi_env env, napi_callback_info info) {
+napi_value ReduceHeap(napi_env env, napi_callback_info info) {
   v8::Isolate *isolate = v8::Isolate::GetCurrent();
   if (isolate != nullptr) isolate->LowMemoryNotification();
   return nullptr;
 }
 
-static napi_value TrimMalloc(napi_env env, napi_callback_info info) {
+napi_value TrimMalloc(napi_env env, napi_callback_info info) {
   malloc_trim(0);
   return nullptr;
-}
-
-extern "C" bool memory_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"reduceHeap", nullptr, ReduceHeap, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"trimMalloc", nullptr, TrimMalloc, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

@@ -2,14 +2,14 @@
 #define SOCKSGATE_MEMORY_H
 
 #include <node_api.h>
-#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Adds reduceHeap and trimMalloc (see memory.cc) to the module's exports. */
-bool memory_register(napi_env env, napi_value exports);
+/* reduceHeap, trimMalloc (see memory.cc). */
+napi_value ReduceHeap(napi_env env, napi_callback_info info);
+napi_value TrimMalloc(napi_env env, napi_callback_info info);
 
 #ifdef __cplusplus
 }

@@ -32,7 +32,10 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include "addon.h"
+#include "handle-box.h"
+#include "js-callback.h"
+#include "pipe-pool.h"
+#include "poll-events.h"
 #include "splice.h"
 
 enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4 };
@@ -40,34 +43,7 @@ enum { CLIENT = 0, UPSTREAM = 1 };
 /* Direction d carries bytes from fd[d] to fd[1 - d]: UP (client → upstream), DOWN (upstream → client). */
 enum { UP = 0, DOWN = 1 };
 
-#define PIPE_POOL_MAX 64
 #define SPLICE_CHUNK (1 << 16)
-
-static int pipe_pool[PIPE_POOL_MAX][2];
-static int pipe_pool_size = 0;
-
-static bool pipe_take(int p[2]) {
-  if (pipe_pool_size > 0) {
-    pipe_pool_size--;
-    p[0] = pipe_pool[pipe_pool_size][0];
-    p[1] = pipe_pool[pipe_pool_size][1];
-    return true;
-  }
-  return pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0;
-}
-
-/* Only empty pipes come back, so a pooled pipe never carries one connection's bytes to another. */
-static void pipe_give(int p[2]) {
-  if (pipe_pool_size < PIPE_POOL_MAX) {
-    pipe_pool[pipe_pool_size][0] = p[0];
-    pipe_pool[pipe_pool_size][1] = p[1];
-    pipe_pool_size++;
-  } else {
-    close(p[0]);
-    close(p[1]);
-  }
-  p[0] = p[1] = -1;
-}
 
 typedef struct {
   int pipe[2];
@@ -349,7 +325,7 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   return external;
 }
 
-static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
+napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
@@ -384,7 +360,7 @@ static napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   return splice_start(env, own, &heads, idle_ms, early_close_ms, early_close_max_up, argv[7]);
 }
 
-static napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
+napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   bool ok;
@@ -395,12 +371,4 @@ static napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
   relay *r = handle_box_target(env, argv[0], &ok);
   if (r != NULL) finish(r, OUTCOME_STOPPED, 0, 0, 3); /* NULL: long over */
   return NULL;
-}
-
-bool splice_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"spliceRelay", NULL, SpliceRelay, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"spliceRelayStop", NULL, SpliceRelayStop, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

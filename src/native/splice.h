@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Adds spliceRelay and spliceRelayStop to the module's exports. */
-bool splice_register(napi_env env, napi_value exports);
-
+/* spliceRelay, spliceRelayStop (see splice.c). */
+napi_value SpliceRelay(napi_env env, napi_callback_info info);
+napi_value SpliceRelayStop(napi_env env, napi_callback_info info);
 
 typedef struct {
   const void *down; /* bytes for the client before any spliced ones */

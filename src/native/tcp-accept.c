@@ -25,7 +25,8 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include "addon.h"
+#include "js-callback.h"
+#include "sockets.h"
 #include "tcp-accept.h"
 
 #define ADDR_SLOT 28
@@ -142,7 +143,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static napi_value TcpAccept(napi_env env, napi_callback_info info) {
+napi_value TcpAccept(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], external;
   int32_t fd, destination;
@@ -183,7 +184,7 @@ static napi_value TcpAccept(napi_env env, napi_callback_info info) {
   return external;
 }
 
-static napi_value TcpAcceptClose(napi_env env, napi_callback_info info) {
+napi_value TcpAcceptClose(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   void *data;
@@ -194,12 +195,4 @@ static napi_value TcpAcceptClose(napi_env env, napi_callback_info info) {
   }
   acceptor_close(data);
   return NULL;
-}
-
-bool tcp_accept_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"tcpAccept", NULL, TcpAccept, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tcpAcceptClose", NULL, TcpAcceptClose, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

@@ -2,9 +2,9 @@
 #define SOCKSGATE_TCP_ACCEPT_H
 
 #include <node_api.h>
-#include <stdbool.h>
 
-/* Adds tcpAccept* (see tcp-accept.c) to the module's exports. */
-bool tcp_accept_register(napi_env env, napi_value exports);
+/* tcpAccept, tcpAcceptClose (see tcp-accept.c). */
+napi_value TcpAccept(napi_env env, napi_callback_info info);
+napi_value TcpAcceptClose(napi_env env, napi_callback_info info);
 
 #endif

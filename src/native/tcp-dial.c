@@ -32,9 +32,13 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "errors.h"
+#include "handle-box.h"
+#include "js-callback.h"
+#include "poll-events.h"
+#include "sockets.h"
 #include "splice.h"
 #include "tcp-dial.h"
-#include "addon.h"
 
 /* Mirrored in src/native/tcp-dial.ts. */
 enum { DIAL_DATA = 0, DIAL_CONNECT_FAILED = 1, DIAL_CONNECT_TIMEOUT = 2, DIAL_TIMEOUT = 3, DIAL_EOF = 4, DIAL_SOCKET_ERROR = 5 };
@@ -252,7 +256,7 @@ static bool get_dial(napi_env env, napi_callback_info info, size_t want, napi_va
   return ok;
 }
 
-static napi_value TcpDial(napi_env env, napi_callback_info info) {
+napi_value TcpDial(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7], external;
   int32_t client;
@@ -312,7 +316,7 @@ static napi_value TcpDial(napi_env env, napi_callback_info info) {
   return external;
 }
 
-static napi_value TcpDialSend(napi_env env, napi_callback_info info) {
+napi_value TcpDialSend(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   dial *d;
   void *bytes;
@@ -329,7 +333,7 @@ static napi_value TcpDialSend(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
+napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   dial *d;
   int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
@@ -352,7 +356,7 @@ static napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   return relay;
 }
 
-static napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
+napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   dial *d;
   if (!get_dial(env, info, 1, argv, &d)) return NULL;
@@ -360,18 +364,12 @@ static napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-bool tcp_dial_register(napi_env env, napi_value exports) {
+napi_value tcp_dial_received(napi_env env) {
   napi_value received;
   if (napi_create_buffer(env, MAX_RECEIVED, (void **)&scratch, &received) != napi_ok ||
       napi_create_reference(env, received, 1, &scratch_ref) != napi_ok) {
-    return false;
+    napi_throw_error(env, "ERR_NAPI", "tcpDialReceived: Node-API call failed");
+    return NULL;
   }
-  napi_property_descriptor props[] = {
-      {"tcpDialReceived", NULL, NULL, NULL, NULL, received, napi_enumerable, NULL},
-      {"tcpDial", NULL, TcpDial, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tcpDialSend", NULL, TcpDialSend, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tcpDialSplice", NULL, TcpDialSplice, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tcpDialAbort", NULL, TcpDialAbort, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+  return received;
 }

@@ -2,9 +2,14 @@
 #define SOCKSGATE_TCP_DIAL_H
 
 #include <node_api.h>
-#include <stdbool.h>
 
-/* Adds tcpDial* (see tcp-dial.c) to the module's exports. */
-bool tcp_dial_register(napi_env env, napi_value exports);
+/* tcpDial, tcpDialSend, tcpDialSplice, tcpDialAbort (see tcp-dial.c). */
+napi_value TcpDial(napi_env env, napi_callback_info info);
+napi_value TcpDialSend(napi_env env, napi_callback_info info);
+napi_value TcpDialSplice(napi_env env, napi_callback_info info);
+napi_value TcpDialAbort(napi_env env, napi_callback_info info);
+
+/* Makes tcpDialReceived, the Buffer every dial's DIAL_DATA fills, once for the module; NULL after throwing. */
+napi_value tcp_dial_received(napi_env env);
 
 #endif
