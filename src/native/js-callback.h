@@ -12,4 +12,17 @@
 bool addon_async_context_init(napi_env env);
 napi_async_context addon_async_context(void);
 
+/*
+ * Calls fn(...argv) as an event of the loop: napi_make_callback in `async`, the global as `this`.
+ * An exception fn throws is reported at once as an uncaught exception ('uncaughtException', or the
+ * process ends), as Node reports one thrown by any event listener. Left pending it would stay in
+ * the env: the next callback would not run and some unrelated JS call into the addon would throw it.
+ * Returns false when fn did not return normally; what it was handed is then the caller's again.
+ */
+bool call_js(napi_env env, napi_async_context async, napi_value fn, size_t argc, const napi_value *argv);
+
+/* The same report for a call the caller made itself (napi_call_function inside its own callback
+   scope); returns whether `status` is napi_ok. */
+bool js_returned(napi_env env, napi_status status);
+
 #endif

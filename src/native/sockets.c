@@ -43,6 +43,12 @@ int original_dst(int fd, bool ipv6, struct sockaddr_storage *ss, socklen_t *len)
   return rc == 0 ? 0 : errno;
 }
 
+void reset_and_close(int fd) {
+  struct linger abort_on_close = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  close(fd);
+}
+
 /* A dual-stack AF_INET6 socket needs both options. */
 const char *set_transparent(int fd, int family, bool v6only) {
   if ((family == AF_INET || !v6only) && set_int_opt(fd, SOL_IP, IP_TRANSPARENT, 1) != 0)

@@ -21,6 +21,9 @@ int set_int_opt(int fd, int level, int name, int value);
    IP6T_SO_ORIGINAL_DST for a native IPv6 one); 0 or the errno (ENOENT: not NATed). */
 int original_dst(int fd, bool ipv6, struct sockaddr_storage *ss, socklen_t *len);
 
+/* Closes fd with an RST instead of a FIN (SO_LINGER 0): a peer we cannot serve is not left waiting. */
+void reset_and_close(int fd);
+
 /* Sets IP_TRANSPARENT / IPV6_TRANSPARENT as the family needs; returns the option that failed, or NULL. */
 const char *set_transparent(int fd, int family, bool v6only);
 

@@ -14,7 +14,8 @@
  *       An upstream EOF with no data back, within earlyCloseMs of the start and before the client
  *       sent earlyCloseMaxUp bytes, is a failed connect: the client is reset.
  *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
- *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset.
+ *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset. An error it
+ *       throws is reported as uncaught (js-callback.h).
  *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
  *
  * splice_start (splice.h) is the same for fds that C already owns: the native dialer's.
@@ -86,15 +87,14 @@ static void report(relay *r, int outcome, int err, int side) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[5], result;
+  napi_value cb, argv[5];
   napi_get_reference_value(env, r->on_done, &cb);
-  napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
   napi_create_int32(env, outcome, &argv[0]);
   napi_create_double(env, (double)r->dir[UP].bytes, &argv[1]);
   napi_create_double(env, (double)r->dir[DOWN].bytes, &argv[2]);
   napi_create_int32(env, err, &argv[3]);
   napi_create_int32(env, side, &argv[4]);
-  napi_make_callback(env, addon_async_context(), recv, cb, 5, argv, &result);
+  call_js(env, addon_async_context(), cb, 5, argv); /* the relay is over: nothing to undo if it threw */
   napi_close_handle_scope(env, scope);
 }
 

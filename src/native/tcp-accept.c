@@ -12,6 +12,8 @@
  *       of reading the destination (then the fd is the callback's to reset). A connection whose peer
  *       is gone by then (reset in the queue) is closed without a call. fd -1: accept failed
  *       with errno err; on EMFILE/ENFILE/ENOBUFS/ENOMEM accepting pauses for 100 ms.
+ *       The fd is the callback's once it returns; a callback that throws has not taken it: the
+ *       connection is reset here and the error reported as uncaught (js-callback.h).
  *   tcpAcceptClose(handle)   stops accepting and closes the listening socket (idempotent)
  */
 #include <errno.h>
@@ -132,9 +134,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_value argv[2], ignored;
     napi_create_int32(env, fd, &argv[0]);
     napi_create_int32(env, err, &argv[1]);
-    if (napi_call_function(env, recv, fn, 2, argv, &ignored) == napi_pending_exception) {
-      napi_value exception;
-      if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+    if (!js_returned(env, napi_call_function(env, recv, fn, 2, argv, &ignored))) {
+      if (fd >= 0) reset_and_close(fd); /* a callback that threw has not taken the fd */
       break;
     }
     if (fd < 0) break;

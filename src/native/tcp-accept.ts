@@ -32,7 +32,8 @@ function failedCall(destination: DestinationSource, src: SocksAddr): string {
 
 /**
  * Accepts on `listenFd` (owned from here on) in the addon: no Node socket per connection. A failed
- * accept (EMFILE, …) goes to onError and accepting goes on.
+ * accept (EMFILE, …) goes to onError and accepting goes on. onAccept owns the fd once it returns;
+ * if it throws, the addon resets the connection and the error is an uncaught exception.
  */
 export function acceptTcp(listenFd: number, destination: DestinationSource, onAccept: (conn: AcceptedFd) => void, onError: (err: Error) => void): TcpAcceptor {
   const binding = nativeBinding() as unknown as AcceptBinding;

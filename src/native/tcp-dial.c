@@ -11,7 +11,8 @@
  *       tcpDialReceived (no Buffer per event); inside that call JS either
  *       calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A failure
  *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client and
- *       closing the upstream. No event follows tcpDialSplice or tcpDialAbort.
+ *       closing the upstream. No event follows tcpDialSplice or tcpDialAbort. An onEvent that throws
+ *       aborts the dial (unless it spliced), and its error is reported as uncaught (js-callback.h).
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
  *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone) -> relay handle
  *       The handshake is over: bytes received past `consumed` go to the client first, then
@@ -91,12 +92,6 @@ static void on_handle_closed(uv_handle_t *handle) {
   dial_free_if_done(d);
 }
 
-static void reset_and_close(int fd) {
-  struct linger abort_on_close = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-  close(fd);
-}
-
 static void release_js(dial *d) {
   if (d->on_event == NULL) return;
   napi_delete_reference(d->env, d->on_event);
@@ -117,16 +112,18 @@ static void dial_end(dial *d, bool close_fds) {
   if (d->dispatching == 0) release_js(d);
 }
 
-/* onEvent(kind, value); JS may end the dial from inside it, so the callback is released only after. */
-static void call_js(dial *d, int kind, napi_value value) {
+/*
+ * onEvent(kind, value); JS may end the dial from inside it, so the callback is released only after.
+ * A handler that threw will not go on with the handshake: the dial ends as tcpDialAbort ends it.
+ */
+static void dial_event(dial *d, int kind, napi_value value) {
   napi_env env = d->env;
-  napi_value fn, recv, argv[2], ignored;
+  napi_value fn, argv[2];
   napi_get_reference_value(env, d->on_event, &fn);
-  napi_get_global(env, &recv);
   napi_create_int32(env, kind, &argv[0]);
   argv[1] = value;
   d->dispatching++;
-  napi_make_callback(env, addon_async_context(), recv, fn, 2, argv, &ignored);
+  if (!call_js(env, addon_async_context(), fn, 2, argv)) dial_end(d, true);
   if (--d->dispatching == 0 && d->state == ENDED) release_js(d);
 }
 
@@ -137,7 +134,7 @@ static void fail(dial *d, int kind, int err) {
   d->dispatching++; /* dial_end must keep the callback for the call below */
   dial_end(d, true);
   napi_create_int32(d->env, err, &code);
-  call_js(d, kind, code);
+  dial_event(d, kind, code);
   if (--d->dispatching == 0) release_js(d);
   napi_close_handle_scope(d->env, scope);
 }
@@ -220,7 +217,7 @@ static void on_readable(dial *d) {
   napi_value length;
   memcpy(scratch, d->received, d->received_len); /* received_cap never passes MAX_RECEIVED */
   if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
-  if (napi_create_uint32(d->env, (uint32_t)d->received_len, &length) == napi_ok) call_js(d, DIAL_DATA, length);
+  if (napi_create_uint32(d->env, (uint32_t)d->received_len, &length) == napi_ok) dial_event(d, DIAL_DATA, length);
   napi_close_handle_scope(d->env, scope);
   if (d->state == HANDSHAKING) watch(d);
 }

@@ -21,6 +21,7 @@ export interface NativeDialEvents {
   /**
    * Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for
    * more. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
+   * Throwing aborts the dial (unless it spliced) and makes the error an uncaught exception.
    */
   onData(received: Buffer): void;
   /** The dial failed (a DialFailure and an errno, 0 for EOF); the client has been reset. */

@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "js-callback.h"
 #include "sockets.h"
 #include "udp-listen.h"
 
@@ -99,17 +100,9 @@ static void listener_finalize(napi_env env, void *data, void *hint) {
 
 /* Calls the JS callback; an exception it throws becomes an uncaught exception, as for any event. */
 static void listener_call(udp_listener *l, size_t argc, napi_value *argv) {
-  napi_env env = l->env;
-  napi_value fn, recv, ignored;
-  if (napi_get_reference_value(env, l->callback, &fn) != napi_ok || fn == NULL ||
-      napi_get_global(env, &recv) != napi_ok) {
-    return;
-  }
-  if (napi_make_callback(env, l->async, recv, fn, argc, argv, &ignored) == napi_pending_exception) {
-    napi_value exception;
-    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok)
-      napi_fatal_exception(env, exception);
-  }
+  napi_value fn;
+  if (napi_get_reference_value(l->env, l->callback, &fn) != napi_ok || fn == NULL) return;
+  call_js(l->env, l->async, fn, argc, argv);
 }
 
 static void listener_error(udp_listener *l, int err, const char *syscall) {
