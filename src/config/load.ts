@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type * as z from 'zod';
-import { parseHostPort, type SocksAddr } from '../core/addr.js';
+import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
+import { ErrorCode } from '../core/errors.js';
 
 export const DEFAULT_REDIRECT = '127.0.0.1:12345';
 
@@ -15,7 +16,7 @@ export interface ConfigIssue {
 
 /** Everything wrong with a config at once, each with its dotted key path. */
 export class ConfigError extends Error {
-  readonly code = 'SG_ERR_CONFIG';
+  readonly code = ErrorCode.CONFIG;
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('\n'));
     this.name = 'ConfigError';
@@ -43,11 +44,8 @@ export interface ConfigOverrides {
   optimisticData?: Record<string, unknown>;
 }
 
-export interface Config extends Omit<ValidConfig, 'redirect' | 'tproxy' | 'upstreams'> {
-  readonly redirect: readonly SocksAddr[];
-  readonly tproxy: readonly SocksAddr[];
-  readonly upstreams: readonly UpstreamConfig[];
-}
+/** A validated config, every string parsed once, frozen all the way down. */
+export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams'> & { upstreams: UpstreamConfig[] }>;
 
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
@@ -136,12 +134,7 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
     }
   });
   if (issues.length) throw new ConfigError(issues);
-  return Object.freeze({
-    ...valid,
-    redirect: valid.redirect.map((text) => parseHostPort(text)),
-    tproxy: valid.tproxy.map((text) => parseHostPort(text)),
-    upstreams,
-  });
+  return deepFreeze({ ...valid, upstreams });
 }
 
 export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env): Config {

@@ -4,6 +4,7 @@ import { parseCidr } from '../core/cidr.js';
 import { parseIpBlock } from '../codec/ip-block.js';
 import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
+import type { DeepReadonly } from './deep-freeze.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
 
@@ -17,13 +18,26 @@ function parsesWith(parse: (text: string) => unknown) {
   };
 }
 
+/** A string the config holds in its parsed form: parsed here, once, and never again downstream. */
+function parsedWith<T>(parse: (text: string) => T) {
+  return z.string().transform((text, ctx): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message, input: text });
+      return z.NEVER;
+    }
+  });
+}
+
 const listenAddress = z.string().superRefine(parsesWith((text) => parseHostPort(text)));
+const listenSocket = parsedWith((text) => parseHostPort(text));
 const positiveMs = z.number().int().positive();
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const upstreamObject = z.strictObject({
-  url: z.string().superRefine(parsesWith(parseUpstreamUrl)),
+  url: parsedWith(parseUpstreamUrl),
   name: z.string().min(1).optional(),
   username: z.string().optional(),
   password: z.string().optional(),
@@ -77,7 +91,7 @@ const dnsSchema = z
     /** UDP and TCP listener, e.g. 127.0.0.53:53; absent: no DNS server. */
     listen: listenAddress.optional(),
     /** Real resolvers, tried in order, reached through the first upstream proxy: tcp://IP[:PORT]. */
-    upstreams: z.array(z.string().superRefine(parsesWith(parseDnsUpstreamUrl))).default([]),
+    upstreams: z.array(parsedWith(parseDnsUpstreamUrl)).default([]),
     /** Deadline of one attempt at one resolver. */
     timeout_ms: positiveMs.default(3_000),
     /** Pipelined TCP connections kept per resolver. */
@@ -159,8 +173,8 @@ export const configSchema = z.strictObject({
   mark: z.number().int().min(0).max(0xffffffff).default(0),
   /** splice: established connections are relayed in the kernel (splice(2)); copy: through Node streams. */
   relay: z.enum(['splice', 'copy']).default('splice'),
-  redirect: z.array(listenAddress).default([]),
-  tproxy: z.array(listenAddress).default([]),
+  redirect: z.array(listenSocket).default([]),
+  tproxy: z.array(listenSocket).default([]),
   upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
   timeouts: z
     .strictObject({
@@ -187,8 +201,8 @@ export const configSchema = z.strictObject({
 export type ConfigFile = z.input<typeof configSchema>;
 export type ValidConfig = z.output<typeof configSchema>;
 export type UpstreamEntry = z.output<typeof upstreamObject>;
-export type RulesConfig = z.output<typeof rulesSchema>;
-export type DnsConfig = z.output<typeof dnsSchema>;
-export type SniffConfig = z.output<typeof sniffSchema>;
-export type OptimisticDataConfig = z.output<typeof optimisticDataSchema>;
-export type UdpConfig = z.output<typeof udpSchema>;
+export type RulesConfig = DeepReadonly<z.output<typeof rulesSchema>>;
+export type DnsConfig = DeepReadonly<z.output<typeof dnsSchema>>;
+export type SniffConfig = DeepReadonly<z.output<typeof sniffSchema>>;
+export type OptimisticDataConfig = DeepReadonly<z.output<typeof optimisticDataSchema>>;
+export type UdpConfig = DeepReadonly<z.output<typeof udpSchema>>;

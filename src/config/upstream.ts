@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import type { UpstreamEntry } from './schema.js';
-import { PIPELINING_MODES, parseUpstreamUrl, type PipeliningMode, type UpstreamProtocol } from './upstream-url.js';
+import { PIPELINING_MODES, type PipeliningMode, type UpstreamProtocol } from './upstream-url.js';
 
 /** An upstream ready to dial. `password` is the only secret and is never logged. */
 export interface UpstreamConfig {
@@ -44,7 +44,7 @@ function readPassword(entry: { password?: string; password_file?: string; passwo
 }
 
 export function resolveUpstream(entry: UpstreamEntry, env: NodeJS.ProcessEnv): UpstreamConfig {
-  const url = parseUpstreamUrl(entry.url);
+  const { url } = entry;
   for (const param of Object.keys(url.params)) {
     if (!(URL_PARAMS as readonly string[]).includes(param)) {
       throw new UpstreamIssue('url', `unknown URL parameter "${param}" (known: ${URL_PARAMS.join(', ')})`);

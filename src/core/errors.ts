@@ -24,6 +24,13 @@ export const ErrorCode = {
   LOOP: 'SG_ERR_LOOP',
   ABORTED: 'SG_ERR_ABORTED',
   SHUTDOWN: 'SG_ERR_SHUTDOWN',
+  FIREWALL: 'SG_ERR_FIREWALL',
+  /** The addon is not built (or not for this Node). */
+  NATIVE_MISSING: 'SG_ERR_NATIVE_MISSING',
+  /** A socket that has no fd (yet) or no local address where one is needed. */
+  NO_FD: 'SG_ERR_NO_FD',
+  /** A native dial used in a state that does not allow it (a bug, thrown by the addon). */
+  DIAL_STATE: 'SG_ERR_DIAL_STATE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,5 +1,4 @@
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
-import { parseDnsUpstreamUrl } from '../config/dns-upstream-url.js';
 import type { DnsConfig } from '../config/schema.js';
 import { DnsCache } from '../dns/cache.js';
 import { FakeIp } from '../dns/fake-ip.js';
@@ -49,8 +48,7 @@ export async function startDns(
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
   if (config.listen !== undefined) {
-    const transports = config.upstreams.map((text): DnsTransport => {
-      const { transport, server } = parseDnsUpstreamUrl(text);
+    const transports = config.upstreams.map(({ transport, server }): DnsTransport => {
       const outbound = outboundFor(server);
       if (transport === 'udp') return new UdpDnsTransport(server, outbound);
       return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { ErrorCode, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import type { DaemonRules } from './rules.js';
@@ -15,7 +15,7 @@ export function runPrimary(config: Config, log: Logger, rules: DaemonRules, rere
       try {
         rules.install();
       } catch (err) {
-        log.fatal({ reason: 'SG_ERR_FIREWALL' }, `cannot start: ${errorMessage(err)}`);
+        log.fatal({ reason: ErrorCode.FIREWALL }, `cannot start: ${errorMessage(err)}`);
         workers.signal('SIGTERM');
         process.exitCode = 1;
         return;
@@ -37,7 +37,7 @@ export function runPrimary(config: Config, log: Logger, rules: DaemonRules, rere
     try {
       rules.update(reread());
     } catch (err) {
-      log.error({ reason: 'SG_ERR_CONFIG' }, `reload: rules kept: ${errorMessage(err)}`);
+      log.error({ reason: ErrorCode.CONFIG }, `reload: rules kept: ${errorMessage(err)}`);
     }
     workers.signal('SIGHUP');
   });

@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from '../config/load.js';
+import { deepFreeze } from '../config/deep-freeze.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
 import type { Logger } from '../core/log.js';
@@ -66,7 +67,7 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
     return;
   }
   const ignored = RESTART_ONLY.filter((key) => changed.includes(key));
-  const effective: Config = Object.freeze({ ...next, dns: old.dns, sniff: old.sniff, optimistic_data: old.optimistic_data, relay: old.relay, log: { ...next.log, format: old.log.format } });
+  const effective: Config = deepFreeze({ ...next, dns: old.dns, sniff: old.sniff, optimistic_data: old.optimistic_data, relay: old.relay, log: { ...next.log, format: old.log.format } });
 
   const listeners = state.listeners.update(effective);
   let rules: ReturnType<DaemonRules['update']>;

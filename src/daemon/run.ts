@@ -1,6 +1,7 @@
 import { formatAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
+import { deepFreeze } from '../config/deep-freeze.js';
 import { createLogger } from '../core/log.js';
 import { raiseFileLimit } from '../native/index.js';
 import { startDaemon, type Daemon } from './daemon.js';
@@ -34,7 +35,7 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
   }
   const log = createLogger(config.log);
   const worker = workerNumber();
-  if (worker > 1) config = { ...config, dns: { ...config.dns, listen: undefined } };
+  if (worker > 1) config = deepFreeze({ ...config, dns: { ...config.dns, listen: undefined } });
   let rules: ReturnType<typeof daemonRules>;
   let observe: ReturnType<typeof createObservation>;
   try {

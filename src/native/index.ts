@@ -9,6 +9,7 @@
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { ErrorCode } from '../core/errors.js';
 import type { SocksAddr } from '../core/addr.js';
 import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
 
@@ -67,7 +68,7 @@ export function nativeBinding(): NativeBinding {
       'socksgate native addon is not built (build/Release/socksgate_native.node): run `npm rebuild` or `npx node-gyp rebuild --nodedir=/usr`',
       { cause },
     );
-    throw Object.assign(err, { code: 'ERR_SG_NATIVE_MISSING' });
+    throw Object.assign(err, { code: ErrorCode.NATIVE_MISSING });
   }
   return loaded;
 }
@@ -81,7 +82,7 @@ export function socketFd(socket: net.Socket | net.Server): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) {
     throw Object.assign(new Error('socket has no file descriptor (closed, not yet connected, or not a TCP socket)'), {
-      code: 'ERR_SG_NO_FD',
+      code: ErrorCode.NO_FD,
     });
   }
   return fd;
@@ -100,7 +101,7 @@ export function originalDestination(socket: net.Socket): SocksAddr {
   // The peer's address has the same family as ours (v4-mapped on both ends or on neither) and Node
   // caches it (the inbound has read it already), which spares a getsockname per connection.
   const local = socket.remoteAddress ?? socket.localAddress;
-  if (local === undefined) throw Object.assign(new Error('socket has no local address'), { code: 'ERR_SG_NO_FD' });
+  if (local === undefined) throw Object.assign(new Error('socket has no local address'), { code: ErrorCode.NO_FD });
   const ipv6 = local.includes(':') && !V4_MAPPED.test(local); // a host string Node made: no validation needed
   return decodeSockaddr(nativeBinding().originalDst(fd, ipv6));
 }

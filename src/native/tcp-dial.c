@@ -336,7 +336,7 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
   if (!get_dial(env, info, 6, argv, &d)) return NULL;
   if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len) {
-    napi_throw_error(env, "ERR_SG_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
+    napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
     return NULL;
   }
   if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_get_value_int64(env, argv[2], &idle_ms) != napi_ok ||

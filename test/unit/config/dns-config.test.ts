@@ -35,7 +35,7 @@ test('flags override the file: --dns, --dns-upstream, --fake-ip (alone: the defa
     sniff: sniffOverrides({ sniff: true, sniffTimeoutMs: 100 }),
   });
   assert.equal(config.dns.listen, '127.0.0.53:53');
-  assert.deepEqual(config.dns.upstreams, ['tcp://198.51.100.2']);
+  assert.deepEqual(config.dns.upstreams, [{ transport: 'tcp', server: { kind: 'ipv4', host: '198.51.100.2', port: 53 } }]);
   assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, state_file: '/var/lib/sg/fake.json', exclude: ['lan'] });
   assert.deepEqual(config.sniff, { enabled: true, timeout_ms: 100 });
   assert.deepEqual(dnsOverrides({ fakeIp: ['10.64.0.0/10'] }), { fake_ip: { enabled: true, ranges: ['10.64.0.0/10'] } });

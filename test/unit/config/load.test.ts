@@ -78,3 +78,14 @@ test('unreadable or non-YAML files are config errors', () => {
   assert.match(configIssues(() => loadConfig(fileWith('upstreams: [\n')))[0], /not valid YAML/);
   assert.match(configIssues(() => loadConfig(fileWith('- a\n- b\n')))[0], /mapping/);
 });
+
+test('a loaded config is frozen all the way down, and its URLs and addresses are parsed once, in it', () => {
+  const config = loadConfig(fileWith('upstreams: [socks5://192.0.2.1:1080]\nredirect: ["127.0.0.1:12345"]\ndns: { listen: "127.0.0.1:5353", upstreams: ["udp://192.0.2.53"] }\n'));
+  assert.ok(Object.isFrozen(config.upstreams[0].server));
+  assert.ok(Object.isFrozen(config.redirect[0]));
+  assert.ok(Object.isFrozen(config.dns.upstreams[0].server));
+  assert.ok(Object.isFrozen(config.rules.bypass));
+  assert.throws(() => (config.rules.bypass as string[]).push('192.0.2.0/24'), TypeError);
+  assert.deepEqual(config.redirect[0], { kind: 'ipv4', host: '127.0.0.1', port: 12345 });
+  assert.deepEqual(config.dns.upstreams[0], { transport: 'udp', server: { kind: 'ipv4', host: '192.0.2.53', port: 53 } });
+});

@@ -199,7 +199,7 @@ test('originalDestination on a closed socket says it has no fd', T, async () => 
   const client = net.connect(port(server), '127.0.0.1');
   await new Promise((resolve) => client.once('connect', resolve));
   client.destroy();
-  assert.throws(() => originalDestination(client), { code: 'ERR_SG_NO_FD' });
+  assert.throws(() => originalDestination(client), { code: 'SG_ERR_NO_FD' });
 });
 
 test('addon errors carry code, errno and syscall', () => {

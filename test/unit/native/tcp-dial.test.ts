@@ -194,7 +194,7 @@ test('abort() inside onData resets the client, closes the upstream, and nothing 
   await new Promise((resolve) => setTimeout(resolve, 100));
   dial.abort();
   assert.deepEqual(events, ['data x']);
-  assert.throws(() => dial.splice(0, 0, EARLY, () => {}), { code: 'ERR_SG_DIAL_STATE' });
+  assert.throws(() => dial.splice(0, 0, EARLY, () => {}), { code: 'SG_ERR_DIAL_STATE' });
   dial.send(Buffer.from('ignored')); // a no-op once over
 });
 
