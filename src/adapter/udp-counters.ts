@@ -16,6 +16,8 @@ export interface UdpCounters {
   associationsEvicted: number;
   associationsExpired: number;
   droppedQueueFull: number;
+  /** From a new client while udp.max_pending_associations associations were already opening. */
+  droppedPendingLimit: number;
   droppedNoUdp: number;
   droppedAssociationFailed: number;
   droppedNoDestination: number;
@@ -44,6 +46,7 @@ export function createUdpCounters(): UdpCounters {
     associationsEvicted: 0,
     associationsExpired: 0,
     droppedQueueFull: 0,
+    droppedPendingLimit: 0,
     droppedNoUdp: 0,
     droppedAssociationFailed: 0,
     droppedNoDestination: 0,

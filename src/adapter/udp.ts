@@ -20,5 +20,9 @@ export interface UdpAssociation {
 /** An upstream that can carry UDP (or says why not by rejecting with SG_ERR_UDP_UNSUPPORTED). */
 export interface UdpDialer {
   readonly name: string;
-  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation>;
+  /**
+   * Opens an association for `client`. `signal` aborts it while it opens (the table dropped the
+   * client): the dial closes what it opened and rejects, so nothing it holds outlives the abort.
+   */
+  associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation>;
 }

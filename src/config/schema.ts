@@ -153,6 +153,11 @@ const udpSchema = z.strictObject({
   timeout_s: z.number().positive().default(60),
   /** At most this many client address:ports at once; the least recently used one is closed. */
   max_associations: z.number().int().positive().default(1024),
+  /**
+   * At most this many associations opening at once (an upstream dial each, with its TCP control
+   * connection); datagrams of further new clients are dropped until one is done.
+   */
+  max_pending_associations: z.number().int().positive().default(256),
   /** Transparent sockets replying as remote hosts (one per remote address:port). */
   max_reply_sockets: z.number().int().positive().default(1024),
   /** Per association, datagrams held while the upstream handshake runs. */

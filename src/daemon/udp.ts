@@ -47,6 +47,7 @@ export function startUdpService(config: Config, deps: UdpServiceDeps): UdpServic
   });
   const nat = new UdpNat({
     maxAssociations: udp.max_associations,
+    maxPendingAssociations: udp.max_pending_associations,
     idleMs,
     queueDatagrams: udp.queue_datagrams,
     queueBytes: udp.queue_bytes,

@@ -48,9 +48,9 @@ export class Socks5UdpDialer implements UdpDialer {
     if (upstream.username !== undefined) this.credentials = { username: upstream.username, password: upstream.password ?? '' };
   }
 
-  async associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
+  async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
-    const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs });
+    const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
     let udp: UdpSocket | undefined;
     try {
       const server = addrOf(control.remoteAddress ?? '', control.remotePort ?? 0);
@@ -65,7 +65,7 @@ export class Socks5UdpDialer implements UdpDialer {
         announced = await socks5Handshake(
           control,
           request,
-          { credentials: this.credentials, pipelined: false, timeoutMs: this.settings.handshakeTimeoutMs, command: Socks5Command.UDP_ASSOCIATE },
+          { credentials: this.credentials, pipelined: false, timeoutMs: this.settings.handshakeTimeoutMs, command: Socks5Command.UDP_ASSOCIATE, signal },
           (s) => (stage = s),
         );
       } catch (err) {
@@ -81,6 +81,7 @@ export class Socks5UdpDialer implements UdpDialer {
         udp = this.settings.openSocket(relay.addr.kind === 'ipv6' ? 'ipv6' : 'ipv4');
       }
       await connectUdp(udp, relay.addr);
+      if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'the association was dropped while it opened');
       return new Socks5Association(control, udp, relay.addr, events, this.counters);
     } catch (err) {
       control.destroy();

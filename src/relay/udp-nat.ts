@@ -2,16 +2,22 @@ import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import { newFlow, type Flow } from '../core/flow.js';
 import type { Logger } from '../core/log.js';
+import { RateLimitedWarning } from '../core/rate-limited-warning.js';
 import { IdleLru, type EvictReason } from './idle-lru.js';
 import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import { FakeNames, type MapDestination } from './udp-fake-names.js';
 
-/** Datagrams to unmapped fake-IP addresses are logged at most this often (the counter has them all). */
-const NO_MAPPING_LOG_MS = 10_000;
+/** Drops that network input can cause at any rate are logged at most this often (the counters have them all). */
+const DROP_LOG_MS = 10_000;
 
 export interface UdpNatOptions {
   readonly maxAssociations: number;
+  /**
+   * At most this many associations opening (upstream dials in flight) at once: each holds a TCP
+   * control connection, and sources are easily spoofed. A new client past it is dropped.
+   */
+  readonly maxPendingAssociations: number;
   readonly idleMs: number;
   /** Per association, while its upstream handshake runs. */
   readonly queueDatagrams: number;
@@ -41,6 +47,8 @@ interface Entry {
   readonly dialer: UdpDialer;
   /** Present in fake-IP mode. */
   readonly names?: FakeNames;
+  /** Aborts the upstream dial while it is in progress. */
+  readonly dial: AbortController;
   assoc?: UdpAssociation;
   queue: Pending[];
   queuedBytes: number;
@@ -57,10 +65,14 @@ interface Entry {
 export class UdpNat {
   private readonly table: IdleLru<string, Entry>;
   private readonly timer: NodeJS.Timeout;
-  private noMappingLoggedAt = -Infinity;
-  private noMappingSuppressed = 0;
+  /** Upstream dials in flight, whether or not their entry is still in the table. */
+  private pending = 0;
+  private readonly noMappingWarning: RateLimitedWarning;
+  private readonly pendingLimitWarning: RateLimitedWarning;
 
   constructor(private readonly opts: UdpNatOptions) {
+    this.noMappingWarning = new RateLimitedWarning(DROP_LOG_MS, opts.now);
+    this.pendingLimitWarning = new RateLimitedWarning(DROP_LOG_MS, opts.now);
     this.table = new IdleLru({ max: opts.maxAssociations, idleMs: opts.idleMs, now: opts.now, onEvict: (_key, entry, reason) => this.evicted(entry, reason) });
     this.timer = setInterval(() => this.table.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
     this.timer.unref();
@@ -78,6 +90,7 @@ export class UdpNat {
       // No association for a datagram that would be dropped anyway.
       const map = this.opts.mapDestination;
       if (map && map(dst) === undefined) return this.noMapping(src, dst);
+      if (this.pending >= this.opts.maxPendingAssociations) return this.pendingLimit(src);
       entry = this.open(key, src, dst);
     }
     if (entry.names) {
@@ -108,15 +121,22 @@ export class UdpNat {
   private open(key: string, src: SocksAddr, dst: SocksAddr): Entry {
     const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
     const names = this.opts.mapDestination && new FakeNames(this.opts.mapDestination);
-    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), names, queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
       onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),
       onClose: (reason: string) => this.ended(entry, reason),
     };
-    entry.dialer.associate(src, events).then(
-      (assoc) => this.opened(entry, assoc),
-      (err: unknown) => this.failed(entry, err),
+    this.pending++;
+    entry.dialer.associate(src, events, entry.dial.signal).then(
+      (assoc) => {
+        this.pending--;
+        this.opened(entry, assoc);
+      },
+      (err: unknown) => {
+        this.pending--;
+        this.failed(entry, err);
+      },
     );
     return entry;
   }
@@ -137,13 +157,14 @@ export class UdpNat {
   }
 
   private failed(entry: Entry, err: unknown): void {
+    if (entry.closed) return; // aborted: counted as closed when it was evicted
     const c = this.opts.counters;
     const noUdp = errorCode(err) === ErrorCode.UDP_UNSUPPORTED;
     if (noUdp) c.droppedNoUdp += entry.queue.length;
     else c.droppedAssociationFailed += entry.queue.length;
     c.associationsFailed++;
     // The dialer warns once per upstream about missing UDP support; other failures are per flow.
-    if (!noUdp && !entry.closed) this.opts.log.warn({ ...this.fields(entry), reason: errorCode(err) }, `udp association failed: ${errorMessage(err)}`);
+    if (!noUdp) this.opts.log.warn({ ...this.fields(entry), reason: errorCode(err) }, `udp association failed: ${errorMessage(err)}`);
     this.forget(entry);
   }
 
@@ -166,15 +187,18 @@ export class UdpNat {
 
   private noMapping(src: SocksAddr, dst: SocksAddr): void {
     this.opts.counters.droppedNoMapping++;
-    const now = (this.opts.now ?? Date.now)();
-    if (now - this.noMappingLoggedAt < NO_MAPPING_LOG_MS) {
-      this.noMappingSuppressed++;
-      return;
-    }
-    const fields = { network: 'udp', src: formatAddr(src), dst: formatAddr(dst), reason: ErrorCode.NO_MAPPING, suppressed: this.noMappingSuppressed };
-    this.noMappingLoggedAt = now;
-    this.noMappingSuppressed = 0;
-    this.opts.log.warn(fields, `udp datagram dropped: ${formatAddr(dst)} is a fake-IP address with no name mapped to it`);
+    this.noMappingWarning.maybe((suppressed) => {
+      const fields = { network: 'udp', src: formatAddr(src), dst: formatAddr(dst), reason: ErrorCode.NO_MAPPING, suppressed };
+      this.opts.log.warn(fields, `udp datagram dropped: ${formatAddr(dst)} is a fake-IP address with no name mapped to it`);
+    });
+  }
+
+  private pendingLimit(src: SocksAddr): void {
+    this.opts.counters.droppedPendingLimit++;
+    this.pendingLimitWarning.maybe((suppressed) => {
+      const fields = { network: 'udp', src: formatAddr(src), opening: this.pending, suppressed };
+      this.opts.log.warn(fields, `udp datagram of a new client dropped: ${this.pending} associations are opening already (udp.max_pending_associations)`);
+    });
   }
 
   private ended(entry: Entry, reason: string): void {
@@ -190,17 +214,21 @@ export class UdpNat {
     if (reason === 'idle') c.associationsExpired++;
     c.associationsClosed++;
     c.droppedAssociationFailed += entry.queue.length;
-    entry.closed = true;
-    entry.queue = [];
-    entry.assoc?.close();
+    this.closeEntry(entry);
     this.opts.log.debug({ ...this.fields(entry), sent: entry.sent, received: entry.received, reason }, 'udp association closed');
   }
 
   /** Drops an entry that ended on its own (the table did not evict it). */
   private forget(entry: Entry): void {
+    this.closeEntry(entry);
+    if (this.table.peek(entry.key) === entry) this.table.delete(entry.key);
+  }
+
+  /** Ends everything the entry holds: the association, or the dial still opening it. */
+  private closeEntry(entry: Entry): void {
     entry.closed = true;
     entry.queue = [];
-    entry.assoc?.close();
-    if (this.table.peek(entry.key) === entry) this.table.delete(entry.key);
+    if (entry.assoc) entry.assoc.close();
+    else entry.dial.abort();
   }
 }

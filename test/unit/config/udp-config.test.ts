@@ -9,7 +9,7 @@ import { configIssues } from '../../helpers/config-assert.js';
 
 test('udp: defaults', () => {
   const config = validateConfig({ upstreams: ['socks5://192.0.2.1:1080'] });
-  assert.deepEqual(config.udp, { timeout_s: 60, max_associations: 1024, max_reply_sockets: 1024, queue_datagrams: 32, queue_bytes: 65_536, send_source: false });
+  assert.deepEqual(config.udp, { timeout_s: 60, max_associations: 1024, max_pending_associations: 256, max_reply_sockets: 1024, queue_datagrams: 32, queue_bytes: 65_536, send_source: false });
 });
 
 test('udp: flags override the file key by key; unknown and bad keys are errors with their path', () => {

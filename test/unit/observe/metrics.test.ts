@@ -44,11 +44,13 @@ test('UDP and DNS counters kept elsewhere are read at scrape time', async () => 
   const metrics = new Metrics({ udp: () => ({ counters, sizes: () => ({ associations: 3, replySockets: 7 }) }), dns: () => resolver });
   counters.associationsOpened = 5;
   counters.droppedQueueFull = 2;
+  counters.droppedPendingLimit = 9;
   Object.assign(resolver, { queries: 10, cacheHits: 4, upstreamQueries: 6 });
   metrics.dnsAttempt('tcp://9.9.9.9:53', 0.02, 'answer');
   let text = await metrics.registry.metrics();
   assert.equal(value(text, 'socksgate_udp_associations_total{event="opened"}'), 5);
   assert.equal(value(text, 'socksgate_udp_drops_total{reason="queue_full"}'), 2);
+  assert.equal(value(text, 'socksgate_udp_drops_total{reason="pending_limit"}'), 9);
   assert.equal(value(text, 'socksgate_udp_associations_active'), 3);
   assert.equal(value(text, 'socksgate_udp_reply_sockets'), 7);
   assert.equal(value(text, 'socksgate_dns_queries_total{source="cache"}'), 4);

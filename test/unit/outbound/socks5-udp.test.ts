@@ -194,3 +194,19 @@ for (const [what, reply] of [['REP=7 (microsocks)', 7], ['a close without a repl
     assert.equal(fake.requests.length, 1);
   });
 }
+
+test('associate: an abort while the upstream has not answered closes the control connection and rejects', T, async () => {
+  const controls: Socket[] = [];
+  const silent = createServer((socket) => controls.push(socket.on('error', () => {}).resume()));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  cleanups.push(() => silent.close());
+  const { dialer: d } = dialer((silent.address() as AddressInfo).port);
+  const abort = new AbortController();
+  const opening = d.associate(client, events().ev, abort.signal);
+  while (controls.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const closed = once(controls[0], 'close');
+  abort.abort();
+  await assert.rejects(opening, { code: ErrorCode.ABORTED });
+  await closed;
+});

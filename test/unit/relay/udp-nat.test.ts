@@ -14,15 +14,22 @@ const dst: SocksAddr = { kind: 'ipv4', host: '198.51.100.2', port: 53 };
 const datagram = (text: string, headroom = 10) => Buffer.concat([Buffer.alloc(headroom), Buffer.from(text)]);
 const flush = () => new Promise((r) => setImmediate(r));
 
-/** A dialer whose associations open when the test says so and record what they were sent. */
+/**
+ * A dialer whose associations open when the test says so and record what they were sent. Like the
+ * real one, an aborted dial rejects; `settled` counts the dials no longer in flight.
+ */
 class FakeDialer implements UdpDialer {
   readonly name = 'fake';
-  readonly opened: { client: SocksAddr; events: UdpAssociationEvents; sent: string[]; to: string[]; closed: boolean; resolve(): void; reject(err: Error): void }[] = [];
-  associate(c: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
-    return new Promise((resolve, reject) => {
+  settled = 0;
+  constructor(private readonly ignoreAbort = false) {}
+  readonly opened: { client: SocksAddr; events: UdpAssociationEvents; signal?: AbortSignal; sent: string[]; to: string[]; closed: boolean; resolve(): void; reject(err: Error): void }[] = [];
+  associate(c: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+    const dial = new Promise<UdpAssociation>((resolve, reject) => {
+      if (!this.ignoreAbort) signal?.addEventListener('abort', () => reject(new SgError(ErrorCode.ABORTED, 'aborted')), { once: true });
       const rec = {
         client: c,
         events,
+        signal,
         sent: [] as string[],
         to: [] as string[],
         closed: false,
@@ -36,16 +43,24 @@ class FakeDialer implements UdpDialer {
       };
       this.opened.push(rec);
     });
+    const settled = () => void this.settled++;
+    dial.then(settled, settled);
+    return dial;
+  }
+
+  get inFlight(): number {
+    return this.opened.length - this.settled;
   }
 }
 
-function nat(opts: Partial<{ max: number; idleMs: number; queueDatagrams: number; queueBytes: number; mapDestination: MapDestination; log: typeof log }> = {}) {
+function nat(opts: Partial<{ max: number; maxPending: number; ignoreAbort: boolean; idleMs: number; queueDatagrams: number; queueBytes: number; mapDestination: MapDestination; log: typeof log }> = {}) {
   let now = 0;
-  const dialer = new FakeDialer();
+  const dialer = new FakeDialer(opts.ignoreAbort);
   const counters = createUdpCounters();
   const delivered: [string, string, string][] = [];
   const table = new UdpNat({
     maxAssociations: opts.max ?? 10,
+    maxPendingAssociations: opts.maxPending ?? 10,
     idleMs: opts.idleMs ?? 60_000,
     queueDatagrams: opts.queueDatagrams ?? 4,
     queueBytes: opts.queueBytes ?? 1000,
@@ -134,8 +149,8 @@ test('udp-nat: an upstream without UDP drops and counts; the next datagram tries
   table.close();
 });
 
-test('udp-nat: an association that ends by itself is forgotten; one evicted while opening is closed when it opens', async () => {
-  const { table, dialer, counters } = nat({ max: 1 });
+test('udp-nat: an association that ends by itself is forgotten; one evicted while opening is closed if it opens anyway', async () => {
+  const { table, dialer, counters } = nat({ max: 1, ignoreAbort: true });
   table.handle(client(1), dst, datagram('a'), 10);
   dialer.opened[0].resolve();
   await flush();
@@ -148,6 +163,49 @@ test('udp-nat: an association that ends by itself is forgotten; one evicted whil
   await flush();
   assert.equal(dialer.opened[1].closed, true);
   assert.deepEqual(dialer.opened[1].sent, []);
+  table.close();
+});
+
+test('udp-nat: at most max_pending associations open at once; datagrams of more new clients are dropped and counted', async () => {
+  const { table, dialer, counters } = nat({ max: 100_000, maxPending: 64 });
+  // Spoofed sources, each a new client, while the upstream never answers.
+  for (let i = 0; i < 50_000; i++) table.handle({ kind: 'ipv4', host: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 9 }, dst, datagram('x'), 10);
+  assert.equal(dialer.opened.length, 64, 'upstream dials started');
+  assert.equal(counters.droppedPendingLimit, 50_000 - 64);
+  assert.equal(table.size, 64);
+  // A datagram of a client already opening still queues; one dial done makes room for one more.
+  table.handle({ kind: 'ipv4', host: '10.0.0.0', port: 9 }, dst, datagram('y'), 10);
+  assert.equal(counters.droppedPendingLimit, 50_000 - 64);
+  dialer.opened[0].resolve();
+  await flush();
+  assert.deepEqual(dialer.opened[0].sent, ['x', 'y']);
+  table.handle(client(1), dst, datagram('z'), 10);
+  table.handle(client(2), dst, datagram('z'), 10);
+  assert.equal(dialer.opened.length, 65);
+  assert.equal(counters.droppedPendingLimit, 50_000 - 64 + 1);
+  table.close();
+  await flush();
+  assert.equal(dialer.inFlight, 0, 'closing the table aborts every dial in progress');
+});
+
+test('udp-nat: evicting an association still opening aborts its dial; the dial stops counting as pending', async () => {
+  const { table, dialer, counters } = nat({ max: 2, maxPending: 3 });
+  for (const p of [1, 2, 3]) table.handle(client(p), dst, datagram('x'), 10); // 3 evicts 1 while it opens
+  assert.equal(dialer.opened.length, 3);
+  assert.equal(dialer.opened[0].signal?.aborted, true);
+  assert.equal(dialer.opened[1].signal?.aborted, false);
+  await flush();
+  assert.equal(dialer.inFlight, 2);
+  assert.equal(counters.associationsEvicted, 1);
+  assert.equal(counters.associationsFailed, 0, 'an aborted dial is no failure: it was closed (evicted)');
+  // 1's dial ended, so 4 may open (3 in flight); it evicts 2, whose dial is aborted too.
+  table.handle(client(4), dst, datagram('x'), 10);
+  assert.equal(dialer.opened.length, 4);
+  assert.equal(dialer.opened[1].signal?.aborted, true);
+  table.handle(client(5), dst, datagram('x'), 10);
+  assert.equal(counters.droppedPendingLimit, 1, 'an aborted dial counts until it has ended');
+  await flush();
+  assert.equal(dialer.inFlight, 2);
   table.close();
 });
 
