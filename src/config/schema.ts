@@ -110,8 +110,14 @@ const dnsSchema = z
         /** At most one range per address family. */
         ranges: z.array(fakeIpRange).min(1).default(['198.18.0.0/15', 'fc00::/18']),
         ttl_s: z.number().int().min(0).default(1),
-        /** Names mapped at once per range; the least recently used is recycled past this. */
+        /**
+         * Names mapped at once per range. Past this a new name takes the address of the least
+         * recently used name, if no live flow holds it and it went unused for reuse_after_s;
+         * when none did, the new name is answered SERVFAIL.
+         */
         size: z.number().int().min(1).default(65_536),
+        /** Applications keep answers past their TTL: an address goes to another name only after this long unused. */
+        reuse_after_s: z.number().int().min(0).default(600),
         /** Mappings survive restarts here (written atomically); absent: kept in memory only. */
         state_file: z.string().min(1).optional(),
         /** Domain suffixes resolved normally, e.g. local names. */
@@ -122,6 +128,9 @@ const dnsSchema = z
   .superRefine((dns, ctx) => {
     if (dns.listen !== undefined && dns.upstreams.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'a DNS listener needs at least one resolver (e.g. tcp://9.9.9.9:53)' });
+    }
+    if (dns.fake_ip.reuse_after_s < dns.fake_ip.ttl_s) {
+      ctx.addIssue({ code: 'custom', path: ['fake_ip', 'reuse_after_s'], message: `must be at least ttl_s (${dns.fake_ip.ttl_s}): an address recycled while its answer is still valid leads to another name` });
     }
     const families = dns.fake_ip.ranges.map((r) => (r.includes(':') ? 6 : 4));
     if (new Set(families).size !== families.length) {

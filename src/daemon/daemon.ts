@@ -2,7 +2,9 @@ import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/log.js';
+import type { FlowObserver } from '../adapter/flow-observer.js';
 import { createUdpCounters } from '../adapter/udp-counters.js';
+import { FakeIpFlowHolds } from '../dns/fake-ip-flows.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
 import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
 import { Sessions } from '../relay/sessions.js';
@@ -41,16 +43,19 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     native: config.relay === 'splice',
     sessions,
     log,
-    observer: observe.flows,
+    observer: observe.flows as FlowObserver,
   };
   const router = new FlowRouter(outbounds, tcp);
   const dns = await startDnsService(config.dns, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
   const fakeIp = dns.fakeIp;
-  if (fakeIp) tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);
+  if (fakeIp) {
+    tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);
+    tcp.observer = new FakeIpFlowHolds(fakeIp, observe.flows);
+  }
   const guard = new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
-  const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, mapDestination: tcp.mapDestination });
+  const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, fakeIp });
   const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log };
   for (const outbound of outbounds) outbound.start();
   const memory = releaseMemoryAfterBursts(sessions);

@@ -4,7 +4,7 @@ import type { LoopGuard } from '../inbound/loop-guard.js';
 import { startTproxyUdpInbound } from '../inbound/tproxy-udp.js';
 import { openUdpSocket, type UdpListener } from '../native/index.js';
 import type { Logger } from '../core/log.js';
-import type { MapDestination } from '../relay/udp-fake-names.js';
+import type { FakeDestinations } from '../relay/udp-fake-names.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { FlowRouter } from '../route/router.js';
 import { UdpNat } from '../relay/udp-nat.js';
@@ -28,13 +28,13 @@ export interface UdpServiceDeps {
   readonly counters: UdpCounters;
   readonly log: Logger;
   /** Fake-IP: sends pool addresses upstream by name. */
-  readonly mapDestination?: MapDestination;
+  readonly fakeIp?: FakeDestinations;
 }
 
 /** UDP on every TPROXY listener: inbound → router → association table → upstream relays → reply sockets. */
 export function startUdpService(config: Config, deps: UdpServiceDeps): UdpService | undefined {
   if (config.tproxy.length === 0) return undefined;
-  const { router, guard, counters, log, mapDestination } = deps;
+  const { router, guard, counters, log, fakeIp } = deps;
   const udpLog = log.child({ network: 'udp' });
   const { udp, mark } = config;
   const idleMs = udp.timeout_s * 1000;
@@ -52,7 +52,7 @@ export function startUdpService(config: Config, deps: UdpServiceDeps): UdpServic
     queueDatagrams: udp.queue_datagrams,
     queueBytes: udp.queue_bytes,
     pickDialer: (flow) => router.decide(flow).outbound,
-    mapDestination,
+    fakeIp,
     deliver: (from, client, payload) => replies.send(from, client, payload),
     counters,
     log: udpLog,

@@ -1,16 +1,32 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { FakeIpPool } from './fake-ip-pool.js';
+import type { FakeIpPool, PoolEntry } from './fake-ip-pool.js';
 
+/**
+ * Version 2. Version 1 (still read) had [name, address] pairs and no times: its mappings count as
+ * used at the start, so none is recycled before the grace period has passed once.
+ */
 interface StateFile {
-  readonly version: 1;
-  /** Per pool (by CIDR text): [name, address] pairs, least recently used first. */
-  readonly pools: Record<string, [string, string][]>;
+  readonly version: 2;
+  /** Per pool (by CIDR text): [name, address, last used in Unix ms], least recently used first. */
+  readonly pools: Record<string, [string, string, number][]>;
 }
 
-function isPairList(value: unknown): value is [string, string][] {
-  return Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string');
+type Saved = [string, string] | [string, string, number];
+
+function isEntryList(value: unknown, version: 1 | 2): value is Saved[] {
+  return (
+    Array.isArray(value) &&
+    value.every((e) => Array.isArray(e) && e.length === version + 1 && typeof e[0] === 'string' && typeof e[1] === 'string' && (version === 1 || Number.isFinite(e[2])))
+  );
+}
+
+export interface FakeIpStoreOptions {
+  /** How long changes gather before a save. */
+  readonly delayMs?: number;
+  /** Wall-clock milliseconds: the saved times must mean the same to the next process. */
+  readonly now?: () => number;
 }
 
 /**
@@ -21,12 +37,17 @@ function isPairList(value: unknown): value is [string, string][] {
 export class FakeIpStore {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private readonly delayMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly file: string,
     private readonly pools: readonly FakeIpPool[],
-    private readonly delayMs = 200,
-  ) {}
+    opts: FakeIpStoreOptions = {},
+  ) {
+    this.delayMs = opts.delayMs ?? 200;
+    this.now = opts.now ?? Date.now;
+  }
 
   /** Restores what a previous run saved; a missing file is a first start. Returns the mappings read. */
   load(): number {
@@ -37,15 +58,16 @@ export class FakeIpStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw new Error(`fake-IP state file ${this.file} is unreadable: ${(err as Error).message}`);
     }
-    const pools = (doc as Partial<StateFile> | null)?.pools;
-    if ((doc as Partial<StateFile> | null)?.version !== 1 || typeof pools !== 'object' || pools === null) {
+    const { version, pools } = (doc ?? {}) as { version?: unknown; pools?: unknown };
+    if ((version !== 1 && version !== 2) || typeof pools !== 'object' || pools === null) {
       throw new Error(`fake-IP state file ${this.file} has an unknown format`);
     }
+    const now = this.now();
     let count = 0;
     for (const pool of this.pools) {
       const entries = (pools as Record<string, unknown>)[pool.cidr.text];
-      if (!isPairList(entries)) continue;
-      pool.restore(entries);
+      if (!isEntryList(entries, version)) continue;
+      pool.restore(entries.map(([name, address, usedAt]): PoolEntry => [name, address, usedAt === undefined ? 0 : Math.max(0, now - usedAt)]));
       count += pool.size;
     }
     return count;
@@ -65,7 +87,9 @@ export class FakeIpStore {
   save(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const state: StateFile = { version: 1, pools: Object.fromEntries(this.pools.map((p) => [p.cidr.text, p.entries()])) };
+    const now = this.now();
+    const saved = (p: FakeIpPool) => p.entries().map(([name, address, idleMs]): [string, string, number] => [name, address, Math.round(now - idleMs)]);
+    const state: StateFile = { version: 2, pools: Object.fromEntries(this.pools.map((p) => [p.cidr.text, saved(p)])) };
     const next = this.writing.catch(() => {}).then(() => writeAtomically(this.file, JSON.stringify(state)));
     this.writing = next;
     return next;

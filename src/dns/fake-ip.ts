@@ -1,8 +1,13 @@
 import type { Question, RecordAnswer } from 'dns-packet';
 import type { SocksAddr } from '../core/addr.js';
+import type { Logger } from '../core/log.js';
+import { RateLimitedWarning } from '../core/rate-limited-warning.js';
 import type { FakeIpPool } from './fake-ip-pool.js';
-import { normalizeName, type DnsResult } from './message.js';
+import { errorResult, normalizeName, type DnsResult } from './message.js';
 import { addressOfReverseName } from './reverse-name.js';
+
+/** Names refused for want of a free address are logged at most this often (`refused` counts them all). */
+const REFUSED_LOG_MS = 10_000;
 
 export interface FakeIpOptions {
   /** At most one pool per family. */
@@ -12,6 +17,9 @@ export interface FakeIpOptions {
   readonly exclude: readonly string[];
   /** Called after a new mapping, so it can be saved. */
   readonly onChange?: () => void;
+  readonly log: Logger;
+  /** For the log rate limit; milliseconds. */
+  readonly now?: () => number;
 }
 
 /**
@@ -22,11 +30,15 @@ export class FakeIp {
   private readonly v4: FakeIpPool | undefined;
   private readonly v6: FakeIpPool | undefined;
   private readonly exclude: readonly string[];
+  private readonly refusedWarning: RateLimitedWarning;
+  /** A/AAAA questions answered SERVFAIL because the pool had no address it could give. */
+  refused = 0;
 
   constructor(private readonly opts: FakeIpOptions) {
     this.v4 = opts.pools.find((p) => p.cidr.family === 4);
     this.v6 = opts.pools.find((p) => p.cidr.family === 6);
     this.exclude = opts.exclude.map(normalizeName);
+    this.refusedWarning = new RateLimitedWarning(REFUSED_LOG_MS, opts.now);
   }
 
   isExcluded(name: string): boolean {
@@ -44,7 +56,9 @@ export class FakeIp {
     const pool = question.type === 'A' ? this.v4 : this.v6;
     // No pool for this family: "no such record" (NODATA) makes the application use the other one.
     if (!pool) return { rcode: 'NOERROR', answers: [], authorities: [], additionals: [] };
-    const { address, created } = pool.addressFor(name);
+    const given = pool.addressFor(name);
+    if (given === undefined) return this.refuse(pool, name);
+    const { address, created } = given;
     if (created) this.opts.onChange?.();
     const record: RecordAnswer = { type: question.type, name: question.name, class: 'IN', ttl: this.opts.ttlS, data: address };
     return { rcode: 'NOERROR', answers: [record], authorities: [], additionals: [] };
@@ -65,6 +79,26 @@ export class FakeIp {
     const found = this.nameOf(dst.host);
     if (!found) return dst;
     return found.name === undefined ? undefined : { kind: 'domain', host: found.name, port: dst.port };
+  }
+
+  /** A live flow to `address` keeps its name (see FakeIpPool.hold); false: not a mapped pool address. */
+  hold(address: string): boolean {
+    return this.v4?.hold(address) === true || this.v6?.hold(address) === true;
+  }
+
+  release(address: string): void {
+    this.v4?.release(address);
+    this.v6?.release(address);
+  }
+
+  /** Never an address someone may still use for another name: the application gets an error instead. */
+  private refuse(pool: FakeIpPool, name: string): DnsResult {
+    this.refused++;
+    this.refusedWarning.maybe((suppressed) => {
+      const fields = { qname: name, range: pool.cidr.text, capacity: pool.capacity, refused: this.refused, suppressed };
+      this.opts.log.warn(fields, `fake-IP range ${pool.cidr.text} has no address for ${name}: every one is held by a flow or was used within dns.fake_ip.reuse_after_s; answered SERVFAIL`);
+    });
+    return errorResult('SERVFAIL');
   }
 
   private reverse(question: Question): DnsResult | undefined {

@@ -1,15 +1,23 @@
 import type { SocksAddr } from '../core/addr.js';
 
-/**
- * The destination to ask the upstream for (a fake-IP pool address becomes its name); undefined
- * refuses it (a pool address nobody holds). Returns `dst` itself when it stays as it is.
- */
-export type MapDestination = (dst: SocksAddr) => SocksAddr | undefined;
+/** Fake-IP as the UDP path needs it (dns/fake-ip.ts). */
+export interface FakeDestinations {
+  /**
+   * The destination to ask the upstream for (a fake-IP pool address becomes its name); undefined
+   * refuses it (a pool address nobody holds). Returns `dst` itself when it stays as it is.
+   */
+  mapDestination(dst: SocksAddr): SocksAddr | undefined;
+  /** Keeps a pool address from going to another name until release(); false: no name has it. */
+  hold(address: string): boolean;
+  release(address: string): void;
+}
 
 /** Remotes remembered per association (sent to, or replied from); the oldest goes first. */
 const MAX_REMOTES = 256;
 /** Ports with a name sent to and no reply yet. */
 const MAX_UNBOUND = 64;
+/** Pool addresses held per association; past it the oldest is let go (held again when sent to again). */
+const MAX_HELD = 256;
 
 interface Fake {
   /** The pool address:port the application sent to; replies for the name appear from it. */
@@ -49,8 +57,10 @@ export class FakeNames {
   private readonly remotes = new Map<string, Fake | typeof DIRECT>();
   /** Port → the fake sent to on it most recently that no reply has been bound to yet. */
   private readonly unbound = new Map<number, Fake>();
+  /** Pool addresses sent to, held while the association lives (an application may send to them again), oldest first. */
+  private readonly held = new Set<string>();
 
-  constructor(private readonly map: MapDestination) {}
+  constructor(private readonly fakes: FakeDestinations) {}
 
   /** Where a datagram to `dst` goes upstream, or undefined when it must be dropped (no mapping). */
   outbound(dst: SocksAddr): SocksAddr | undefined {
@@ -60,13 +70,14 @@ export class FakeNames {
     if (known !== undefined) {
       if (known.fake.host === dst.host) {
         if (!known.bound && this.unbound.get(dst.port) !== known) this.pending(known);
+        this.hold(dst.host);
         return known.target;
       }
       // A remote bound to a name, now addressed by IP: from now on its replies show it as itself.
       this.remotes.set(key, DIRECT);
       return dst;
     }
-    const target = this.map(dst);
+    const target = this.fakes.mapDestination(dst);
     if (target === undefined) return undefined;
     if (target === dst) {
       this.remember(key, DIRECT);
@@ -76,7 +87,14 @@ export class FakeNames {
     this.remember(key, fake);
     this.remember(keyOf(target), fake);
     this.pending(fake);
+    this.hold(dst.host);
     return target;
+  }
+
+  /** The association ended: its pool addresses may go to other names once their grace period has passed. */
+  releaseAll(): void {
+    for (const address of this.held) this.fakes.release(address);
+    this.held.clear();
   }
 
   /** The source a reply from `from` shows to the application. */
@@ -92,6 +110,16 @@ export class FakeNames {
     this.unbound.delete(from.port);
     this.remember(key, fake);
     return fake.fake;
+  }
+
+  private hold(address: string): void {
+    if (this.held.has(address) || !this.fakes.hold(address)) return;
+    this.held.add(address);
+    if (this.held.size > MAX_HELD) {
+      const oldest = this.held.values().next().value!;
+      this.held.delete(oldest);
+      this.fakes.release(oldest);
+    }
   }
 
   private pending(fake: Fake): void {

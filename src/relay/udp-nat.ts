@@ -6,7 +6,7 @@ import { RateLimitedWarning } from '../core/rate-limited-warning.js';
 import { IdleLru, type EvictReason } from './idle-lru.js';
 import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
-import { FakeNames, type MapDestination } from './udp-fake-names.js';
+import { FakeNames, type FakeDestinations } from './udp-fake-names.js';
 
 /** Drops that network input can cause at any rate are logged at most this often (the counters have them all). */
 const DROP_LOG_MS = 10_000;
@@ -29,10 +29,11 @@ export interface UdpNatOptions {
   readonly log: Logger;
   readonly now?: () => number;
   /**
-   * Fake-IP: a pool address becomes its name upstream, and replies for the name appear from the
-   * pool address (udp-fake-names.ts); undefined drops the datagram. Absent: destinations as they are.
+   * Fake-IP: a pool address becomes its name upstream (held while the association lives), and
+   * replies for the name appear from the pool address (udp-fake-names.ts); a pool address without
+   * a name drops the datagram. Absent: destinations as they are.
    */
-  readonly mapDestination?: MapDestination;
+  readonly fakeIp?: FakeDestinations;
 }
 
 interface Pending {
@@ -88,8 +89,8 @@ export class UdpNat {
     let entry = this.table.get(key);
     if (entry === undefined) {
       // No association for a datagram that would be dropped anyway.
-      const map = this.opts.mapDestination;
-      if (map && map(dst) === undefined) return this.noMapping(src, dst);
+      const fakeIp = this.opts.fakeIp;
+      if (fakeIp && fakeIp.mapDestination(dst) === undefined) return this.noMapping(src, dst);
       if (this.pending >= this.opts.maxPendingAssociations) return this.pendingLimit(src);
       entry = this.open(key, src, dst);
     }
@@ -120,7 +121,7 @@ export class UdpNat {
 
   private open(key: string, src: SocksAddr, dst: SocksAddr): Entry {
     const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
-    const names = this.opts.mapDestination && new FakeNames(this.opts.mapDestination);
+    const names = this.opts.fakeIp && new FakeNames(this.opts.fakeIp);
     const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
@@ -230,5 +231,6 @@ export class UdpNat {
     entry.queue = [];
     if (entry.assoc) entry.assoc.close();
     else entry.dial.abort();
+    entry.names?.releaseAll();
   }
 }

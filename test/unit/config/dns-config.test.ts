@@ -25,6 +25,7 @@ test('dns errors name their key: unknown keys, bad resolvers, missing resolvers,
   assert.match(configIssues(() => validateConfig({ ...base, dns: { listen: '127.0.0.1:53' } }))[0], /^dns\.upstreams: a DNS listener needs/);
   assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/15', '10.0.0.0/8'] } } }))[0], /^dns\.fake_ip\.ranges: at most one range per address family/);
   assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { ranges: ['198.18.0.0/40'] } } }))[0], /^dns\.fake_ip\.ranges\.0: /);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { ttl_s: 60, reuse_after_s: 30 } } }))[0], /^dns\.fake_ip\.reuse_after_s: must be at least ttl_s \(60\)/);
   assert.deepEqual(configIssues(() => validateConfig({ ...base, sniff: { enable: true } })), ['sniff.enable: unknown key']);
 });
 
@@ -36,7 +37,7 @@ test('flags override the file: --dns, --dns-upstream, --fake-ip (alone: the defa
   });
   assert.equal(config.dns.listen, '127.0.0.53:53');
   assert.deepEqual(config.dns.upstreams, [{ transport: 'tcp', server: { kind: 'ipv4', host: '198.51.100.2', port: 53 } }]);
-  assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, state_file: '/var/lib/sg/fake.json', exclude: ['lan'] });
+  assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, reuse_after_s: 600, state_file: '/var/lib/sg/fake.json', exclude: ['lan'] });
   assert.deepEqual(config.sniff, { enabled: true, timeout_ms: 100 });
   assert.deepEqual(dnsOverrides({ fakeIp: ['10.64.0.0/10'] }), { fake_ip: { enabled: true, ranges: ['10.64.0.0/10'] } });
   assert.deepEqual(dnsOverrides({}), {});

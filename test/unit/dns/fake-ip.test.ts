@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RecordAnswer } from 'dns-packet';
+import { pino } from 'pino';
 import { FakeIp } from '../../../src/dns/fake-ip.js';
 import { FakeIpPool } from '../../../src/dns/fake-ip-pool.js';
 import { FakeIpStore } from '../../../src/dns/fake-ip-store.js';
 import { addressAt, offsetOf, parseIpBlock } from '../../../src/codec/ip-block.js';
 import { addressOfReverseName } from '../../../src/dns/reverse-name.js';
+
+const log = pino({ level: 'silent' });
+/** A pool that recycles as soon as the capacity is reached (no grace period). */
+const pool = (cidr: string, capacity: number) => new FakeIpPool(parseIpBlock(cidr), { capacity, reuseAfterMs: 0 });
 
 test('address blocks count through their addresses, both families', () => {
   const v4 = parseIpBlock('198.18.7.9/15');
@@ -34,9 +39,9 @@ test('reverse names: in-addr.arpa and ip6.arpa, nothing else', () => {
 });
 
 test('a pool hands each name one address, and past capacity recycles the least recently used', () => {
-  const pool = new FakeIpPool(parseIpBlock('198.18.0.0/29'), 100);
+  const pool = new FakeIpPool(parseIpBlock('198.18.0.0/29'), { capacity: 100, reuseAfterMs: 0 });
   assert.equal(pool.capacity, 6, 'network and broadcast addresses are never handed out');
-  const addrs = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => pool.addressFor(n).address);
+  const addrs = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => pool.addressFor(n)?.address);
   assert.deepEqual(addrs, ['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.4', '198.18.0.5', '198.18.0.6']);
   assert.deepEqual(pool.addressFor('a'), { address: '198.18.0.1', created: false });
   assert.equal(pool.nameOf('198.18.0.2'), 'b'); // b is now more recent than c
@@ -48,10 +53,11 @@ test('a pool hands each name one address, and past capacity recycles the least r
 test('fake-IP answers A/AAAA from the pools, PTR for pool addresses, and leaves the rest to the resolver', () => {
   let changes = 0;
   const fake = new FakeIp({
-    pools: [new FakeIpPool(parseIpBlock('198.18.0.0/15'), 10), new FakeIpPool(parseIpBlock('fc00::/18'), 10)],
+    pools: [pool('198.18.0.0/15', 10), pool('fc00::/18', 10)],
     ttlS: 1,
     exclude: ['lan', 'Local.Example.'],
     onChange: () => changes++,
+    log,
   });
   const a = fake.answer({ name: 'Web.Lab.Test', type: 'A', class: 'IN' })!;
   assert.deepEqual(a.answers, [{ type: 'A', name: 'Web.Lab.Test', class: 'IN', ttl: 1, data: '198.18.0.1' }]);
@@ -77,24 +83,52 @@ test('fake-IP answers A/AAAA from the pools, PTR for pool addresses, and leaves 
 });
 
 test('no pool for a family: NODATA, so the application falls back to the other family', () => {
-  const fake = new FakeIp({ pools: [new FakeIpPool(parseIpBlock('198.18.0.0/15'), 10)], ttlS: 1, exclude: [] });
+  const fake = new FakeIp({ pools: [pool('198.18.0.0/15', 10)], ttlS: 1, exclude: [], log });
   assert.deepEqual(fake.answer({ name: 'a.test', type: 'AAAA', class: 'IN' }), { rcode: 'NOERROR', answers: [], authorities: [], additionals: [] });
 });
 
-test('the store saves atomically and a new pool restores names, addresses and recency', async () => {
+test('the store saves atomically and a new pool restores names, addresses, recency and how long each was unused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sg-fakeip-'));
   const file = join(dir, 'sub', 'state.json');
   const block = parseIpBlock('198.18.0.0/29');
-  const before = new FakeIpPool(block, 3);
-  for (const name of ['a', 'b', 'c']) before.addressFor(name);
-  before.nameOf('198.18.0.1'); // a becomes the most recent
-  await new FakeIpStore(file, [before]).save();
+  let monotonic = 0;
+  let wall = 1_700_000_000_000;
+  const options = { capacity: 3, reuseAfterMs: 100_000, now: () => monotonic };
+  const before = new FakeIpPool(block, options);
+  for (const name of ['a', 'b', 'c']) {
+    before.addressFor(name);
+    monotonic += 1000;
+  }
+  before.nameOf('198.18.0.1'); // a becomes the most recent, used at 3000
+  monotonic = 5000;
+  await new FakeIpStore(file, [before], { now: () => wall }).save();
   assert.deepEqual(readdirSync(join(dir, 'sub')), ['state.json'], 'no temp file left behind');
-  assert.equal(JSON.parse(readFileSync(file, 'utf8')).version, 1);
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(saved.version, 2);
+  assert.deepEqual(saved.pools['198.18.0.0/29'], [['b', '198.18.0.2', wall - 4000], ['c', '198.18.0.3', wall - 3000], ['a', '198.18.0.1', wall - 2000]]);
 
-  const after = new FakeIpPool(block, 3);
-  assert.equal(new FakeIpStore(file, [after]).load(), 3);
-  assert.deepEqual(after.entries(), before.entries());
+  // A minute later, in a new process whose monotonic clock starts again.
+  monotonic = 0;
+  wall += 60_000;
+  const after = new FakeIpPool(block, options);
+  assert.equal(new FakeIpStore(file, [after], { now: () => wall }).load(), 3);
+  assert.deepEqual(after.entries(), [['b', '198.18.0.2', 64_000], ['c', '198.18.0.3', 63_000], ['a', '198.18.0.1', 62_000]]);
+  assert.equal(after.addressFor('d'), undefined, 'the grace period runs on across the restart');
+  monotonic = 36_000;
   assert.deepEqual(after.addressFor('d'), { address: '198.18.0.2', created: true }, 'b was least recently used before the restart');
-  assert.equal(new FakeIpStore(join(dir, 'missing.json'), [new FakeIpPool(block, 3)]).load(), 0, 'no file: first start');
+  assert.equal(new FakeIpStore(join(dir, 'missing.json'), [new FakeIpPool(block, options)]).load(), 0, 'no file: first start');
+});
+
+test('the store reads version 1 files (no times): their mappings count as used at the start', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-fakeip-')), 'state.json');
+  writeFileSync(file, JSON.stringify({ version: 1, pools: { '198.18.0.0/29': [['a', '198.18.0.1'], ['b', '198.18.0.2']] } }));
+  let now = 0;
+  const pool = new FakeIpPool(parseIpBlock('198.18.0.0/29'), { capacity: 2, reuseAfterMs: 1000, now: () => now });
+  assert.equal(new FakeIpStore(file, [pool]).load(), 2);
+  assert.deepEqual(pool.entries(), [['a', '198.18.0.1', 0], ['b', '198.18.0.2', 0]]);
+  assert.equal(pool.addressFor('c'), undefined);
+  now = 1000;
+  assert.deepEqual(pool.addressFor('c'), { address: '198.18.0.1', created: true });
+  writeFileSync(file, JSON.stringify({ version: 3, pools: {} }));
+  assert.throws(() => new FakeIpStore(file, [pool]).load(), /unknown format/);
 });

@@ -5,8 +5,11 @@ import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../../src/adapter/udp.js';
 import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
-import type { MapDestination } from '../../../src/relay/udp-fake-names.js';
+import type { FakeDestinations } from '../../../src/relay/udp-fake-names.js';
 import { UdpNat } from '../../../src/relay/udp-nat.js';
+import { parseIpBlock } from '../../../src/codec/ip-block.js';
+import { FakeIp } from '../../../src/dns/fake-ip.js';
+import { FakeIpPool } from '../../../src/dns/fake-ip-pool.js';
 
 const log = pino({ level: 'silent' });
 const client = (port: number): SocksAddr => ({ kind: 'ipv4', host: '192.0.2.2', port });
@@ -53,7 +56,7 @@ class FakeDialer implements UdpDialer {
   }
 }
 
-function nat(opts: Partial<{ max: number; maxPending: number; ignoreAbort: boolean; idleMs: number; queueDatagrams: number; queueBytes: number; mapDestination: MapDestination; log: typeof log }> = {}) {
+function nat(opts: Partial<{ max: number; maxPending: number; ignoreAbort: boolean; idleMs: number; queueDatagrams: number; queueBytes: number; fakeIp: FakeDestinations; log: typeof log }> = {}) {
   let now = 0;
   const dialer = new FakeDialer(opts.ignoreAbort);
   const counters = createUdpCounters();
@@ -69,7 +72,7 @@ function nat(opts: Partial<{ max: number; maxPending: number; ignoreAbort: boole
     counters,
     log: opts.log ?? log,
     now: () => now,
-    mapDestination: opts.mapDestination,
+    fakeIp: opts.fakeIp,
   });
   return { table, dialer, counters, delivered, tick: (ms: number) => (now += ms) };
 }
@@ -214,7 +217,9 @@ function fakeMapper() {
   const names = new Map([['198.18.0.1', 'echo.lab.test'], ['198.18.0.2', 'other.lab.test']]);
   const mapper = {
     calls: 0,
-    map: (d: SocksAddr): SocksAddr | undefined => {
+    hold: (address: string) => names.has(address),
+    release: () => {},
+    mapDestination: (d: SocksAddr): SocksAddr | undefined => {
       mapper.calls++;
       if (!d.host.startsWith('198.18.') && !d.host.startsWith('198.19.')) return d;
       const name = names.get(d.host);
@@ -228,7 +233,7 @@ const remote = (host: string, port: number): SocksAddr => ({ kind: 'ipv4', host,
 
 test('udp-nat fake-IP: a pool address goes upstream by name; the name\'s replies come back from the pool address', async () => {
   const mapper = fakeMapper();
-  const { table, dialer, delivered, counters } = nat({ mapDestination: mapper.map });
+  const { table, dialer, delivered, counters } = nat({ fakeIp: mapper });
   table.handle(client(1), fake(1, 7001), datagram('a'), 10); // queued while the association opens
   dialer.opened[0].resolve();
   await flush();
@@ -256,7 +261,7 @@ test('udp-nat fake-IP: a pool address goes upstream by name; the name\'s replies
 
 test('udp-nat fake-IP: a relay that names the source is mapped by name; a remote addressed by IP is never bound', async () => {
   const mapper = fakeMapper();
-  const { table, dialer, delivered } = nat({ mapDestination: mapper.map });
+  const { table, dialer, delivered } = nat({ fakeIp: mapper });
   // The application talks to a real address on the port first, then to a name on the same port.
   table.handle(client(2), remote('203.0.113.10', 53), datagram('a'), 10);
   table.handle(client(2), fake(2, 53), datagram('b'), 10);
@@ -286,7 +291,7 @@ test('udp-nat fake-IP: a pool address without a name is dropped, counted, and lo
   const lines: { msg: string; dst: string; reason: string; suppressed: number }[] = [];
   const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
   const mapper = fakeMapper();
-  const { table, dialer, counters, tick } = nat({ mapDestination: mapper.map, log: capture });
+  const { table, dialer, counters, tick } = nat({ fakeIp: mapper, log: capture });
   const unmapped = remote('198.19.255.200', 7001);
   table.handle(client(4), unmapped, datagram('a'), 10);
   assert.equal(dialer.opened.length, 0, 'no association for a datagram that goes nowhere');
@@ -306,6 +311,30 @@ test('udp-nat fake-IP: a pool address without a name is dropped, counted, and lo
   assert.equal(lines.length, 2);
   assert.equal(lines[1].suppressed, 2);
   table.close();
+});
+
+test('udp-nat fake-IP: a live association holds the pool addresses it sends to; closed, they are recycled after the grace period', async () => {
+  let now = 0;
+  const pool = new FakeIpPool(parseIpBlock('198.18.0.0/30'), { capacity: 10, reuseAfterMs: 600_000, now: () => now });
+  const fakeIp = new FakeIp({ pools: [pool], ttlS: 1, exclude: [], log });
+  const ask = (name: string) => fakeIp.answer({ name, type: 'A', class: 'IN' })!;
+  ask('quic.test'); // 198.18.0.1
+  ask('b.test'); // 198.18.0.2
+  const { table, dialer } = nat({ fakeIp, idleMs: 10_000_000 });
+  table.handle(client(1), fake(1, 443), datagram('a'), 10);
+  dialer.opened[0].resolve();
+  await flush();
+  now += 3_600_000; // an hour of traffic that never asks the pool again
+  assert.equal(ask('c.test').answers.length, 1, 'b.test, unused, is recycled');
+  assert.equal(ask('d.test').rcode, 'SERVFAIL', 'quic.test is held by the association');
+  table.handle(client(1), fake(1, 443), datagram('b'), 10);
+  assert.deepEqual(dialer.opened[0].to, ['name:quic.test:443', 'name:quic.test:443']);
+  table.close();
+  now += 599_999;
+  pool.nameOf('198.18.0.2'); // c.test in use
+  assert.equal(ask('d.test').rcode, 'SERVFAIL');
+  now += 1;
+  assert.equal((ask('d.test').answers[0] as { data: string }).data, '198.18.0.1');
 });
 
 test('udp-nat: without a mapper, pool addresses are ordinary destinations', async () => {
