@@ -27,7 +27,7 @@ const DNS_TCP_IDLE_MS = 30_000;
 
 function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeIp; store: FakeIpStore | undefined } {
   const pools = config.ranges.map((text) => new FakeIpPool(parseIpBlock(text), { capacity: config.size, reuseAfterMs: config.reuse_after_s * 1000 }));
-  const store = config.state_file === undefined ? undefined : new FakeIpStore(config.state_file, pools);
+  const store = config.state_file === undefined ? undefined : new FakeIpStore(config.state_file, pools, { log });
   const restored = store?.load() ?? 0;
   const fakeIp = new FakeIp({ pools, ttlS: config.ttl_s, exclude: config.exclude, onChange: () => store?.changed(), log });
   log.info({ ranges: pools.map((p) => p.cidr.text), capacity: pools.map((p) => p.capacity), restored, stateFile: config.state_file }, 'fake-IP mode');

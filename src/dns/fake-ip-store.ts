@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { FakeIpPool, PoolEntry } from './fake-ip-pool.js';
 
 /**
@@ -23,6 +25,8 @@ function isEntryList(value: unknown, version: 1 | 2): value is Saved[] {
 }
 
 export interface FakeIpStoreOptions {
+  /** Told when a save in the background fails, once per distinct failure. */
+  readonly log: Logger;
   /** How long changes gather before a save. */
   readonly delayMs?: number;
   /** Wall-clock milliseconds: the saved times must mean the same to the next process. */
@@ -37,13 +41,15 @@ export interface FakeIpStoreOptions {
 export class FakeIpStore {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** The last background save failure logged; cleared by a save that works. */
+  private failure: string | undefined;
   private readonly delayMs: number;
   private readonly now: () => number;
 
   constructor(
     private readonly file: string,
     private readonly pools: readonly FakeIpPool[],
-    opts: FakeIpStoreOptions = {},
+    private readonly opts: FakeIpStoreOptions,
   ) {
     this.delayMs = opts.delayMs ?? 200;
     this.now = opts.now ?? Date.now;
@@ -78,7 +84,10 @@ export class FakeIpStore {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.save().catch(() => {});
+      this.save().then(
+        () => (this.failure = undefined),
+        (err: unknown) => this.failed(err),
+      );
     }, this.delayMs);
     this.timer.unref();
   }
@@ -93,6 +102,14 @@ export class FakeIpStore {
     const next = this.writing.catch(() => {}).then(() => writeAtomically(this.file, JSON.stringify(state)));
     this.writing = next;
     return next;
+  }
+
+  /** A full disk or a read-only directory fails every save alike: one warning, not one per save. */
+  private failed(err: unknown): void {
+    const message = errorMessage(err);
+    if (message === this.failure) return;
+    this.failure = message;
+    this.opts.log.warn({ stateFile: this.file }, `cannot save the fake-IP state (mappings will not survive a restart): ${message}`);
   }
 }
 

@@ -22,6 +22,9 @@ test('the unit runs as a dedicated user with two capabilities, sandboxed, rules 
   assert.deepEqual(values('User'), ['socksgate']);
   assert.deepEqual(values('AmbientCapabilities'), ['CAP_NET_ADMIN CAP_NET_BIND_SERVICE']);
   assert.deepEqual(values('CapabilityBoundingSet'), ['CAP_NET_ADMIN CAP_NET_BIND_SERVICE']);
+  // ProtectSystem=strict leaves only these writable: the control socket's and the fake-IP state's directories.
+  assert.deepEqual(values('RuntimeDirectory'), ['socksgate']);
+  assert.deepEqual(values('StateDirectory'), ['socksgate']);
   for (const [key, value] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['Restart', 'on-failure']]) {
     assert.deepEqual(values(key), [value], key);
   }

@@ -101,7 +101,7 @@ test('the store saves atomically and a new pool restores names, addresses, recen
   }
   before.nameOf('198.18.0.1'); // a becomes the most recent, used at 3000
   monotonic = 5000;
-  await new FakeIpStore(file, [before], { now: () => wall }).save();
+  await new FakeIpStore(file, [before], { log, now: () => wall }).save();
   assert.deepEqual(readdirSync(join(dir, 'sub')), ['state.json'], 'no temp file left behind');
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   assert.equal(saved.version, 2);
@@ -111,12 +111,12 @@ test('the store saves atomically and a new pool restores names, addresses, recen
   monotonic = 0;
   wall += 60_000;
   const after = new FakeIpPool(block, options);
-  assert.equal(new FakeIpStore(file, [after], { now: () => wall }).load(), 3);
+  assert.equal(new FakeIpStore(file, [after], { log, now: () => wall }).load(), 3);
   assert.deepEqual(after.entries(), [['b', '198.18.0.2', 64_000], ['c', '198.18.0.3', 63_000], ['a', '198.18.0.1', 62_000]]);
   assert.equal(after.addressFor('d'), undefined, 'the grace period runs on across the restart');
   monotonic = 36_000;
   assert.deepEqual(after.addressFor('d'), { address: '198.18.0.2', created: true }, 'b was least recently used before the restart');
-  assert.equal(new FakeIpStore(join(dir, 'missing.json'), [new FakeIpPool(block, options)]).load(), 0, 'no file: first start');
+  assert.equal(new FakeIpStore(join(dir, 'missing.json'), [new FakeIpPool(block, options)], { log }).load(), 0, 'no file: first start');
 });
 
 test('the store reads version 1 files (no times): their mappings count as used at the start', () => {
@@ -124,11 +124,27 @@ test('the store reads version 1 files (no times): their mappings count as used a
   writeFileSync(file, JSON.stringify({ version: 1, pools: { '198.18.0.0/29': [['a', '198.18.0.1'], ['b', '198.18.0.2']] } }));
   let now = 0;
   const pool = new FakeIpPool(parseIpBlock('198.18.0.0/29'), { capacity: 2, reuseAfterMs: 1000, now: () => now });
-  assert.equal(new FakeIpStore(file, [pool]).load(), 2);
+  assert.equal(new FakeIpStore(file, [pool], { log }).load(), 2);
   assert.deepEqual(pool.entries(), [['a', '198.18.0.1', 0], ['b', '198.18.0.2', 0]]);
   assert.equal(pool.addressFor('c'), undefined);
   now = 1000;
   assert.deepEqual(pool.addressFor('c'), { address: '198.18.0.1', created: true });
   writeFileSync(file, JSON.stringify({ version: 3, pools: {} }));
-  assert.throws(() => new FakeIpStore(file, [pool]).load(), /unknown format/);
+  assert.throws(() => new FakeIpStore(file, [pool], { log }).load(), /unknown format/);
+});
+
+test('a save that fails in the background is logged, once per distinct error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-fakeip-'));
+  writeFileSync(join(dir, 'not-a-dir'), '');
+  const file = join(dir, 'not-a-dir', 'state.json'); // like a read-only /var/lib: every save fails
+  const lines: { msg: string; stateFile: string }[] = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const store = new FakeIpStore(file, [pool('198.18.0.0/29', 3)], { log: capture, delayMs: 0 });
+  for (let i = 0; i < 3; i++) {
+    store.changed();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(lines.length, 1, lines.map((l) => l.msg).join('\n'));
+  assert.equal(lines[0].stateFile, file);
+  assert.match(lines[0].msg, /^cannot save the fake-IP state .*: (ENOTDIR|EEXIST)/);
 });
