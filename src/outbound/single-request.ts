@@ -53,8 +53,8 @@ export class SingleRequestOutbound implements Outbound {
     return this.earlyData;
   }
 
-  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
-    return this.udp.associate(client, events);
+  associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+    return this.udp.associate(client, events, signal);
   }
 
   async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {

@@ -38,8 +38,8 @@ export class Socks5Outbound implements Outbound {
     this.pipelining.learn();
   }
 
-  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
-    return this.udp.associate(client, events);
+  associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+    return this.udp.associate(client, events, signal);
   }
 
   /** Only a server that reads a pipelined handshake ('on', or learned in 'auto') gets early data. */

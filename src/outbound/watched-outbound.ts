@@ -33,8 +33,8 @@ export class WatchedOutbound implements Outbound {
     this.inner.start?.();
   }
 
-  associate(client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> {
-    return this.inner.associate(client, events);
+  associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+    return this.inner.associate(client, events, signal);
   }
 
   takesEarlyData(): boolean {

@@ -24,6 +24,6 @@ export function routedOutbound(router: Router, inbound: InboundKind, server: Soc
       return current().server;
     },
     dial: (dst: SocksAddr, ctx: DialContext): Promise<Socket> => decide('tcp', dst).dial(dst, ctx),
-    associate: (client: SocksAddr, events: UdpAssociationEvents): Promise<UdpAssociation> => decide('udp', server).associate(client, events),
+    associate: (client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> => decide('udp', server).associate(client, events, signal),
   };
 }
