@@ -37,6 +37,11 @@ export interface Outbound extends UdpDialer {
   takesEarlyData?(): boolean;
   /** What it knows of the server's pipelining, for status. Absent: one-request protocols. */
   pipeliningState?(): 'pipelined' | 'stepwise' | 'learning';
+  /**
+   * It connects to destinations itself (direct): give it the address the client connected to,
+   * not a name sniffed from the client's bytes. Absent: a proxy, which is asked for the name.
+   */
+  readonly dialsAddressItself?: boolean;
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }

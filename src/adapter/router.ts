@@ -7,8 +7,10 @@ import type { Outbound } from './outbound.js';
 export interface Decision {
   /** What carries the flow. */
   readonly outbound: Outbound;
-  /** The rule that chose it, in the text form that logs and status show. */
+  /** The rule that chose it, in the text form that logs and status show (`final` when none did). */
   readonly rule: string;
+  /** Its index in route.rules; -1 for `final`. */
+  readonly index: number;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface UdpCounters {
   droppedQueueFull: number;
   /** From a new client while udp.max_pending_associations associations were already opening. */
   droppedPendingLimit: number;
+  /** A route rule said reject. */
+  droppedRejected: number;
   droppedNoUdp: number;
   droppedAssociationFailed: number;
   droppedNoDestination: number;
@@ -47,6 +49,7 @@ export function createUdpCounters(): UdpCounters {
     associationsExpired: 0,
     droppedQueueFull: 0,
     droppedPendingLimit: 0,
+    droppedRejected: 0,
     droppedNoUdp: 0,
     droppedAssociationFailed: 0,
     droppedNoDestination: 0,

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type * as z from 'zod';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
+import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
 import { ErrorCode } from '../core/errors.js';
@@ -134,7 +135,28 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
     }
   });
   if (issues.length) throw new ConfigError(issues);
+  issues.push(...routeNameIssues(valid.route, upstreams));
+  if (issues.length) throw new ConfigError(issues);
   return deepFreeze({ ...valid, upstreams });
+}
+
+/** Every name the route refers to is an upstream (or, for `final`, an action); names are unique. */
+function routeNameIssues(route: ValidConfig['route'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const known = new Set<string>();
+  upstreams.forEach(({ name }, index) => {
+    if (known.has(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" names another upstream already` });
+    if ((ROUTE_ACTIONS as readonly string[]).includes(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" is a route action, not a name for an upstream` });
+    known.add(name);
+  });
+  const unknown = (name: string) => `no upstream is named "${name}" (known: ${[...known].join(', ')})`;
+  if (route.final !== undefined && !known.has(route.final) && !(ROUTE_ACTIONS as readonly string[]).includes(route.final)) {
+    issues.push({ path: 'route.final', message: `${unknown(route.final)}; or direct, reject` });
+  }
+  route.rules.forEach((rule, index) => {
+    if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknown(rule.upstream) });
+  });
+  return issues;
 }
 
 export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env): Config {

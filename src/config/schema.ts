@@ -5,6 +5,7 @@ import { parseIpBlock } from '../codec/ip-block.js';
 import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 import type { DeepReadonly } from './deep-freeze.js';
+import { routeSchema } from './route-schema.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
 
@@ -190,6 +191,7 @@ export const configSchema = z.strictObject({
   redirect: z.array(listenSocket).default([]),
   tproxy: z.array(listenSocket).default([]),
   upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
+  route: routeSchema.prefault({}),
   timeouts: z
     .strictObject({
       connect_ms: positiveMs.default(10_000),
@@ -220,3 +222,4 @@ export type DnsConfig = DeepReadonly<z.output<typeof dnsSchema>>;
 export type SniffConfig = DeepReadonly<z.output<typeof sniffSchema>>;
 export type OptimisticDataConfig = DeepReadonly<z.output<typeof optimisticDataSchema>>;
 export type UdpConfig = DeepReadonly<z.output<typeof udpSchema>>;
+export type RouteConfig = DeepReadonly<z.output<typeof routeSchema>>;

@@ -18,7 +18,7 @@ import type { DaemonRules } from './rules.js';
 import { startUdpService } from './udp.js';
 import { TcpListeners } from './listeners.js';
 import type { Observation } from './observation.js';
-import { createOutbounds, type DaemonState } from './reload.js';
+import { createRouting, type DaemonState } from './reload.js';
 
 export interface Daemon {
   readonly state: DaemonState;
@@ -32,7 +32,7 @@ export interface Daemon {
  */
 export async function startDaemon(config: Config, log: Logger, rules: DaemonRules, observe: Observation): Promise<Daemon> {
   const udpCounters = createUdpCounters();
-  const outbounds = createOutbounds(config, { udpCounters, observe, log });
+  const { outbounds, route } = createRouting(config, { udpCounters, observe, log });
   const sessions = new Sessions();
   const tcp = {
     mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,
@@ -44,13 +44,16 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     sessions,
     log,
     observer: observe.flows as FlowObserver,
+    udpCounters,
+    nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
   };
-  const router = new FlowRouter(outbounds, tcp);
+  const router = new FlowRouter(outbounds, route, tcp);
   const dns = await startDnsService(config.dns, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
   const fakeIp = dns.fakeIp;
   if (fakeIp) {
     tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);
     tcp.observer = new FakeIpFlowHolds(fakeIp, observe.flows);
+    tcp.nameOf = (dst) => (dst.kind === 'domain' ? dst.host : fakeIp.nameOf(dst.host)?.name);
   }
   const guard = new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });

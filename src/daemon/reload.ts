@@ -3,7 +3,10 @@ import { deepFreeze } from '../config/deep-freeze.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
 import type { Logger } from '../core/log.js';
-import { buildOutbounds } from '../outbound/registry.js';
+import { DirectOutbound } from '../outbound/direct.js';
+import { buildOutbounds, outboundSettings } from '../outbound/registry.js';
+import { rejectOutbound } from '../outbound/reject.js';
+import { compileRoute, type CompiledRoute } from '../route/compile.js';
 import type { WatchedOutbound } from '../outbound/watched-outbound.js';
 import type { FlowRouter } from '../route/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
@@ -31,8 +34,22 @@ export interface DaemonState {
 /** Sections that need a restart: the DNS server owns the fake-IP pools live flows map through. */
 const RESTART_ONLY = ['dns', 'sniff', 'optimistic_data', 'relay', 'log.format'] as const;
 
-export function createOutbounds(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log'>): readonly WatchedOutbound[] {
-  return buildOutbounds(config, { udpCounters: state.udpCounters, log: state.log, onHandshake: state.observe.handshake });
+/** The outbounds of a config and its compiled route. */
+export interface Routing {
+  readonly outbounds: readonly WatchedOutbound[];
+  readonly route: CompiledRoute;
+}
+
+/**
+ * Builds the upstreams' outbounds (or keeps `current` ones) and compiles the route over them,
+ * list files included. Throws ConfigError (naming `file:line` for a bad list) before anything changed.
+ */
+export function createRouting(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log'>, current?: readonly WatchedOutbound[]): Routing {
+  const outbounds = current ?? buildOutbounds(config, { udpCounters: state.udpCounters, log: state.log, onHandshake: state.observe.handshake });
+  const byName = new Map(outbounds.map((o) => [o.name, o]));
+  const direct = new DirectOutbound(outboundSettings(config, state.udpCounters));
+  const route = compileRoute(config.route, { upstream: (name) => byName.get(name), direct, reject: rejectOutbound }, outbounds[0]);
+  return { outbounds, route };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -62,8 +79,12 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const { log } = state;
   const old = state.config;
   const changed = changedKeys(old, next);
+  const newOutbounds = changed.some((key) => ['upstreams', 'mark', 'timeouts', 'udp'].includes(key));
+  // Lists may have changed even when the config did not: the route is compiled on every reload, first.
+  const routing = createRouting(next, state, newOutbounds ? undefined : state.router.outbounds);
   if (changed.length === 0) {
-    log.info('reload: config unchanged');
+    state.router.swap(routing.outbounds, routing.route);
+    log.info({ routeRules: routing.route.size }, 'reload: config unchanged');
     return;
   }
   const ignored = RESTART_ONLY.filter((key) => changed.includes(key));
@@ -78,11 +99,8 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
     throw err;
   }
   state.guard.replace([...effective.redirect, ...effective.tproxy], effective.upstreams.map((u) => u.server));
-  if (changed.some((key) => ['upstreams', 'mark', 'timeouts'].includes(key))) {
-    const outbounds = createOutbounds(effective, state);
-    state.router.swap(outbounds);
-    for (const outbound of outbounds) outbound.start();
-  }
+  state.router.swap(routing.outbounds, routing.route);
+  if (newOutbounds) for (const outbound of routing.outbounds) outbound.start();
   state.session.idleMs = effective.timeouts.idle_s * 1000;
   if (udpNeedsRestart(changed) && (old.tproxy.length || effective.tproxy.length)) {
     // Associations are per client address: the next datagram opens a new one through the new upstream.

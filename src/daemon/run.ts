@@ -1,6 +1,6 @@
 import { formatAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
-import type { Config } from '../config/load.js';
+import { ConfigError, type Config } from '../config/load.js';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { createLogger } from '../core/log.js';
 import { raiseFileLimit } from '../native/index.js';
@@ -54,6 +54,8 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
     daemon = await startDaemon(config, log, rules, observe);
     rules.install();
   } catch (err) {
+    // A route list that does not parse is a config error, found only now that the lists are read.
+    if (err instanceof ConfigError) opts.onConfigError(err);
     log.fatal({ reason: errorCode(err) }, `cannot start: ${errorMessage(err)}`);
     process.exit(1);
   }

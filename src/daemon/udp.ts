@@ -51,13 +51,12 @@ export function startUdpService(config: Config, deps: UdpServiceDeps): UdpServic
     idleMs,
     queueDatagrams: udp.queue_datagrams,
     queueBytes: udp.queue_bytes,
-    pickDialer: (flow) => router.decide(flow).outbound,
     fakeIp,
     deliver: (from, client, payload) => replies.send(from, client, payload),
     counters,
     log: udpLog,
   });
-  router.serveDatagrams((src, dst, data, headroom) => nat.handle(src, dst, data, headroom));
+  router.serveDatagrams((src, dst, data, headroom, outbound) => nat.handle(src, dst, data, headroom, outbound));
   const listeners: UdpListener[] = [];
   try {
     for (const at of config.tproxy) {

@@ -20,6 +20,7 @@ function prom(): typeof PromClient {
 const UDP_DROPS = {
   queue_full: 'droppedQueueFull',
   pending_limit: 'droppedPendingLimit',
+  rejected: 'droppedRejected',
   no_udp: 'droppedNoUdp',
   association_failed: 'droppedAssociationFailed',
   no_destination: 'droppedNoDestination',

@@ -18,13 +18,15 @@ export interface FlowReportDeps {
 export interface FlowInFlight {
   readonly flow: Flow;
   readonly outbound: string;
+  /** The route rule that chose the outbound, in its text form. */
+  readonly rule: string;
   /** What the upstream is asked for; undefined: a fake-IP address with no name. */
   readonly target: SocksAddr | undefined;
   readonly startedAt: number;
 }
 
-function flowFields({ flow, outbound, target }: FlowInFlight) {
-  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound };
+function flowFields({ flow, outbound, rule, target }: FlowInFlight) {
+  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound, rule };
   return target && target !== flow.dst ? { ...fields, target: formatAddr(target) } : fields;
 }
 

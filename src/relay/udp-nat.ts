@@ -22,7 +22,6 @@ export interface UdpNatOptions {
   /** Per association, while its upstream handshake runs. */
   readonly queueDatagrams: number;
   readonly queueBytes: number;
-  readonly pickDialer: (flow: Flow) => UdpDialer;
   /** Sends a reply to the client with `from` as its source address. */
   readonly deliver: (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
   readonly counters: UdpCounters;
@@ -83,16 +82,19 @@ export class UdpNat {
     return this.table.size;
   }
 
-  /** A datagram from `src` to `dst`; `data` holds `headroom` spare bytes, then the payload. */
-  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void {
-    const key = formatAddr(src);
+  /**
+   * A datagram from `src` to `dst` that the router sent through `dialer`; `data` holds `headroom`
+   * spare bytes, then the payload. One association per client address and dialer.
+   */
+  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer): void {
+    const key = `${formatAddr(src)} ${dialer.name}`;
     let entry = this.table.get(key);
     if (entry === undefined) {
       // No association for a datagram that would be dropped anyway.
       const fakeIp = this.opts.fakeIp;
       if (fakeIp && fakeIp.mapDestination(dst) === undefined) return this.noMapping(src, dst);
       if (this.pending >= this.opts.maxPendingAssociations) return this.pendingLimit(src);
-      entry = this.open(key, src, dst);
+      entry = this.open(key, src, dst, dialer);
     }
     if (entry.names) {
       const target = entry.names.outbound(dst);
@@ -119,10 +121,10 @@ export class UdpNat {
     this.table.clear('shutdown');
   }
 
-  private open(key: string, src: SocksAddr, dst: SocksAddr): Entry {
+  private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer): Entry {
     const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
     const names = this.opts.fakeIp && new FakeNames(this.opts.fakeIp);
-    const entry: Entry = { key, flow, dialer: this.opts.pickDialer(flow), names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    const entry: Entry = { key, flow, dialer, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
       onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),

@@ -4,36 +4,53 @@ import type { Flow } from '../core/flow.js';
 import type { ClientConn } from '../adapter/client-conn.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { Decision, Router } from '../adapter/router.js';
+import type { UdpCounters } from '../adapter/udp-counters.js';
+import { rejectOutbound } from '../outbound/reject.js';
+import type { CompiledRoute } from './compile.js';
+import type { RouteQuery } from './match/matcher.js';
 import { dispatchTcp, type TcpDispatchDeps } from './tcp-dispatch.js';
 
-/** Takes the datagrams of UDP flows: the association table of the UDP service, while one runs. */
-export type DatagramHandler = (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number) => void;
+/** Takes the datagrams of UDP flows through the outbound the router chose: the UDP service's association table. */
+export type DatagramHandler = (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, outbound: Outbound) => void;
+
+export interface FlowRouterDeps extends TcpDispatchDeps {
+  /** The name a destination address stands for (a fake-IP pool address's name), for domain rules on UDP. */
+  readonly nameOf?: (dst: SocksAddr) => string | undefined;
+  /** Where rejected datagrams are counted. */
+  readonly udpCounters: UdpCounters;
+}
 
 /**
- * The one router of a daemon. Until rules land, every flow goes to the first configured upstream
- * (the `final` choice). A reload swaps the outbounds in one assignment: flows already decided keep
- * theirs, the next decision sees the new ones.
+ * The one router of a daemon: decides every flow by the compiled route (first matching rule, else
+ * `final`) and carries it there. A reload swaps the route and the outbounds in one assignment:
+ * flows already decided keep their outbound, the next decision sees the new ones.
  */
 export class FlowRouter<T extends Outbound = Outbound> implements Router {
   private list!: readonly T[];
-  private final!: Decision;
+  private route!: CompiledRoute;
   private datagrams?: DatagramHandler;
+  private readonly decideTcp = (flow: Flow, host: string | undefined): Decision => (host === undefined ? this.route.decide(flow) : this.route.decide(withHost(flow, host)));
 
   constructor(
     outbounds: readonly T[],
-    private readonly tcp: TcpDispatchDeps,
+    route: CompiledRoute,
+    private readonly deps: FlowRouterDeps,
   ) {
-    this.swap(outbounds);
+    this.swap(outbounds, route);
   }
 
   get outbounds(): readonly T[] {
     return this.list;
   }
 
-  swap(outbounds: readonly T[]): void {
-    if (outbounds.length === 0) throw new RangeError('a router needs at least one outbound');
+  /** Whether the route has rules on domain names (then sniffing, where on, feeds them). */
+  get needsHost(): boolean {
+    return this.route.needsHost;
+  }
+
+  swap(outbounds: readonly T[], route: CompiledRoute): void {
     this.list = outbounds;
-    this.final = Object.freeze({ outbound: outbounds[0], rule: 'final' });
+    this.route = route;
   }
 
   /** Where routeDatagram sends datagrams (undefined: UDP is not served, they are dropped). */
@@ -41,19 +58,31 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     this.datagrams = handler;
   }
 
-  decide(_flow: Flow): Decision {
-    return this.final;
+  decide(query: RouteQuery): Decision {
+    return this.route.decide(query);
   }
 
   routeTcp(flow: Flow, client: ClientConn): void {
-    dispatchTcp(flow, client, this.decide(flow).outbound, this.tcp).catch((err: unknown) => {
+    dispatchTcp(flow, client, this.decideTcp, this.deps).catch((err: unknown) => {
       // dispatchTcp reports its own failures; anything reaching here is a bug, and costs one flow only.
-      this.tcp.log.error({ flowId: flow.id, reason: errorCode(err) }, `flow dispatch failed: ${errorMessage(err)}`);
+      this.deps.log.error({ flowId: flow.id, reason: errorCode(err) }, `flow dispatch failed: ${errorMessage(err)}`);
       client.reset();
     });
   }
 
   routeDatagram(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void {
-    this.datagrams?.(src, dst, data, headroom);
+    if (!this.datagrams) return;
+    const route = this.route;
+    // No rules: no query object per datagram.
+    const { outbound } = route.size === 0 ? route.final : route.decide({ network: 'udp', inbound: 'tproxy', src, dst, host: route.needsHost ? this.deps.nameOf?.(dst) : undefined });
+    if (outbound === rejectOutbound) {
+      this.deps.udpCounters.droppedRejected++;
+      return;
+    }
+    this.datagrams(src, dst, data, headroom, outbound);
   }
+}
+
+function withHost(flow: Flow, host: string): RouteQuery {
+  return { network: flow.network, inbound: flow.inbound, src: flow.src, dst: flow.dst, host };
 }

@@ -5,6 +5,7 @@ import type { Flow } from '../core/flow.js';
 import type { ClientConn } from '../adapter/client-conn.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import type { Outbound } from '../adapter/outbound.js';
+import type { Decision } from '../adapter/router.js';
 import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from '../relay/flow-report.js';
 import { runNativeSession } from './native-flow.js';
 import type { Relay, RelayOptions } from '../relay/tcp-relay.js';
@@ -33,41 +34,58 @@ export interface TcpDispatchDeps extends FlowReportDeps {
   readonly native: boolean;
 }
 
+/** The router's choice for a flow, given the name it is known to be for (if any). */
+export type DecideTcp = (flow: Flow, host: string | undefined) => Decision;
+
 /**
- * Carries one TCP flow through the outbound the router chose: dial, then relay. A flow that Node
- * need not read (no sniffing, no optimistic data, a spliced relay, an upstream given by address)
- * runs in the addon from accept to close; the others on Node sockets. Never rejects: whatever
- * fails resets the client and is reported once.
+ * Carries one TCP flow: maps a fake-IP destination to its name, sniffs a name when the route may
+ * need one, asks the router, then dials through the chosen outbound and relays. A flow that Node
+ * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans) runs in
+ * the addon from accept to close; the others on Node sockets. Never rejects: whatever fails resets
+ * the client and is reported once.
  */
-export async function dispatchTcp(flow: Flow, client: ClientConn, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
+export async function dispatchTcp(flow: Flow, client: ClientConn, decide: DecideTcp, deps: TcpDispatchDeps): Promise<void> {
+  const startedAt = Date.now();
   const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
-  const needsNode = (deps.sniff !== undefined && mapped?.kind !== 'domain') || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
-  const f: FlowInFlight = { flow, outbound: outbound.name, target: mapped, startedAt: Date.now() };
+  if (deps.sniff !== undefined && mapped !== undefined && mapped.kind !== 'domain') return runSocketSession(flow, mapped, startedAt, client.socket(), decide, deps);
+  const decision = decide(flow, mapped?.kind === 'domain' ? mapped.host : undefined);
+  const { outbound } = decision;
+  const f: FlowInFlight = { flow, outbound: outbound.name, rule: decision.rule, target: mapped, startedAt };
+  const needsNode = deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true;
   let plan: DialPlan | undefined;
   try {
     plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
   } catch (err) {
-    // A destination the protocol cannot carry (IPv6 over SOCKS4): refused before any dial, as dial would.
+    // A destination the outbound cannot carry (IPv6 over SOCKS4, a reject rule): refused before any dial, as dial would be.
     deps.observer?.opened(flow, outbound.name, mapped);
     reportDialFailure(f, err, deps);
     client.reset();
     return;
   }
   if (plan) return runNativeSession(f, client, plan, deps);
-  return runSocketSession(f, client.socket(), outbound, deps);
+  return dialAndRelay(f, client.socket(), outbound, deps);
 }
 
-async function runSocketSession(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
-  const { flow } = f;
+/** Sniffs the client's first bytes for a name (TLS SNI, HTTP Host), then decides and dials. */
+async function runSocketSession(flow: Flow, mapped: SocksAddr, startedAt: number, client: Socket, decide: DecideTcp, deps: TcpDispatchDeps): Promise<void> {
+  deps.sessions.add(flow.id, () => client.destroy());
+  // Bounded by the sniff timeout: a server-speaks-first flow is decided on its address after it.
+  const sniffed = await deps.sniff!(client);
+  const decision = decide(flow, sniffed);
+  const { outbound } = decision;
+  // A name goes upstream, so the proxy resolves it; an outbound that dials itself keeps the address the client chose.
+  const target = sniffed === undefined || outbound.dialsAddressItself ? mapped : { kind: 'domain' as const, host: sniffed, port: mapped.port };
+  return dialAndRelay({ flow, outbound: outbound.name, rule: decision.rule, target, startedAt }, client, outbound, deps);
+}
+
+async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
+  const { flow, target } = f;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   client.once('close', onClientGone);
   deps.sessions.add(flow.id, () => abort.abort());
+  if (client.destroyed) abort.abort();
 
-  const mapped = f.target;
-  const sniffed = mapped && mapped.kind !== 'domain' && deps.sniff ? await deps.sniff(client) : undefined;
-  const target = sniffed === undefined || mapped === undefined ? mapped : { kind: 'domain' as const, host: sniffed, port: mapped.port };
-  if (target !== mapped) f = { ...f, target };
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
   const earlyData = target !== undefined && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
   deps.observer?.opened(flow, outbound.name, target);

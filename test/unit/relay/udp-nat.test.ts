@@ -6,7 +6,7 @@ import type { SocksAddr } from '../../../src/core/addr.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../../src/adapter/udp.js';
 import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 import type { FakeDestinations } from '../../../src/relay/udp-fake-names.js';
-import { UdpNat } from '../../../src/relay/udp-nat.js';
+import { UdpNat, type UdpNatOptions } from '../../../src/relay/udp-nat.js';
 import { parseIpBlock } from '../../../src/codec/ip-block.js';
 import { FakeIp } from '../../../src/dns/fake-ip.js';
 import { FakeIpPool } from '../../../src/dns/fake-ip-pool.js';
@@ -22,9 +22,11 @@ const flush = () => new Promise((r) => setImmediate(r));
  * real one, an aborted dial rejects; `settled` counts the dials no longer in flight.
  */
 class FakeDialer implements UdpDialer {
-  readonly name = 'fake';
   settled = 0;
-  constructor(private readonly ignoreAbort = false) {}
+  constructor(
+    private readonly ignoreAbort = false,
+    readonly name = 'fake',
+  ) {}
   readonly opened: { client: SocksAddr; events: UdpAssociationEvents; signal?: AbortSignal; sent: string[]; to: string[]; closed: boolean; resolve(): void; reject(err: Error): void }[] = [];
   associate(c: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     const dial = new Promise<UdpAssociation>((resolve, reject) => {
@@ -56,24 +58,37 @@ class FakeDialer implements UdpDialer {
   }
 }
 
+/** The table with one dialer for every datagram unless a test names another (the router's choice). */
+class OneDialerNat extends UdpNat {
+  constructor(
+    opts: UdpNatOptions,
+    private readonly dialer: UdpDialer,
+  ) {
+    super(opts);
+  }
+
+  override handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer = this.dialer): void {
+    super.handle(src, dst, data, headroom, dialer);
+  }
+}
+
 function nat(opts: Partial<{ max: number; maxPending: number; ignoreAbort: boolean; idleMs: number; queueDatagrams: number; queueBytes: number; fakeIp: FakeDestinations; log: typeof log }> = {}) {
   let now = 0;
   const dialer = new FakeDialer(opts.ignoreAbort);
   const counters = createUdpCounters();
   const delivered: [string, string, string][] = [];
-  const table = new UdpNat({
+  const table = new OneDialerNat({
     maxAssociations: opts.max ?? 10,
     maxPendingAssociations: opts.maxPending ?? 10,
     idleMs: opts.idleMs ?? 60_000,
     queueDatagrams: opts.queueDatagrams ?? 4,
     queueBytes: opts.queueBytes ?? 1000,
-    pickDialer: () => dialer,
     deliver: (from, to, payload) => delivered.push([`${from.host}:${from.port}`, `${to.host}:${to.port}`, payload.toString()]),
     counters,
     log: opts.log ?? log,
     now: () => now,
     fakeIp: opts.fakeIp,
-  });
+  }, dialer);
   return { table, dialer, counters, delivered, tick: (ms: number) => (now += ms) };
 }
 
@@ -345,5 +360,21 @@ test('udp-nat: without a mapper, pool addresses are ordinary destinations', asyn
   dialer.opened[0].events.onReply(remote('203.0.113.10', 7001), Buffer.from('A'));
   assert.deepEqual(dialer.opened[0].to, ['198.18.0.1:7001']);
   assert.deepEqual(delivered, [['203.0.113.10:7001', '192.0.2.2:5', 'A']]);
+  table.close();
+});
+
+test('udp-nat: one association per client and outbound: the router may send one client\'s datagrams through two', async () => {
+  const { table, dialer } = nat();
+  const other = new FakeDialer(false, 'other');
+  table.handle(client(1000), dst, datagram('a'), 10);
+  table.handle(client(1000), dst, datagram('b'), 10, other);
+  assert.equal(dialer.opened.length, 1);
+  assert.equal(other.opened.length, 1);
+  dialer.opened[0].resolve();
+  other.opened[0].resolve();
+  await flush();
+  assert.deepEqual(dialer.opened[0].sent, ['a']);
+  assert.deepEqual(other.opened[0].sent, ['b']);
+  assert.equal(table.size, 2);
   table.close();
 });

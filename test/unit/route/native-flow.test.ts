@@ -40,7 +40,7 @@ async function setup(reply: FakeSocks5Options['reply']) {
     settle: (...args: unknown[]) => void settled.push(args),
   };
   const flow = newFlow({ network: 'tcp', src: accepted.src, dst: accepted.dst as typeof TARGET, inbound: 'redirect' });
-  const f: FlowInFlight = { flow, outbound: 'test', target: TARGET, startedAt: Date.now() };
+  const f: FlowInFlight = { flow, outbound: 'test', rule: 'final → test', target: TARGET, startedAt: Date.now() };
   const sessions = new Sessions();
   const logger = fakeLogger();
   const obs = fakeObserver();

@@ -1,0 +1,56 @@
+import * as z from 'zod';
+import { parseCidr } from '../core/cidr.js';
+
+/** Where a flow can go besides an upstream (or a group) named in `upstreams`. */
+export const ROUTE_ACTIONS = ['direct', 'reject'] as const;
+export const ROUTE_INBOUNDS = ['redirect', 'tproxy', 'dns'] as const;
+
+function validCidr(text: string, ctx: z.RefinementCtx): void {
+  try {
+    parseCidr(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+}
+
+const portOrRange = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d{1,5}-\d{1,5}$/, 'expected a port or a range LOW-HIGH')]);
+const names = z.array(z.string().min(1).max(253)).min(1);
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+/** The keys that make a rule match something; a rule needs at least one. */
+export const MATCH_KEYS = ['cidr', 'cidr_file', 'domain', 'domain_suffix', 'domain_keyword', 'domain_file', 'port', 'network', 'source', 'inbound'] as const;
+
+/**
+ * One routing rule: every matcher given must match (inside one, any listed value may). Then it
+ * sends the flow to `upstream` (a name from `upstreams`) or does `action`.
+ */
+export const routeRuleSchema = z
+  .strictObject({
+    cidr: z.array(z.string().superRefine(validCidr)).min(1).optional(),
+    cidr_file: z.string().min(1).optional(),
+    domain: names.optional(),
+    domain_suffix: names.optional(),
+    domain_keyword: names.optional(),
+    domain_file: z.string().min(1).optional(),
+    port: z.array(portOrRange).min(1).optional(),
+    network: z.enum(['tcp', 'udp']).optional(),
+    source: z.array(z.string().superRefine(validCidr)).min(1).optional(),
+    inbound: oneOrMany(z.enum(ROUTE_INBOUNDS)).optional(),
+    action: z.enum(ROUTE_ACTIONS).optional(),
+    upstream: z.string().min(1).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if ((rule.action === undefined) === (rule.upstream === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of action (direct, reject) or upstream (a name)' });
+    }
+    if (!MATCH_KEYS.some((key) => rule[key] !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: `a rule needs at least one of ${MATCH_KEYS.join(', ')} (use route.final for everything else)` });
+    }
+  });
+
+export const routeSchema = z.strictObject({
+  /** When no rule matches: an upstream name, `direct` or `reject`. Absent: the first upstream. */
+  final: z.string().min(1).optional(),
+  /** First match wins. */
+  rules: z.array(routeRuleSchema).default([]),
+});

@@ -1,0 +1,54 @@
+import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:net';
+import { addrOf, type SocksAddr } from '../core/addr.js';
+import { ErrorCode, SgError, errorCode } from '../core/errors.js';
+import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
+import { DirectAssociation } from './direct-udp.js';
+import type { Socks5UdpSettings } from './socks5-udp.js';
+import { connectTcp } from './tcp-connect.js';
+
+/** Turns a name into an address for a direct connection. */
+export type DirectResolve = (host: string) => Promise<string>;
+
+/** The system resolver (getaddrinfo), for direct flows when no direct resolver is configured. */
+export const systemResolve: DirectResolve = async (host) => (await lookup(host)).address;
+
+const UNROUTED: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
+
+/**
+ * `action: direct`: the daemon connects to the destination itself, with its mark, so the
+ * connection is not diverted again. A destination given by name (fake-IP) is resolved first.
+ */
+export class DirectOutbound implements Outbound {
+  readonly name = 'direct';
+  readonly server = UNROUTED;
+  readonly dialsAddressItself = true;
+
+  constructor(
+    private readonly settings: DialSettings & Pick<Socks5UdpSettings, 'openSocket'>,
+    private readonly resolve: DirectResolve = systemResolve,
+  ) {}
+
+  async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
+    const target = await this.resolved(dst);
+    const socket = await connectTcp(target, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal: ctx.signal });
+    const data = await ctx.earlyData;
+    if (data) socket.write(data);
+    return socket;
+  }
+
+  async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+    if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'client went away');
+    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events);
+  }
+
+  private async resolved(dst: SocksAddr): Promise<SocksAddr> {
+    if (dst.kind !== 'domain') return dst;
+    try {
+      return addrOf(await this.resolve(dst.host), dst.port);
+    } catch (err) {
+      throw new SgError(ErrorCode.UPSTREAM_UNREACHABLE, `cannot resolve ${dst.host} for a direct connection: ${errorCode(err)}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { ConfigError } from '../config/load.js';
+import type { RouteConfig } from '../config/schema.js';
+import type { Outbound } from '../adapter/outbound.js';
+import type { Decision } from '../adapter/router.js';
+import { addEach, ListError, readList } from './lists.js';
+import { CidrMatcher } from './match/cidr.js';
+import { CidrSetBuilder } from './match/cidr-set.js';
+import { DomainMatcher } from './match/domain.js';
+import { DomainSet } from './match/domain-set.js';
+import { InboundMatcher } from './match/inbound.js';
+import { listText, type Matcher, type RouteQuery } from './match/matcher.js';
+import { NetworkMatcher } from './match/network.js';
+import { PortMatcher } from './match/port.js';
+import { PortSet } from './match/port-set.js';
+import { SourceMatcher } from './match/source.js';
+
+/** What rules can send a flow to: the upstreams by name, and the actions. */
+export interface RouteTargets {
+  upstream(name: string): Outbound | undefined;
+  readonly direct: Outbound;
+  readonly reject: Outbound;
+}
+
+type Rule = RouteConfig['rules'][number];
+
+interface CompiledRule {
+  readonly matchers: readonly Matcher[];
+  readonly decision: Decision;
+}
+
+/**
+ * The route, compiled once per config: rules in order (first match wins), each a list of matchers
+ * that must all match, and `final` for the rest.
+ */
+export class CompiledRoute {
+  /** Whether any rule looks at domain names (only then is it worth waiting for one). */
+  readonly needsHost: boolean;
+
+  constructor(
+    private readonly rules: readonly CompiledRule[],
+    readonly final: Decision,
+  ) {
+    this.needsHost = rules.some((r) => r.matchers.some((m) => m.needsHost));
+  }
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  decide(query: RouteQuery): Decision {
+    const rules = this.rules;
+    next: for (let i = 0; i < rules.length; i++) {
+      const matchers = rules[i].matchers;
+      for (let j = 0; j < matchers.length; j++) if (!matchers[j].matches(query)) continue next;
+      return rules[i].decision;
+    }
+    return this.final;
+  }
+}
+
+/** Compiles `route` (list files read now); throws ConfigError naming the key, and `file:line` for lists. */
+export function compileRoute(route: RouteConfig, targets: RouteTargets, firstUpstream: Outbound): CompiledRoute {
+  const target = (name: string) => (name === 'direct' ? targets.direct : name === 'reject' ? targets.reject : targets.upstream(name));
+  const finalOutbound = route.final === undefined ? firstUpstream : target(route.final);
+  if (!finalOutbound) throw new ConfigError([{ path: 'route.final', message: `no upstream is named "${route.final}"` }]);
+  const rules = route.rules.map((rule, index): CompiledRule => {
+    const name = rule.upstream ?? rule.action!;
+    const outbound = target(name);
+    if (!outbound) throw new ConfigError([{ path: `route.rules.${index}.upstream`, message: `no upstream is named "${name}"` }]);
+    const matchers = compileMatchers(rule, index);
+    return { matchers, decision: Object.freeze({ outbound, rule: `${matchers.join(' ')} → ${name}`, index }) };
+  });
+  return new CompiledRoute(rules, Object.freeze({ outbound: finalOutbound, rule: `final → ${finalOutbound.name}`, index: -1 }));
+}
+
+function compileMatchers(rule: Rule, index: number): Matcher[] {
+  const path = (key: string) => `route.rules.${index}.${key}`;
+  const fromFile = (key: 'cidr_file' | 'domain_file', file: string, add: (text: string) => void): number => {
+    try {
+      const entries = readList(file);
+      addEach(file, entries, add);
+      return entries.length;
+    } catch (err) {
+      if (err instanceof ListError) throw new ConfigError([{ path: path(key), message: err.message }]);
+      throw err;
+    }
+  };
+  const matchers: Matcher[] = [];
+  if (rule.cidr || rule.cidr_file) {
+    const builder = new CidrSetBuilder();
+    const texts: string[] = [];
+    if (rule.cidr) {
+      for (const text of rule.cidr) builder.add(text);
+      texts.push(listText('cidr', rule.cidr));
+    }
+    if (rule.cidr_file) texts.push(`cidr_file=${rule.cidr_file} (${fromFile('cidr_file', rule.cidr_file, (t) => builder.add(t))} entries)`);
+    matchers.push(new CidrMatcher(builder.build(), texts.join(' or ')));
+  }
+  if (rule.domain || rule.domain_suffix || rule.domain_keyword || rule.domain_file) {
+    const set = new DomainSet();
+    const texts: string[] = [];
+    if (rule.domain) {
+      rule.domain.forEach((name) => set.addExact(name));
+      texts.push(listText('domain', rule.domain));
+    }
+    if (rule.domain_suffix) {
+      rule.domain_suffix.forEach((name) => set.addSuffix(name));
+      texts.push(listText('domain_suffix', rule.domain_suffix));
+    }
+    if (rule.domain_keyword) {
+      rule.domain_keyword.forEach((text) => set.addKeyword(text));
+      texts.push(listText('domain_keyword', rule.domain_keyword));
+    }
+    if (rule.domain_file) texts.push(`domain_file=${rule.domain_file} (${fromFile('domain_file', rule.domain_file, (t) => addDomainLine(set, t))} entries)`);
+    matchers.push(new DomainMatcher(set, texts.join(' or ')));
+  }
+  if (rule.port) {
+    const set = new PortSet();
+    rule.port.forEach((p) => set.add(p));
+    matchers.push(new PortMatcher(set, listText('port', rule.port)));
+  }
+  if (rule.network) matchers.push(new NetworkMatcher(rule.network));
+  if (rule.source) {
+    const builder = new CidrSetBuilder();
+    rule.source.forEach((text) => builder.add(text));
+    matchers.push(new SourceMatcher(builder.build(), listText('source', rule.source)));
+  }
+  if (rule.inbound) matchers.push(new InboundMatcher(typeof rule.inbound === 'string' ? [rule.inbound] : rule.inbound));
+  return matchers;
+}
+
+const DOMAIN_LINE = /^(?:(full|suffix|keyword):)?([A-Za-z0-9_.*-]{1,253})$/;
+
+/** A domain_file line: `full:NAME` (exactly), `keyword:TEXT`, `suffix:NAME` or a bare NAME (it and every name under it). */
+function addDomainLine(set: DomainSet, text: string): void {
+  const match = DOMAIN_LINE.exec(text);
+  if (!match) throw new RangeError(`"${text}": expected a domain name, or full:NAME, suffix:NAME, keyword:TEXT`);
+  const [, kind, name] = match;
+  if (kind === 'full') set.addExact(name);
+  else if (kind === 'keyword') set.addKeyword(name);
+  else set.addSuffix(name);
+}
