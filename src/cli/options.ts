@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
 import { LOG_LEVELS } from '../config/schema.js';
 import { ConfigError, DEFAULT_REDIRECT, loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
-import { redactUrl } from '../config/upstream-url.js';
 import { rulesOverrides, type RulesArgs } from './rules-options.js';
+import { redactArgv } from '../config/secret-args.js';
 import { dnsOverrides, sniffOverrides, withDnsOptions, type DnsArgs } from './dns-options.js';
 import { udpOverrides, withUdpOptions, type UdpArgs } from './udp-options.js';
 
@@ -62,7 +62,9 @@ function optimisticDataOverrides(args: ConfigArgs): Record<string, unknown> {
   };
 }
 
+/** Every command that reads --upstream hides its passwords from `ps` first. */
 export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
+  hideSecretsFromPs(process.argv.slice(2));
   const flags: ConfigOverrides = {
     rules: rulesOverrides(args),
     upstream: args.upstream,
@@ -89,6 +91,6 @@ export function exitOnConfigError(err: unknown): never {
 
 /** Credentials typed on the command line would show in `ps`: overwrite the process title. */
 export function hideSecretsFromPs(argv: readonly string[]): void {
-  const redacted = argv.map(redactUrl);
+  const redacted = redactArgv(argv);
   if (redacted.some((arg, i) => arg !== argv[i])) process.title = ['socksgate', ...redacted].join(' ');
 }

@@ -1,21 +1,24 @@
 import type { Argv, CommandModule } from 'yargs';
 import { RUN_RULES } from '../daemon/rules.js';
 import { runDaemon } from '../daemon/run.js';
-import { configFromArgs, exitOnConfigError, hideSecretsFromPs, withConfigOptions } from './options.js';
+import { configFromArgs, exitOnConfigError, withConfigOptions } from './options.js';
+import { restoreWorkerUpstreams, workerSecretsEnv } from '../config/secret-args.js';
 import { withRulesOptions } from './rules-options.js';
 import { controlPath, metricsAddress, withObserveOptions, type ObserveArgs } from './observe-options.js';
 
 type RunArgs = Parameters<typeof configFromArgs>[0] & ObserveArgs & { rules?: string };
 
 async function runCommand(args: RunArgs): Promise<void> {
-  hideSecretsFromPs(process.argv.slice(2));
   let observe;
   try {
+    // A worker's --upstream values come redacted in its argv, whole in its environment.
+    args.upstream = restoreWorkerUpstreams(args.upstream, process.env);
     observe = { metricsAt: metricsAddress(args.metrics), control: controlPath(args.control) };
   } catch (err) {
     exitOnConfigError(err);
   }
-  await runDaemon({ loadConfig: () => configFromArgs(args), rules: args.rules, observe, onConfigError: exitOnConfigError });
+  const workerEnv = workerSecretsEnv(args.upstream);
+  await runDaemon({ loadConfig: () => configFromArgs(args), rules: args.rules, observe, workerEnv, onConfigError: exitOnConfigError });
 }
 
 export const runModule: CommandModule = {

@@ -9,7 +9,7 @@ import { Workers } from './workers.js';
  * listens, flushes them at exit, re-plans them on SIGHUP, and passes signals on. The workers serve;
  * DNS, metrics and the control socket live in worker 1 (the other workers start none of them).
  */
-export function runPrimary(config: Config, log: Logger, rules: DaemonRules, reread: () => Config): void {
+export function runPrimary(config: Config, log: Logger, rules: DaemonRules, reread: () => Config, workerEnv: Record<string, string>): void {
   const workers = new Workers(config.workers, log, {
     ready() {
       try {
@@ -30,7 +30,7 @@ export function runPrimary(config: Config, log: Logger, rules: DaemonRules, rere
       rules.remove();
       process.exit(process.exitCode ?? 0);
     },
-  });
+  }, workerEnv);
   workers.start();
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'reloading the config in every worker');

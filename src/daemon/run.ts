@@ -17,6 +17,8 @@ export interface RunOptions {
   /** `--rules`: 'auto' installs the firewall rules once listening and removes them at exit. */
   readonly rules: string | undefined;
   readonly observe: ObserveSettings;
+  /** Added to each worker's environment (the secrets its redacted argv lacks). */
+  readonly workerEnv: Record<string, string>;
   /** Called with a ConfigError (or any error found before anything started); must not return. */
   readonly onConfigError: (err: unknown) => never;
 }
@@ -41,7 +43,7 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
   try {
     rules = daemonRules(worker > 0 ? 'off' : opts.rules, config, log);
     if (config.workers > 1 && worker === 0) {
-      runPrimary(config, log, rules, opts.loadConfig);
+      runPrimary(config, log, rules, opts.loadConfig, opts.workerEnv);
       return;
     }
     observe = createObservation(worker > 1 ? {} : opts.observe, log);

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/log.js';
+import { redactArgv } from '../config/secret-args.js';
 
 /** Set in a worker's environment to its number, 1..N; absent in a single process and in the primary. */
 export const WORKER_ENV = 'SOCKSGATE_WORKER';
@@ -44,6 +45,8 @@ export class Workers {
     private readonly count: number,
     private readonly log: Logger,
     private readonly hooks: WorkerHooks,
+    /** Added to each worker's environment: the secrets its redacted argv lacks (see secret-args). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   start(): void {
@@ -61,7 +64,9 @@ export class Workers {
     const argv1 = process.argv[1];
     if (argv1 === undefined) throw new Error('cannot fork a worker: no script path');
     // Own process group: a terminal's Ctrl-C reaches the primary only, which forwards it once.
-    const child = fork(argv1, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: String(n) }, stdio: 'inherit', detached: true });
+    // No password in its argv, where `ps` would show it before the worker could hide it.
+    const env = { ...process.env, ...this.env, [WORKER_ENV]: String(n) };
+    const child = fork(argv1, redactArgv(process.argv.slice(2)), { env, stdio: 'inherit', detached: true });
     const bornAt = Date.now();
     this.children.set(n, child);
     child.on('message', (message) => {

@@ -21,8 +21,27 @@ test('rejects what cannot be a proxy, without echoing the password', () => {
   }
 });
 
-test('redactUrl hides the password and keeps the user', () => {
-  assert.equal(redactUrl('socks5://alice:hunter2@h:1080'), 'socks5://alice:***@h:1080');
-  assert.equal(redactUrl('socks5://alice@h:1080'), 'socks5://alice@h:1080');
+test('redactUrl hides the whole user info, up to the last "@"', () => {
+  assert.equal(redactUrl('socks5://alice:hunter2@h:1080'), 'socks5://***@h:1080');
+  assert.equal(redactUrl('socks5://alice@h:1080'), 'socks5://***@h:1080');
+  assert.equal(redactUrl('socks5://alice:hun@ter2@h:1080?pipelining=off'), 'socks5://***@h:1080?pipelining=off');
+  assert.equal(redactUrl('socks5://alice:hun/ter2@h:1080'), 'socks5://***@h:1080');
+  assert.equal(redactUrl('alice:hunter2@h:1080'), '***@h:1080');
+  assert.equal(redactUrl('socks5:alice:hunter2@h:1080'), '***@h:1080');
+  assert.equal(redactUrl('socks5://h:1080'), 'socks5://h:1080');
   assert.equal(redactUrl('--mark'), '--mark');
+});
+
+test('a password with "@", "/", "#", "%" or ":" typed as is: parsed by the last "@", or refused without showing it', () => {
+  assert.equal(parseUpstreamUrl('socks5://alice:hun@ter2@192.0.2.1:1080').password, 'hun@ter2');
+  assert.equal(parseUpstreamUrl('socks5://alice:hun:ter2@192.0.2.1').password, 'hun:ter2');
+  for (const bad of ['socks5://alice:sec/retpw@h:1', 'socks5://alice:sec#retpw@h:1', 'socks5://alice:12#retpw@h', 'socks5://alice:12?name=retpw@h', 'socks5://alice:sec%zzretpw@h:1', 'socks5://alice:sec%retpw@h:1']) {
+    assert.throws(
+      () => parseUpstreamUrl(bad),
+      (err: Error) => err instanceof RangeError && !/sec|retpw/.test(err.message) && err.message.includes('socks5://***@h'),
+      bad,
+    );
+  }
+  assert.throws(() => parseUpstreamUrl('socks5://h:1080#frag'), /no #fragment/);
+  assert.throws(() => parseUpstreamUrl('socks5://alice:p%zz@h:1080'), /write "%" itself as %25/);
 });
