@@ -9,30 +9,12 @@ import { withRulesOptions } from '../rules-options.js';
 import { execOwnedNames, execPlan } from './exec-rules.js';
 import { pidAlive, sweepDeadExecRules } from './sweep.js';
 import { installExecRules, removeExecRules } from './exec-rules-install.js';
+import { execTeardown } from './teardown.js';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 function say(line: string): void {
   process.stderr.write(`socksgate exec: ${line}\n`);
-}
-
-/** Everything exec set up, torn down exactly once, from any exit path but SIGKILL. */
-function teardown(cgroup: ExecCgroup): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    try {
-      removeExecRules(execOwnedNames(process.pid));
-    } catch (err) {
-      say(`cannot remove the rules: ${errorMessage(err)}`);
-    }
-    try {
-      cgroup.remove();
-    } catch (err) {
-      say(`cannot remove cgroup ${cgroup.path}: ${errorMessage(err)}`);
-    }
-  };
 }
 
 function runInCgroup(config: Config, command: readonly string[]): void {
@@ -45,7 +27,7 @@ function runInCgroup(config: Config, command: readonly string[]): void {
     cgroup.remove();
     throw err;
   }
-  const cleanup = teardown(cgroup);
+  const cleanup = execTeardown(cgroup, () => removeExecRules(execOwnedNames(process.pid)), say);
   process.on('exit', cleanup);
   installExecRules(plan, config.rules.backend);
   const [file, ...argv] = cgroup.wrap(command);
