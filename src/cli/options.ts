@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { LOG_LEVELS } from '../config/schema.js';
-import { ConfigError, DEFAULT_REDIRECT, loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
+import { ConfigError, DEFAULT_REDIRECT, loadConfig, type Config, type ConfigOverrides, type UpstreamsRequirement } from '../config/load.js';
 import { rulesOverrides, type RulesArgs } from './rules-options.js';
 import { redactArgv } from '../config/secret-args.js';
 import { dnsOverrides, sniffOverrides, withDnsOptions, type DnsArgs } from './dns-options.js';
@@ -63,7 +63,7 @@ function optimisticDataOverrides(args: ConfigArgs): Record<string, unknown> {
 }
 
 /** Every command that reads --upstream hides its passwords from `ps` first. */
-export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
+export function configFromArgs(args: ConfigArgs & RulesArgs, upstreams: UpstreamsRequirement = 'required'): Config {
   hideSecretsFromPs(process.argv.slice(2));
   const flags: ConfigOverrides = {
     rules: rulesOverrides(args),
@@ -79,7 +79,7 @@ export function configFromArgs(args: ConfigArgs & RulesArgs): Config {
     udp: udpOverrides(args),
     optimisticData: optimisticDataOverrides(args),
   };
-  return loadConfig(args.config, flags);
+  return loadConfig(args.config, flags, process.env, upstreams);
 }
 
 /** Prints config errors, one per line with the key path, and exits 2. */

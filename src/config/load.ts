@@ -116,8 +116,18 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(raw);
+/**
+ * `exec` diverts to a running daemon and dials no upstream itself: its config may name none. The
+ * output type is the same; safeExtend's types only refuse the wider input (no key at all).
+ */
+const noUpstreams = configSchema.shape.upstreams.default([]) as unknown as typeof configSchema.shape.upstreams;
+const configWithoutUpstreams = configSchema.safeExtend({ upstreams: noUpstreams });
+
+/** Whether the config must name an upstream (every command but `exec`). */
+export type UpstreamsRequirement = 'required' | 'optional';
+
+export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, requirement: UpstreamsRequirement = 'required'): Config {
+  const result = (requirement === 'optional' ? configWithoutUpstreams : configSchema).safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.flatMap((issue) => issuePath(issue).map((path) => ({ path, message: describeIssue(issue) }))),
@@ -159,7 +169,7 @@ function routeNameIssues(route: ValidConfig['route'], upstreams: readonly Upstre
   return issues;
 }
 
-export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env): Config {
+export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env, requirement: UpstreamsRequirement = 'required'): Config {
   const raw = file === undefined ? {} : readConfigFile(file);
-  return validateConfig(applyOverrides(raw, flags), env);
+  return validateConfig(applyOverrides(raw, flags), env, requirement);
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import type { FlowObserver } from '../adapter/flow-observer.js';
 import { createUdpCounters } from '../adapter/udp-counters.js';
+import { dnsListenOf } from '../firewall/from-config.js';
 import { FakeIpFlowHolds } from '../dns/fake-ip-flows.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
 import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
@@ -62,7 +63,8 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log };
   for (const outbound of outbounds) outbound.start();
   const memory = releaseMemoryAfterBursts(sessions);
-  await observe.serve({ outbounds: () => router.outbounds, udp: () => state.udp, dns: () => dns.resolver });
+  const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
+  await observe.serve({ outbounds: () => router.outbounds, udp: () => state.udp, dns: () => dns.resolver, endpoints });
 
   const stop = async () => {
     memory.stop();

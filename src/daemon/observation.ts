@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { errorMessage } from '../core/errors.js';
-import { serveControl, type StatusSnapshot } from '../observe/control.js';
+import { serveControl, type DaemonEndpoints, type StatusSnapshot } from '../observe/control.js';
 import { FlowTable } from '../observe/flow-table.js';
 import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';
@@ -11,6 +11,7 @@ import type { SocksAddr } from '../core/addr.js';
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
 export interface DaemonView extends MetricSources {
   outbounds(): readonly WatchedOutbound[];
+  endpoints(): DaemonEndpoints;
 }
 
 /** The daemon's observers: the flow table and metrics, and the servers that show them. */
@@ -44,6 +45,7 @@ export function createObservation({ metricsAt, control }: ObserveSettings, log: 
     flows: flows.list(),
     upstreams: (view?.outbounds() ?? []).map((o) => o.health()),
     ...(view?.udp() ? { udp: view.udp()!.sizes() } : {}),
+    ...(view ? { endpoints: view.endpoints() } : {}),
   });
   return {
     flows,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLab, curl, startDante, startNginx, waitForLog, type Lab, type NginxHandle } from './lab.js';
 import { MAIN, snapshot } from './rules-lab.js';
@@ -18,13 +19,16 @@ let lab: Lab;
 let nginx: NginxHandle;
 let daemon: Daemon;
 let args: string[];
+/** The daemon's control socket: this lab's own, so exec asks this daemon and no other. */
+let control: string;
 
 before(async () => {
   lab = await createLab();
   nginx = await startNginx(lab);
   const dante = await startDante(lab, { port: 1080 });
   args = ['--upstream', `socks5://${dante.host}:${dante.port}`, '--redirect', '127.0.0.1:12345'];
-  daemon = await startSocksgate(lab, 'client', args);
+  control = path.join(lab.dir, 'control.sock');
+  daemon = await startSocksgate(lab, 'client', [...args, '--control', control]);
 });
 after(async () => {
   await daemon?.stop();
@@ -95,4 +99,26 @@ test('exec killed with SIGKILL: the next exec removes its rules and cgroup once 
   assert.equal(await snapshot(lab, 'client'), clean, 'the dead exec\'s rules are still there');
   assert.deepEqual(execCgroups(), cgroupsBefore, 'the dead exec\'s cgroup is still there');
   assert.ok(!mountDirs().includes(`socksgate-cgroup2-${holder.pid}`), 'the dead exec\'s mount point is still there');
+});
+
+test('exec with no config, upstream or listener flag: the daemon started from flags tells it where to divert', async () => {
+  const clean = await snapshot(lab, 'client');
+  const cgroupsBefore = execCgroups();
+  const curlIp = ['curl', '-sS', '--max-time', '10', nginx.url('/ip')];
+  for (const how of [['--control', control], ['--control', 'off']]) {
+    // --control off: no daemon to ask, so the default listener 127.0.0.1:12345 (this daemon's).
+    const flowsBefore = flows().length;
+    const res = await lab.exec('client', process.execPath, [MAIN, 'exec', ...how, '--', ...curlIp], { allowFail: true });
+    assert.equal(res.code, 0, `exec ${how.join(' ')}: ${res.stderr}\n${daemon.proc.output()}`);
+    assert.equal(res.stdout.trim(), lab.addr.proxyInternetSide, 'the target did not see the proxy');
+    await daemon.waitFor(/"msg":"flow finished"/);
+    assert.equal(flows().length, flowsBefore + 1);
+  }
+  assert.equal(await snapshot(lab, 'client'), clean, 'rules left behind');
+  assert.deepEqual(execCgroups(), cgroupsBefore, 'cgroups left behind');
+
+  // Where no daemon runs, exec says what to pass instead of failing on a missing upstream.
+  const none = await lab.exec('internet', process.execPath, [MAIN, 'exec', '--control', path.join(lab.dir, 'none.sock'), '--', 'true'], { allowFail: true });
+  assert.equal(none.code, 1, none.stderr);
+  assert.match(none.stderr, /no socksgate daemon answered on .*none\.sock \(ENOENT\) and nothing listens on 127\.0\.0\.1:12345: start `socksgate run` first, or tell exec where it runs: --control PATH .*--redirect ADDR:PORT .*-c FILE/);
 });

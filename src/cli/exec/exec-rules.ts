@@ -1,7 +1,7 @@
-import type { Config } from '../../config/load.js';
-import { dnsListenOf } from '../../firewall/from-config.js';
+import type { RulesConfig } from '../../config/schema.js';
 import { planRules, type CgroupScope, type FirewallPlan } from '../../firewall/plan.js';
 import type { OwnedNames } from '../../firewall/transaction.js';
+import type { ExecTarget } from './target.js';
 
 /**
  * The rules of one `socksgate exec`: the daemon's own diversion (REDIRECT to its loopback listener,
@@ -9,16 +9,15 @@ import type { OwnedNames } from '../../firewall/transaction.js';
  * and the daemon's `--rules auto` set never touch each other's rules. No UDP: TPROXY needs a
  * policy-routing rule, which is shared per mark and could not be removed by one exec alone.
  */
-export function execPlan(config: Config, cgroup: CgroupScope, id: number): FirewallPlan {
-  const dnsListen = dnsListenOf(config);
+export function execPlan(rules: RulesConfig, target: ExecTarget, cgroup: CgroupScope, id: number): FirewallPlan {
   return planRules({
-    mark: config.mark,
-    redirect: config.redirect,
+    mark: target.mark,
+    redirect: target.redirect,
     tproxy: [],
-    upstreams: config.upstreams,
-    rules: { ...config.rules, ...execNames(id), mode: 'sidecar', udp: false, lan_interfaces: [], lan_sources: [] },
+    upstreams: target.upstreams.map((server) => ({ server })),
+    rules: { ...rules, ...execNames(id), mode: 'sidecar', udp: false, lan_interfaces: [], lan_sources: [] },
     cgroup,
-    ...(dnsListen ? { dnsListen } : {}),
+    ...(target.dns ? { dnsListen: target.dns } : {}),
   });
 }
 

@@ -9,7 +9,9 @@ import { withRulesOptions } from '../rules-options.js';
 import { execOwnedNames, execPlan } from './exec-rules.js';
 import { pidAlive, sweepDeadExecRules } from './sweep.js';
 import { installExecRules, removeExecRules } from './exec-rules-install.js';
+import { findExecTarget, type ExecTarget, type TargetArgs } from './target.js';
 import { execTeardown } from './teardown.js';
+import { withControlOption } from '../observe-options.js';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
@@ -17,14 +19,15 @@ function say(line: string): void {
   process.stderr.write(`socksgate exec: ${line}\n`);
 }
 
-function runInCgroup(config: Config, command: readonly string[]): void {
+function runInCgroup(config: Config, target: ExecTarget, command: readonly string[]): void {
   const cgroup = ExecCgroup.create((pid) => !pidAlive(pid));
   sweepDeadExecRules((id) => cgroup.hasSibling(`exec-${id}`));
   let plan: FirewallPlan;
   try {
-    plan = execPlan(config, cgroup, process.pid);
+    plan = execPlan(config.rules, target, cgroup, process.pid);
   } catch (err) {
     cgroup.remove();
+    if (err instanceof ConfigError) say(`diverting to ${target.source}:`);
     throw err;
   }
   const cleanup = execTeardown(cgroup, () => removeExecRules(execOwnedNames(process.pid)), say);
@@ -51,13 +54,14 @@ function signalNumber(signal: NodeJS.Signals): number {
 export const execModule: CommandModule = {
   command: 'exec',
   describe:
-    "Run a command with only its traffic diverted to the running daemon: it gets its own cgroup v2 and REDIRECT rules matching that cgroup (static and Go binaries too). The cgroup and rules are removed when it exits. Use: socksgate exec [options] -- COMMAND [ARGS…]",
+    "Run a command with only its traffic diverted to the running daemon: it gets its own cgroup v2 and REDIRECT rules matching that cgroup (static and Go binaries too). The daemon's listeners come from its control socket, or -c/--redirect. The cgroup and rules are removed when it exits. Use: socksgate exec [options] -- COMMAND [ARGS…]",
   builder: (yargs: Argv) =>
-    withRulesOptions(withConfigOptions(yargs)).usage('$0 exec [options] -- COMMAND [ARGS…]'),
-  handler: (args) => {
+    withControlOption(withRulesOptions(withConfigOptions(yargs))).usage('$0 exec [options] -- COMMAND [ARGS…]'),
+  handler: async (args) => {
     let config: Config;
     try {
-      config = configFromArgs(args as never);
+      // The upstreams are the daemon's business: exec only diverts to it.
+      config = configFromArgs(args as never, 'optional');
     } catch (err) {
       exitOnConfigError(err);
     }
@@ -68,7 +72,7 @@ export const execModule: CommandModule = {
       process.exit(2);
     }
     try {
-      runInCgroup(config, command);
+      runInCgroup(config, await findExecTarget(config, args as TargetArgs), command);
     } catch (err) {
       if (err instanceof ConfigError) exitOnConfigError(err);
       say(errorMessage(err));

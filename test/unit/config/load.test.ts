@@ -89,3 +89,13 @@ test('a loaded config is frozen all the way down, and its URLs and addresses are
   assert.deepEqual(config.redirect[0], { kind: 'ipv4', host: '127.0.0.1', port: 12345 });
   assert.deepEqual(config.dns.upstreams[0], { transport: 'udp', server: { kind: 'ipv4', host: '192.0.2.53', port: 53 } });
 });
+
+test('exec may name no upstream (it dials none); every other command must, and exec still checks the rest', () => {
+  assert.match(configIssues(() => loadConfig(undefined, {})).join('\n'), /^upstreams: /);
+  const config = loadConfig(undefined, { redirect: ['127.0.0.1:12346'] }, {}, 'optional');
+  assert.deepEqual(config.upstreams, []);
+  assert.deepEqual(config.redirect, [{ kind: 'ipv4', host: '127.0.0.1', port: 12346 }]);
+  assert.equal(loadConfig(undefined, { upstream: ['socks5://192.0.2.1:1080'] }, {}, 'optional').upstreams.length, 1);
+  assert.deepEqual(configIssues(() => loadConfig(undefined, { mark: -1 }, {}, 'optional')), ['mark: Too small: expected number to be >=0']);
+  assert.match(configIssues(() => validateConfig({ upstreams: [] }, {}, 'optional')).join('\n'), /^upstreams: at least one upstream/);
+});

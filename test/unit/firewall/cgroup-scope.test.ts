@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateConfig } from '../../../src/config/load.js';
+import { addrOf } from '../../../src/core/addr.js';
 import { execIdsIn, execPlan } from '../../../src/cli/exec/exec-rules.js';
 import { renderIptables } from '../../../src/firewall/render-iptables.js';
 import { renderNft } from '../../../src/firewall/render-nft.js';
 
 const cgroup = { path: 'socksgate/exec-42', nftPath: 'unified/socksgate/exec-42' };
-const config = validateConfig({ upstreams: ['socks5://192.0.2.1:1080'], redirect: ['127.0.0.1:12345'], dns: { listen: '127.0.0.1:5353', upstreams: ['tcp://198.51.100.2:53'] } });
+const { rules } = validateConfig({ upstreams: ['socks5://192.0.2.1:1080'] });
+const target = { redirect: [addrOf('127.0.0.1', 12345)], tproxy: [], dns: addrOf('127.0.0.1', 5353), mark: 0, upstreams: [addrOf('192.0.2.1', 1080)], source: 'a test' };
 
 test('exec plan: REDIRECT and DNS capture only, its own names, no mark needed', () => {
-  const plan = execPlan(config, cgroup, 42);
+  const plan = execPlan(rules, target, cgroup, 42);
   assert.equal(plan.nftTable, 'socksgate_exec_42');
   assert.equal(plan.chain, 'SGX16');
   assert.deepEqual(plan.cgroup, cgroup);
@@ -17,13 +19,13 @@ test('exec plan: REDIRECT and DNS capture only, its own names, no mark needed', 
 });
 
 test('nft: the base chain jumps into the rules only for sockets of the cgroup', () => {
-  const text = renderNft(execPlan(config, cgroup, 42));
+  const text = renderNft(execPlan(rules, target, cgroup, 42));
   assert.match(text, /type nat hook output priority -100; policy accept;\n {4}socket cgroupv2 level 2 "unified\/socksgate\/exec-42" jump nat_output_cgroup\n {2}\}/);
   assert.match(text, /chain nat_output_cgroup \{\n(?: {4}.*\n)* {4}meta nfproto ipv4 meta l4proto tcp redirect to :12345\n/);
 });
 
 test('iptables: the OUTPUT jump carries the cgroup match', () => {
-  const text = renderIptables(execPlan(config, cgroup, 42), 'ipv4', '');
+  const text = renderIptables(execPlan(rules, target, cgroup, 42), 'ipv4', '');
   assert.match(text, /^-A OUTPUT -m cgroup --path socksgate\/exec-42 -j SGX16_NAT$/m);
   assert.doesNotMatch(text, /^-A OUTPUT -j/m);
 });
