@@ -6,7 +6,11 @@ import { acceptTcp, type DestinationSource, type TcpAcceptor } from '../native/t
 import type { Logger } from '../core/log.js';
 import type { Router } from '../adapter/router.js';
 import { AcceptedClient } from './accepted-client.js';
+import { LogThrottle } from './log-throttle.js';
 import type { LoopGuard } from './loop-guard.js';
+
+/** Refused connections are logged at most once per reason per this interval, with a count of the rest. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface TcpInboundDeps {
   readonly guard: LoopGuard;
@@ -31,6 +35,9 @@ export interface TcpInboundKind {
  */
 export function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, deps: TcpInboundDeps): TcpAcceptor {
   const log = deps.log.child({ inbound: inbound.kind, listen: formatAddr(at) });
+  const refusals = new LogThrottle(REFUSAL_LOG_INTERVAL_MS, (reason, count) =>
+    log.warn({ reason, suppressed: count }, `refused ${count} more connection(s) for the same reason in the last ${REFUSAL_LOG_INTERVAL_MS / 1000} s (logged once per reason per ${REFUSAL_LOG_INTERVAL_MS / 1000} s)`),
+  );
   const fd = listenTcpFd(at, { transparent: inbound.transparent, reusePort: deps.reusePort ?? false, backlog: 1024 });
   const acceptor = acceptTcp(
     fd,
@@ -38,13 +45,16 @@ export function startTcpInbound(inbound: TcpInboundKind, at: SocksAddr, deps: Tc
     ({ fd: clientFd, src, dst }) => {
       const client = new AcceptedClient(clientFd);
       if (dst instanceof Error) {
-        log.warn({ src: formatAddr(src), reason: errorCode(dst) }, `refused: no original destination (a direct connection to the listener, not diverted by a rule): ${errorMessage(dst)}`);
+        const reason = errorCode(dst);
+        if (refusals.allow(reason)) {
+          log.warn({ src: formatAddr(src), reason }, `refused: no original destination (a direct connection to the listener, not diverted by a rule): ${errorMessage(dst)}`);
+        }
         client.reset();
         return;
       }
       const loop = deps.guard.check(dst);
       if (loop) {
-        log.warn({ src: formatAddr(src), dst: formatAddr(dst), reason: 'SG_ERR_LOOP' }, `refused loop: ${loop}`);
+        if (refusals.allow('SG_ERR_LOOP')) log.warn({ src: formatAddr(src), dst: formatAddr(dst), reason: 'SG_ERR_LOOP' }, `refused loop: ${loop}`);
         client.reset();
         return;
       }
