@@ -9,6 +9,7 @@ import { redirectInbound } from '../../../src/inbound/redirect-tcp.js';
 import { startTcpInbound } from '../../../src/inbound/tcp-inbound.js';
 import { tproxyInbound } from '../../../src/inbound/tproxy-tcp.js';
 import { closedPort } from '../../helpers/native-accept.js';
+import type { Router } from '../../../src/adapter/router.js';
 
 test('LogThrottle: one line per key per interval, then a summary with the count of the rest', () => {
   mock.timers.enable({ apis: ['setTimeout'] });
@@ -50,6 +51,13 @@ async function connectAll(port: number, count: number): Promise<void> {
   }
 }
 
+/** A router no refused connection may reach. */
+const refusingRouter: Router = {
+  decide: () => assert.fail('a refused connection was decided'),
+  routeTcp: () => assert.fail('a refused connection became a flow'),
+  routeDatagram: () => assert.fail('not UDP'),
+};
+
 for (const [name, inbound, reason] of [
   ['a connection to the listener itself (a loop)', tproxyInbound, 'SG_ERR_LOOP'],
   ['a connection no rule diverted', redirectInbound, undefined],
@@ -59,7 +67,7 @@ for (const [name, inbound, reason] of [
     const at = addrOf('127.0.0.1', port);
     const { log, lines } = capturingLogger();
     // TPROXY's destination of a direct connection is the listener's own address: a loop.
-    const acceptor = startTcpInbound({ ...inbound, transparent: false }, at, { guard: new LoopGuard([at], []), log, onFlow: () => assert.fail('a refused connection became a flow') });
+    const acceptor = startTcpInbound({ ...inbound, transparent: false }, at, { guard: new LoopGuard([at], []), log, router: refusingRouter });
     try {
       await connectAll(port, 40);
     } finally {
