@@ -21,6 +21,7 @@ export const ErrorCode = {
   DNS_TIMEOUT: 'SG_ERR_DNS_TIMEOUT',
   DNS_UPSTREAM_CLOSED: 'SG_ERR_DNS_UPSTREAM_CLOSED',
   DNS_UPSTREAM_FAILED: 'SG_ERR_DNS_UPSTREAM_FAILED',
+  DNS_BUSY: 'SG_ERR_DNS_BUSY',
   LOOP: 'SG_ERR_LOOP',
   /** A route rule (or route.final) says reject. */
   REJECTED: 'SG_ERR_REJECTED',

@@ -3,7 +3,7 @@ import type { Question } from 'dns-packet';
 import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../codec/dns-tcp-frame.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { DnsResult } from './message.js';
-import { buildUpstreamQuery, matchUpstreamResponse, randomQueryId } from './upstream-query.js';
+import { buildUpstreamQuery, freeQueryId, matchUpstreamResponse } from './upstream-query.js';
 
 interface Pending {
   readonly question: Question;
@@ -49,8 +49,12 @@ export class PipelinedConnection {
 
   exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
     if (this.closedError) return Promise.reject(this.closedError);
-    let id = randomQueryId();
-    while (this.pending.has(id)) id = randomQueryId();
+    let id: number;
+    try {
+      id = freeQueryId(this.pending);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise<DnsResult>((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);

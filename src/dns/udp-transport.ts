@@ -3,7 +3,7 @@ import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
 import type { DnsResult } from './message.js';
-import { buildUpstreamQuery, matchUpstreamResponse, randomQueryId } from './upstream-query.js';
+import { buildUpstreamQuery, freeQueryId, matchUpstreamResponse } from './upstream-query.js';
 import type { DnsTransport } from './transport.js';
 
 /** Room for the largest SOCKS5 UDP header (RFC 1928 §7: a 255-byte name), written in front of the query. */
@@ -37,8 +37,7 @@ export class UdpDnsTransport implements DnsTransport {
 
   async exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
     const association = await this.associate();
-    let id = randomQueryId();
-    while (this.pending.has(id)) id = randomQueryId();
+    const id = freeQueryId(this.pending);
     return new Promise<DnsResult>((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);

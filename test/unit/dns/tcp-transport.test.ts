@@ -5,6 +5,7 @@ import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
 import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
+import { MAX_PENDING_QUERIES } from '../../../src/dns/upstream-query.js';
 import type { Outbound } from '../../../src/adapter/outbound.js';
 import { noUdp } from '../../helpers/outbounds.js';
 
@@ -142,4 +143,23 @@ test('no answer before the deadline rejects with SG_ERR_DNS_TIMEOUT; a dead serv
   closed.close();
   const dead = new TcpDnsTransport(SERVER, direct(port), { poolSize: 1, idleMs: 10_000 });
   await assert.rejects(dead.exchange({ name: 'a.test', type: 'A', class: 'IN' }, signal()), { code: 'ECONNREFUSED' });
+});
+
+test('a resolver that never answers: past MAX_PENDING_QUERIES on a connection a query fails at once (SG_ERR_DNS_BUSY), never a search for a free id', async () => {
+  const dns = await dnsServer(() => {});
+  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 1, idleMs: 10_000 });
+  const stop = new AbortController();
+  try {
+    const held = Array.from({ length: MAX_PENDING_QUERIES }, (_, i) => transport.exchange({ name: `q${i}.test`, type: 'A', class: 'IN' }, stop.signal).catch((err: Error) => err));
+    const extra = transport.exchange({ name: 'one-more.test', type: 'A', class: 'IN' }, stop.signal);
+    const outcome = await Promise.race([extra.then(() => 'answered', (err: { code?: string }) => err.code), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+    assert.equal(outcome, 'SG_ERR_DNS_BUSY');
+    stop.abort();
+    for (const err of await Promise.all(held)) assert.equal((err as { code?: string }).code, 'SG_ERR_DNS_TIMEOUT');
+    // the ids are free again once those queries gave up
+    await assert.rejects(transport.exchange({ name: 'later.test', type: 'A', class: 'IN' }, AbortSignal.timeout(50)), { code: 'SG_ERR_DNS_TIMEOUT' });
+  } finally {
+    stop.abort();
+    transport.close();
+  }
 });

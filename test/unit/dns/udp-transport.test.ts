@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { UdpDnsTransport } from '../../../src/dns/udp-transport.js';
+import { MAX_PENDING_QUERIES } from '../../../src/dns/upstream-query.js';
 import type { UdpAssociationEvents, UdpDialer } from '../../../src/adapter/udp.js';
 
 const SERVER: SocksAddr = { kind: 'ipv4', host: '192.0.2.53', port: 53 };
@@ -65,4 +66,21 @@ test('a truncated answer fails (so the next resolver is asked); a closed associa
   await assert.rejects(closing.exchange(Q, AbortSignal.timeout(2000)), { code: 'SG_ERR_DNS_UPSTREAM_CLOSED' });
   assert.equal(dialer.associations, 2);
   await assert.rejects(new UdpDnsTransport(SERVER, fakeDialer(() => {})).exchange(Q, deadline(20)), { code: 'SG_ERR_DNS_TIMEOUT' });
+});
+
+test('a resolver that never answers: past MAX_PENDING_QUERIES a query fails at once (SG_ERR_DNS_BUSY), never a search for a free id', async () => {
+  const transport = new UdpDnsTransport(SERVER, fakeDialer(() => {}));
+  const stop = new AbortController();
+  try {
+    const held = Array.from({ length: MAX_PENDING_QUERIES }, () => transport.exchange(Q, stop.signal).catch((err: Error) => err));
+    const extra = transport.exchange(Q, stop.signal);
+    const outcome = await Promise.race([extra.then(() => 'answered', (err: { code?: string }) => err.code), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+    assert.equal(outcome, 'SG_ERR_DNS_BUSY');
+    stop.abort();
+    for (const err of await Promise.all(held)) assert.equal((err as { code?: string }).code, 'SG_ERR_DNS_TIMEOUT');
+    await assert.rejects(transport.exchange(Q, deadline(20)), { code: 'SG_ERR_DNS_TIMEOUT' }, 'the ids are free again');
+  } finally {
+    stop.abort();
+    transport.close();
+  }
 });
