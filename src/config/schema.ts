@@ -100,6 +100,8 @@ const dnsSchema = z
     cache: z
       .strictObject({
         size: z.number().int().min(1).default(4096),
+        /** Memory the cached answers may take; an answer above a 16th of it is served but not cached. */
+        max_bytes: z.number().int().min(65_536).default(8 * 1024 * 1024),
         min_ttl_s: z.number().int().min(0).default(0),
         max_ttl_s: z.number().int().min(0).default(86_400),
         negative_ttl_s: z.number().int().min(0).default(900),

@@ -53,7 +53,7 @@ export async function startDns(
       if (transport === 'udp') return new UdpDnsTransport(server, outbound);
       return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
     });
-    const cache = new DnsCache({ size: config.cache.size, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
+    const cache = new DnsCache({ size: config.cache.size, maxBytes: config.cache.max_bytes, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
     resolver = new Resolver(transports, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
     listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), log);
   }

@@ -1,8 +1,11 @@
+import { DNS_TCP_MAX_MESSAGE } from '../codec/dns-tcp-frame.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { FakeIp } from './fake-ip.js';
-import { buildResponse, buildUdpResponse, errorResult, parseClientQuery, type DnsResult } from './message.js';
+import { buildResponse, buildUdpResponse, errorResult, parseClientQuery, udpLimit, type DnsResult } from './message.js';
 import type { Resolver } from './resolver.js';
+import { answerCount, type AgedAnswer } from './wire-answer.js';
+import { wireResponse } from './wire-response.js';
 
 export type DnsVia = 'udp' | 'tcp';
 
@@ -21,18 +24,21 @@ export class DnsHandler {
       return parsed.reply;
     }
     const { query } = parsed;
-    let result: DnsResult;
+    let result: AgedAnswer | DnsResult;
     try {
       result = this.fakeIp?.answer(query.question) ?? (await this.resolver.resolve(query.question));
     } catch (err) {
       this.log.warn({ via, from, qname: query.question.name, qtype: query.question.type }, `DNS query failed: ${errorMessage(err)}`);
       result = errorResult('SERVFAIL');
     }
-    this.log.debug({ via, from, qname: query.question.name, qtype: query.question.type, rcode: result.rcode, answers: result.answers.length }, 'DNS query');
+    const [rcode, answers] = 'wire' in result ? [result.wire.rcode, answerCount(result.wire)] : [result.rcode, result.answers.length];
+    this.log.debug({ via, from, qname: query.question.name, qtype: query.question.type, rcode, answers }, 'DNS query');
+    // The resolver's own bytes, patched: never re-encoded, so what fit its TCP frame fits ours.
+    if ('wire' in result) return wireResponse(query, raw, result, via === 'udp' ? udpLimit(query) : DNS_TCP_MAX_MESSAGE);
     try {
       return via === 'udp' ? buildUdpResponse(query, result) : buildResponse(query, result);
     } catch (err) {
-      // An upstream record dns-packet cannot re-encode: the client learns it failed, not garbage.
+      // A record dns-packet cannot encode: the client learns it failed, not garbage.
       this.log.warn({ via, from, qname: query.question.name, qtype: query.question.type }, `cannot encode DNS answer: ${errorMessage(err)}`);
       return buildResponse(query, errorResult('SERVFAIL'));
     }

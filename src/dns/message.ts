@@ -1,7 +1,8 @@
 /**
  * DNS messages as socksgate handles them: parse a client's query (or say why it cannot), and build
- * responses to it. All parsing and building goes through dns-packet; this file only adds the rules
- * dns-packet leaves to its caller (one question, a sane name, EDNS0 sizes, truncation).
+ * the responses socksgate writes itself (fake-IP, errors). All of it goes through dns-packet; this
+ * file only adds the rules dns-packet leaves to its caller (one question, a sane name, EDNS0 sizes,
+ * truncation). Upstream answers are not rebuilt here: see wire-answer.ts.
  */
 import dnsPacket, { type Answer, type OptAnswer, type Packet, type Question } from 'dns-packet';
 
@@ -91,12 +92,17 @@ export function parseClientQuery(raw: Buffer): ParsedQuery {
   };
 }
 
-/** The records of an answer, without the id, flags or OPT: what the resolver and cache pass around. */
+/** The records of an answer socksgate makes itself, without the id, flags or OPT. */
 export interface DnsResult {
   readonly rcode: RcodeName | string;
   readonly answers: Answer[];
   readonly authorities: Answer[];
   readonly additionals: Answer[];
+}
+
+/** The name of an RCODE value; those without one here read as dns-packet writes them (RCODE_6…). */
+export function rcodeName(value: number): string {
+  return (Object.keys(RCODE) as RcodeName[]).find((name) => RCODE[name] === value) ?? `RCODE_${value}`;
 }
 
 function rcodeValue(name: string): number {

@@ -2,12 +2,13 @@ import type { Socket } from 'node:net';
 import type { Question } from 'dns-packet';
 import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../codec/dns-tcp-frame.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { DnsResult } from './message.js';
 import { buildUpstreamQuery, freeQueryId, matchUpstreamResponse } from './upstream-query.js';
+import type { WireAnswer } from './wire-answer.js';
 
 interface Pending {
-  readonly question: Question;
-  readonly resolve: (result: DnsResult) => void;
+  /** The query as sent, which the answer must match. */
+  readonly sent: Buffer;
+  readonly resolve: (answer: WireAnswer) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -47,7 +48,7 @@ export class PipelinedConnection {
     return this.pending.size;
   }
 
-  exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
+  exchange(question: Question, signal: AbortSignal): Promise<WireAnswer> {
     if (this.closedError) return Promise.reject(this.closedError);
     let id: number;
     try {
@@ -55,7 +56,7 @@ export class PipelinedConnection {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return new Promise<DnsResult>((resolve, reject) => {
+    return new Promise<WireAnswer>((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);
         this.armIdle();
@@ -64,13 +65,14 @@ export class PipelinedConnection {
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       const done = () => signal.removeEventListener('abort', onAbort);
+      const sent = buildUpstreamQuery(id, question);
       this.pending.set(id, {
-        question,
-        resolve: (result) => (done(), resolve(result)),
+        sent,
+        resolve: (answer) => (done(), resolve(answer)),
         reject: (err) => (done(), reject(err)),
       });
       this.disarmIdle();
-      this.send(encodeDnsTcpFrame(buildUpstreamQuery(id, question)));
+      this.send(encodeDnsTcpFrame(sent));
     });
   }
 
@@ -105,11 +107,11 @@ export class PipelinedConnection {
     for (const message of messages) {
       const id = message.readUInt16BE(0);
       const entry = this.pending.get(id);
-      const result = entry && matchUpstreamResponse(message, id, entry.question);
-      if (!entry || !result) continue;
+      const answer = entry && matchUpstreamResponse(message, entry.sent);
+      if (!entry || !answer) continue;
       this.pending.delete(id);
       this.answered++;
-      entry.resolve(result);
+      entry.resolve(answer);
     }
     if (this.pending.size === 0) this.armIdle();
   }

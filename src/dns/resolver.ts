@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { DnsCache } from './cache.js';
 import { errorResult, questionKey, type DnsResult } from './message.js';
 import type { DnsTransport } from './transport.js';
+import type { AgedAnswer } from './wire-answer.js';
 
 export interface ResolverOptions {
   /** Deadline for one attempt at one resolver. */
@@ -21,7 +22,7 @@ const RESOLVER_FAILURES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
  * questions asked while one is out share its answer, so a burst costs one upstream query.
  */
 export class Resolver {
-  private readonly inFlight = new Map<string, Promise<DnsResult>>();
+  private readonly inFlight = new Map<string, Promise<AgedAnswer | DnsResult>>();
   /** Questions sent upstream (for tests and status). */
   upstreamQueries = 0;
   /** Questions asked of the resolver, and those the cache answered (metrics read these). */
@@ -35,7 +36,8 @@ export class Resolver {
     private readonly log: Logger,
   ) {}
 
-  resolve(question: Question): Promise<DnsResult> {
+  /** The upstream's answer (as it sent it, aged by its time in the cache), or SERVFAIL when every resolver failed. */
+  resolve(question: Question): Promise<AgedAnswer | DnsResult> {
     const key = questionKey(question);
     this.queries++;
     const cached = this.cache.get(key);
@@ -46,7 +48,7 @@ export class Resolver {
     const shared = this.inFlight.get(key);
     if (shared) return shared;
     const asked = this.ask(question).then((result) => {
-      this.cache.set(key, result);
+      if ('wire' in result) this.cache.set(key, result.wire);
       return result;
     });
     this.inFlight.set(key, asked);
@@ -58,7 +60,7 @@ export class Resolver {
     for (const transport of this.transports) transport.close();
   }
 
-  private async ask(question: Question): Promise<DnsResult> {
+  private async ask(question: Question): Promise<AgedAnswer | DnsResult> {
     for (const transport of this.transports) {
       const startedAt = Date.now();
       this.upstreamQueries++;
@@ -68,7 +70,7 @@ export class Resolver {
       try {
         const result = await transport.exchange(question, deadline.signal);
         this.opts.onAttempt?.(transport.name, (Date.now() - startedAt) / 1000, RESOLVER_FAILURES.has(result.rcode) ? 'failure' : 'answer');
-        if (!RESOLVER_FAILURES.has(result.rcode)) return result;
+        if (!RESOLVER_FAILURES.has(result.rcode)) return { wire: result, ageS: 0 };
         this.log.warn({ resolver: transport.name, qname: question.name, qtype: question.type, rcode: result.rcode }, 'resolver failed the query, trying the next');
       } catch (err) {
         this.opts.onAttempt?.(transport.name, (Date.now() - startedAt) / 1000, 'failure');

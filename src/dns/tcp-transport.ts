@@ -2,9 +2,9 @@ import type { Question } from 'dns-packet';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode } from '../core/errors.js';
 import type { Outbound } from '../adapter/outbound.js';
-import type { DnsResult } from './message.js';
 import { PipelinedConnection } from './pipelined-connection.js';
 import type { DnsTransport } from './transport.js';
+import type { WireAnswer } from './wire-answer.js';
 
 interface Slot {
   connection?: PipelinedConnection;
@@ -36,7 +36,7 @@ export class TcpDnsTransport implements DnsTransport {
     this.slots = Array.from({ length: Math.max(1, opts.poolSize) }, () => ({}));
   }
 
-  async exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
+  async exchange(question: Question, signal: AbortSignal): Promise<WireAnswer> {
     const slot = this.next;
     this.next = (this.next + 1) % this.slots.length;
     const connection = await this.connection(slot, signal);

@@ -2,9 +2,9 @@ import type { Question } from 'dns-packet';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
-import type { DnsResult } from './message.js';
 import { buildUpstreamQuery, freeQueryId, matchUpstreamResponse } from './upstream-query.js';
 import type { DnsTransport } from './transport.js';
+import type { WireAnswer } from './wire-answer.js';
 
 /** Room for the largest SOCKS5 UDP header (RFC 1928 §7: a 255-byte name), written in front of the query. */
 const HEADROOM = 4 + 1 + 255 + 2;
@@ -12,8 +12,9 @@ const HEADROOM = 4 + 1 + 255 + 2;
 const SELF: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
 
 interface Pending {
-  readonly question: Question;
-  readonly resolve: (result: DnsResult) => void;
+  /** The query as sent, which the answer must match. */
+  readonly sent: Buffer;
+  readonly resolve: (answer: WireAnswer) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -35,10 +36,10 @@ export class UdpDnsTransport implements DnsTransport {
     this.name = `udp://${formatAddr(server)}`;
   }
 
-  async exchange(question: Question, signal: AbortSignal): Promise<DnsResult> {
+  async exchange(question: Question, signal: AbortSignal): Promise<WireAnswer> {
     const association = await this.associate();
     const id = freeQueryId(this.pending);
-    return new Promise<DnsResult>((resolve, reject) => {
+    return new Promise<WireAnswer>((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);
         reject(new SgError(ErrorCode.DNS_TIMEOUT, 'no DNS answer before the deadline'));
@@ -46,8 +47,8 @@ export class UdpDnsTransport implements DnsTransport {
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       const done = () => signal.removeEventListener('abort', onAbort);
-      this.pending.set(id, { question, resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
       const query = buildUpstreamQuery(id, question);
+      this.pending.set(id, { sent: query, resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
       const data = Buffer.alloc(HEADROOM + query.length);
       query.copy(data, HEADROOM);
       if (!association.send(this.server, data, HEADROOM)) {
@@ -82,11 +83,11 @@ export class UdpDnsTransport implements DnsTransport {
     if (payload.length < 12 || from.port !== this.server.port) return;
     const id = payload.readUInt16BE(0);
     const entry = this.pending.get(id);
-    const result = entry && matchUpstreamResponse(payload, id, entry.question);
-    if (!entry || !result) return;
+    const answer = entry && matchUpstreamResponse(payload, entry.sent);
+    if (!entry || !answer) return;
     this.pending.delete(id);
     if (payload[2] & 0x02) entry.reject(new SgError(ErrorCode.DNS_UPSTREAM_FAILED, 'answer truncated over UDP'));
-    else entry.resolve(result);
+    else entry.resolve(answer);
   }
 
   private fail(association: Promise<UdpAssociation>, err: Error): void {

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
-import dnsPacket, { type Packet, type Question } from 'dns-packet';
+import dnsPacket, { type Question } from 'dns-packet';
 import { ErrorCode, SgError } from '../core/errors.js';
-import { questionKey, type DnsResult } from './message.js';
+import { questionEnd, readWireAnswer, sameQuestion, type WireAnswer } from './wire-answer.js';
 
 /** A fresh, unpredictable query id (RFC 5452: ids are half of what stops off-path spoofing). */
 export function randomQueryId(): number {
@@ -39,23 +39,17 @@ export function buildUpstreamQuery(id: number, question: Question): Buffer {
 }
 
 /**
- * The records of `raw` if it answers exactly our query (same id, QR set, the same single question),
- * else undefined: anything else is noise or spoofing and is ignored, never cached.
+ * `raw` in wire form if it answers exactly the query we sent (`sent`: same id, QR set, the same
+ * single question but for letter case), else undefined: anything else, malformed answers included,
+ * is noise or spoofing and is ignored, never cached.
  */
-export function matchUpstreamResponse(raw: Buffer, id: number, question: Question): DnsResult | undefined {
-  if (raw.length < 12 || raw.readUInt16BE(0) !== id || (raw[2] & 0x80) === 0) return undefined;
-  let packet: Packet;
+export function matchUpstreamResponse(raw: Buffer, sent: Buffer): WireAnswer | undefined {
+  if (raw.length < 12 || raw.readUInt16BE(0) !== sent.readUInt16BE(0) || (raw[2] & 0x80) === 0) return undefined;
+  let answer: WireAnswer;
   try {
-    packet = dnsPacket.decode(raw);
+    answer = readWireAnswer(raw);
   } catch {
     return undefined;
   }
-  const questions = packet.questions ?? [];
-  if (questions.length !== 1 || questionKey(questions[0]) !== questionKey(question)) return undefined;
-  return {
-    rcode: packet.rcode ?? 'SERVFAIL',
-    answers: packet.answers ?? [],
-    authorities: packet.authorities ?? [],
-    additionals: (packet.additionals ?? []).filter((a) => a.type !== 'OPT'),
-  };
+  return sameQuestion(answer.message, answer.questionEnd, sent, questionEnd(sent)) ? answer : undefined;
 }

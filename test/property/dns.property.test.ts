@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import dnsPacket from 'dns-packet';
+import dnsPacket, { type Question } from 'dns-packet';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { decodeDnsTcpFrame, DnsTcpFrameReader, encodeDnsTcpFrame } from '../../src/codec/dns-tcp-frame.js';
@@ -13,6 +13,7 @@ import { DnsHandler } from '../../src/dns/handler.js';
 import { parseClientQuery } from '../../src/dns/message.js';
 import { Resolver } from '../../src/dns/resolver.js';
 import { captureClientHello } from '../helpers/client-hello.js';
+import { wireAnswer } from '../helpers/dns-wire.js';
 
 const RUNS = { numRuns: 500 };
 const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength }).map((a) => Buffer.from(a));
@@ -94,9 +95,9 @@ test('malformed DNS queries: FORMERR/NOTIMP with their id, or silence; never a t
 });
 
 test('the DNS handler answers any input (or drops it) without rejecting', async () => {
-  const answers = { rcode: 'NOERROR', answers: [{ type: 'A', name: 'x', ttl: 5, data: '192.0.2.1' }], authorities: [], additionals: [] };
-  const transport = { name: 'stub', exchange: () => Promise.resolve(answers), close() {} };
-  const resolver = new Resolver([transport], new DnsCache({ size: 50, minTtlS: 0, maxTtlS: 60, maxNegativeTtlS: 60 }), { timeoutMs: 100 }, pino({ level: 'silent' }));
+  const answer = (question: Question) => wireAnswer(question, { answers: [{ type: 'A', name: question.name, ttl: 5, data: '192.0.2.1' }] });
+  const transport = { name: 'stub', exchange: (question: Question) => Promise.resolve(answer(question)), close() {} };
+  const resolver = new Resolver([transport], new DnsCache({ size: 50, maxBytes: 1 << 20, minTtlS: 0, maxTtlS: 60, maxNegativeTtlS: 60 }), { timeoutMs: 100 }, pino({ level: 'silent' }));
   const handler = new DnsHandler(resolver, undefined, pino({ level: 'silent' }));
   await fc.assert(
     fc.asyncProperty(fc.oneof(bytes(0, 80), mangledQuery, validQuery), fc.constantFrom('udp', 'tcp') as fc.Arbitrary<'udp' | 'tcp'>, async (raw, via) => {

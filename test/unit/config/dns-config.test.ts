@@ -13,7 +13,7 @@ test('dns and sniff default to off, with the documented defaults', () => {
   assert.equal(config.dns.listen, undefined);
   assert.deepEqual(config.dns.upstreams, []);
   assert.equal(config.dns.timeout_ms, 3000);
-  assert.deepEqual(config.dns.cache, { size: 4096, min_ttl_s: 0, max_ttl_s: 86_400, negative_ttl_s: 900 });
+  assert.deepEqual(config.dns.cache, { size: 4096, max_bytes: 8 * 1024 * 1024, min_ttl_s: 0, max_ttl_s: 86_400, negative_ttl_s: 900 });
   assert.equal(config.dns.fake_ip.enabled, false);
   assert.deepEqual(config.dns.fake_ip.ranges, ['198.18.0.0/15', 'fc00::/18']);
   assert.deepEqual(config.sniff, { enabled: false, timeout_ms: 300 });

@@ -3,16 +3,17 @@ import { test } from 'node:test';
 import type { Question } from 'dns-packet';
 import { pino } from 'pino';
 import { DnsCache } from '../../../src/dns/cache.js';
-import type { DnsResult } from '../../../src/dns/message.js';
 import { Resolver } from '../../../src/dns/resolver.js';
 import type { DnsTransport } from '../../../src/dns/transport.js';
+import type { WireAnswer } from '../../../src/dns/wire-answer.js';
+import { wireAnswer } from '../../helpers/dns-wire.js';
 
 const log = pino({ level: 'silent' });
 const A: Question = { name: 'web.lab.test', type: 'A', class: 'IN' };
-const answer = (data: string): DnsResult => ({ rcode: 'NOERROR', answers: [{ type: 'A', name: A.name, ttl: 60, data }], authorities: [], additionals: [] });
+const answer = (data: string): WireAnswer => wireAnswer(A, { answers: [{ type: 'A', name: A.name, ttl: 60, data }] });
 
 /** A transport that behaves as told: an answer, an rcode, a thrown error, or silence until the deadline. */
-function transport(name: string, behave: () => DnsResult | Error | 'silent'): DnsTransport & { asked: number } {
+function transport(name: string, behave: () => WireAnswer | Error | 'silent'): DnsTransport & { asked: number } {
   return {
     name,
     asked: 0,
@@ -26,22 +27,22 @@ function transport(name: string, behave: () => DnsResult | Error | 'silent'): Dn
   };
 }
 
-const newCache = () => new DnsCache({ size: 100, minTtlS: 0, maxTtlS: 3600, maxNegativeTtlS: 600 });
+const newCache = () => new DnsCache({ size: 100, maxBytes: 1 << 20, minTtlS: 0, maxTtlS: 3600, maxNegativeTtlS: 600 });
 
 test('a failing, a refusing and a silent resolver are skipped: the next one answers', async () => {
   const down = transport('down', () => new Error('connection refused'));
-  const refusing = transport('refusing', () => ({ rcode: 'REFUSED', answers: [], authorities: [], additionals: [] }));
+  const refusing = transport('refusing', () => wireAnswer(A, { flags: 5 }));
   const silent = transport('silent', () => 'silent');
   const good = transport('good', () => answer('192.0.2.1'));
   const resolver = new Resolver([down, refusing, silent, good], newCache(), { timeoutMs: 50 }, log);
-  assert.deepEqual(await resolver.resolve(A), answer('192.0.2.1'));
+  assert.deepEqual(await resolver.resolve(A), { wire: answer('192.0.2.1'), ageS: 0 });
   assert.deepEqual([down.asked, refusing.asked, silent.asked, good.asked], [1, 1, 1, 1]);
 });
 
 test('SERVFAIL only when every resolver failed; failures are not cached', async () => {
   const down = transport('down', () => new Error('boom'));
   const resolver = new Resolver([down, transport('silent', () => 'silent')], newCache(), { timeoutMs: 20 }, log);
-  assert.equal((await resolver.resolve(A)).rcode, 'SERVFAIL');
+  assert.deepEqual(await resolver.resolve(A), { rcode: 'SERVFAIL', answers: [], authorities: [], additionals: [] });
   await resolver.resolve(A);
   assert.equal(down.asked, 2);
 });

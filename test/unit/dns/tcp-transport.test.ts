@@ -1,50 +1,23 @@
 import assert from 'node:assert/strict';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, test } from 'node:test';
-import dnsPacket, { type Packet, type RecordAnswer } from 'dns-packet';
-import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
+import dnsPacket, { type Packet } from 'dns-packet';
+import { encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
 import type { SocksAddr } from '../../../src/core/addr.js';
 import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
 import { MAX_PENDING_QUERIES } from '../../../src/dns/upstream-query.js';
-import type { Outbound } from '../../../src/adapter/outbound.js';
-import { noUdp } from '../../helpers/outbounds.js';
+import { directOutbound, startDnsServer, type Reply } from '../../helpers/dns-upstream.js';
+import { answerData } from '../../helpers/dns-wire.js';
 
-type Reply = (query: Packet, socket: Socket) => void;
-
-/** A DNS-over-TCP server whose behaviour per query is `reply`; counts connections. */
-async function dnsServer(reply: Reply): Promise<{ server: Server; port: number; connections: () => number; sockets: Socket[] }> {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
-    const reader = new DnsTcpFrameReader();
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => {
-      for (const message of reader.push(chunk)) reply(dnsPacket.decode(message), socket);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  after(() => server.close());
-  return { server, port: (server.address() as AddressInfo).port, connections: () => sockets.length, sockets };
+async function dnsServer(reply: Reply): ReturnType<typeof startDnsServer> {
+  const dns = await startDnsServer(reply);
+  after(() => dns.server.close());
+  return dns;
 }
 
 function answerTo(query: Packet, data: string, overrides: Partial<Packet> = {}): Buffer {
   const q = query.questions![0];
   return encodeDnsTcpFrame(dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: [q], answers: [{ type: 'A', name: q.name, ttl: 60, data }], ...overrides }));
-}
-
-/** An outbound that dials directly: the transport's logic without a SOCKS server. Half-open capable, as the real dialers' sockets are. */
-function direct(port: number): Outbound & { dials: number } {
-  return {
-    name: 'direct',
-    server: { kind: 'ipv4', host: '127.0.0.1', port },
-    associate: noUdp,
-    dials: 0,
-    dial() {
-      this.dials++;
-      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-      return new Promise((resolve, reject) => socket.once('connect', () => resolve(socket)).once('error', reject));
-    },
-  };
 }
 
 const SERVER: SocksAddr = { kind: 'ipv4', host: '192.0.2.53', port: 53 };
@@ -56,10 +29,10 @@ test('many queries in flight on one connection, answered out of order, each matc
     held.push([query, socket]);
     if (held.length === 20) for (const [q, s] of held.reverse()) s.write(answerTo(q, `192.0.2.${Number(q.questions![0].name.split('.')[0].slice(1))}`));
   });
-  const outbound = direct(dns.port);
+  const outbound = directOutbound(dns.port);
   const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => transport.exchange({ name: `q${i}.test`, type: 'A', class: 'IN' }, signal())));
-  results.forEach((r, i) => assert.equal((r.answers[0] as RecordAnswer).data, `192.0.2.${i}`));
+  results.forEach((r, i) => assert.deepEqual(answerData(r.message), [`192.0.2.${i}`]));
   assert.equal(outbound.dials, 1);
   assert.equal(new Set(held.map(([q]) => q.id)).size, 20, 'ids are distinct on a connection');
   transport.close();
@@ -71,9 +44,9 @@ test('answers with the wrong id or question are ignored (no poisoning); the righ
     socket.write(answerTo(query, '203.0.113.66', { questions: [{ type: 'A', name: 'evil.test' }] }));
     socket.write(answerTo(query, '192.0.2.1'));
   });
-  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 1, idleMs: 10_000 });
+  const transport = new TcpDnsTransport(SERVER, directOutbound(dns.port), { poolSize: 1, idleMs: 10_000 });
   const result = await transport.exchange({ name: 'good.test', type: 'A', class: 'IN' }, signal());
-  assert.equal((result.answers[0] as RecordAnswer).data, '192.0.2.1');
+  assert.deepEqual(answerData(result.message), ['192.0.2.1']);
   transport.close();
 });
 
@@ -84,11 +57,11 @@ test('a connection the server closed is replaced; a query sent as it closed is r
     if (served === 2) socket.destroy(); // idle timeout on the server, just as our second query arrives
     else socket.write(answerTo(query, '192.0.2.1'));
   });
-  const outbound = direct(dns.port);
+  const outbound = directOutbound(dns.port);
   const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
   await transport.exchange({ name: 'a.test', type: 'A', class: 'IN' }, signal());
   const again = await transport.exchange({ name: 'b.test', type: 'A', class: 'IN' }, signal());
-  assert.equal((again.answers[0] as RecordAnswer).data, '192.0.2.1');
+  assert.deepEqual(answerData(again.message), ['192.0.2.1']);
   assert.equal(outbound.dials, 2);
   transport.close();
 });
@@ -101,19 +74,19 @@ test('a server that ends a connection after N queries (dnsmasq: 100): what it le
     if (n <= 2) socket.write(answerTo(query, '192.0.2.1'));
     if (n === 2) socket.end(); // FIN after its second answer; the third query is never answered there
   });
-  const outbound = direct(dns.port);
+  const outbound = directOutbound(dns.port);
   const transport = new TcpDnsTransport(SERVER, outbound, { poolSize: 1, idleMs: 10_000 });
   const ask = (name: string) => transport.exchange({ name, type: 'A', class: 'IN' }, signal());
   await ask('warm.test'); // the connection has served one: a failure on it is worth a retry
   const results = await Promise.all([ask('a.test'), ask('b.test')]);
-  for (const r of results) assert.equal((r.answers[0] as RecordAnswer).data, '192.0.2.1');
+  for (const r of results) assert.deepEqual(answerData(r.message), ['192.0.2.1']);
   assert.equal(outbound.dials, 2);
   transport.close();
 });
 
 test('queries asked in one turn of the event loop leave in one write', async () => {
   const dns = await dnsServer((query, socket) => socket.write(answerTo(query, '192.0.2.1')));
-  const outbound = direct(dns.port);
+  const outbound = directOutbound(dns.port);
   // frames per write the transport's socket makes: a write of its own, or one writev of several
   const writes: number[] = [];
   const dial = outbound.dial.bind(outbound);
@@ -133,7 +106,7 @@ test('queries asked in one turn of the event loop leave in one write', async () 
 
 test('no answer before the deadline rejects with SG_ERR_DNS_TIMEOUT; a dead server with a dial error', async () => {
   const dns = await dnsServer(() => {});
-  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 2, idleMs: 10_000 });
+  const transport = new TcpDnsTransport(SERVER, directOutbound(dns.port), { poolSize: 2, idleMs: 10_000 });
   await assert.rejects(transport.exchange({ name: 'a.test', type: 'A', class: 'IN' }, AbortSignal.timeout(50)), { code: 'SG_ERR_DNS_TIMEOUT' });
   transport.close();
 
@@ -141,13 +114,13 @@ test('no answer before the deadline rejects with SG_ERR_DNS_TIMEOUT; a dead serv
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   const port = (closed.address() as AddressInfo).port;
   closed.close();
-  const dead = new TcpDnsTransport(SERVER, direct(port), { poolSize: 1, idleMs: 10_000 });
+  const dead = new TcpDnsTransport(SERVER, directOutbound(port), { poolSize: 1, idleMs: 10_000 });
   await assert.rejects(dead.exchange({ name: 'a.test', type: 'A', class: 'IN' }, signal()), { code: 'ECONNREFUSED' });
 });
 
 test('a resolver that never answers: past MAX_PENDING_QUERIES on a connection a query fails at once (SG_ERR_DNS_BUSY), never a search for a free id', async () => {
   const dns = await dnsServer(() => {});
-  const transport = new TcpDnsTransport(SERVER, direct(dns.port), { poolSize: 1, idleMs: 10_000 });
+  const transport = new TcpDnsTransport(SERVER, directOutbound(dns.port), { poolSize: 1, idleMs: 10_000 });
   const stop = new AbortController();
   try {
     const held = Array.from({ length: MAX_PENDING_QUERIES }, (_, i) => transport.exchange({ name: `q${i}.test`, type: 'A', class: 'IN' }, stop.signal).catch((err: Error) => err));
