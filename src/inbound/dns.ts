@@ -8,12 +8,17 @@ import type { Logger } from '../core/log.js';
 
 /** A client that leaves a DNS TCP connection idle this long is dropped (RFC 7766 §6.2.3 suggests seconds). */
 const TCP_IDLE_MS = 10_000;
+/** Queries of one TCP connection resolved at once; the rest wait unread (RFC 7766 §6.2.1.1 lets a server limit this). */
+const TCP_MAX_IN_FLIGHT = 16;
+
+/** What the listeners need of the DNS handler. */
+export type QueryHandler = Pick<DnsHandler, 'handle'>;
 
 export interface DnsListener {
   close(): void;
 }
 
-function udpListener(at: SocksAddr, handler: DnsHandler, log: Logger): Promise<UdpSocket> {
+function udpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<UdpSocket> {
   const socket = createSocket({ type: at.kind === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: false });
   socket.on('message', (msg, rinfo) => {
     const from = formatAddr({ host: rinfo.address, port: rinfo.port });
@@ -34,45 +39,55 @@ function udpListener(at: SocksAddr, handler: DnsHandler, log: Logger): Promise<U
   });
 }
 
-function tcpListener(at: SocksAddr, handler: DnsHandler, log: Logger): Promise<Server> {
+function tcpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<Server> {
   // Half-open: a client may send its queries then shut down its side; it still gets the answers.
   const server = createServer({ allowHalfOpen: true }, (client) => {
-    let unanswered = 0;
+    /** Queries read but not yet handed to the handler (at most one read's worth: reading pauses meanwhile). */
+    let waiting: Buffer[] = [];
+    let next = 0;
+    let inFlight = 0;
     let clientDone = false;
-    const endIfDone = () => {
-      if (clientDone && unanswered === 0) client.end();
-    };
     const from = formatAddr({ host: client.remoteAddress ?? '', port: client.remotePort ?? 0 });
     const reader = new DnsTcpFrameReader();
+    const answer = (message: Buffer) => {
+      inFlight++;
+      void handler
+        .handle(message, 'tcp', from)
+        .then((reply) => {
+          if (reply && client.writable) client.write(encodeDnsTcpFrame(reply));
+        })
+        .catch((err: unknown) => log.warn({ via: 'tcp', from, reason: errorCode(err) }, `DNS reply failed: ${errorMessage(err)}`))
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    };
+    // Answered as each is ready, not in order: RFC 7766 §7 lets clients pipeline. A client that
+    // does not read its answers stops being read: its memory here is bounded by TCP_MAX_IN_FLIGHT
+    // answers and one read, and the idle timeout ends it.
+    const pump = () => {
+      while (next < waiting.length && inFlight < TCP_MAX_IN_FLIGHT && !client.writableNeedDrain) answer(waiting[next++]);
+      if (next === waiting.length) [waiting, next] = [[], 0];
+      if (waiting.length > 0 || inFlight >= TCP_MAX_IN_FLIGHT || client.writableNeedDrain) client.pause();
+      else client.resume();
+      if (clientDone && inFlight === 0 && waiting.length === 0 && !client.writableEnded) client.end();
+    };
     client.setTimeout(TCP_IDLE_MS, () => client.destroy());
     client.on('error', () => {});
+    client.on('drain', pump);
     client.on('data', (chunk: Buffer) => {
-      let messages: Buffer[];
       try {
-        messages = reader.push(chunk);
+        for (const message of reader.push(chunk)) waiting.push(message);
       } catch (err) {
         log.debug({ via: 'tcp', from, reason: errorCode(err) }, 'bad DNS TCP framing: closing');
         client.destroy();
         return;
       }
-      // Answered as each is ready, not in order: RFC 7766 §7 lets clients pipeline.
-      for (const message of messages) {
-        unanswered++;
-        void handler
-          .handle(message, 'tcp', from)
-          .then((reply) => {
-            if (reply && client.writable) client.write(encodeDnsTcpFrame(reply));
-          })
-          .catch((err: unknown) => log.warn({ via: 'tcp', from, reason: errorCode(err) }, `DNS reply failed: ${errorMessage(err)}`))
-          .finally(() => {
-            unanswered--;
-            endIfDone();
-          });
-      }
+      pump();
     });
     client.on('end', () => {
       clientDone = true;
-      endIfDone();
+      pump();
     });
   });
   server.on('error', (err) => log.error({ reason: errorCode(err) }, `DNS TCP listener error: ${errorMessage(err)}`));
@@ -86,7 +101,7 @@ function tcpListener(at: SocksAddr, handler: DnsHandler, log: Logger): Promise<S
 }
 
 /** DNS over UDP and TCP on the same address and port. */
-export async function startDnsListener(at: SocksAddr, handler: DnsHandler, log: Logger): Promise<DnsListener> {
+export async function startDnsListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<DnsListener> {
   const udp = await udpListener(at, handler, log);
   let tcp: Server;
   try {
