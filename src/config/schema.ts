@@ -95,6 +95,8 @@ const dnsSchema = z
     upstreams: z.array(parsedWith(parseDnsUpstreamUrl)).default([]),
     /** Deadline of one attempt at one resolver. */
     timeout_ms: positiveMs.default(3_000),
+    /** Sources answered besides loopback, this host and (router mode) the LAN, e.g. a container bridge. */
+    allow_sources: z.array(cidr).default([]),
     /** Pipelined TCP connections kept per resolver. */
     tcp_pool_size: z.number().int().min(1).max(16).default(2),
     cache: z

@@ -49,7 +49,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
   };
   const router = new FlowRouter(outbounds, route, tcp);
-  const dns = await startDnsService(config.dns, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
+  const dns = await startDnsService(config.dns, config.rules, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
   const fakeIp = dns.fakeIp;
   if (fakeIp) {
     tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);

@@ -1,5 +1,5 @@
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
-import type { DnsConfig } from '../config/schema.js';
+import type { DnsConfig, RulesConfig } from '../config/schema.js';
 import { DnsCache } from '../dns/cache.js';
 import { FakeIp } from '../dns/fake-ip.js';
 import { FakeIpPool } from '../dns/fake-ip-pool.js';
@@ -11,6 +11,7 @@ import { TcpDnsTransport } from '../dns/tcp-transport.js';
 import type { DnsTransport } from '../dns/transport.js';
 import { UdpDnsTransport } from '../dns/udp-transport.js';
 import { startDnsListener, type DnsListener } from '../inbound/dns.js';
+import { DnsClientFilter, dnsClientSources } from '../inbound/dns-clients.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
 
@@ -40,6 +41,7 @@ function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeI
  */
 export async function startDns(
   config: DnsConfig,
+  rules: RulesConfig,
   outboundFor: (resolver: SocksAddr) => Outbound,
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
@@ -55,7 +57,7 @@ export async function startDns(
     });
     const cache = new DnsCache({ size: config.cache.size, maxBytes: config.cache.max_bytes, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
     resolver = new Resolver(transports, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
-    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), log);
+    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
   }
   return {
     fakeIp: fake?.fakeIp,

@@ -1,5 +1,5 @@
 import type { SocksAddr } from '../core/addr.js';
-import type { DnsConfig } from '../config/schema.js';
+import type { DnsConfig, RulesConfig } from '../config/schema.js';
 import type { ResolverOptions } from '../dns/resolver.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
@@ -12,11 +12,12 @@ import type { DnsService } from './dns-start.js';
  */
 export async function startDnsService(
   config: DnsConfig,
+  rules: RulesConfig,
   outboundFor: (resolver: SocksAddr) => Outbound,
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
 ): Promise<DnsService> {
   if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, stop: async () => {} };
   const { startDns } = await import('./dns-start.js');
-  return startDns(config, outboundFor, log, onAttempt);
+  return startDns(config, rules, outboundFor, log, onAttempt);
 }

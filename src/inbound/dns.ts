@@ -4,6 +4,7 @@ import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../codec/dns-tcp-frame.js'
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { DnsHandler } from '../dns/handler.js';
+import type { DnsClientFilter } from './dns-clients.js';
 import type { Logger } from '../core/log.js';
 
 /** A client that leaves a DNS TCP connection idle this long is dropped (RFC 7766 §6.2.3 suggests seconds). */
@@ -11,17 +12,46 @@ const TCP_IDLE_MS = 10_000;
 /** Queries of one TCP connection resolved at once; the rest wait unread (RFC 7766 §6.2.1.1 lets a server limit this). */
 const TCP_MAX_IN_FLIGHT = 16;
 
+/** Refused queries are logged at most this often (with how many there were), so a flood cannot fill the log. */
+const REFUSED_LOG_MS = 10_000;
+
 /** What the listeners need of the DNS handler. */
 export type QueryHandler = Pick<DnsHandler, 'handle'>;
+/** Whether a peer may be answered (see dns-clients.ts). */
+export type ClientCheck = Pick<DnsClientFilter, 'allows'>;
 
 export interface DnsListener {
+  /** Queries (UDP) and connections (TCP) ignored because of their source. */
+  readonly refused: number;
   close(): void;
 }
 
-function udpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<UdpSocket> {
+/** Counts queries from sources that may not use the listener, and says so now and then. */
+class Refusals {
+  count = 0;
+  private loggedAt = -Infinity;
+  private suppressed = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  add(via: 'udp' | 'tcp', from: string): void {
+    this.count++;
+    const now = Date.now();
+    if (now - this.loggedAt < REFUSED_LOG_MS) {
+      this.suppressed++;
+      return;
+    }
+    this.log.warn({ via, from, refused: this.count, suppressed: this.suppressed }, 'DNS query ignored: its source is not loopback, this host, the LAN (rules.lan_interfaces, rules.lan_sources) or dns.allow_sources');
+    this.loggedAt = now;
+    this.suppressed = 0;
+  }
+}
+
+function udpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck, refusals: Refusals, log: Logger): Promise<UdpSocket> {
   const socket = createSocket({ type: at.kind === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: false });
   socket.on('message', (msg, rinfo) => {
     const from = formatAddr({ host: rinfo.address, port: rinfo.port });
+    if (!clients.allows(rinfo.address)) return refusals.add('udp', from);
     void handler
       .handle(msg, 'udp', from)
       .then((reply) => {
@@ -39,15 +69,20 @@ function udpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise
   });
 }
 
-function tcpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<Server> {
+function tcpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck, refusals: Refusals, log: Logger): Promise<Server> {
   // Half-open: a client may send its queries then shut down its side; it still gets the answers.
   const server = createServer({ allowHalfOpen: true }, (client) => {
+    const from = formatAddr({ host: client.remoteAddress ?? '', port: client.remotePort ?? 0 });
+    if (!clients.allows(client.remoteAddress ?? '')) {
+      refusals.add('tcp', from);
+      client.destroy();
+      return;
+    }
     /** Queries read but not yet handed to the handler (at most one read's worth: reading pauses meanwhile). */
     let waiting: Buffer[] = [];
     let next = 0;
     let inFlight = 0;
     let clientDone = false;
-    const from = formatAddr({ host: client.remoteAddress ?? '', port: client.remotePort ?? 0 });
     const reader = new DnsTcpFrameReader();
     const answer = (message: Buffer) => {
       inFlight++;
@@ -100,18 +135,22 @@ function tcpListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise
   });
 }
 
-/** DNS over UDP and TCP on the same address and port. */
-export async function startDnsListener(at: SocksAddr, handler: QueryHandler, log: Logger): Promise<DnsListener> {
-  const udp = await udpListener(at, handler, log);
+/** DNS over UDP and TCP on the same address and port, for the clients `clients` allows. */
+export async function startDnsListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck, log: Logger): Promise<DnsListener> {
+  const refusals = new Refusals(log);
+  const udp = await udpListener(at, handler, clients, refusals, log);
   let tcp: Server;
   try {
-    tcp = await tcpListener(at, handler, log);
+    tcp = await tcpListener(at, handler, clients, refusals, log);
   } catch (err) {
     udp.close();
     throw err;
   }
   log.info({ listen: formatAddr(at) }, 'DNS listening (UDP and TCP)');
   return {
+    get refused() {
+      return refusals.count;
+    },
     close() {
       udp.close();
       tcp.close();

@@ -9,7 +9,8 @@ import { DAEMON_MARK, startSocksgate } from './socksgate.js';
  * whatever server it likes; the router's rules redirect the query to socksgate's DNS listener,
  * which resolves it over TCP through Dante at dnsmasq in the internet namespace. Proven from both
  * ends: socksgate logs the query from the LAN host, and dnsmasq logs it from Dante's outgoing
- * address, never from the LAN host.
+ * address, never from the LAN host. The listener is on [::] (router mode needs it), so the WAN
+ * side (the proxy namespace) reaches it too: it must get no answer, while the router itself does.
  */
 
 let lab: Lab;
@@ -20,6 +21,9 @@ let lan: Awaited<ReturnType<typeof addLan>>;
 /** Nothing listens here (TEST-NET-3, routed towards the internet namespace): only capture answers. */
 const NOWHERE = '203.0.113.53';
 const NOWHERE6 = '2001:db8:3::53';
+/** What dnsmasq would answer for the names asked from the WAN side and by the router itself. */
+const WAN_ANSWER = '203.0.113.47';
+const SELF_ANSWER = '203.0.113.48';
 
 const BACKENDS = [
   { backend: 'nft', lan: ['--lan-interface', LAN.iface] },
@@ -42,7 +46,11 @@ before(async () => {
   lab = await createLab({ ipv6: true });
   lan = await addLan(lab);
   const records: Record<string, string[]> = {};
-  for (const { backend } of BACKENDS) for (const q of QUESTIONS(backend)) records[q.qname] = [q.answer];
+  for (const { backend } of BACKENDS) {
+    for (const q of QUESTIONS(backend)) records[q.qname] = [q.answer];
+    records[name(backend, 'wan')] = [WAN_ANSWER];
+    records[name(backend, 'self')] = [SELF_ANSWER];
+  }
   dnsmasq = await startDnsmasq(lab, { records });
   const dante = await startDante(lab, { port: 1080 });
   upstream = `socks5://${dante.host}:${dante.port}`;
@@ -82,6 +90,14 @@ for (const { backend, lan: lanArgs } of BACKENDS) {
         const dig = await lan.exec('dig', [`@${q.server}`, q.qname, q.type, '+short', ...q.dig, '+tries=2', '+time=3']);
         assert.equal(dig.stdout.trim(), q.answer, `dig @${q.server} ${q.qname} ${q.type}: ${dig.stdout}${dig.stderr}\n${daemon.proc.output()}\n${dnsmasq.proc.output()}`);
       }
+      // The WAN side asks the router's wildcard listener directly: no recursion through the proxy.
+      for (const [server, via] of [[lab.addr.client, '+notcp'], [lab.addr.client, '+tcp'], [lab.addr.client6, '+notcp'], [lab.addr.client6, '+tcp']]) {
+        const dig = await lab.exec('proxy', 'dig', [`@${server}`, '-p', '5353', name(backend, 'wan'), 'A', '+short', via, '+tries=1', '+time=2'], { allowFail: true });
+        assert.doesNotMatch(dig.stdout, new RegExp(WAN_ANSWER.replace(/\./g, '\\.')), `dig from the WAN side @${server} ${via} was answered`);
+      }
+      // The router's own processes, asking at one of its addresses, are answered.
+      const self = await lab.exec('client', 'dig', [`@${lab.addr.client}`, '-p', '5353', name(backend, 'self'), 'A', '+short', '+notcp', '+tries=2', '+time=3'], { allowFail: true });
+      assert.equal(self.stdout.trim(), SELF_ANSWER, `dig on the router: ${self.stdout}${self.stderr}`);
     } finally {
       assert.equal(await daemon.stop(), 0);
     }
@@ -103,6 +119,10 @@ for (const { backend, lan: lanArgs } of BACKENDS) {
       assert.ok(seen.length >= 1, `${q.qname}: not in dnsmasq's log\n${dnsmasq.proc.output()}`);
       for (const line of seen) assert.match(line, new RegExp(`query\\[${q.type}\\] ${esc(q.qname)} from ${esc(lab.addr.proxyInternetSide)}$`));
     }
+    assert.deepEqual(dnsmasqQueries(name(backend, 'wan')), [], 'no WAN query reached the resolver');
+    const ignored = daemon.lines().filter((l) => l.msg.startsWith('DNS query ignored'));
+    const wanSide = [lab.addr.proxyClientSide, lab.addr.proxyClientSide6];
+    assert.ok(ignored.length >= 1 && ignored.every((l) => wanSide.some((a) => String(l.from).includes(`${a}]`))), `the WAN queries are logged as ignored\n${daemon.proc.output()}`);
     // Nothing from the LAN reached dnsmasq directly, and nothing was carried as plain UDP/TCP flows.
     assert.doesNotMatch(dnsmasq.proc.output(), new RegExp(`from (${LAN.host.replace(/\./g, '\\.')}|${LAN.host6})`));
     assert.equal(daemon.lines().filter((l) => l.msg === 'flow finished').length, 0, 'no TCP flow: DNS over TCP went to the DNS listener');

@@ -1,5 +1,5 @@
 // The DNS listener on loopback with a stand-in handler: what a client that pipelines queries and
-// never reads its answers can make the daemon hold.
+// never reads its answers can make the daemon hold, and sources it must not answer.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { DnsTcpFrameReader, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
-import { startDnsListener, type DnsListener } from '../../../src/inbound/dns.js';
+import { startDnsListener, type ClientCheck, type DnsListener } from '../../../src/inbound/dns.js';
 
 const log = pino({ level: 'silent' });
 /** Each answer is this big, so a few hundred fill every kernel buffer between the two ends. */
@@ -29,11 +29,11 @@ const handler = {
 };
 
 /** The listener on 127.0.0.1 at a free port (UDP and TCP share it, so port 0 cannot do). */
-async function listen(): Promise<{ listener: DnsListener; port: number }> {
+async function listen(clients: ClientCheck = { allows: () => true }): Promise<{ listener: DnsListener; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
     try {
-      return { listener: await startDnsListener({ kind: 'ipv4', host: '127.0.0.1', port }, handler, log), port };
+      return { listener: await startDnsListener({ kind: 'ipv4', host: '127.0.0.1', port }, handler, clients, log), port };
     } catch (err) {
       if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt > 20) throw err;
     }
@@ -83,4 +83,23 @@ test('a TCP client that pipelines queries and never reads gets only a bounded nu
   } finally {
     hog.destroy();
   }
+});
+
+test('a source the filter refuses gets no UDP answer and its TCP connection is closed unread; both are counted', async () => {
+  const asked: string[] = [];
+  const { listener, port } = await listen({ allows: (address) => (asked.push(address), false) });
+  after(() => listener.close());
+  const before = handler.started;
+  const udp = dgram.createSocket('udp4');
+  udp.send(query(1), port, '127.0.0.1');
+  const answered = await Promise.race([once(udp, 'message').then(() => true), sleep(300).then(() => false)]);
+  udp.close();
+  assert.equal(answered, false);
+  const tcp = connect({ port, host: '127.0.0.1' });
+  tcp.on('error', () => {});
+  tcp.write(encodeDnsTcpFrame(query(2)));
+  await once(tcp, 'close');
+  assert.equal(handler.started, before, 'nothing reached the handler');
+  assert.equal(listener.refused, 2);
+  assert.deepEqual(asked, ['127.0.0.1', '127.0.0.1']);
 });
