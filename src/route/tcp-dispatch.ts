@@ -38,8 +38,8 @@ export interface TcpDispatchDeps extends FlowReportDeps {
 export type DecideTcp = (flow: Flow, host: string | undefined) => Decision;
 
 /**
- * Carries one TCP flow: maps a fake-IP destination to its name, sniffs a name when the route may
- * need one, asks the router, then dials through the chosen outbound and relays. A flow that Node
+ * Carries one TCP flow: maps a fake-IP destination to its name, sniffs one from the client's first
+ * bytes (when sniffing is on), asks the router, then dials through the chosen outbound and relays. A flow that Node
  * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans) runs in
  * the addon from accept to close; the others on Node sockets. Never rejects: whatever fails resets
  * the client and is reported once.
