@@ -1,5 +1,5 @@
 import { runStep } from './exec.js';
-import { observe } from './observe.js';
+import { observeForApply } from './observe.js';
 import type { FirewallPlan } from './plan.js';
 import type { Step } from './step.js';
 import { applySteps, resolveBackend, type Backend } from './transaction.js';
@@ -11,7 +11,7 @@ export interface Prepared {
 
 /** Exactly the steps `applyRules` would run now (what `rules print` shows). */
 export function prepareApply(plan: FirewallPlan, setting: 'auto' | Backend): Prepared {
-  const observed = observe(plan);
+  const observed = observeForApply(plan);
   const backend = resolveBackend(setting, observed);
   return { backend, steps: applySteps(plan, backend, observed) };
 }

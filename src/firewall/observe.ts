@@ -1,12 +1,21 @@
 import type { IpFamily } from '../core/cidr.js';
 import { runTool } from './exec.js';
+import { usesPolicyRouting, type FirewallPlan } from './plan.js';
 import type { Observed, OwnedNames } from './transaction.js';
 
 const SAVE: Record<IpFamily, string> = { ipv4: 'iptables-save', ipv6: 'ip6tables-save' };
+const FLAG: Record<IpFamily, string> = { ipv4: '-4', ipv6: '-6' };
 
 function saved(family: IpFamily): string | undefined {
   const r = runTool(SAVE[family], []);
   return r.ok ? r.stdout : undefined;
+}
+
+/** `ip -j` output for route table `table`; '[]' when it does not exist yet, undefined when unreadable. */
+function routes(table: number, family: IpFamily): string | undefined {
+  const r = runTool('ip', [FLAG[family], '-N', '-d', '-j', 'route', 'show', 'table', String(table)]);
+  if (r.ok) return r.stdout;
+  return /table does not exist/i.test(r.stderr) ? '[]' : undefined;
 }
 
 /** A read-only look at what is installed in this namespace. */
@@ -15,4 +24,11 @@ export function observe(names: Pick<OwnedNames, 'nftTable'>): Observed {
   const nftTable = nft && runTool('nft', ['list', 'table', 'inet', names.nftTable]).ok;
   const iptablesNft = runTool('iptables', ['-V']).stdout.includes('nf_tables');
   return { nft, nftTable, iptablesNft, saved: { ipv4: saved('ipv4'), ipv6: saved('ipv6') } };
+}
+
+/** What apply needs on top: the route table, when the plan uses policy routing. */
+export function observeForApply(plan: FirewallPlan): Observed {
+  const observed = observe(plan);
+  if (!plan.families.some(usesPolicyRouting)) return observed;
+  return { ...observed, routes: { ipv4: routes(plan.routeTable, 'ipv4'), ipv6: routes(plan.routeTable, 'ipv6') } };
 }

@@ -3,7 +3,7 @@ import type { FirewallPlan } from './plan.js';
 import { renderCreatedTablesRemoval } from './iptables-nft-tables.js';
 import { renderIptables, renderIptablesFlush } from './render-iptables.js';
 import { renderNft, renderNftFlush } from './render-nft.js';
-import { routingApplySteps, routingFlushSteps } from './routing.js';
+import { routingApplySteps, routingFlushSteps, type RouteTables } from './routing.js';
 import type { Step } from './step.js';
 
 /** Which steps apply and flush run, from the plan and what is installed now. Pure. */
@@ -20,6 +20,8 @@ export interface Observed {
   readonly iptablesNft: boolean;
   /** iptables-save / ip6tables-save output, or undefined when the tool is missing. */
   readonly saved: Readonly<Record<IpFamily, string | undefined>>;
+  /** The plan's route table, when it uses policy routing (see route-table.ts). */
+  readonly routes?: RouteTables;
 }
 
 /** The names flush needs; flush must work even when the rest of the config no longer plans. */
@@ -56,9 +58,12 @@ function canDeleteTables(observed: Observed): boolean {
   return observed.iptablesNft && observed.nft;
 }
 
-/** Routing first, so nothing is ever marked without a route; a re-apply replaces everything of ours. */
+/**
+ * Routing first, so nothing is ever marked without a route; a re-apply replaces everything of ours.
+ * Throws FirewallError when the route table holds others' routes that would take marked packets.
+ */
 export function applySteps(plan: FirewallPlan, backend: Backend, observed: Observed): Step[] {
-  const steps = routingApplySteps(plan);
+  const steps = routingApplySteps(plan, observed.routes);
   if (backend === 'nft') {
     steps.push(...iptablesFlushSteps(plan, observed), nftStep(renderNft(plan)));
   } else {

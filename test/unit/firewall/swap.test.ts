@@ -19,7 +19,7 @@ test('reload swap: a new route table replaces the routing too, after flushing th
   const next = planOf({ tproxy: ['[::]:12347'], rules: { route_table: 101 } });
   assert.equal(swapNeedsFlush(current, next), true);
   const steps = cmds(swapSteps(current, next, applySteps(next, 'nft', INSTALLED)));
-  assert.ok(steps.includes('ip -4 rule add fwmark 0x1/0x1 lookup 101'), steps.join('\n'));
+  assert.ok(steps.includes('ip -4 rule add fwmark 0x1/0x1 lookup 101 protocol 83'), steps.join('\n'));
   assert.equal(steps.at(-1), 'nft -f -');
 });
 
@@ -27,5 +27,5 @@ test('reload swap: moving from REDIRECT to TPROXY adds the policy routing', () =
   const current = planOf({ redirect: ['127.0.0.1:12345'] });
   const next = planOf({ tproxy: ['[::]:12347'] });
   assert.equal(swapNeedsFlush(current, next), false);
-  assert.ok(cmds(swapSteps(current, next, applySteps(next, 'nft', INSTALLED))).includes('ip -6 route replace local ::/0 dev lo table 100'));
+  assert.ok(cmds(swapSteps(current, next, applySteps(next, 'nft', INSTALLED))).includes('ip -6 route add local ::/0 dev lo table 100 proto 83 metric 83'));
 });
