@@ -1,10 +1,11 @@
 import type { IpFamily } from '../core/cidr.js';
-import { runTool } from './exec.js';
+import { FirewallError, runTool } from './exec.js';
 import { usesPolicyRouting, type FirewallPlan } from './plan.js';
 import type { Observed, OwnedNames } from './transaction.js';
 
 const SAVE: Record<IpFamily, string> = { ipv4: 'iptables-save', ipv6: 'ip6tables-save' };
 const FLAG: Record<IpFamily, string> = { ipv4: '-4', ipv6: '-6' };
+const NFT_FAMILY: Record<IpFamily, string> = { ipv4: 'ip', ipv6: 'ip6' };
 
 function saved(family: IpFamily): string | undefined {
   const r = runTool(SAVE[family], []);
@@ -18,6 +19,21 @@ function routes(table: number, family: IpFamily): string | undefined {
   return /table does not exist/i.test(r.stderr) ? '[]' : undefined;
 }
 
+/**
+ * "table chain" of every chain in nft's `ip`/`ip6` tables, where iptables-nft keeps its own. Not
+ * knowing them is an error: apply would mark others' built-in chains as its own.
+ */
+function nftChains(family: IpFamily): string[] {
+  const r = runTool('nft', ['-j', 'list', 'chains', NFT_FAMILY[family]]);
+  if (!r.ok) throw new FirewallError(`nft -j list chains ${NFT_FAMILY[family]} failed: ${r.stderr.trim() || 'no output'}`);
+  try {
+    const listed = (JSON.parse(r.stdout) as { nftables?: { chain?: { table: string; name: string } }[] }).nftables ?? [];
+    return listed.flatMap((entry) => (entry.chain ? [`${entry.chain.table} ${entry.chain.name}`] : []));
+  } catch (err) {
+    throw new FirewallError(`cannot read nft -j list chains ${NFT_FAMILY[family]}: ${(err as Error).message}`);
+  }
+}
+
 /** A read-only look at what is installed in this namespace. */
 export function observe(names: Pick<OwnedNames, 'nftTable'>): Observed {
   const nft = runTool('nft', ['--version']).ok;
@@ -26,9 +42,10 @@ export function observe(names: Pick<OwnedNames, 'nftTable'>): Observed {
   return { nft, nftTable, iptablesNft, saved: { ipv4: saved('ipv4'), ipv6: saved('ipv6') } };
 }
 
-/** What apply needs on top: the route table, when the plan uses policy routing. */
+/** What apply needs on top: iptables-nft's chains, and the route table when the plan uses policy routing. */
 export function observeForApply(plan: FirewallPlan): Observed {
   const observed = observe(plan);
-  if (!plan.families.some(usesPolicyRouting)) return observed;
-  return { ...observed, routes: { ipv4: routes(plan.routeTable, 'ipv4'), ipv6: routes(plan.routeTable, 'ipv6') } };
+  const chains = observed.iptablesNft && observed.nft ? { nftChains: { ipv4: nftChains('ipv4'), ipv6: nftChains('ipv6') } } : {};
+  const table = plan.families.some(usesPolicyRouting) ? { routes: { ipv4: routes(plan.routeTable, 'ipv4'), ipv6: routes(plan.routeTable, 'ipv6') } } : {};
+  return { ...observed, ...chains, ...table };
 }

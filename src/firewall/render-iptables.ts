@@ -3,7 +3,8 @@ import { usesPolicyRouting, type FamilyPlan, type FirewallPlan } from './plan.js
 
 /**
  * The plan as `iptables-restore --noflush` / `ip6tables-restore --noflush` input. socksgate owns
- * every chain named `<prefix>_…` and hooks each into a built-in chain with one jump rule. The input
+ * exactly the chains named `<prefix>_<suffix>` for the suffixes below (never any other chain that
+ * merely starts with the prefix) and hooks them into built-in chains with jump rules. The input
  * first removes whatever of ours is already there (read from `iptables-save`), so an apply
  * replaces an earlier or crashed set in the same transaction and applying twice equals once.
  */
@@ -19,10 +20,23 @@ interface TableRules {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** The chains the rules below create. */
+const RULE_CHAINS = ['NAT', 'DNS', 'MARK', 'TPROXY', 'ESTAB', 'DIVERT'] as const;
+/** The built-in chains socksgate's jumps hook into. */
+export const HOOKED_BUILTINS = ['OUTPUT', 'PREROUTING'] as const;
+/** Empty marker chains (iptables-nft only): apply created the table (TABLE) or that built-in chain. */
+const MARKERS = ['TABLE', ...HOOKED_BUILTINS] as const;
+/** Every chain suffix socksgate owns after `<prefix>_`. */
+export const OWNED_SUFFIXES: readonly string[] = [...RULE_CHAINS, ...MARKERS];
+
+export function isOwnedChain(prefix: string, chain: string): boolean {
+  return chain.startsWith(`${prefix}_`) && OWNED_SUFFIXES.includes(chain.slice(prefix.length + 1));
+}
+
 /** Our chains and the rules in other chains that jump to them, per table, from iptables-save output. */
 export function ownedBy(prefix: string, saved: string): Map<string, { chains: string[]; jumps: string[] }> {
   const owned = new Map<string, { chains: string[]; jumps: string[] }>();
-  const isOurs = (chain: string) => chain.startsWith(`${prefix}_`);
+  const isOurs = (chain: string) => isOwnedChain(prefix, chain);
   let table = '';
   for (const line of saved.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
@@ -137,11 +151,19 @@ function routerTables(plan: FirewallPlan, f: FamilyPlan): Record<Table, TableRul
  */
 export const tableMarker = (prefix: string) => `${prefix}_TABLE`;
 
+/**
+ * The same for a built-in chain: iptables-nft creates one on first use, in a table that may hold
+ * others' chains and so stay; flush deletes the built-in chain through nft when this says it was ours.
+ */
+export const builtinMarker = (prefix: string, builtin: string) => `${prefix}_${builtin}`;
+
+const isMarker = (prefix: string, chain: string) => MARKERS.some((suffix) => chain === `${prefix}_${suffix}`);
+
 /** Removal of everything of ours in `saved`, per table: unhook, flush, delete (markers too unless kept). */
 function removal(prefix: string, saved: string, keepMarkers: boolean): Map<string, { declare: string[]; lines: string[] }> {
   const out = new Map<string, { declare: string[]; lines: string[] }>();
   for (const [table, { chains, jumps }] of ownedBy(prefix, saved)) {
-    const removed = keepMarkers ? chains.filter((chain) => chain !== tableMarker(prefix)) : chains;
+    const removed = keepMarkers ? chains.filter((chain) => !isMarker(prefix, chain)) : chains;
     out.set(table, {
       declare: removed.map((chain) => `:${chain} - [0:0]`),
       lines: [...jumps.map((rule) => rule.replace(/^-A /, '-D ')), ...removed.map((chain) => `-X ${chain}`)],
@@ -168,12 +190,23 @@ export function renderIptablesFlush(prefix: string, saved: string): string {
   return restoreInput(removal(prefix, saved, false));
 }
 
+/** Markers for what the restore of `rules` into `table` will create: the table, built-in chains. */
+function markersFor(prefix: string, table: Table, rules: readonly string[], saved: string, nftChains: readonly string[]): string[] {
+  const markers = hasTable(saved, table) ? [] : [tableMarker(prefix)];
+  for (const builtin of HOOKED_BUILTINS) {
+    const hooked = rules.some((rule) => rule.startsWith(`-A ${builtin} `));
+    if (hooked && !nftChains.includes(`${table} ${builtin}`)) markers.push(builtinMarker(prefix, builtin));
+  }
+  return markers;
+}
+
 /**
  * restore input (`--noflush`) installing `family`'s part of the plan, after removing what of ours
  * `saved` (this family's current iptables-save output) holds. '' when there is nothing to do.
- * With `markNewTables` (iptables-nft), a table that does not exist yet gets the table marker.
+ * With `nftChains` (iptables-nft: "table chain" of the chains nft lists now), what the restore
+ * creates gets a marker: a table that does not exist yet, a built-in chain that does not.
  */
-export function renderIptables(plan: FirewallPlan, family: IpFamily, saved: string, markNewTables = false): string {
+export function renderIptables(plan: FirewallPlan, family: IpFamily, saved: string, nftChains?: readonly string[]): string {
   const sections = removal(plan.chain, saved, true);
   const f = plan.families.find((p) => p.family === family);
   if (f) {
@@ -181,7 +214,8 @@ export function renderIptables(plan: FirewallPlan, family: IpFamily, saved: stri
     for (const table of ['mangle', 'nat'] as const) {
       const { rules } = tables[table];
       if (!tables[table].chains.length) continue;
-      const chains = markNewTables && !hasTable(saved, table) ? [tableMarker(plan.chain), ...tables[table].chains] : tables[table].chains;
+      const markers = nftChains ? markersFor(plan.chain, table, rules, saved, nftChains) : [];
+      const chains = [...markers, ...tables[table].chains];
       const old = sections.get(table) ?? { declare: [], lines: [] };
       // A chain we keep is flushed by its declaration; only chains no longer used are deleted.
       const declare = [...new Set([...old.declare, ...chains.map((chain) => `:${chain} - [0:0]`)])];

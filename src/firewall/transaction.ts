@@ -20,6 +20,8 @@ export interface Observed {
   readonly iptablesNft: boolean;
   /** iptables-save / ip6tables-save output, or undefined when the tool is missing. */
   readonly saved: Readonly<Record<IpFamily, string | undefined>>;
+  /** For apply, with iptables-nft and nft: "table chain" of the chains nft lists in the `ip`/`ip6` tables. */
+  readonly nftChains?: Readonly<Record<IpFamily, readonly string[]>>;
   /** The plan's route table, when it uses policy routing (see route-table.ts). */
   readonly routes?: RouteTables;
 }
@@ -69,7 +71,7 @@ export function applySteps(plan: FirewallPlan, backend: Backend, observed: Obser
   } else {
     if (observed.nftTable) steps.push(nftStep(renderNftFlush(plan.nftTable)));
     for (const family of FAMILIES) {
-      const text = renderIptables(plan, family, observed.saved[family] ?? '', canDeleteTables(observed));
+      const text = renderIptables(plan, family, observed.saved[family] ?? '', canDeleteTables(observed) ? observed.nftChains?.[family] : undefined);
       if (text) steps.push(restoreStep(family, text));
     }
   }

@@ -1,5 +1,6 @@
 import type { RulesConfig } from '../../config/schema.js';
 import { planRules, type CgroupScope, type FirewallPlan } from '../../firewall/plan.js';
+import { OWNED_SUFFIXES } from '../../firewall/render-iptables.js';
 import type { OwnedNames } from '../../firewall/transaction.js';
 import type { ExecTarget } from './target.js';
 
@@ -35,10 +36,10 @@ export function execOwnedNames(id: number): OwnedNames {
   return { nftTable: names.nft_table, chain: names.iptables_chain, fwmark: 0, routeTable: 0 };
 }
 
-/** Ids of the exec rule sets in `nft list tables` and iptables-save output. */
+/** Ids of the exec rule sets in `nft list tables` and iptables-save output (exactly exec's names, never look-alikes). */
 export function execIdsIn(nftTables: string, saved: string): Set<number> {
   const ids = new Set<number>();
   for (const m of nftTables.matchAll(new RegExp(`^table inet ${TABLE_PREFIX}(\\d+)$`, 'gm'))) ids.add(Number(m[1]));
-  for (const m of saved.matchAll(new RegExp(`^:${CHAIN_PREFIX}([0-9A-Z]+)_`, 'gm'))) ids.add(parseInt(m[1], 36));
+  for (const m of saved.matchAll(new RegExp(`^:${CHAIN_PREFIX}([0-9A-Z]+)_(?:${OWNED_SUFFIXES.join('|')}) `, 'gm'))) ids.add(parseInt(m[1], 36));
   return ids;
 }

@@ -32,6 +32,7 @@ test('iptables: the OUTPUT jump carries the cgroup match', () => {
 
 test('finds the exec rule sets of every backend by their names', () => {
   const tables = 'table inet socksgate\ntable inet socksgate_exec_42\ntable ip nat\n';
-  const saved = '*nat\n:OUTPUT ACCEPT [0:0]\n:SGX16_NAT - [0:0]\n:SGX2HWCG_NAT - [0:0]\n:SOCKSGATE_NAT - [0:0]\nCOMMIT\n';
+  const saved = '*nat\n:OUTPUT ACCEPT [0:0]\n:SGX16_NAT - [0:0]\n:SGX2HWCG_NAT - [0:0]\n:SOCKSGATE_NAT - [0:0]\n:SGXFOO_OTHER - [0:0]\n:SGX1_NAT2 - [0:0]\nCOMMIT\n';
   assert.deepEqual([...execIdsIn(tables, saved)].sort((a, b) => a - b), [42, 4194304]);
+  assert.deepEqual([...execIdsIn('table inet socksgate_exec_7x\n', '*nat\n:SGXFOO_OTHER - [0:0]\n:SGX1_NAT2 - [0:0]\nCOMMIT\n')], []);
 });

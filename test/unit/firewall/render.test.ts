@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderCreatedTablesRemoval } from '../../../src/firewall/iptables-nft-tables.js';
-import { renderIptables, renderIptablesFlush } from '../../../src/firewall/render-iptables.js';
+import { isOwnedChain, renderIptables, renderIptablesFlush } from '../../../src/firewall/render-iptables.js';
 import { renderNft, renderNftFlush } from '../../../src/firewall/render-nft.js';
 import { assertGolden, MODES, planOf } from './fixtures.js';
 
@@ -90,9 +90,9 @@ COMMIT
 });
 
 test('iptables-nft: a table apply created is marked, and flush deletes it only when nothing else is in it', () => {
-  const fresh = renderIptables(planOf({}), 'ipv4', '', true);
-  assert.match(fresh, /^\*nat\n:SOCKSGATE_TABLE - \[0:0\]\n:SOCKSGATE_NAT - \[0:0\]\n/);
-  assert.doesNotMatch(renderIptables(planOf({}), 'ipv4', '*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n', true), /SOCKSGATE_TABLE/);
+  const fresh = renderIptables(planOf({}), 'ipv4', '', []);
+  assert.match(fresh, /^\*nat\n:SOCKSGATE_TABLE - \[0:0\]\n:SOCKSGATE_OUTPUT - \[0:0\]\n:SOCKSGATE_NAT - \[0:0\]\n/);
+  assert.doesNotMatch(renderIptables(planOf({}), 'ipv4', '*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n', ['nat OUTPUT']), /SOCKSGATE_TABLE|SOCKSGATE_OUTPUT/);
   const ours = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:SOCKSGATE_NAT - [0:0]\n:SOCKSGATE_TABLE - [0:0]\n-A OUTPUT -j SOCKSGATE_NAT\n-A SOCKSGATE_NAT -j RETURN\nCOMMIT\n';
   assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', ours), 'delete table ip nat\n');
   assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv6', ours), 'delete table ip6 nat\n');
@@ -101,4 +101,54 @@ test('iptables-nft: a table apply created is marked, and flush deletes it only w
   assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', ours.replace(':OUTPUT ACCEPT', ':OUTPUT DROP')), '');
   assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', ours.replace('COMMIT', ':DOCKER - [0:0]\nCOMMIT')), '');
   assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', SAVED_WITH_OURS), '');
+});
+
+test('iptables-nft: a built-in chain apply created in an existing table is marked, and flush deletes it only when empty', () => {
+  // mangle exists (another tool's chain hooked into FORWARD) but has no PREROUTING or OUTPUT chain in nft yet
+  const theirs = '*mangle\n:PREROUTING ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:OTHER - [0:0]\n-A FORWARD -j OTHER\nCOMMIT\n';
+  const plan = planOf({ tproxy: ['[::]:12347'] });
+  const text = renderIptables(plan, 'ipv4', theirs, ['mangle FORWARD', 'mangle OTHER']);
+  assert.match(text, /^\*mangle\n:SOCKSGATE_OUTPUT - \[0:0\]\n:SOCKSGATE_PREROUTING - \[0:0\]\n:SOCKSGATE_MARK/);
+  assert.doesNotMatch(text, /SOCKSGATE_TABLE/);
+  assert.doesNotMatch(renderIptables(plan, 'ipv4', theirs, ['mangle FORWARD', 'mangle OTHER', 'mangle PREROUTING', 'mangle OUTPUT']), /SOCKSGATE_OUTPUT|SOCKSGATE_PREROUTING/);
+  const installed = theirs.replace('COMMIT', ':SOCKSGATE_OUTPUT - [0:0]\n:SOCKSGATE_PREROUTING - [0:0]\n:SOCKSGATE_MARK - [0:0]\n-A OUTPUT -j SOCKSGATE_MARK\n-A PREROUTING -j SOCKSGATE_MARK\nCOMMIT');
+  assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', installed), 'delete chain ip mangle OUTPUT\ndelete chain ip mangle PREROUTING\n');
+  // a re-apply keeps the markers (the chains exist now, so it would not add them again)
+  assert.match(renderIptables(plan, 'ipv4', installed, ['mangle FORWARD', 'mangle OTHER', 'mangle PREROUTING', 'mangle OUTPUT']), /^\*mangle\n:SOCKSGATE_MARK - \[0:0\]\n/);
+  assert.doesNotMatch(renderIptables(plan, 'ipv4', installed, []), /-X SOCKSGATE_(OUTPUT|PREROUTING)/);
+  // someone else's rule in it, or a DROP policy, keeps it
+  assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', installed.replace('COMMIT', '-A PREROUTING -j OTHER\nCOMMIT')), 'delete chain ip mangle OUTPUT\n');
+  assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', installed.replace(':OUTPUT ACCEPT', ':OUTPUT DROP')), 'delete chain ip mangle PREROUTING\n');
+});
+
+const LOOK_ALIKES = `*nat
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:SOCKSGATE_OTHER - [0:0]
+:SOCKSGATE_X_NAT - [0:0]
+:SOCKSGATE_NAT - [0:0]
+-A OUTPUT -j SOCKSGATE_OTHER
+-A PREROUTING -j SOCKSGATE_X_NAT
+-A OUTPUT -j SOCKSGATE_NAT
+-A SOCKSGATE_OTHER -j SOCKSGATE_X_NAT
+COMMIT
+`;
+
+test('iptables: only exactly named chains are ours; look-alikes and their jumps stay', () => {
+  assert.equal(renderIptablesFlush('SOCKSGATE', LOOK_ALIKES), '*nat\n:SOCKSGATE_NAT - [0:0]\n-D OUTPUT -j SOCKSGATE_NAT\n-X SOCKSGATE_NAT\nCOMMIT\n');
+  assert.equal(renderIptablesFlush('SOCKSGATE_X', LOOK_ALIKES), '*nat\n:SOCKSGATE_X_NAT - [0:0]\n-D PREROUTING -j SOCKSGATE_X_NAT\n-D SOCKSGATE_OTHER -j SOCKSGATE_X_NAT\n-X SOCKSGATE_X_NAT\nCOMMIT\n');
+  assert.doesNotMatch(renderIptables(planOf({}), 'ipv4', LOOK_ALIKES), /SOCKSGATE_OTHER|SOCKSGATE_X_NAT/);
+  // with our marker on the table, someone else's chain in it keeps it
+  assert.equal(renderCreatedTablesRemoval('SOCKSGATE', 'ipv4', LOOK_ALIKES.replace('COMMIT', ':SOCKSGATE_TABLE - [0:0]\nCOMMIT')), '');
+});
+
+test('iptables: every chain apply declares, markers included, is one flush removes', () => {
+  for (const [mode, raw] of Object.entries(MODES)) {
+    const plan = planOf(raw);
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const declared = [...renderIptables(plan, family, '', []).matchAll(/^:(\S+) /gm)].map((m) => m[1]);
+      assert.ok(declared.length, `${mode} ${family}`);
+      for (const chain of declared) assert.ok(isOwnedChain(plan.chain, chain), `${mode} ${family}: ${chain}`);
+    }
+  }
 });
