@@ -16,8 +16,13 @@ export interface ToolResult {
   readonly stderr: string;
 }
 
+/**
+ * Throws FirewallError when the tool was killed (a signal to our process group, or the timeout):
+ * its silence says nothing about the machine, and read as "not there" it would mislead apply.
+ */
 export function runTool(cmd: string, args: readonly string[], input?: string): ToolResult {
   const r = spawnSync(cmd, args, { input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
+  if (r.signal) throw new FirewallError(`${cmd} ${args.join(' ')} was killed by ${r.signal}`);
   const stderr = r.error ? `${r.error.message}\n${r.stderr ?? ''}` : (r.stderr ?? '');
   return { ok: r.status === 0, stdout: r.stdout ?? '', stderr };
 }
