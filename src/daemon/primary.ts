@@ -10,8 +10,11 @@ import { Workers } from './workers.js';
  * DNS, metrics and the control socket live in worker 1 (the other workers start none of them).
  */
 export function runPrimary(config: Config, log: Logger, rules: DaemonRules, reread: () => Config, workerEnv: Record<string, string>): void {
+  let stopping = false;
   const workers = new Workers(config.workers, log, {
     ready() {
+      // Told to stop before every worker listened: the rules would only go in to come out again.
+      if (stopping) return;
       try {
         rules.install();
       } catch (err) {
@@ -41,7 +44,6 @@ export function runPrimary(config: Config, log: Logger, rules: DaemonRules, rere
     }
     workers.signal('SIGHUP');
   });
-  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn({ signal }, 'second signal: workers told to exit now');

@@ -15,7 +15,7 @@ export interface DaemonRules {
   /** Removes them now (idempotent). */
   remove(): void;
   /** Reload: plans `next` (throws ConfigError), re-applies in one transaction if the plan changed. */
-  update(next: Config): 'off' | 'unchanged' | 'applied';
+  update(next: Config): 'off' | 'not installed' | 'unchanged' | 'applied';
 }
 
 /**
@@ -47,6 +47,11 @@ export function daemonRules(setting: string | undefined, config: Config, log: Lo
     remove,
     update(next) {
       const nextPlan = planFromConfig(next);
+      if (!installed) {
+        // Not yet (the next install uses it) or no more (stopping): applying now would leave rules behind.
+        [plan, config] = [nextPlan, next];
+        return 'not installed';
+      }
       if (JSON.stringify(nextPlan) === JSON.stringify(plan)) return 'unchanged';
       const { backend } = swapRules(plan, nextPlan, next.rules.backend);
       plan = nextPlan;

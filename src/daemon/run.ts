@@ -51,22 +51,12 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
     opts.onConfigError(err);
   }
   const files = raiseFileLimit();
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon(config, log, rules, observe);
-    rules.install();
-  } catch (err) {
-    // A route list that does not parse is a config error, found only now that the lists are read.
-    if (err instanceof ConfigError) opts.onConfigError(err);
-    log.fatal({ reason: errorCode(err) }, `cannot start: ${errorMessage(err)}`);
-    process.exit(1);
-  }
-  log.info(
-    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
-    worker ? 'worker running' : 'socksgate running',
-  );
-  reloadOnSighup(opts.loadConfig, daemon.state);
+  let daemon: Daemon | undefined;
   let stopping = false;
+  const stop = (running: Daemon) => {
+    rules.remove();
+    void running.stop().then(() => process.exit(0));
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
@@ -74,11 +64,29 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'signal received');
-    rules.remove();
-    void daemon.stop().then(() => process.exit(0));
+    if (daemon) stop(daemon);
   };
+  // Handled from before the start: a signal's default action would kill the process in the middle
+  // of installing the rules and leave them behind. Handled, it waits until the install (synchronous)
+  // is over, and a signal that arrives while the daemon starts stops it once it has started.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    daemon = await startDaemon(config, log, rules, observe);
+    // Before the install too: SIGHUP's default action would kill the process just like SIGTERM's.
+    reloadOnSighup(opts.loadConfig, daemon.state);
+    if (!stopping) rules.install();
+  } catch (err) {
+    // A route list that does not parse is a config error, found only now that the lists are read.
+    if (err instanceof ConfigError) opts.onConfigError(err);
+    log.fatal({ reason: errorCode(err) }, `cannot start: ${errorMessage(err)}`);
+    process.exit(1);
+  }
+  if (stopping) return stop(daemon);
+  log.info(
+    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
+    worker ? 'worker running' : 'socksgate running',
+  );
   // A worker whose primary is gone (even SIGKILLed) drains and exits.
   if (worker) process.on('disconnect', () => stopping || onSignal('SIGTERM'));
   // Only now: the primary may pass SIGHUP on as soon as it hears this.
