@@ -21,6 +21,8 @@ const SNAPSHOT: [string, string[]][] = [
   ['nft', ['list', 'ruleset']],
   ['ip', ['rule']],
   ['ip', ['-6', 'rule']],
+  ['ip', ['-4', 'route', 'show', 'table', 'all']],
+  ['ip', ['-6', 'route', 'show', 'table', 'all']],
 ];
 
 /** Everything rules may change in `ns`, with comments and counters normalised away. */
