@@ -191,6 +191,8 @@ static bool pump(relay *r, int d) {
     }
     if (n == 0) {
       dir->eof = true;
+      /* Nothing more comes this way: a half-closed connection holds no pipe either. */
+      pipe_give(dir->pipe);
       /* v2ray answers success before dialing and ssh -D may close at once: an upstream that ends
        * without a single byte while the client still talks is a failed connect, not a clean end. */
       uint64_t age = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle)) - r->started;
