@@ -34,9 +34,9 @@ export async function startSocksgate(
   lab: Lab,
   ns: NsRef,
   args: readonly string[],
-  opts: { name?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info' } = {},
 ): Promise<Daemon> {
-  const proc = lab.spawn(ns, process.execPath, [...shebangFlags(MAIN), MAIN, 'run', '--log-level', 'debug', ...args], {
+  const proc = lab.spawn(ns, process.execPath, [...shebangFlags(MAIN), MAIN, 'run', '--log-level', opts.logLevel ?? 'debug', ...args], {
     name: opts.name ?? 'socksgate',
     env: { ...process.env, ...opts.env },
   });
