@@ -2,11 +2,11 @@ import { ConfigError } from '../config/load.js';
 import type { RouteConfig } from '../config/schema.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { Decision } from '../adapter/router.js';
-import { addEach, ListError, readList } from './lists.js';
+import { compileDomains } from './domain-rule.js';
+import { addListFile } from './lists.js';
 import { CidrMatcher } from './match/cidr.js';
 import { CidrSetBuilder } from './match/cidr-set.js';
 import { DomainMatcher } from './match/domain.js';
-import { DomainSet } from './match/domain-set.js';
 import { InboundMatcher } from './match/inbound.js';
 import { listText, type Matcher, type RouteQuery } from './match/matcher.js';
 import { NetworkMatcher } from './match/network.js';
@@ -75,16 +75,6 @@ export function compileRoute(route: RouteConfig, targets: RouteTargets, firstUps
 
 function compileMatchers(rule: Rule, index: number): Matcher[] {
   const path = (key: string) => `route.rules.${index}.${key}`;
-  const fromFile = (key: 'cidr_file' | 'domain_file', file: string, add: (text: string) => void): number => {
-    try {
-      const entries = readList(file);
-      addEach(file, entries, add);
-      return entries.length;
-    } catch (err) {
-      if (err instanceof ListError) throw new ConfigError([{ path: path(key), message: err.message }]);
-      throw err;
-    }
-  };
   const matchers: Matcher[] = [];
   if (rule.cidr || rule.cidr_file) {
     const builder = new CidrSetBuilder();
@@ -93,27 +83,11 @@ function compileMatchers(rule: Rule, index: number): Matcher[] {
       for (const text of rule.cidr) builder.add(text);
       texts.push(listText('cidr', rule.cidr));
     }
-    if (rule.cidr_file) texts.push(`cidr_file=${rule.cidr_file} (${fromFile('cidr_file', rule.cidr_file, (t) => builder.add(t))} entries)`);
+    if (rule.cidr_file) texts.push(`cidr_file=${rule.cidr_file} (${addListFile(rule.cidr_file, path('cidr_file'), (t) => builder.add(t))} entries)`);
     matchers.push(new CidrMatcher(builder.build(), texts.join(' or ')));
   }
-  if (rule.domain || rule.domain_suffix || rule.domain_keyword || rule.domain_file) {
-    const set = new DomainSet();
-    const texts: string[] = [];
-    if (rule.domain) {
-      rule.domain.forEach((name) => set.addExact(name));
-      texts.push(listText('domain', rule.domain));
-    }
-    if (rule.domain_suffix) {
-      rule.domain_suffix.forEach((name) => set.addSuffix(name));
-      texts.push(listText('domain_suffix', rule.domain_suffix));
-    }
-    if (rule.domain_keyword) {
-      rule.domain_keyword.forEach((text) => set.addKeyword(text));
-      texts.push(listText('domain_keyword', rule.domain_keyword));
-    }
-    if (rule.domain_file) texts.push(`domain_file=${rule.domain_file} (${fromFile('domain_file', rule.domain_file, (t) => addDomainLine(set, t))} entries)`);
-    matchers.push(new DomainMatcher(set, texts.join(' or ')));
-  }
+  const domains = compileDomains(rule, path);
+  if (domains) matchers.push(new DomainMatcher(domains.set, domains.text));
   if (rule.port) {
     const set = new PortSet();
     rule.port.forEach((p) => set.add(p));
@@ -127,16 +101,4 @@ function compileMatchers(rule: Rule, index: number): Matcher[] {
   }
   if (rule.inbound) matchers.push(new InboundMatcher(typeof rule.inbound === 'string' ? [rule.inbound] : rule.inbound));
   return matchers;
-}
-
-const DOMAIN_LINE = /^(?:(full|suffix|keyword):)?([A-Za-z0-9_.*-]{1,253})$/;
-
-/** A domain_file line: `full:NAME` (exactly), `keyword:TEXT`, `suffix:NAME` or a bare NAME (it and every name under it). */
-function addDomainLine(set: DomainSet, text: string): void {
-  const match = DOMAIN_LINE.exec(text);
-  if (!match) throw new RangeError(`"${text}": expected a domain name, or full:NAME, suffix:NAME, keyword:TEXT`);
-  const [, kind, name] = match;
-  if (kind === 'full') set.addExact(name);
-  else if (kind === 'keyword') set.addKeyword(name);
-  else set.addSuffix(name);
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/load.js';
 
 /** One entry of a list file, with where it stands for error messages. */
 export interface ListEntry {
@@ -41,5 +42,17 @@ export function addEach(file: string, entries: readonly ListEntry[], add: (text:
     } catch (err) {
       throw new ListError(`${file}:${line}: ${(err as Error).message}`);
     }
+  }
+}
+
+/** Reads `file` and runs `add` on every entry; returns how many. A bad list is a ConfigError at `configPath`, naming `file:line`. */
+export function addListFile(file: string, configPath: string, add: (text: string) => void): number {
+  try {
+    const entries = readList(file);
+    addEach(file, entries, add);
+    return entries.length;
+  } catch (err) {
+    if (err instanceof ListError) throw new ConfigError([{ path: configPath, message: err.message }]);
+    throw err;
   }
 }
