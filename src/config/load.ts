@@ -145,7 +145,7 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
     }
   });
   if (issues.length) throw new ConfigError(issues);
-  issues.push(...routeNameIssues(valid.route, upstreams));
+  issues.push(...routeNameIssues(valid.route, upstreams), ...dnsViaIssues(valid.dns, upstreams));
   if (issues.length) throw new ConfigError(issues);
   return deepFreeze({ ...valid, upstreams });
 }
@@ -167,6 +167,16 @@ function routeNameIssues(route: ValidConfig['route'], upstreams: readonly Upstre
     if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknown(rule.upstream) });
   });
   return issues;
+}
+
+/** Every dns.rules `via` is `direct` or the name of an upstream. */
+function dnsViaIssues(dns: ValidConfig['dns'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
+  const names = upstreams.map((u) => u.name);
+  return dns.rules.flatMap((rule, index) =>
+    rule.via === undefined || rule.via === 'direct' || names.includes(rule.via)
+      ? []
+      : [{ path: `dns.rules.${index}.via`, message: `no upstream is named "${rule.via}" (known: ${names.join(', ')}); or direct` }],
+  );
 }
 
 export function loadConfig(file: string | undefined, flags: ConfigOverrides = {}, env = process.env, requirement: UpstreamsRequirement = 'required'): Config {

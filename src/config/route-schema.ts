@@ -17,6 +17,15 @@ const portOrRange = z.union([z.number().int().min(0).max(65535), z.string().rege
 const names = z.array(z.string().min(1).max(253)).min(1);
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
+/** The name matchers, shared with dns.rules: exact names, suffixes, keywords, and a list file of them. */
+export const domainMatchers = {
+  domain: names.optional(),
+  domain_suffix: names.optional(),
+  domain_keyword: names.optional(),
+  domain_file: z.string().min(1).optional(),
+};
+export const DOMAIN_MATCH_KEYS = ['domain', 'domain_suffix', 'domain_keyword', 'domain_file'] as const;
+
 /** The keys that make a rule match something; a rule needs at least one. */
 export const MATCH_KEYS = ['cidr', 'cidr_file', 'domain', 'domain_suffix', 'domain_keyword', 'domain_file', 'port', 'network', 'source', 'inbound'] as const;
 
@@ -28,10 +37,7 @@ export const routeRuleSchema = z
   .strictObject({
     cidr: z.array(z.string().superRefine(validCidr)).min(1).optional(),
     cidr_file: z.string().min(1).optional(),
-    domain: names.optional(),
-    domain_suffix: names.optional(),
-    domain_keyword: names.optional(),
-    domain_file: z.string().min(1).optional(),
+    ...domainMatchers,
     port: z.array(portOrRange).min(1).optional(),
     network: z.enum(['tcp', 'udp']).optional(),
     source: z.array(z.string().superRefine(validCidr)).min(1).optional(),

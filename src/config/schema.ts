@@ -5,7 +5,7 @@ import { parseIpBlock } from '../codec/ip-block.js';
 import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 import type { DeepReadonly } from './deep-freeze.js';
-import { routeSchema } from './route-schema.js';
+import { DOMAIN_MATCH_KEYS, domainMatchers, routeSchema } from './route-schema.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
 
@@ -85,6 +85,34 @@ const rulesSchema = z.strictObject({
 });
 
 const fakeIpRange = z.string().superRefine(parsesWith(parseIpBlock));
+const dnsUpstreams = z.array(parsedWith(parseDnsUpstreamUrl));
+
+/**
+ * One split-DNS rule: the names it matches are answered by its own `upstreams`, reached `via`
+ * `direct` or an upstream by name (default: wherever the route sends that resolver's address),
+ * or by socksgate itself with NXDOMAIN (`action: reject`).
+ */
+const dnsRuleSchema = z
+  .strictObject({
+    ...domainMatchers,
+    upstreams: dnsUpstreams.min(1).optional(),
+    via: z.string().min(1).optional(),
+    action: z.literal('reject').optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if ((rule.upstreams === undefined) === (rule.action === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of upstreams (e.g. ["udp://192.0.2.53"]) or action: reject' });
+    }
+    if (rule.via === 'direct' && rule.upstreams?.some((u) => u.server.kind === 'domain')) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'a resolver reached direct needs an IP address: its name would need a resolver first' });
+    }
+    if (rule.via !== undefined && rule.upstreams === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['via'], message: 'via says how the rule\'s upstreams are reached: give upstreams too' });
+    }
+    if (!DOMAIN_MATCH_KEYS.some((key) => rule[key] !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: `a DNS rule needs at least one of ${DOMAIN_MATCH_KEYS.join(', ')} (dns.upstreams answer everything else)` });
+    }
+  });
 
 /** The DNS server socksgate runs for applications, and where it sends what it cannot answer. */
 const dnsSchema = z
@@ -92,7 +120,9 @@ const dnsSchema = z
     /** UDP and TCP listener, e.g. 127.0.0.53:53; absent: no DNS server. */
     listen: listenAddress.optional(),
     /** Real resolvers, tried in order, reached through the first upstream proxy: tcp://IP[:PORT]. */
-    upstreams: z.array(parsedWith(parseDnsUpstreamUrl)).default([]),
+    upstreams: dnsUpstreams.default([]),
+    /** Split DNS: the first rule matching a name picks its resolvers, or rejects it; no match: `upstreams`. */
+    rules: z.array(dnsRuleSchema).default([]),
     /** Deadline of one attempt at one resolver. */
     timeout_ms: positiveMs.default(3_000),
     /** Sources answered besides loopback, this host and (router mode) the LAN, e.g. a container bridge. */
@@ -127,12 +157,17 @@ const dnsSchema = z
         state_file: z.string().min(1).optional(),
         /** Domain suffixes resolved normally, e.g. local names. */
         exclude: z.array(z.string().min(1)).default([]),
+        /** Clients answered with real addresses, as if fake-IP were off (e.g. a Pi-hole on the LAN). */
+        exclude_sources: z.array(cidr).default([]),
       })
       .prefault({}),
   })
   .superRefine((dns, ctx) => {
     if (dns.listen !== undefined && dns.upstreams.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'a DNS listener needs at least one resolver (e.g. tcp://9.9.9.9:53)' });
+    }
+    if (dns.listen === undefined && dns.rules.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['rules'], message: 'split DNS rules need a DNS listener (dns.listen) to answer with them' });
     }
     if (dns.fake_ip.reuse_after_s < dns.fake_ip.ttl_s) {
       ctx.addIssue({ code: 'custom', path: ['fake_ip', 'reuse_after_s'], message: `must be at least ttl_s (${dns.fake_ip.ttl_s}): an address recycled while its answer is still valid leads to another name` });

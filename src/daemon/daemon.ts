@@ -12,7 +12,7 @@ import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
 import { sniffClientHost, takeClientFirstBytes } from '../relay/sniff-client.js';
-import { routedOutbound } from '../route/routed-outbound.js';
+import { routedOutbound, viaOutbound } from '../route/routed-outbound.js';
 import { FlowRouter } from '../route/router.js';
 import { startDnsService } from './dns.js';
 import type { DaemonRules } from './rules.js';
@@ -49,7 +49,8 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
   };
   const router = new FlowRouter(outbounds, route, tcp);
-  const dns = await startDnsService(config.dns, config.rules, (resolver) => routedOutbound(router, 'dns', resolver), log.child({ component: 'dns' }), observe.dnsAttempt);
+  const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
+  const dns = await startDnsService(config.dns, config.rules, dnsOutbound, log.child({ component: 'dns' }), observe.dnsAttempt);
   const fakeIp = dns.fakeIp;
   if (fakeIp) {
     tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);

@@ -14,6 +14,11 @@ import { startDnsListener, type DnsListener } from '../inbound/dns.js';
 import { DnsClientFilter, dnsClientSources } from '../inbound/dns-clients.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
+import { compileSplitDns } from '../route/dns-rules.js';
+import { CidrSet } from '../route/match/cidr-set.js';
+
+/** What carries the queries to one resolver: `via` (direct or an upstream) when a rule gives one, else the route's choice. */
+export type DnsOutboundFor = (resolver: SocksAddr, via: string | undefined) => Outbound;
 
 export interface DnsService {
   /** Present in fake-IP mode: the TCP sessions' mapDestination. */
@@ -30,19 +35,27 @@ function startFakeIp(config: DnsConfig['fake_ip'], log: Logger): { fakeIp: FakeI
   const pools = config.ranges.map((text) => new FakeIpPool(parseIpBlock(text), { capacity: config.size, reuseAfterMs: config.reuse_after_s * 1000 }));
   const store = config.state_file === undefined ? undefined : new FakeIpStore(config.state_file, pools, { log });
   const restored = store?.load() ?? 0;
-  const fakeIp = new FakeIp({ pools, ttlS: config.ttl_s, exclude: config.exclude, onChange: () => store?.changed(), log });
+  const excluded = config.exclude_sources.length > 0 ? CidrSet.of(config.exclude_sources) : undefined;
+  const excludeSource = excluded && ((address: string) => excluded.has(address));
+  const fakeIp = new FakeIp({ pools, ttlS: config.ttl_s, exclude: config.exclude, excludeSource, onChange: () => store?.changed(), log });
   log.info({ ranges: pools.map((p) => p.cidr.text), capacity: pools.map((p) => p.capacity), restored, stateFile: config.state_file }, 'fake-IP mode');
   return { fakeIp, store };
 }
 
+function dnsTransport(transport: 'tcp' | 'udp', server: SocksAddr, outbound: Outbound, config: DnsConfig): DnsTransport {
+  if (transport === 'udp') return new UdpDnsTransport(server, outbound);
+  return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
+}
+
 /**
- * The DNS server, its resolver and the fake-IP pools, as configured. `outboundFor` gives what
- * carries the queries to one resolver. Loaded by startDnsService only when DNS or fake-IP is on.
+ * The DNS server, its resolver (split by dns.rules) and the fake-IP pools, as configured.
+ * `outboundFor` gives what carries the queries to one resolver. Loaded by startDnsService only
+ * when DNS or fake-IP is on. Throws ConfigError (naming `file:line`) for a bad dns.rules list.
  */
 export async function startDns(
   config: DnsConfig,
   rules: RulesConfig,
-  outboundFor: (resolver: SocksAddr) => Outbound,
+  outboundFor: DnsOutboundFor,
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
 ): Promise<DnsService> {
@@ -50,13 +63,13 @@ export async function startDns(
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
   if (config.listen !== undefined) {
-    const transports = config.upstreams.map(({ transport, server }): DnsTransport => {
-      const outbound = outboundFor(server);
-      if (transport === 'udp') return new UdpDnsTransport(server, outbound);
-      return new TcpDnsTransport(server, outbound, { poolSize: config.tcp_pool_size, idleMs: DNS_TCP_IDLE_MS });
-    });
+    const split = compileSplitDns(config, (upstreams, via, id) => ({
+      id,
+      direct: via === 'direct',
+      transports: upstreams.map(({ transport, server }) => dnsTransport(transport, server, outboundFor(server, via), config)),
+    }));
     const cache = new DnsCache({ size: config.cache.size, maxBytes: config.cache.max_bytes, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
-    resolver = new Resolver(transports, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
+    resolver = new Resolver(split, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
     listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
   }
   return {

@@ -1,9 +1,7 @@
-import type { SocksAddr } from '../core/addr.js';
 import type { DnsConfig, RulesConfig } from '../config/schema.js';
 import type { ResolverOptions } from '../dns/resolver.js';
 import type { Logger } from '../core/log.js';
-import type { Outbound } from '../adapter/outbound.js';
-import type { DnsService } from './dns-start.js';
+import type { DnsOutboundFor, DnsService } from './dns-start.js';
 
 /**
  * The DNS server, its resolver and the fake-IP pools, as configured; nothing when neither is on.
@@ -13,7 +11,7 @@ import type { DnsService } from './dns-start.js';
 export async function startDnsService(
   config: DnsConfig,
   rules: RulesConfig,
-  outboundFor: (resolver: SocksAddr) => Outbound,
+  outboundFor: DnsOutboundFor,
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
 ): Promise<DnsService> {

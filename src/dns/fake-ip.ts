@@ -15,6 +15,8 @@ export interface FakeIpOptions {
   readonly ttlS: number;
   /** Domain suffixes resolved normally (e.g. local names). */
   readonly exclude: readonly string[];
+  /** Whether a client (by address) gets real answers, as if fake-IP were off (dns.fake_ip.exclude_sources). */
+  readonly excludeSource?: (address: string) => boolean;
   /** Called after a new mapping, so it can be saved. */
   readonly onChange?: () => void;
   readonly log: Logger;
@@ -46,9 +48,10 @@ export class FakeIp {
     return this.exclude.some((suffix) => n === suffix || n.endsWith(`.${suffix}`));
   }
 
-  /** The answer from the pool, or undefined when the question goes to the real resolver. */
-  answer(question: Question): DnsResult | undefined {
+  /** The answer from the pool, or undefined when the question (of `client`, an address) goes to the real resolver. */
+  answer(question: Question, client?: string): DnsResult | undefined {
     if ((question.class ?? 'IN') !== 'IN') return undefined;
+    if (client !== undefined && this.opts.excludeSource?.(client)) return undefined;
     if (question.type === 'PTR') return this.reverse(question);
     if (question.type !== 'A' && question.type !== 'AAAA') return undefined;
     const name = normalizeName(question.name);

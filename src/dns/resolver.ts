@@ -3,6 +3,7 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DnsCache } from './cache.js';
 import { errorResult, questionKey, type DnsResult } from './message.js';
+import type { DnsChoice, ResolverSet, SplitDns } from './split-dns.js';
 import type { DnsTransport } from './transport.js';
 import type { AgedAnswer } from './wire-answer.js';
 
@@ -17,9 +18,11 @@ export interface ResolverOptions {
 const RESOLVER_FAILURES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
 
 /**
- * Answers questions from the cache or the real resolvers, in order: each attempt has a deadline,
- * a failure moves on to the next resolver, and SERVFAIL comes only when every one failed. Identical
- * questions asked while one is out share its answer, so a burst costs one upstream query.
+ * Answers questions from the cache or the real resolvers of the name's set (split DNS), in order:
+ * each attempt has a deadline, a failure moves on to the next resolver, and SERVFAIL comes only
+ * when every one failed. Identical questions asked while one is out share its answer, so a burst
+ * costs one upstream query. A name the rules reject is answered NXDOMAIN, uncached: deciding that
+ * again costs less than a cache lookup.
  */
 export class Resolver {
   private readonly inFlight = new Map<string, Promise<AgedAnswer | DnsResult>>();
@@ -28,18 +31,32 @@ export class Resolver {
   /** Questions asked of the resolver, and those the cache answered (metrics read these). */
   queries = 0;
   cacheHits = 0;
+  /** Questions answered NXDOMAIN because dns.rules reject the name. */
+  rejected = 0;
 
   constructor(
-    private readonly transports: readonly DnsTransport[],
+    private readonly split: SplitDns,
     private readonly cache: DnsCache,
     private readonly opts: ResolverOptions,
     private readonly log: Logger,
   ) {}
 
-  /** The upstream's answer (as it sent it, aged by its time in the cache), or SERVFAIL when every resolver failed. */
-  resolve(question: Question): Promise<AgedAnswer | DnsResult> {
-    const key = questionKey(question);
+  /** Who answers `name` (see SplitDns). */
+  choose(name: string): DnsChoice {
+    return this.split.choose(name);
+  }
+
+  /**
+   * The upstream's answer (as it sent it, aged by its time in the cache), or SERVFAIL when every
+   * resolver failed, or NXDOMAIN when rejected. `resolvers`: the name's own choice unless given.
+   */
+  resolve(question: Question, resolvers: ResolverSet | 'reject' = this.choose(question.name).resolvers): Promise<AgedAnswer | DnsResult> {
     this.queries++;
+    if (resolvers === 'reject') {
+      this.rejected++;
+      return Promise.resolve(errorResult('NXDOMAIN'));
+    }
+    const key = resolvers.id === 0 ? questionKey(question) : `${resolvers.id}#${questionKey(question)}`;
     const cached = this.cache.get(key);
     if (cached) {
       this.cacheHits++;
@@ -47,7 +64,7 @@ export class Resolver {
     }
     const shared = this.inFlight.get(key);
     if (shared) return shared;
-    const asked = this.ask(question).then((result) => {
+    const asked = this.ask(question, resolvers.transports).then((result) => {
       if ('wire' in result) this.cache.set(key, result.wire);
       return result;
     });
@@ -57,11 +74,11 @@ export class Resolver {
   }
 
   close(): void {
-    for (const transport of this.transports) transport.close();
+    for (const set of this.split.sets) for (const transport of set.transports) transport.close();
   }
 
-  private async ask(question: Question): Promise<AgedAnswer | DnsResult> {
-    for (const transport of this.transports) {
+  private async ask(question: Question, transports: readonly DnsTransport[]): Promise<AgedAnswer | DnsResult> {
+    for (const transport of transports) {
       const startedAt = Date.now();
       this.upstreamQueries++;
       // Not AbortSignal.timeout(): its timer is unref'd, and a pending query must keep its deadline.

@@ -50,10 +50,11 @@ class Refusals {
 function udpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck, refusals: Refusals, log: Logger): Promise<UdpSocket> {
   const socket = createSocket({ type: at.kind === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: false });
   socket.on('message', (msg, rinfo) => {
-    const from = formatAddr({ host: rinfo.address, port: rinfo.port });
+    const peer = { host: rinfo.address, port: rinfo.port };
+    const from = formatAddr(peer);
     if (!clients.allows(rinfo.address)) return refusals.add('udp', from);
     void handler
-      .handle(msg, 'udp', from)
+      .handle(msg, 'udp', peer)
       .then((reply) => {
         if (reply) socket.send(reply, rinfo.port, rinfo.address);
       })
@@ -72,7 +73,8 @@ function udpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck,
 function tcpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck, refusals: Refusals, log: Logger): Promise<Server> {
   // Half-open: a client may send its queries then shut down its side; it still gets the answers.
   const server = createServer({ allowHalfOpen: true }, (client) => {
-    const from = formatAddr({ host: client.remoteAddress ?? '', port: client.remotePort ?? 0 });
+    const peer = { host: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
+    const from = formatAddr(peer);
     if (!clients.allows(client.remoteAddress ?? '')) {
       refusals.add('tcp', from);
       client.destroy();
@@ -87,7 +89,7 @@ function tcpListener(at: SocksAddr, handler: QueryHandler, clients: ClientCheck,
     const answer = (message: Buffer) => {
       inFlight++;
       void handler
-        .handle(message, 'tcp', from)
+        .handle(message, 'tcp', peer)
         .then((reply) => {
           if (reply && client.writable) client.write(encodeDnsTcpFrame(reply));
         })

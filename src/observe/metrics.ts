@@ -8,7 +8,7 @@ import type { UdpCounters } from '../adapter/udp-counters.js';
 /** Counters other parts keep as plain numbers; read at scrape time so their hot paths stay untouched. */
 export interface MetricSources {
   udp(): { counters: UdpCounters; sizes(): { associations: number; replySockets: number } } | undefined;
-  dns(): { queries: number; cacheHits: number; upstreamQueries: number } | undefined;
+  dns(): { queries: number; cacheHits: number; rejected: number; upstreamQueries: number } | undefined;
 }
 
 let promClient: typeof PromClient | undefined;
@@ -132,9 +132,9 @@ export class Metrics implements FlowObserver {
         this.set(udp()?.sizes().replySockets ?? 0);
       },
     });
-    mirroredCounter(this.registry, 'socksgate_dns_queries_total', 'DNS questions the resolver handled, by where the answer came from', 'source', () => {
+    mirroredCounter(this.registry, 'socksgate_dns_queries_total', 'DNS questions the resolver handled, by where the answer came from (rejected: NXDOMAIN by dns.rules)', 'source', () => {
       const d = sources.dns();
-      return d && { cache: d.cacheHits, resolver: d.queries - d.cacheHits };
+      return d && { cache: d.cacheHits, rejected: d.rejected, resolver: d.queries - d.cacheHits - d.rejected };
     });
     mirroredCounter(this.registry, 'socksgate_dns_upstream_queries_total', 'Questions sent to real resolvers', 'via', () => {
       const d = sources.dns();

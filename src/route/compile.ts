@@ -39,6 +39,8 @@ export class CompiledRoute {
   constructor(
     private readonly rules: readonly CompiledRule[],
     readonly final: Decision,
+    /** What `direct` sends flows to (the daemon's own marked sockets); dns.rules `via: direct` uses it too. */
+    readonly direct: Outbound,
   ) {
     this.needsHost = rules.some((r) => r.matchers.some((m) => m.needsHost));
   }
@@ -70,7 +72,7 @@ export function compileRoute(route: RouteConfig, targets: RouteTargets, firstUps
     const matchers = compileMatchers(rule, index);
     return { matchers, decision: Object.freeze({ outbound, rule: `${matchers.join(' ')} → ${name}`, index }) };
   });
-  return new CompiledRoute(rules, Object.freeze({ outbound: finalOutbound, rule: `final → ${finalOutbound.name}`, index: -1 }));
+  return new CompiledRoute(rules, Object.freeze({ outbound: finalOutbound, rule: `final → ${finalOutbound.name}`, index: -1 }), targets.direct);
 }
 
 function compileMatchers(rule: Rule, index: number): Matcher[] {

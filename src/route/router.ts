@@ -43,6 +43,11 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     return this.list;
   }
 
+  /** The route's `direct` outbound (the daemon's own marked sockets). */
+  get direct(): Outbound {
+    return this.route.direct;
+  }
+
   /** Whether the route has rules on domain names (then sniffing, where on, feeds them). */
   get needsHost(): boolean {
     return this.route.needsHost;

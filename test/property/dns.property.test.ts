@@ -12,8 +12,12 @@ import { DnsCache } from '../../src/dns/cache.js';
 import { DnsHandler } from '../../src/dns/handler.js';
 import { parseClientQuery } from '../../src/dns/message.js';
 import { Resolver } from '../../src/dns/resolver.js';
+import { singleResolverSet } from '../../src/dns/split-dns.js';
 import { captureClientHello } from '../helpers/client-hello.js';
 import { wireAnswer } from '../helpers/dns-wire.js';
+
+/** The client every query here comes from. */
+const LOOPBACK = { host: '127.0.0.1', port: 5353 };
 
 const RUNS = { numRuns: 500 };
 const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength }).map((a) => Buffer.from(a));
@@ -97,11 +101,11 @@ test('malformed DNS queries: FORMERR/NOTIMP with their id, or silence; never a t
 test('the DNS handler answers any input (or drops it) without rejecting', async () => {
   const answer = (question: Question) => wireAnswer(question, { answers: [{ type: 'A', name: question.name, ttl: 5, data: '192.0.2.1' }] });
   const transport = { name: 'stub', exchange: (question: Question) => Promise.resolve(answer(question)), close() {} };
-  const resolver = new Resolver([transport], new DnsCache({ size: 50, maxBytes: 1 << 20, minTtlS: 0, maxTtlS: 60, maxNegativeTtlS: 60 }), { timeoutMs: 100 }, pino({ level: 'silent' }));
+  const resolver = new Resolver(singleResolverSet([transport]), new DnsCache({ size: 50, maxBytes: 1 << 20, minTtlS: 0, maxTtlS: 60, maxNegativeTtlS: 60 }), { timeoutMs: 100 }, pino({ level: 'silent' }));
   const handler = new DnsHandler(resolver, undefined, pino({ level: 'silent' }));
   await fc.assert(
     fc.asyncProperty(fc.oneof(bytes(0, 80), mangledQuery, validQuery), fc.constantFrom('udp', 'tcp') as fc.Arbitrary<'udp' | 'tcp'>, async (raw, via) => {
-      checkReply(raw, await handler.handle(raw, via, 'test'));
+      checkReply(raw, await handler.handle(raw, via, LOOPBACK));
     }),
     RUNS,
   );

@@ -37,7 +37,7 @@ test('flags override the file: --dns, --dns-upstream, --fake-ip (alone: the defa
   });
   assert.equal(config.dns.listen, '127.0.0.53:53');
   assert.deepEqual(config.dns.upstreams, [{ transport: 'tcp', server: { kind: 'ipv4', host: '198.51.100.2', port: 53 } }]);
-  assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, reuse_after_s: 600, state_file: '/var/lib/sg/fake.json', exclude: ['lan'] });
+  assert.deepEqual(config.dns.fake_ip, { enabled: true, ranges: ['198.18.0.0/15', 'fc00::/18'], ttl_s: 1, size: 65_536, reuse_after_s: 600, state_file: '/var/lib/sg/fake.json', exclude: ['lan'], exclude_sources: [] });
   assert.deepEqual(config.sniff, { enabled: true, timeout_ms: 100 });
   assert.deepEqual(dnsOverrides({ fakeIp: ['10.64.0.0/10'] }), { fake_ip: { enabled: true, ranges: ['10.64.0.0/10'] } });
   assert.deepEqual(dnsOverrides({}), {});
@@ -50,4 +50,31 @@ test('resolver URLs: tcp:// or udp://, port 53 by default, IPv6 in brackets', ()
   assert.deepEqual(parseDnsUpstreamUrl('TCP://dns.example/').server, { kind: 'domain', host: 'dns.example', port: 53 });
   assert.throws(() => parseDnsUpstreamUrl('9.9.9.9'), RangeError);
   assert.throws(() => parseDnsUpstreamUrl('tcp://9.9.9.9:0'), RangeError);
+});
+
+test('dns.rules: names or a list, then exactly one of upstreams or action: reject; via is direct or an upstream', () => {
+  const dns = (rules: unknown[]) => ({ ...base, upstreams: [{ name: 'dante', url: 'socks5://192.0.2.1:1080' }], dns: { listen: '127.0.0.53:53', upstreams: ['tcp://9.9.9.9'], rules } });
+  const config = validateConfig(dns([
+    { domain_suffix: ['corp.example'], upstreams: ['udp://192.0.2.53'], via: 'direct' },
+    { domain: ['a.example'], domain_keyword: ['tracker'], domain_file: '/etc/socksgate/block.txt', action: 'reject' },
+    { domain: ['b.example'], upstreams: ['tcp://198.51.100.53'], via: 'dante' },
+    { domain: ['c.example'], upstreams: ['tcp://198.51.100.53'] },
+  ]));
+  assert.deepEqual(config.dns.rules[0], { domain_suffix: ['corp.example'], upstreams: [{ transport: 'udp', server: { kind: 'ipv4', host: '192.0.2.53', port: 53 } }], via: 'direct' });
+  assert.equal(config.dns.rules[1].action, 'reject');
+
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'] }]))), ['dns.rules.0: give exactly one of upstreams (e.g. ["udp://192.0.2.53"]) or action: reject']);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://9.9.9.9'], action: 'reject' }]))), ['dns.rules.0: give exactly one of upstreams (e.g. ["udp://192.0.2.53"]) or action: reject']);
+  assert.match(configIssues(() => validateConfig(dns([{ upstreams: ['tcp://9.9.9.9'] }])))[0], /^dns\.rules\.0: a DNS rule needs at least one of domain, domain_suffix, domain_keyword, domain_file/);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'reject', via: 'direct' }]))), ['dns.rules.0.via: via says how the rule\'s upstreams are reached: give upstreams too']);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://9.9.9.9'], via: 'backup' }]))), ['dns.rules.0.via: no upstream is named "backup" (known: dante); or direct']);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://dns.example'], via: 'direct' }]))), ['dns.rules.0.upstreams: a resolver reached direct needs an IP address: its name would need a resolver first']);
+  assert.match(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'drop' }])))[0], /^dns\.rules\.0\.action: /);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'reject', port: [53] }]))), ['dns.rules.0.port: unknown key']);
+  assert.deepEqual(configIssues(() => validateConfig({ ...base, dns: { rules: [{ domain: ['a.example'], action: 'reject' }] } })), ['dns.rules: split DNS rules need a DNS listener (dns.listen) to answer with them']);
+});
+
+test('dns.fake_ip.exclude_sources: CIDRs or addresses', () => {
+  assert.deepEqual(validateConfig({ ...base, dns: { fake_ip: { exclude_sources: ['198.51.100.7/32', '2001:db8::7'] } } }).dns.fake_ip.exclude_sources, ['198.51.100.7/32', '2001:db8::7']);
+  assert.match(configIssues(() => validateConfig({ ...base, dns: { fake_ip: { exclude_sources: ['pihole'] } } }))[0], /^dns\.fake_ip\.exclude_sources\.0: /);
 });

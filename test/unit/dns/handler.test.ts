@@ -6,9 +6,13 @@ import { DNS_TCP_MAX_MESSAGE, encodeDnsTcpFrame } from '../../../src/codec/dns-t
 import { DnsCache } from '../../../src/dns/cache.js';
 import { DnsHandler } from '../../../src/dns/handler.js';
 import { Resolver } from '../../../src/dns/resolver.js';
+import { singleResolverSet } from '../../../src/dns/split-dns.js';
 import { TcpDnsTransport } from '../../../src/dns/tcp-transport.js';
 import { directOutbound, startDnsServer } from '../../helpers/dns-upstream.js';
 import { compressedAResponse } from '../../helpers/dns-wire.js';
+
+/** The client every query here comes from. */
+const LOOPBACK = { host: '127.0.0.1', port: 5353 };
 
 const log = pino({ level: 'silent' });
 const RECORDS = 4000;
@@ -19,7 +23,7 @@ async function bigAnswers(now: () => number, maxBytes = 8 << 20) {
     socket.write(encodeDnsTcpFrame(compressedAResponse(query.id!, query.questions![0].name, RECORDS)));
   });
   const cache = new DnsCache({ size: 4096, maxBytes, minTtlS: 0, maxTtlS: 3600, maxNegativeTtlS: 600 }, now);
-  const resolver = new Resolver([new TcpDnsTransport({ kind: 'ipv4', host: '192.0.2.53', port: 53 }, directOutbound(upstream.port), { poolSize: 1, idleMs: 10_000 })], cache, { timeoutMs: 2000 }, log);
+  const resolver = new Resolver(singleResolverSet([new TcpDnsTransport({ kind: 'ipv4', host: '192.0.2.53', port: 53 }, directOutbound(upstream.port), { poolSize: 1, idleMs: 10_000 })]), cache, { timeoutMs: 2000 }, log);
   after(() => (resolver.close(), upstream.server.close()));
   return { handler: new DnsHandler(resolver, undefined, log), resolver, cache };
 }
@@ -31,7 +35,7 @@ test('an answer that fits a TCP frame as the resolver compressed it reaches a TC
   let now = 1_000_000;
   const { handler, resolver } = await bigAnswers(() => now);
   for (const [id, name] of [[1, 'big.lab.test'], [2, 'BIG.lab.TEST']] as const) {
-    const reply = (await handler.handle(query(name, id, true), 'tcp', 'test'))!;
+    const reply = (await handler.handle(query(name, id, true), 'tcp', LOOPBACK))!;
     assert.ok(reply.length <= DNS_TCP_MAX_MESSAGE, `${reply.length} bytes: more than a TCP frame holds`);
     assert.doesNotThrow(() => encodeDnsTcpFrame(reply));
     const decoded = dnsPacket.decode(reply);
@@ -49,7 +53,7 @@ test('an answer that fits a TCP frame as the resolver compressed it reaches a TC
 test('over UDP the same answer is the question alone with TC, from the cache too', async () => {
   const { handler } = await bigAnswers(Date.now);
   for (const id of [1, 2]) {
-    const decoded = dnsPacket.decode((await handler.handle(query('big.lab.test', id, true), 'udp', 'test'))!);
+    const decoded = dnsPacket.decode((await handler.handle(query('big.lab.test', id, true), 'udp', LOOPBACK))!);
     assert.equal(decoded.flag_tc, true);
     assert.deepEqual([decoded.id, decoded.answers!.length], [id, 0]);
   }
@@ -57,7 +61,7 @@ test('over UDP the same answer is the question alone with TC, from the cache too
 
 test('cached answers take at most max_bytes, however many questions are asked', async () => {
   const { handler, cache } = await bigAnswers(Date.now, 2 << 20);
-  for (let i = 0; i < 60; i++) await handler.handle(query(`q${i}.lab.test`, i, false), 'tcp', 'test');
+  for (let i = 0; i < 60; i++) await handler.handle(query(`q${i}.lab.test`, i, false), 'tcp', LOOPBACK);
   // each answer is 64 KB on the wire (72 KB with its TTL offsets): 2 MiB holds about 28 of them
   assert.ok(cache.size >= 20 && cache.size <= 32, `${cache.size} answers of 64 KB cached in 2 MiB`);
 });

@@ -4,6 +4,7 @@ import type { Question } from 'dns-packet';
 import { pino } from 'pino';
 import { DnsCache } from '../../../src/dns/cache.js';
 import { Resolver } from '../../../src/dns/resolver.js';
+import { singleResolverSet } from '../../../src/dns/split-dns.js';
 import type { DnsTransport } from '../../../src/dns/transport.js';
 import type { WireAnswer } from '../../../src/dns/wire-answer.js';
 import { wireAnswer } from '../../helpers/dns-wire.js';
@@ -34,14 +35,14 @@ test('a failing, a refusing and a silent resolver are skipped: the next one answ
   const refusing = transport('refusing', () => wireAnswer(A, { flags: 5 }));
   const silent = transport('silent', () => 'silent');
   const good = transport('good', () => answer('192.0.2.1'));
-  const resolver = new Resolver([down, refusing, silent, good], newCache(), { timeoutMs: 50 }, log);
+  const resolver = new Resolver(singleResolverSet([down, refusing, silent, good]), newCache(), { timeoutMs: 50 }, log);
   assert.deepEqual(await resolver.resolve(A), { wire: answer('192.0.2.1'), ageS: 0 });
   assert.deepEqual([down.asked, refusing.asked, silent.asked, good.asked], [1, 1, 1, 1]);
 });
 
 test('SERVFAIL only when every resolver failed; failures are not cached', async () => {
   const down = transport('down', () => new Error('boom'));
-  const resolver = new Resolver([down, transport('silent', () => 'silent')], newCache(), { timeoutMs: 20 }, log);
+  const resolver = new Resolver(singleResolverSet([down, transport('silent', () => 'silent')]), newCache(), { timeoutMs: 20 }, log);
   assert.deepEqual(await resolver.resolve(A), { rcode: 'SERVFAIL', answers: [], authorities: [], additionals: [] });
   await resolver.resolve(A);
   assert.equal(down.asked, 2);
@@ -49,7 +50,7 @@ test('SERVFAIL only when every resolver failed; failures are not cached', async 
 
 test('identical questions in flight share one upstream query; the answer is then cached', async () => {
   const good = transport('good', () => answer('192.0.2.1'));
-  const resolver = new Resolver([good], newCache(), { timeoutMs: 1000 }, log);
+  const resolver = new Resolver(singleResolverSet([good]), newCache(), { timeoutMs: 1000 }, log);
   const results = await Promise.all(Array.from({ length: 100 }, () => resolver.resolve({ ...A, name: 'WEB.lab.test' })));
   assert.equal(new Set(results).size, 1);
   assert.equal(good.asked, 1);

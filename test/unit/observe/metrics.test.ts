@@ -40,12 +40,12 @@ test('flows are counted at start and end: active, totals by outcome, bytes, fail
 
 test('UDP and DNS counters kept elsewhere are read at scrape time', async () => {
   const counters = createUdpCounters();
-  const resolver = { queries: 0, cacheHits: 0, upstreamQueries: 0 };
+  const resolver = { queries: 0, cacheHits: 0, rejected: 0, upstreamQueries: 0 };
   const metrics = new Metrics({ udp: () => ({ counters, sizes: () => ({ associations: 3, replySockets: 7 }) }), dns: () => resolver });
   counters.associationsOpened = 5;
   counters.droppedQueueFull = 2;
   counters.droppedPendingLimit = 9;
-  Object.assign(resolver, { queries: 10, cacheHits: 4, upstreamQueries: 6 });
+  Object.assign(resolver, { queries: 12, cacheHits: 4, rejected: 2, upstreamQueries: 6 });
   metrics.dnsAttempt('tcp://9.9.9.9:53', 0.02, 'answer');
   let text = await metrics.registry.metrics();
   assert.equal(value(text, 'socksgate_udp_associations_total{event="opened"}'), 5);
@@ -55,6 +55,7 @@ test('UDP and DNS counters kept elsewhere are read at scrape time', async () => 
   assert.equal(value(text, 'socksgate_udp_reply_sockets'), 7);
   assert.equal(value(text, 'socksgate_dns_queries_total{source="cache"}'), 4);
   assert.equal(value(text, 'socksgate_dns_queries_total{source="resolver"}'), 6);
+  assert.equal(value(text, 'socksgate_dns_queries_total{source="rejected"}'), 2);
   assert.equal(value(text, 'socksgate_dns_upstream_seconds_count{resolver="tcp://9.9.9.9:53",outcome="answer"}'), 1);
 
   counters.associationsOpened = 6;
