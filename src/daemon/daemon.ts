@@ -12,6 +12,7 @@ import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
 import { sniffClientHost, takeClientFirstBytes } from '../relay/sniff-client.js';
+import { systemResolve, type DirectResolve } from '../outbound/direct.js';
 import { routedOutbound, viaOutbound } from '../route/routed-outbound.js';
 import { FlowRouter } from '../route/router.js';
 import { startDnsService } from './dns.js';
@@ -33,7 +34,10 @@ export interface Daemon {
  */
 export async function startDaemon(config: Config, log: Logger, rules: DaemonRules, observe: Observation): Promise<Daemon> {
   const udpCounters = createUdpCounters();
-  const { outbounds, route } = createRouting(config, { udpCounters, observe, log });
+  // Direct flows resolve names through split DNS, which needs the router to exist first: bound below.
+  let resolveName: DirectResolve = systemResolve;
+  const directResolve: DirectResolve = (host) => resolveName(host);
+  const { outbounds, route } = createRouting(config, { udpCounters, observe, log, directResolve });
   const sessions = new Sessions();
   const tcp = {
     mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,
@@ -51,6 +55,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const router = new FlowRouter(outbounds, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
   const dns = await startDnsService(config.dns, config.rules, dnsOutbound, log.child({ component: 'dns' }), observe.dnsAttempt);
+  if (dns.directResolve) resolveName = dns.directResolve;
   const fakeIp = dns.fakeIp;
   if (fakeIp) {
     tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);
@@ -61,7 +66,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
   const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, fakeIp });
-  const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log };
+  const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
   for (const outbound of outbounds) outbound.start();
   const memory = releaseMemoryAfterBursts(sessions);
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });

@@ -6,6 +6,7 @@ import { FakeIpPool } from '../dns/fake-ip-pool.js';
 import { FakeIpStore } from '../dns/fake-ip-store.js';
 import { DnsHandler } from '../dns/handler.js';
 import { parseIpBlock } from '../codec/ip-block.js';
+import { splitDirectResolve } from '../dns/direct-resolve.js';
 import { Resolver, type ResolverOptions } from '../dns/resolver.js';
 import { TcpDnsTransport } from '../dns/tcp-transport.js';
 import type { DnsTransport } from '../dns/transport.js';
@@ -14,6 +15,7 @@ import { startDnsListener, type DnsListener } from '../inbound/dns.js';
 import { DnsClientFilter, dnsClientSources } from '../inbound/dns-clients.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
+import { systemResolve, type DirectResolve } from '../outbound/direct.js';
 import { compileSplitDns } from '../route/dns-rules.js';
 import { CidrSet } from '../route/match/cidr-set.js';
 
@@ -25,6 +27,8 @@ export interface DnsService {
   readonly fakeIp: FakeIp | undefined;
   /** Present with a DNS listener: its counters feed the metrics. */
   readonly resolver: Resolver | undefined;
+  /** Present with a DNS listener: how direct flows resolve names (through split DNS, see splitDirectResolve). */
+  readonly directResolve: DirectResolve | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export async function startDns(
   const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
+  let directResolve: DirectResolve | undefined;
   if (config.listen !== undefined) {
     const split = compileSplitDns(config, (upstreams, via, id) => ({
       id,
@@ -70,11 +75,14 @@ export async function startDns(
     }));
     const cache = new DnsCache({ size: config.cache.size, maxBytes: config.cache.max_bytes, minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s, maxNegativeTtlS: config.cache.negative_ttl_s });
     resolver = new Resolver(split, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
-    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fake?.fakeIp, log), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
+    const fakeIp = fake?.fakeIp;
+    directResolve = splitDirectResolve(resolver, split, { fallback: systemResolve, isFakeAddress: fakeIp && ((address) => fakeIp.nameOf(address) !== undefined) });
+    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fakeIp, log), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
   }
   return {
     fakeIp: fake?.fakeIp,
     resolver,
+    directResolve,
     async stop() {
       listener?.close();
       resolver?.close();

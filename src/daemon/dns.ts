@@ -15,7 +15,7 @@ export async function startDnsService(
   log: Logger,
   onAttempt?: ResolverOptions['onAttempt'],
 ): Promise<DnsService> {
-  if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, stop: async () => {} };
+  if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, directResolve: undefined, stop: async () => {} };
   const { startDns } = await import('./dns-start.js');
   return startDns(config, rules, outboundFor, log, onAttempt);
 }

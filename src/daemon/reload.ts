@@ -3,7 +3,7 @@ import { deepFreeze } from '../config/deep-freeze.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
 import type { Logger } from '../core/log.js';
-import { DirectOutbound } from '../outbound/direct.js';
+import { DirectOutbound, type DirectResolve } from '../outbound/direct.js';
 import { buildOutbounds, outboundSettings } from '../outbound/registry.js';
 import { rejectOutbound } from '../outbound/reject.js';
 import { compileRoute, type CompiledRoute } from '../route/compile.js';
@@ -29,6 +29,8 @@ export interface DaemonState {
   readonly rules: DaemonRules;
   readonly observe: Observation;
   readonly log: Logger;
+  /** How direct flows resolve names (split DNS when there is a DNS listener, else the system). */
+  readonly directResolve: DirectResolve;
 }
 
 /** Sections that need a restart: the DNS server owns the fake-IP pools live flows map through. */
@@ -44,10 +46,10 @@ export interface Routing {
  * Builds the upstreams' outbounds (or keeps `current` ones) and compiles the route over them,
  * list files included. Throws ConfigError (naming `file:line` for a bad list) before anything changed.
  */
-export function createRouting(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log'>, current?: readonly WatchedOutbound[]): Routing {
+export function createRouting(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log' | 'directResolve'>, current?: readonly WatchedOutbound[]): Routing {
   const outbounds = current ?? buildOutbounds(config, { udpCounters: state.udpCounters, log: state.log, onHandshake: state.observe.handshake });
   const byName = new Map(outbounds.map((o) => [o.name, o]));
-  const direct = new DirectOutbound(outboundSettings(config, state.udpCounters));
+  const direct = new DirectOutbound(outboundSettings(config, state.udpCounters), state.directResolve);
   const route = compileRoute(config.route, { upstream: (name) => byName.get(name), direct, reject: rejectOutbound }, outbounds[0]);
   return { outbounds, route };
 }
