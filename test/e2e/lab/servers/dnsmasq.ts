@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LAB_ADDR, LAB_HOSTS } from '../constants.js';
-import type { Lab, LabProcess } from '../types.js';
+import type { Lab, LabProcess, NsRole } from '../types.js';
 import { started } from './started.js';
 
 export interface DnsmasqHandle {
@@ -15,7 +15,9 @@ export interface DnsmasqHandle {
 
 /**
  * dnsmasq as an authoritative-style answerer in the internet namespace on 198.51.100.2 (+
- * 2001:db8:2::2 with ipv6), its own config only: no resolv.conf, no /etc/hosts, no forwarding.
+ * 2001:db8:2::2 with ipv6), or in `ns` on `hosts` (e.g. a LAN resolver in the proxy namespace
+ * on 192.0.2.1, which the client reaches directly), its own config only: no resolv.conf, no
+ * /etc/hosts, no forwarding.
  * Answers web.lab.test (A 198.51.100.2, AAAA 2001:db8:2::2) and alt.lab.test (A 203.0.113.10),
  * plus `records` (a name also answers for every name under it); other names get REFUSED (nothing
  * is forwarded).
@@ -30,6 +32,9 @@ export async function startDnsmasq(
     quiet?: boolean;
     /** TTL of its answers (--local-ttl); dnsmasq's default, 0, is one no cache keeps. */
     ttl?: number;
+    /** Where it runs (default: internet) and on which of that namespace's addresses it listens. */
+    ns?: NsRole;
+    hosts?: string[];
   } = {},
 ): Promise<DnsmasqHandle> {
   const port = opts.port ?? 53;
@@ -39,15 +44,17 @@ export async function startDnsmasq(
     [LAB_HOSTS.alt]: [A.extraTarget],
     ...opts.records,
   };
-  const hosts = [A.internet, ...(lab.ipv6 ? [A.internet6] : [])];
+  const ns = opts.ns ?? 'internet';
+  const hosts = opts.hosts ?? [A.internet, ...(lab.ipv6 ? [A.internet6] : [])];
+  const label = ns === 'internet' ? `dnsmasq-${port}` : `dnsmasq-${ns}-${port}`;
   // --keep-in-foreground, not --no-daemon: in debug mode dnsmasq serves one TCP connection at a time,
   // inline, so a persistent (RFC 7766) DNS-over-TCP client would block every other query.
   const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', '--user=root', `--port=${port}`, '--log-facility=-'];
   if (!opts.quiet) args.push('--log-queries');
   if (opts.ttl !== undefined) args.push(`--local-ttl=${opts.ttl}`);
-  args.push(`--pid-file=${path.join(lab.dir, `dnsmasq-${port}.pid`)}`);
+  args.push(`--pid-file=${path.join(lab.dir, `${label}.pid`)}`);
   for (const host of hosts) args.push(`--listen-address=${host}`);
   for (const [name, addrs] of Object.entries(records)) for (const addr of addrs) args.push(`--address=/${name}/${addr}`);
-  const proc = lab.spawn('internet', 'dnsmasq', args, { name: `dnsmasq-${port}` });
-  return started(lab, proc, 'internet', hosts.map((h): [string, number] => [h, port]), opts.timeoutMs ?? 10_000, { hosts, port, records });
+  const proc = lab.spawn(ns, 'dnsmasq', args, { name: label });
+  return started(lab, proc, ns, hosts.map((h): [string, number] => [h, port]), opts.timeoutMs ?? 10_000, { hosts, port, records });
 }
