@@ -54,7 +54,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   };
   const router = new FlowRouter(outbounds, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
-  const dns = await startDnsService(config.dns, config.rules, dnsOutbound, log.child({ component: 'dns' }), observe.dnsAttempt);
+  const dns = await startDnsService(config.dns, { rules: config.rules, outboundFor: dnsOutbound, log: log.child({ component: 'dns' }), onAttempt: observe.dnsAttempt });
   if (dns.directResolve) resolveName = dns.directResolve;
   const fakeIp = dns.fakeIp;
   if (fakeIp) {

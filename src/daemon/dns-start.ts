@@ -22,6 +22,15 @@ import { CidrSet } from '../route/match/cidr-set.js';
 /** What carries the queries to one resolver: `via` (direct or an upstream) when a rule gives one, else the route's choice. */
 export type DnsOutboundFor = (resolver: SocksAddr, via: string | undefined) => Outbound;
 
+/** What the DNS service needs from the rest of the daemon. */
+export interface DnsServiceDeps {
+  /** The firewall rules' LAN settings: who may ask (see inbound/dns-clients.ts). */
+  readonly rules: RulesConfig;
+  readonly outboundFor: DnsOutboundFor;
+  readonly log: Logger;
+  readonly onAttempt?: ResolverOptions['onAttempt'];
+}
+
 export interface DnsService {
   /** Present in fake-IP mode: the TCP sessions' mapDestination. */
   readonly fakeIp: FakeIp | undefined;
@@ -56,13 +65,7 @@ function dnsTransport(transport: 'tcp' | 'udp', server: SocksAddr, outbound: Out
  * `outboundFor` gives what carries the queries to one resolver. Loaded by startDnsService only
  * when DNS or fake-IP is on. Throws ConfigError (naming `file:line`) for a bad dns.rules list.
  */
-export async function startDns(
-  config: DnsConfig,
-  rules: RulesConfig,
-  outboundFor: DnsOutboundFor,
-  log: Logger,
-  onAttempt?: ResolverOptions['onAttempt'],
-): Promise<DnsService> {
+export async function startDns(config: DnsConfig, { rules, outboundFor, log, onAttempt }: DnsServiceDeps): Promise<DnsService> {
   const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
