@@ -1,6 +1,7 @@
 /**
  * e2e lab: three network namespaces joined by veth pairs, plus starters for the real servers the
- * e2e tests talk to (nginx, echo, Dante, microsocks, ssh -D, tinyproxy).
+ * e2e tests talk to (nginx, echo, Dante, microsocks, ssh -D, tinyproxy), and what a process holds
+ * (fds, memory) read from /proc.
  *
  *   client (192.0.2.2) ⇄ proxy (192.0.2.1 | 198.51.100.1) ⇄ internet (198.51.100.2, lo: 203.0.113.10)
  *          2001:db8:1::2   2001:db8:1::1 | 2001:db8:2::1     2001:db8:2::2,  lo: 2001:db8:3::10
@@ -37,4 +38,7 @@ export { startSshSocks } from './lab/servers/ssh-socks.js';
 export { startTinyproxy } from './lab/servers/tinyproxy.js';
 export { startDnsmasq, type DnsmasqHandle } from './lab/servers/dnsmasq.js';
 export { startUdpEcho, type UdpEchoHandle } from './lab/servers/udp-echo.js';
+export { startFaultTarget, type FaultTargetHandle, type TargetEvent } from './lab/servers/fault-target.js';
 export { curl, sha256File, waitForLog, type CurlResult } from './lab/client.js';
+export { FULL_SUITE, suiteSize } from './lab/suite-size.js';
+export { fdCounts, maxBetween, pollFds, rssKiB, sample, valueAt, type FdCounts, type Sample } from './lab/proc-stats.js';
