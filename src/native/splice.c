@@ -14,8 +14,9 @@
  *       An upstream EOF with no data back, within earlyCloseMs of the start and before the client
  *       sent earlyCloseMaxUp bytes, is a failed connect: the client is reset.
  *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
- *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset. An error it
- *       throws is reported as uncaught (js-callback.h).
+ *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset. NO_PIPE: no
+ *       pipe could be made (errno EMFILE, ENFILE), both sides reset. An error it throws is reported
+ *       as uncaught (js-callback.h).
  *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
  *
  * splice_start (splice.h) is the same for fds that C already owns: the native dialer's.
@@ -39,7 +40,7 @@
 #include "poll-events.h"
 #include "splice.h"
 
-enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4 };
+enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4, OUTCOME_NO_PIPE = 5 };
 enum { CLIENT = 0, UPSTREAM = 1 };
 /* Direction d carries bytes from fd[d] to fd[1 - d]: UP (client → upstream), DOWN (upstream → client). */
 enum { UP = 0, DOWN = 1 };
@@ -174,7 +175,8 @@ static bool pump(relay *r, int d) {
       return true;
     }
     if (dir->pipe[0] < 0 && !pipe_take(dir->pipe)) {
-      fail(r, errno, d);
+      /* The relay's own failure (EMFILE, ENFILE), not either side's: both are reset all the same. */
+      finish(r, OUTCOME_NO_PIPE, errno, 0, 3);
       return false;
     }
     if (source_emptied) {

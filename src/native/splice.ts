@@ -2,13 +2,13 @@ import { getSystemErrorName } from 'node:util';
 import { nativeBinding } from './index.js';
 
 /** How a spliced relay ended; mirrors the OUTCOME_* values in splice.c. */
-export const SpliceOutcome = { CLOSED: 0, RESET: 1, IDLE: 2, STOPPED: 3, UPSTREAM_CLOSED_EARLY: 4 } as const;
+export const SpliceOutcome = { CLOSED: 0, RESET: 1, IDLE: 2, STOPPED: 3, UPSTREAM_CLOSED_EARLY: 4, NO_PIPE: 5 } as const;
 
 export interface SpliceResult {
   readonly outcome: number;
   readonly bytesUp: number;
   readonly bytesDown: number;
-  /** For a reset: which side failed and the errno name (e.g. ECONNRESET). */
+  /** For a reset: which side failed and the errno name (e.g. ECONNRESET); for NO_PIPE, the errno name. */
   readonly side: 'client' | 'upstream';
   readonly code?: string;
 }

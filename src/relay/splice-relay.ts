@@ -17,6 +17,9 @@ export function toRelayResult(r: SpliceResult, sentUp: number): RelayResult {
       return { outcome: 'idle', reason: ErrorCode.IDLE_TIMEOUT, detail: 'no traffic within the idle timeout', ...bytes };
     case SpliceOutcome.STOPPED:
       return { outcome: 'stopped', reason: ErrorCode.SHUTDOWN, detail: 'daemon stopping', ...bytes };
+    case SpliceOutcome.NO_PIPE:
+      // Out of fds: the daemon's failure, reported with the errno as a failed dial reports it.
+      return { outcome: 'reset', reason: r.code ?? 'EMFILE', detail: `no pipe for the splice relay: ${r.code}`, ...bytes };
     case SpliceOutcome.UPSTREAM_CLOSED_EARLY:
       return { outcome: 'reset', reason: ErrorCode.UPSTREAM_CLOSED, detail: 'upstream closed before sending any data; the destination was probably unreachable', ...bytes };
     default:

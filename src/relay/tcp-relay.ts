@@ -5,8 +5,11 @@ export type RelayOutcome = 'closed' | 'reset' | 'idle' | 'stopped';
 
 export interface RelayResult {
   readonly outcome: RelayOutcome;
-  /** Catalogued reason when the relay did not end in two clean closes. */
-  readonly reason?: ErrorCodeValue;
+  /**
+   * Why the relay did not end in two clean closes: a catalogued reason, or the errno of a syscall of
+   * the daemon's own that failed (EMFILE for want of a pipe), as a failed dial reports one.
+   */
+  readonly reason?: ErrorCodeValue | string;
   readonly detail?: string;
   readonly bytesUp: number;
   readonly bytesDown: number;
