@@ -88,9 +88,10 @@ export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: Dial
       },
     });
   } catch (err) {
-    // The addon could not even create the socket (EMFILE, EPERM for the mark): the client is still ours.
+    // The addon could not even create the socket (EMFILE, EPERM for the mark): the client is still
+    // ours. The daemon's own failure, not the upstream's: reported as is, as the Node socket path does.
     client.reset();
-    failed(connectFailed(plan.server, err));
+    failed(err);
     return;
   }
   deps.sessions.add(flow.id, () => {
