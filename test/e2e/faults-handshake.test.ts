@@ -103,7 +103,7 @@ for (const relay of RELAYS) {
     let baseline: FdCounts;
     before(async () => {
       daemon = await startSocksgate(lab, 'client', ['--config', config, '--upstream', upstream.url, '--mark', String(DAEMON_MARK), '--control', 'off', ...relay.args], { name: `sg-${relay.name}` });
-      baseline = fdBaseline(daemon);
+      baseline = await fdBaseline(daemon);
     });
     after(async () => {
       assert.equal(await daemon.stop(), 0, 'the daemon exits cleanly after every fault');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fdCounts, pollFds, waitForLog, type FdCounts, type Lab } from './lab.js';
+import { pollFds, settledFdCounts, waitForLog, type FdCounts, type Lab } from './lab.js';
 import type { Daemon, LogLine } from './socksgate.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'fault-client.mjs');
@@ -111,9 +111,9 @@ export function assertSeenInTime(out: ClientOutcome, failedAt: number, what: str
   return late;
 }
 
-/** The daemon's fds now: the baseline a fault must leave it at. */
-export function fdBaseline(daemon: Daemon): FdCounts {
-  return fdCounts(daemon.proc.pid!);
+/** The daemon's fds once quiet: the baseline a fault must leave it at. */
+export function fdBaseline(daemon: Daemon): Promise<FdCounts> {
+  return settledFdCounts(daemon.proc.pid!);
 }
 
 /**

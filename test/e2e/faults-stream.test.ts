@@ -61,7 +61,7 @@ for (const relay of RELAYS) {
       // A first flow that moves bytes: the splice relay's pipe pool then holds what it keeps.
       const warm = await clients.run({ host: lab.addr.internet, port: TARGET.echoAfterEof, sendBytes: 1000, halfClose: true });
       assert.equal(warm.received, 1000, JSON.stringify(warm));
-      baseline = fdBaseline(daemon);
+      baseline = await fdBaseline(daemon);
     });
     after(async () => {
       assert.equal(await daemon.stop(), 0, 'the daemon exits cleanly after every fault');

@@ -41,4 +41,4 @@ export { startUdpEcho, type UdpEchoHandle } from './lab/servers/udp-echo.js';
 export { startFaultTarget, type FaultTargetHandle, type TargetEvent } from './lab/servers/fault-target.js';
 export { curl, sha256File, waitForLog, type CurlResult } from './lab/client.js';
 export { FULL_SUITE, suiteSize } from './lab/suite-size.js';
-export { fdCounts, maxBetween, pollFds, rssKiB, sample, valueAt, type FdCounts, type Sample } from './lab/proc-stats.js';
+export { fdCounts, limitLeaving, maxBetween, pollFds, rssKiB, sample, settledFdCounts, valueAt, type FdCounts, type Sample } from './lab/proc-stats.js';

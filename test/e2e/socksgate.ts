@@ -34,9 +34,16 @@ export async function startSocksgate(
   lab: Lab,
   ns: NsRef,
   args: readonly string[],
-  opts: { name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info' } = {},
+  opts: {
+    name?: string;
+    env?: NodeJS.ProcessEnv;
+    logLevel?: 'debug' | 'info';
+    /** A command that execs the rest, e.g. ['prlimit', '--nofile=64:64', '--']. */
+    wrapper?: readonly string[];
+  } = {},
 ): Promise<Daemon> {
-  const proc = lab.spawn(ns, process.execPath, [...shebangFlags(MAIN), MAIN, 'run', '--log-level', opts.logLevel ?? 'debug', ...args], {
+  const command = [...(opts.wrapper ?? []), process.execPath, ...shebangFlags(MAIN), MAIN, 'run', '--log-level', opts.logLevel ?? 'debug', ...args];
+  const proc = lab.spawn(ns, command[0]!, command.slice(1), {
     name: opts.name ?? 'socksgate',
     env: { ...process.env, ...opts.env },
   });

@@ -27,6 +27,21 @@ export function fdCounts(pid: number): FdCounts {
   return counts;
 }
 
+/**
+ * The RLIMIT_NOFILE at which the process can open exactly `free` more fds: the kernel gives the
+ * lowest unused fd number and fails with EMFILE when that number reaches the limit, so what counts
+ * is the unused numbers below it, holes included, not how many fds are open.
+ */
+export function limitLeaving(pid: number, free: number): number {
+  const open = new Set(fs.readdirSync(`/proc/${pid}/fd`).map(Number));
+  let unused = 0;
+  for (let fd = 0; ; fd++) {
+    if (open.has(fd)) continue;
+    if (unused === free) return fd;
+    unused++;
+  }
+}
+
 /** VmRSS in KiB. */
 export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -47,6 +62,20 @@ export async function pollFds(pid: number, ok: (c: FdCounts) => boolean, timeout
 export interface Sample {
   at: number;
   value: number;
+}
+
+/** The fds once their count stayed the same for `quietMs` (flows that just ended close theirs), bounded by `timeoutMs`. */
+export async function settledFdCounts(pid: number, quietMs = 300, timeoutMs = 5_000): Promise<FdCounts> {
+  const deadline = Date.now() + timeoutMs;
+  let last = fdCounts(pid);
+  let since = Date.now();
+  while (Date.now() - since < quietMs && Date.now() < deadline) {
+    await sleep(50);
+    const now = fdCounts(pid);
+    if (now.total !== last.total || now.sockets !== last.sockets || now.pipes !== last.pipes) since = Date.now();
+    last = now;
+  }
+  return last;
 }
 
 /** Samples `read` every `everyMs` (and once at each end) until stop(), which returns the series. */
