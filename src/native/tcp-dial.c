@@ -222,10 +222,18 @@ static void on_readable(dial *d) {
   if (d->state == HANDSHAKING) watch(d);
 }
 
+/* Reads at most this many times after a socket error before failing with it. */
+#define READS_BEFORE_ERROR 4
+
 static void on_poll(uv_poll_t *handle, int status, int events) {
   dial *d = handle->data;
   if (d->state == ENDED) return;
   if (status < 0) {
+    /* libuv reports POLLERR (a reset) alone, even with bytes queued ahead of it: a server that
+     * answers and resets at once (Dante refusing a CONNECT) would lose its answer. Read them first:
+     * the answer is judged, and the read after it fails with the error. */
+    for (int i = 0; i < READS_BEFORE_ERROR && d->state == HANDSHAKING; i++) on_readable(d);
+    if (d->state == ENDED) return;
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(d->upstream, SOL_SOCKET, SO_ERROR, &err, &len);

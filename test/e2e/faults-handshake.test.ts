@@ -19,7 +19,7 @@ const REPEAT = suiteSize(1, 10);
 const REQUEST = 'GET / HTTP/1.0\r\n\r\n';
 
 /** Ports in the proxy namespace: nothing listens on CLOSED; the nft rules below drop or reject the others. */
-const PORT = { dante: 1080, stalled: 1085, closed: 1090, dropped: 1091, rejected: 1092, garbage: 1093, resetAfterSuccess: 1094, midHandshake: 1095 };
+const PORT = { dante: 1080, stalled: 1085, closed: 1090, dropped: 1091, rejected: 1092, garbage: 1093, resetAfterSuccess: 1094, midHandshake: 1095, refuseThenReset: 1096 };
 /** Target ports on 203.0.113.10 whose SYNs from the proxy namespace are dropped / rejected. */
 const TARGET = { dropped: 81, rejected: 82, closed: 9 };
 
@@ -35,7 +35,7 @@ before(async () => {
   await startNginx(lab);
   await startDante(lab, { port: PORT.dante });
   stalled = await startDante(lab, { port: PORT.stalled });
-  for (const [mode, port] of [['garbage', PORT.garbage], ['success-then-reset', PORT.resetAfterSuccess], ['greeting-then-silent', PORT.midHandshake]] as const) {
+  for (const [mode, port] of [['garbage', PORT.garbage], ['success-then-reset', PORT.resetAfterSuccess], ['greeting-then-silent', PORT.midHandshake], ['refuse-then-reset', PORT.refuseThenReset]] as const) {
     const fake = lab.spawn('proxy', process.execPath, [path.join(FIXTURES, 'bad-upstream.mjs'), '--host', lab.addr.proxyClientSide, '--port', String(port), '--mode', mode], { name: `bad-${mode}` });
     await lab.waitForPort('proxy', lab.addr.proxyClientSide, port, 5_000, fake);
   }
@@ -54,6 +54,8 @@ before(async () => {
     '}',
     '',
   ].join('\n');
+  // Every rejected SYN gets its ICMP error, however many come in a row (a full run repeats them).
+  await lab.exec('proxy', 'sysctl', ['-q', '-w', 'net.ipv4.icmp_ratelimit=0']);
   await lab.exec('proxy', 'nft', ['-f', '-'], { input: rules });
   await applyRedirectRules(lab, 'client');
   clients = await startFaultClients(lab);
@@ -70,6 +72,8 @@ interface Fault {
   reason: string;
   /** The message of the logged failure. */
   message?: RegExp;
+  /** Flows to try (default REPEAT): a race needs a few tries to show. */
+  repeat?: number;
   /** Before the first flow / after the last one (SIGSTOP and SIGCONT). */
   setUp?: () => void;
   tearDown?: () => void;
@@ -93,6 +97,17 @@ const FAULTS: Fault[] = [
     tearDown: () => process.kill(-stalled.proc.pid!, 'SIGCONT'),
   },
   { name: 'the upstream stalls mid-handshake (method chosen, CONNECT never answered)', upstreamPort: PORT.midHandshake, target: web, failsAfterMs: DEADLINE_MS, reason: 'SG_ERR_HANDSHAKE_TIMEOUT' },
+  {
+    // Dante refuses a CONNECT this way: its reset lands right behind the reply, and the reply must
+    // still be read and judged (logged as refused), not lost to the reset.
+    name: 'the upstream refuses the CONNECT and resets at once',
+    upstreamPort: PORT.refuseThenReset,
+    target: web,
+    failsAfterMs: 0,
+    reason: 'SG_ERR_UPSTREAM_REFUSED',
+    message: /REP=5/,
+    repeat: suiteSize(5, 20),
+  },
   { name: 'the upstream sends garbage', upstreamPort: PORT.garbage, target: web, failsAfterMs: 0, reason: 'SG_ERR_MALFORMED_REPLY' },
   { name: 'the upstream resets right after its success reply', upstreamPort: PORT.resetAfterSuccess, target: web, failsAfterMs: 0, reason: 'SG_ERR_UPSTREAM_RESET' },
 ];
@@ -115,7 +130,7 @@ for (const relay of RELAYS) {
         const logged = daemon.lines().length;
         fault.setUp?.();
         try {
-          for (let i = 0; i < REPEAT; i++) {
+          for (let i = 0; i < (fault.repeat ?? REPEAT); i++) {
             const out = await clients.run({ ...fault.target(), send: REQUEST, timeoutMs: 10_000 });
             assertResetEmpty(out, daemon.proc.output());
             assertSeenInTime(out, (out.connectedAt ?? out.startedAt) + fault.failsAfterMs, fault.name);
@@ -124,7 +139,7 @@ for (const relay of RELAYS) {
         } finally {
           fault.tearDown?.();
         }
-        const failures = await warningsSince(daemon, logged, REPEAT);
+        const failures = await warningsSince(daemon, logged, fault.repeat ?? REPEAT);
         for (const line of failures) {
           assert.equal(line.reason, fault.reason, JSON.stringify(line));
           if (fault.message) assert.match(line.msg, fault.message);
