@@ -247,6 +247,10 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if (r->finished) return;
   int side = handle == &r->poll[CLIENT] ? CLIENT : UPSTREAM;
   if (status < 0) {
+    /* libuv reports POLLERR (a reset) alone and stops this poll, even with bytes queued ahead of
+     * it: a peer that sends its last bytes and resets at once would lose them. Pass them on first:
+     * the read after them fails with the error, and that resets both sides. */
+    if (!pump(r, side)) return;
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &err, &len);

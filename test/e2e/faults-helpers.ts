@@ -61,7 +61,16 @@ export interface ClientJob {
   timeoutMs?: number;
 }
 
+export interface ClientRun {
+  /** When the first byte arrived (the connection is mid-stream from then on). */
+  readonly firstByte: Promise<number>;
+  /** Resolves when the connection is closed. */
+  readonly done: Promise<ClientOutcome>;
+}
+
 export interface FaultClients {
+  /** Starts one connection. */
+  start(job: ClientJob): ClientRun;
   /** Runs one connection; resolves when it is closed. */
   run(job: ClientJob): Promise<ClientOutcome>;
 }
@@ -70,32 +79,42 @@ export interface FaultClients {
 export async function startFaultClients(lab: Lab): Promise<FaultClients> {
   const proc = lab.spawn('client', process.execPath, [CLIENT], { name: 'fault-client', stdin: 'pipe' });
   await waitForLog(proc.logPath, /^ready$/m, 10_000);
-  const waiting = new Map<number, (out: ClientOutcome) => void>();
+  const jobs = new Map<number, { firstByte(at: number): void; done(out: ClientOutcome): void }>();
   let buffered = '';
   proc.stdout!.on('data', (chunk: Buffer) => {
     const lines = (buffered + chunk.toString('utf8')).split('\n');
     buffered = lines.pop()!;
     for (const line of lines.filter((l) => l.startsWith('{'))) {
-      const out = JSON.parse(line) as ClientOutcome & { id: number };
-      waiting.get(out.id)?.(out);
-      waiting.delete(out.id);
+      const report = JSON.parse(line) as Partial<ClientOutcome> & { id: number };
+      const job = jobs.get(report.id);
+      if (report.closedAt === undefined) {
+        job?.firstByte(report.firstByteAt!);
+        continue;
+      }
+      jobs.delete(report.id);
+      job?.done(report as ClientOutcome);
     }
   });
   let nextId = 0;
-  return {
-    run(job) {
-      const id = ++nextId;
-      const bound = (job.timeoutMs ?? 15_000) + 5_000;
-      return new Promise<ClientOutcome>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fault-client job ${id} did not report within ${bound} ms\n${proc.output()}`)), bound);
-        waiting.set(id, (out) => {
+  const start = (job: ClientJob): ClientRun => {
+    const id = ++nextId;
+    const bound = (job.timeoutMs ?? 15_000) + 5_000;
+    let firstByte!: (at: number) => void;
+    const firstBytePromise = new Promise<number>((resolve) => (firstByte = resolve));
+    const done = new Promise<ClientOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fault-client job ${id} did not report within ${bound} ms\n${proc.output()}`)), bound);
+      jobs.set(id, {
+        firstByte,
+        done(out) {
           clearTimeout(timer);
           resolve(out);
-        });
-        proc.stdin!.write(JSON.stringify({ id, ...job }) + '\n');
+        },
       });
-    },
+      proc.stdin!.write(JSON.stringify({ id, ...job }) + '\n');
+    });
+    return { firstByte: firstBytePromise, done };
   };
+  return { start, run: (job) => start(job).done };
 }
 
 /** The client was reset (not closed cleanly, not left hanging) with nothing received. */

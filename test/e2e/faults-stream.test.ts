@@ -1,14 +1,17 @@
 // Faults once bytes flow, on both relay paths, through Dante: the target resets mid-stream, Dante
-// dies (SIGKILL) mid-stream, the client resets, a reader stops reading while the target floods, and
-// half-close either way. A failure reaches the other end within 1 s, bytes that should arrive
+// dies (SIGKILL) mid-stream, an upstream resets right behind its last bytes, the client resets, a
+// reader stops reading while the target floods, and half-close either way. A failure reaches the other end within 1 s, bytes that should arrive
 // arrive intact, the daemon stays up and its fds return to their baseline. SOCKSGATE_SUITE=full
 // repeats every case 10 times and floods 256 MiB instead of 32.
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createLab, maxBetween, rssKiB, sample, valueAt, startDante, startEcho, startFaultTarget, suiteSize, type FaultTargetHandle, type FdCounts, type Lab, type SocksHandle } from './lab.js';
 import { applyRedirectRules, DAEMON_MARK, startSocksgate, type Daemon } from './socksgate.js';
 import { assertDaemonWhole, assertSeenInTime, fdBaseline, RELAYS, shortDeadlinesConfig, startFaultClients, upstreamSwitch, type FaultClients, type UpstreamSwitch } from './faults-helpers.js';
 
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const REPEAT = suiteSize(1, 10);
 const MiB = 1024 * 1024;
 const FLOOD = suiteSize(32, 256) * MiB;
@@ -16,7 +19,9 @@ const FLOOD = suiteSize(32, 256) * MiB;
 const SLOW_READER_RSS_MIB = 16;
 /** Socket buffers capped (every lab namespace): what the kernel holds on the way stays far below the flood. */
 const SOCKET_BUFFERS = ['net.ipv4.tcp_rmem=4096 131072 1048576', 'net.ipv4.tcp_wmem=4096 16384 1048576'];
-const PORT = { dante: 1080, victim: 1085 };
+const PORT = { dante: 1080, victim: 1085, dataThenReset: 1097 };
+/** What the data-then-reset upstream sends right before its reset (test/e2e/fixtures/bad-upstream.mjs). */
+const LAST_BYTES = 1000;
 const TARGET = { reset: 7001, flood: 7002, serverFirst: 7003, trickle: 7004, echoAfterEof: 9 };
 const RESET_AFTER = 200_000;
 const HALF_CLOSE_BYTES = 300_000;
@@ -41,6 +46,8 @@ before(async () => {
     [TARGET.trickle]: 'trickle',
   });
   await startEcho(lab, { port: TARGET.echoAfterEof, halfCloseEcho: true });
+  const bad = lab.spawn('proxy', process.execPath, [path.join(FIXTURES, 'bad-upstream.mjs'), '--host', lab.addr.proxyClientSide, '--port', String(PORT.dataThenReset), '--mode', 'data-then-reset'], { name: 'bad-data-then-reset' });
+  await lab.waitForPort('proxy', lab.addr.proxyClientSide, PORT.dataThenReset, 5_000, bad);
   await applyRedirectRules(lab, 'client');
   clients = await startFaultClients(lab);
   upstream = await upstreamSwitch(lab);
@@ -83,16 +90,32 @@ for (const relay of RELAYS) {
       await upstream.to(PORT.victim);
       try {
         for (let i = 0; i < REPEAT; i++) {
-          const job = clients.run({ host: lab.addr.internet, port: TARGET.trickle, timeoutMs: 10_000 });
-          await new Promise((r) => setTimeout(r, 300));
+          const job = clients.start({ host: lab.addr.internet, port: TARGET.trickle, timeoutMs: 10_000 });
+          await Promise.race([job.firstByte, job.done]);
+          await new Promise((r) => setTimeout(r, 100));
           const killedAt = Date.now();
           process.kill(-victim.proc.pid!, 'SIGKILL');
-          const out = await job;
+          const out = await job.done;
           assert.ok(out.firstByteAt !== undefined && out.firstByteAt < killedAt, `bytes flowed before the kill: ${JSON.stringify(out)}`);
           t.diagnostic(`seen ${assertSeenInTime(out, killedAt, 'Dante killed')} ms after the kill, ${out.error ?? 'clean close'}`);
           await victim.proc.exited();
           victim = await startDante(lab, { port: PORT.victim });
           await assertDaemonWhole(daemon, baseline, `Dante killed (#${i + 1})`);
+        }
+      } finally {
+        await upstream.to(PORT.dante);
+      }
+    });
+
+    test('the upstream resets right behind its last bytes: they still reach the client, the end within 1 s', async (t) => {
+      await upstream.to(PORT.dataThenReset);
+      try {
+        // A race (the reset lands before or after the relay reads the bytes): a few tries show it.
+        for (let i = 0; i < suiteSize(5, 20); i++) {
+          const out = await clients.run({ host: lab.addr.internet, port: 80, send: 'hello', timeoutMs: 10_000 });
+          assert.equal(out.received, LAST_BYTES, `the bytes ahead of the reset arrive: ${JSON.stringify(out)}\n${daemon.proc.output()}`);
+          t.diagnostic(`seen ${assertSeenInTime(out, out.firstByteAt!, 'upstream reset behind its bytes')} ms after the last bytes, ${out.error ?? 'clean close'}`);
+          await assertDaemonWhole(daemon, baseline, `upstream reset behind its bytes (#${i + 1})`);
         }
       } finally {
         await upstream.to(PORT.dante);
