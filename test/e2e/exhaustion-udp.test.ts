@@ -19,9 +19,12 @@ const ECHO = 7001;
 const REMOTES_FROM = 20_000;
 const SOURCES = suiteSize(10_000, 100_000);
 const REMOTES = suiteSize(2_000, 10_000);
-/** Extra client addresses: 3 × 33,334 ports (from 1024, below the ephemeral range) give 100,000 distinct sources. */
+/**
+ * Extra client addresses: 3 × 33,334 ports give 100,000 distinct sources, from above the TPROXY
+ * listener's port (bound on every address) to below the ephemeral range.
+ */
 const CLIENT_ADDRS = ['192.0.2.3', '192.0.2.4', '192.0.2.5'];
-const SOURCE_PORTS_FROM = 1024;
+const SOURCE_PORTS_FROM = 13_000;
 /** The daemon's own sockets (to Dante) take ephemeral ports from here: never one a source needs. */
 const EPHEMERAL = 'net.ipv4.ip_local_port_range=50000 65000';
 /** Small enough that a default run fills the table: Dante opens ~100 associations a second here. */

@@ -125,20 +125,22 @@ for (const relay of RELAYS) {
     });
 
     for (const fault of FAULTS) {
-      test(`${fault.name}: the client is reset in time, the daemon stays whole`, async () => {
+      test(`${fault.name}: the client is reset in time, the daemon stays whole`, async (t) => {
         await upstream.to(fault.upstreamPort);
         const logged = daemon.lines().length;
+        const late: number[] = [];
         fault.setUp?.();
         try {
           for (let i = 0; i < (fault.repeat ?? REPEAT); i++) {
             const out = await clients.run({ ...fault.target(), send: REQUEST, timeoutMs: 10_000 });
             assertResetEmpty(out, daemon.proc.output());
-            assertSeenInTime(out, (out.connectedAt ?? out.startedAt) + fault.failsAfterMs, fault.name);
+            late.push(assertSeenInTime(out, (out.connectedAt ?? out.startedAt) + fault.failsAfterMs, fault.name));
             await assertDaemonWhole(daemon, baseline, `${fault.name} (#${i + 1})`);
           }
         } finally {
           fault.tearDown?.();
         }
+        t.diagnostic(`${late.length} flows reset ${Math.min(...late)}–${Math.max(...late)} ms after the failure point`);
         const failures = await warningsSince(daemon, logged, fault.repeat ?? REPEAT);
         for (const line of failures) {
           assert.equal(line.reason, fault.reason, JSON.stringify(line));

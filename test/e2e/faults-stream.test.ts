@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createLab, maxBetween, rssKiB, sample, valueAt, startDante, startEcho, startFaultTarget, suiteSize, type FaultTargetHandle, type FdCounts, type Lab, type SocksHandle } from './lab.js';
 import { applyRedirectRules, DAEMON_MARK, startSocksgate, type Daemon } from './socksgate.js';
-import { assertDaemonWhole, assertSeenInTime, fdBaseline, RELAYS, shortDeadlinesConfig, startFaultClients, upstreamSwitch, type FaultClients, type UpstreamSwitch } from './faults-helpers.js';
+import { assertDaemonWhole, assertSeenInTime, fdBaseline, RELAYS, startFaultClients, upstreamSwitch, type FaultClients, type UpstreamSwitch } from './faults-helpers.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const REPEAT = suiteSize(1, 10);
@@ -27,7 +27,6 @@ const RESET_AFTER = 200_000;
 const HALF_CLOSE_BYTES = 300_000;
 
 let lab: Lab;
-let config: string;
 let target: FaultTargetHandle;
 let victim: SocksHandle;
 let clients: FaultClients;
@@ -35,7 +34,6 @@ let upstream: UpstreamSwitch;
 
 before(async () => {
   lab = await createLab();
-  config = shortDeadlinesConfig(lab);
   for (const ns of ['client', 'proxy', 'internet']) await lab.exec(ns, 'sysctl', ['-q', '-w', ...SOCKET_BUFFERS]);
   await startDante(lab, { port: PORT.dante });
   victim = await startDante(lab, { port: PORT.victim });
@@ -64,7 +62,7 @@ for (const relay of RELAYS) {
     let baseline: FdCounts;
     const pid = () => daemon.proc.pid!;
     before(async () => {
-      daemon = await startSocksgate(lab, 'client', ['--config', config, '--upstream', upstream.url, '--mark', String(DAEMON_MARK), '--control', 'off', ...relay.args], { name: `sg-${relay.name}` });
+      daemon = await startSocksgate(lab, 'client', ['--upstream', upstream.url, '--mark', String(DAEMON_MARK), '--control', 'off', ...relay.args], { name: `sg-${relay.name}` });
       // A first flow that moves bytes: the splice relay's pipe pool then holds what it keeps.
       const warm = await clients.run({ host: lab.addr.internet, port: TARGET.echoAfterEof, sendBytes: 1000, halfClose: true });
       assert.equal(warm.received, 1000, JSON.stringify(warm));
@@ -91,15 +89,19 @@ for (const relay of RELAYS) {
       try {
         for (let i = 0; i < REPEAT; i++) {
           const job = clients.start({ host: lab.addr.internet, port: TARGET.trickle, timeoutMs: 10_000 });
-          await Promise.race([job.firstByte, job.done]);
-          await new Promise((r) => setTimeout(r, 100));
-          const killedAt = Date.now();
-          process.kill(-victim.proc.pid!, 'SIGKILL');
+          let killedAt: number;
+          try {
+            await Promise.race([job.firstByte, job.done]);
+            await new Promise((r) => setTimeout(r, 100));
+            killedAt = Date.now();
+            process.kill(-victim.proc.pid!, 'SIGKILL');
+          } finally {
+            await victim.proc.exited();
+            victim = await startDante(lab, { port: PORT.victim });
+          }
           const out = await job.done;
-          assert.ok(out.firstByteAt !== undefined && out.firstByteAt < killedAt, `bytes flowed before the kill: ${JSON.stringify(out)}`);
+          assert.ok(out.firstByteAt !== undefined && out.firstByteAt < killedAt, `bytes flowed before the kill: ${JSON.stringify(out)}\n${daemon.proc.output()}`);
           t.diagnostic(`seen ${assertSeenInTime(out, killedAt, 'Dante killed')} ms after the kill, ${out.error ?? 'clean close'}`);
-          await victim.proc.exited();
-          victim = await startDante(lab, { port: PORT.victim });
           await assertDaemonWhole(daemon, baseline, `Dante killed (#${i + 1})`);
         }
       } finally {
