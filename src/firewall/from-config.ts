@@ -1,5 +1,6 @@
 import { addrOf, parseHostPort, type SocksAddr } from '../core/addr.js';
 import type { Config } from '../config/load.js';
+import { kernelDirectOf } from './kernel-direct.js';
 import { planRules, type FirewallPlan } from './plan.js';
 import type { OwnedNames } from './transaction.js';
 
@@ -20,7 +21,7 @@ export function dnsListenOf(config: object): SocksAddr | undefined {
 
 export function planFromConfig(config: Config): FirewallPlan {
   const dnsListen = dnsListenOf(config);
-  return planRules({ mark: config.mark, redirect: config.redirect, tproxy: config.tproxy, upstreams: config.upstreams, rules: config.rules, ...(dnsListen ? { dnsListen } : {}) });
+  return planRules({ mark: config.mark, redirect: config.redirect, tproxy: config.tproxy, upstreams: config.upstreams, rules: config.rules, direct: kernelDirectOf(config), ...(dnsListen ? { dnsListen } : {}) });
 }
 
 export function ownedNames(config: Config): OwnedNames {

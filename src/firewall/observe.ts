@@ -34,12 +34,18 @@ function nftChains(family: IpFamily): string[] {
   }
 }
 
+/** The names of the ipsets in this namespace; undefined when the tool is missing. */
+function ipsets(): string[] | undefined {
+  const r = runTool('ipset', ['list', '-n']);
+  return r.ok ? r.stdout.split('\n').filter((name) => name !== '') : undefined;
+}
+
 /** A read-only look at what is installed in this namespace. */
 export function observe(names: Pick<OwnedNames, 'nftTable'>): Observed {
   const nft = runTool('nft', ['--version']).ok;
-  const nftTable = nft && runTool('nft', ['list', 'table', 'inet', names.nftTable]).ok;
+  const nftTable = nft && runTool('nft', ['-t', 'list', 'table', 'inet', names.nftTable]).ok;
   const iptablesNft = runTool('iptables', ['-V']).stdout.includes('nf_tables');
-  return { nft, nftTable, iptablesNft, saved: { ipv4: saved('ipv4'), ipv6: saved('ipv6') } };
+  return { nft, nftTable, iptablesNft, saved: { ipv4: saved('ipv4'), ipv6: saved('ipv6') }, ipsets: ipsets() };
 }
 
 /** What apply needs on top: iptables-nft's chains, and the route table when the plan uses policy routing. */

@@ -2,6 +2,7 @@ import type { SocksAddr } from '../core/addr.js';
 import { parseCidr, type Cidr, type IpFamily } from '../core/cidr.js';
 import { ConfigError, type ConfigIssue } from '../config/load.js';
 import type { RulesConfig } from '../config/schema.js';
+import type { DirectSet, DirectSets } from './kernel-direct.js';
 import { ALWAYS_BYPASS, RESERVED_BYPASS } from './reserved.js';
 
 /**
@@ -26,6 +27,8 @@ export interface FamilyPlan {
   readonly dnsPort?: number;
   /** Destinations never diverted. */
   readonly bypass: readonly string[];
+  /** route.rules' direct networks the kernel sends direct itself (see kernel-direct.ts); absent when none. */
+  readonly direct?: DirectSet;
 }
 
 export interface FirewallPlan {
@@ -65,6 +68,8 @@ export interface PlanSource {
   /** The DNS listener, when the daemon runs one. */
   readonly dnsListen?: SocksAddr;
   readonly cgroup?: CgroupScope;
+  /** The direct sets of route.rules (read from their list files by the caller). */
+  readonly direct?: DirectSets;
 }
 
 export function usesPolicyRouting(family: FamilyPlan): boolean {
@@ -129,12 +134,14 @@ function familyPlan(source: PlanSource, family: IpFamily): FamilyPlan | undefine
   const udp = (rules.udp ?? rules.mode !== 'sidecar') ? firstTproxy(source.tproxy, family) : undefined;
   const dns = rules.dns_capture && source.dnsListen && acceptsRedirect(source.dnsListen, family, rules.mode) ? source.dnsListen.port : undefined;
   if (!tcp && !udp && dns === undefined) return undefined;
+  const direct = source.direct?.[family];
   return {
     family,
     ...(tcp ? { tcp } : {}),
     ...(udp ? { udp } : {}),
     ...(dns !== undefined ? { dnsPort: dns } : {}),
     bypass: bypassFor(family, source),
+    ...(direct?.elements.length ? { direct } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { IpFamily } from '../core/cidr.js';
 import { usesPolicyRouting, type FamilyPlan, type FirewallPlan } from './plan.js';
+import { ipsetName } from './render-ipset.js';
 
 /**
  * The plan as `iptables-restore --noflush` / `ip6tables-restore --noflush` input. socksgate owns
@@ -61,6 +62,7 @@ function destinationExemptions(plan: FirewallPlan, f: FamilyPlan, chain: string,
   const lines = [`-A ${chain} -m addrtype --dst-type LOCAL -j RETURN`];
   if (skipDns && f.dnsPort !== undefined) lines.push(`-A ${chain} -p udp --dport 53 -j RETURN`, `-A ${chain} -p tcp --dport 53 -j RETURN`);
   for (const cidr of f.bypass) lines.push(`-A ${chain} -d ${cidr} -j RETURN`);
+  if (f.direct) lines.push(`-A ${chain} -m set --match-set ${ipsetName(plan.chain, f.family)} dst -j RETURN`);
   for (const port of plan.bypassPorts) lines.push(`-A ${chain} -p tcp --dport ${port} -j RETURN`, `-A ${chain} -p udp --dport ${port} -j RETURN`);
   return lines;
 }

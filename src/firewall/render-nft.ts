@@ -10,6 +10,10 @@ const NFPROTO: Record<IpFamily, string> = { ipv4: 'ipv4', ipv6: 'ipv6' };
 const ADDR: Record<IpFamily, string> = { ipv4: 'ip', ipv6: 'ip6' };
 const SET: Record<IpFamily, string> = { ipv4: 'bypass4', ipv6: 'bypass6' };
 const SET_TYPE: Record<IpFamily, string> = { ipv4: 'ipv4_addr', ipv6: 'ipv6_addr' };
+/** route.rules' direct networks (kernel-direct.ts). */
+export const DIRECT_SET: Record<IpFamily, string> = { ipv4: 'direct4', ipv6: 'direct6' };
+/** Elements per `add element` command: one huge line costs nft more than several. */
+const CHUNK = 10000;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const list = (items: readonly (string | number)[]) => (items.length === 1 ? String(items[0]) : `{ ${items.join(', ')} }`);
@@ -23,8 +27,27 @@ export function renderNftFlush(table: string): string {
 function sets(plan: FirewallPlan): string[] {
   return plan.families.map((f) => {
     const elements = f.bypass.length ? ` elements = { ${f.bypass.join(', ')} };` : '';
-    return `  set ${SET[f.family]} { type ${SET_TYPE[f.family]}; flags interval; auto-merge;${elements} }`;
+    const bypass = `  set ${SET[f.family]} { type ${SET_TYPE[f.family]}; flags interval; auto-merge;${elements} }`;
+    // auto-merge: list entries may overlap (10.0.0.0/8 and 10.1.0.0/16), which an interval set refuses otherwise.
+    return f.direct ? `${bypass}\n  set ${DIRECT_SET[f.family]} { type ${SET_TYPE[f.family]}; flags interval; auto-merge; }` : bypass;
   });
+}
+
+/** The direct sets' elements, in chunks after the table; `summary`: one comment line per set instead. */
+function directElements(plan: FirewallPlan, summary: boolean): string {
+  let text = '';
+  for (const f of plan.families) {
+    if (!f.direct) continue;
+    const set = DIRECT_SET[f.family];
+    if (summary) {
+      text += `# set ${set}: ${f.direct.elements.length} elements from ${f.direct.sources.join(', ')}\n`;
+      continue;
+    }
+    for (let at = 0; at < f.direct.elements.length; at += CHUNK) {
+      text += `add element inet ${plan.nftTable} ${set} { ${f.direct.elements.slice(at, at + CHUNK).join(', ')} }\n`;
+    }
+  }
+  return text;
 }
 
 /** The daemon's own sockets, by mark and owner: never diverted. */
@@ -41,6 +64,7 @@ function destinationExemptions(plan: FirewallPlan, families: readonly FamilyPlan
   const lines = ['fib daddr type local return'];
   if (skipDns) for (const f of families) if (f.dnsPort !== undefined) lines.push(`meta nfproto ${NFPROTO[f.family]} meta l4proto { tcp, udp } th dport 53 return`);
   for (const f of families) lines.push(`${ADDR[f.family]} daddr @${SET[f.family]} return`);
+  for (const f of families) if (f.direct) lines.push(`${ADDR[f.family]} daddr @${DIRECT_SET[f.family]} return`);
   if (plan.bypassPorts.length) lines.push(`meta l4proto { tcp, udp } th dport ${list(plan.bypassPorts)} return`);
   return lines;
 }
@@ -139,7 +163,8 @@ function routerChains(plan: FirewallPlan): string[] {
   return chains;
 }
 
-export function renderNft(plan: FirewallPlan): string {
+/** `summary`: what `rules print` shows, the direct sets' elements counted instead of listed. */
+export function renderNft(plan: FirewallPlan, summary = false): string {
   const body = [...sets(plan), ...(plan.mode === 'router' ? routerChains(plan) : localChains(plan))];
-  return `${renderNftFlush(plan.nftTable)}table inet ${plan.nftTable} {\n${body.join('\n')}\n}\n`;
+  return `${renderNftFlush(plan.nftTable)}table inet ${plan.nftTable} {\n${body.join('\n')}\n}\n${directElements(plan, summary)}`;
 }

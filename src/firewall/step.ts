@@ -8,6 +8,8 @@ export interface Step {
   readonly untilFails?: boolean;
   /** A failure is expected when there is nothing to remove. */
   readonly mayFail?: boolean;
+  /** What `print` shows instead of `input` (huge element lists summarised). */
+  readonly shown?: string;
 }
 
 function quote(arg: string): string {
@@ -17,6 +19,7 @@ function quote(arg: string): string {
 export function formatStep(step: Step): string {
   const line = [step.cmd, ...step.args].map(quote).join(' ');
   const note = step.untilFails ? '   # repeated until none is left' : step.mayFail ? '   # may fail: nothing to remove' : '';
-  if (step.input === undefined) return `${line}${note}\n`;
-  return `${line} <<'EOF'${note}\n${step.input}${step.input.endsWith('\n') ? '' : '\n'}EOF\n`;
+  const input = step.shown ?? step.input;
+  if (input === undefined) return `${line}${note}\n`;
+  return `${line} <<'EOF'${note}\n${input}${input.endsWith('\n') ? '' : '\n'}EOF\n`;
 }

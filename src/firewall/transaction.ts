@@ -1,6 +1,7 @@
 import type { IpFamily } from '../core/cidr.js';
 import type { FirewallPlan } from './plan.js';
 import { renderCreatedTablesRemoval } from './iptables-nft-tables.js';
+import { ipsetName, renderIpsetLoad, staleIpsets } from './render-ipset.js';
 import { renderIptables, renderIptablesFlush } from './render-iptables.js';
 import { renderNft, renderNftFlush } from './render-nft.js';
 import { routingApplySteps, routingFlushSteps, type RouteTables } from './routing.js';
@@ -24,6 +25,8 @@ export interface Observed {
   readonly nftChains?: Readonly<Record<IpFamily, readonly string[]>>;
   /** The plan's route table, when it uses policy routing (see route-table.ts). */
   readonly routes?: RouteTables;
+  /** `ipset list -n` output (every set's name), or undefined when the tool is missing. */
+  readonly ipsets?: readonly string[];
 }
 
 /** The names flush needs; flush must work even when the rest of the config no longer plans. */
@@ -56,6 +59,11 @@ function iptablesFlushSteps(names: OwnedNames, observed: Observed): Step[] {
   });
 }
 
+/** Our ipsets that `keep` does not name, destroyed: only after the rules that match them are gone. */
+function ipsetDestroySteps(prefix: string, observed: Observed, keep: readonly string[]): Step[] {
+  return staleIpsets(prefix, observed.ipsets ?? [], keep).map((name) => ({ cmd: 'ipset', args: ['destroy', name] }));
+}
+
 function canDeleteTables(observed: Observed): boolean {
   return observed.iptablesNft && observed.nft;
 }
@@ -67,13 +75,19 @@ function canDeleteTables(observed: Observed): boolean {
 export function applySteps(plan: FirewallPlan, backend: Backend, observed: Observed): Step[] {
   const steps = routingApplySteps(plan, observed.routes);
   if (backend === 'nft') {
-    steps.push(...iptablesFlushSteps(plan, observed), nftStep(renderNft(plan)));
+    steps.push(...iptablesFlushSteps(plan, observed), ...ipsetDestroySteps(plan.chain, observed, []), { ...nftStep(renderNft(plan)), shown: renderNft(plan, true) });
   } else {
     if (observed.nftTable) steps.push(nftStep(renderNftFlush(plan.nftTable)));
+    // The sets first: a rule that names a missing set does not load.
+    const existing = observed.ipsets ?? [];
+    for (const f of plan.families) {
+      if (f.direct) steps.push({ cmd: 'ipset', args: ['restore', '-exist'], input: renderIpsetLoad(plan.chain, f, existing), shown: renderIpsetLoad(plan.chain, f, existing, true) });
+    }
     for (const family of FAMILIES) {
       const text = renderIptables(plan, family, observed.saved[family] ?? '', canDeleteTables(observed) ? observed.nftChains?.[family] : undefined);
       if (text) steps.push(restoreStep(family, text));
     }
+    steps.push(...ipsetDestroySteps(plan.chain, observed, plan.families.flatMap((f) => (f.direct ? [ipsetName(plan.chain, f.family)] : []))));
   }
   return steps;
 }
@@ -82,6 +96,6 @@ export function applySteps(plan: FirewallPlan, backend: Backend, observed: Obser
 export function flushSteps(names: OwnedNames, observed: Observed): Step[] {
   const steps: Step[] = [];
   if (observed.nftTable) steps.push(nftStep(renderNftFlush(names.nftTable)));
-  steps.push(...iptablesFlushSteps(names, observed), ...routingFlushSteps(names));
+  steps.push(...iptablesFlushSteps(names, observed), ...ipsetDestroySteps(names.chain, observed, []), ...routingFlushSteps(names));
   return steps;
 }

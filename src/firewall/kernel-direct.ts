@@ -1,0 +1,145 @@
+import { parseCidr, type IpFamily } from '../core/cidr.js';
+import type { Config } from '../config/load.js';
+import { addEach, readList } from '../route/lists.js';
+import { CidrSet } from '../route/match/cidr-set.js';
+
+/**
+ * Which `direct` destination rules of `route.rules` the kernel can apply by itself, so that their
+ * packets never reach the daemon. First match wins, so a rule may go into the kernel only when no
+ * earlier rule could have taken one of its flows with another action:
+ *
+ *   a `direct` rule whose only matchers are `cidr`/`cidr_file` goes into the kernel set only if
+ *   every earlier rule is itself `direct` (any matchers), or matches on `cidr`/`cidr_file` only
+ *   and none of its networks overlaps the rule's networks.
+ *
+ * The first earlier rule with any other matcher (domain, port, network, source, inbound) and
+ * another action stops the search: from there on, nothing is shadow-free.
+ */
+
+type RouteRule = Config['route']['rules'][number];
+
+/** The networks of one rule, with the list file they came from (for `rules print`). */
+export interface KernelDirectRule {
+  /** Position in route.rules, from 0. */
+  readonly index: number;
+  readonly networks: readonly string[];
+  readonly file?: string;
+}
+
+const PURE_KEYS = new Set(['cidr', 'cidr_file', 'action', 'upstream']);
+
+function isPureCidr(rule: RouteRule): boolean {
+  return Object.entries(rule).every(([key, value]) => value === undefined || PURE_KEYS.has(key));
+}
+
+/** The networks a cidr/cidr_file rule lists, as written; a bad list throws ListError (`file:line: …`). */
+export function ruleNetworks(rule: RouteRule, read: (file: string) => string[]): string[] {
+  return [...(rule.cidr ?? []), ...(rule.cidr_file === undefined ? [] : read(rule.cidr_file))];
+}
+
+function overlaps(a: readonly string[], setA: CidrSet, b: readonly string[], setB: CidrSet): boolean {
+  // Two prefixes overlap only when one contains the other, so only when one holds an address of the other.
+  const host = (text: string) => text.split('/')[0];
+  return a.some((n) => setB.has(host(n))) || b.some((n) => setA.has(host(n)));
+}
+
+/** The rules (in order) whose networks the kernel may send direct. Pure given `read`. */
+export function selectKernelDirect(rules: readonly RouteRule[], read: (file: string) => string[]): KernelDirectRule[] {
+  const selected: KernelDirectRule[] = [];
+  const others: string[] = [];
+  let othersSet = CidrSet.of([]);
+  rules.forEach((rule, index) => {
+    const pure = isPureCidr(rule);
+    const direct = rule.action === 'direct';
+    if (!pure && !direct) {
+      // Nothing after this rule is shadow-free: stop by poisoning every later candidate.
+      others.push('0.0.0.0/0', '::/0');
+      othersSet = CidrSet.of(others);
+      return;
+    }
+    if (!pure) return;
+    const networks = ruleNetworks(rule, read);
+    if (!direct) {
+      others.push(...networks);
+      othersSet = CidrSet.of(others);
+      return;
+    }
+    if (overlaps(networks, CidrSet.of(networks), others, othersSet)) return;
+    selected.push({ index, networks, ...(rule.cidr_file === undefined ? {} : { file: rule.cidr_file }) });
+  });
+  return selected;
+}
+
+/** The kernel's direct set of one family: its elements, and the rules they came from. */
+export interface DirectSet {
+  readonly elements: readonly string[];
+  /** "cidr (rule #1)" or the list file, for the summary `rules print` shows instead of the elements. */
+  readonly sources: readonly string[];
+}
+
+export type DirectSets = Readonly<Record<IpFamily, DirectSet>>;
+
+/** The host part of a v4 prefix masked to its length: nft refuses host bits in an interval. */
+function networkText(text: string): string {
+  const cidr = parseCidr(text);
+  const [host, len] = cidr.text.split('/');
+  if (cidr.family === 'ipv4') {
+    const bits = Number(len);
+    const word = host.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    const net = (word & mask) >>> 0;
+    return `${[24, 16, 8, 0].map((shift) => (net >>> shift) & 255).join('.')}/${bits}`;
+  }
+  return ipv6Network(host, Number(len));
+}
+
+function ipv6Network(host: string, bits: number): string {
+  const url = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  const groups = expandV6(url);
+  const masked = groups.map((g, i) => {
+    const keep = Math.max(0, Math.min(16, bits - i * 16));
+    return keep === 0 ? 0 : g & ((0xffff << (16 - keep)) & 0xffff);
+  });
+  const text = new URL(`http://[${masked.map((g) => g.toString(16)).join(':')}]/`).hostname.slice(1, -1);
+  return `${text}/${bits}`;
+}
+
+function expandV6(text: string): number[] {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  if (tail === undefined) return parse(head);
+  const a = parse(head);
+  const b = parse(tail);
+  return [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b];
+}
+
+/** Splits the selected rules' networks by family, normalised and without repeats. */
+export function directSets(selected: readonly KernelDirectRule[]): DirectSets {
+  const out = { ipv4: { elements: new Set<string>(), sources: [] as string[] }, ipv6: { elements: new Set<string>(), sources: [] as string[] } };
+  for (const rule of selected) {
+    const seen = new Set<IpFamily>();
+    for (const text of rule.networks) {
+      const family = parseCidr(text).family;
+      out[family].elements.add(networkText(text));
+      seen.add(family);
+    }
+    const source = rule.file ?? `cidr of rule #${rule.index + 1}`;
+    for (const family of seen) out[family].sources.push(source);
+  }
+  return {
+    ipv4: { elements: [...out.ipv4.elements], sources: out.ipv4.sources },
+    ipv6: { elements: [...out.ipv6.elements], sources: out.ipv6.sources },
+  };
+}
+
+/** Reads a cidr_file the way the router does (same errors), keeping the entries as written. */
+export function readCidrFile(file: string): string[] {
+  const texts: string[] = [];
+  addEach(file, readList(file), (text) => texts.push(parseCidr(text).text));
+  return texts;
+}
+
+/** The kernel direct sets of a config (reads the list files). */
+export function kernelDirectOf(config: Config): DirectSets {
+  return directSets(selectKernelDirect(config.route.rules, readCidrFile));
+}
