@@ -21,6 +21,17 @@ export class CidrSet {
     return this.v4Start.length + this.v6Start.length / 4;
   }
 
+  /** The merged ranges as nft writes interval elements: "addr" or "first-last", per family. */
+  intervalTexts(): { ipv4: string[]; ipv6: string[] } {
+    const v4 = (word: number) => [24, 16, 8, 0].map((shift) => (word >>> shift) & 255).join('.');
+    const v6 = (words: Uint32Array, at: number) => [...words.subarray(at, at + 4)].flatMap((w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).join(':');
+    const text = (first: string, last: string) => (first === last ? first : `${first}-${last}`);
+    const ipv4 = [...this.v4Start].map((start, i) => text(v4(start), v4(this.v4End[i])));
+    const ipv6: string[] = [];
+    for (let at = 0; at < this.v6Start.length; at += 4) ipv6.push(text(v6(this.v6Start, at), v6(this.v6End, at)));
+    return { ipv4, ipv6 };
+  }
+
   /** Builds from "addr" or "addr/len" texts; throws RangeError naming the bad entry. */
   static of(prefixes: Iterable<string>): CidrSet {
     const builder = new CidrSetBuilder();

@@ -41,15 +41,15 @@ test('a direct rule with more than cidr matchers is not a kernel rule, but does 
   assert.deepEqual(selected([{ cidr: ['192.0.2.0/24'], port: [80], action: 'direct' }, { cidr: ['198.51.100.0/24'], action: 'direct' }]), [1]);
 });
 
-test('cidr_file networks count for selection and shadowing; sets split by family, host bits masked, repeats dropped', () => {
+test('cidr_file networks count for selection and shadowing; sets split by family, repeats dropped, merged into ranges for nft', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-kd-'));
   const file = path.join(dir, 'nets.txt');
   writeFileSync(file, '# direct\n192.0.2.77/24\n192.0.2.0/24\n2001:db8:1::5/48 # lab\n');
   const read = (name: string) => (name === file ? ['192.0.2.77/24', '192.0.2.0/24', '2001:db8:1::5/48'] : assert.fail(name));
   const chosen = selectKernelDirect([{ cidr_file: file, action: 'direct' }, { cidr: ['10.0.0.0/8'], action: 'direct' }] as Rules, read);
   const sets = directSets(chosen);
-  assert.deepEqual(sets.ipv4, { elements: ['192.0.2.0/24', '10.0.0.0/8'], sources: [file, 'cidr of rule #2'] });
-  assert.deepEqual(sets.ipv6, { elements: ['2001:db8:1::/48'], sources: [file] });
+  assert.deepEqual(sets.ipv4, { elements: ['192.0.2.77/24', '192.0.2.0/24', '10.0.0.0/8'], intervals: ['10.0.0.0-10.255.255.255', '192.0.2.0-192.0.2.255'], sources: [file, 'cidr of rule #2'] });
+  assert.deepEqual(sets.ipv6, { elements: ['2001:db8:1::5/48'], intervals: ['2001:db8:1:0:0:0:0:0-2001:db8:1:ffff:ffff:ffff:ffff:ffff'], sources: [file] });
   assert.deepEqual(selected([{ cidr_file: file, upstream: 'dante' }, { cidr: ['2001:db8:1:2::/64'], action: 'direct' }], read), []);
 });
 
@@ -70,9 +70,9 @@ test('print summarises the elements; apply and flush destroy exactly our ipsets,
   const plan = planOf({ ...MODES.host, ...DIRECT_RULES });
   const nft = applySteps(plan, 'nft', OBSERVED);
   const shown = nft.map(formatStep).join('');
-  assert.match(shown, /# set direct4: 1 elements from cidr of rule #1\n# set direct6: 1 elements from cidr of rule #1\n/);
+  assert.match(shown, /# set direct4: 1 networks \(1 ranges\) from cidr of rule #1\n# set direct6: 1 networks \(1 ranges\) from cidr of rule #1\n/);
   assert.doesNotMatch(shown, /add element/);
-  assert.match(nft.at(-1)!.input!, /add element inet socksgate direct4 \{ 192\.0\.2\.0\/24 \}/);
+  assert.match(nft.at(-1)!.input!, /add element inet socksgate direct4 \{ 192\.0\.2\.0-192\.0\.2\.255 \}/);
   assert.deepEqual(nft.filter((s) => s.cmd === 'ipset').map((s) => s.args), [['destroy', 'SOCKSGATE_DIRECT4']]);
   const ipt = applySteps(plan, 'iptables', OBSERVED).map((s) => s.cmd);
   assert.deepEqual(ipt.filter((cmd) => cmd !== 'ip'), ['ipset', 'ipset', 'iptables-restore', 'ip6tables-restore']);
