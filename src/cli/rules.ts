@@ -6,6 +6,7 @@ import { FirewallError } from '../firewall/exec.js';
 import { flushRules } from '../firewall/flush.js';
 import { ownedNames, planFromConfig } from '../firewall/from-config.js';
 import { describePlan } from '../firewall/describe.js';
+import { KERNEL_DIRECT_RULE } from '../firewall/kernel-direct.js';
 import { formatStep } from '../firewall/step.js';
 import { configFromArgs, exitOnConfigError, withConfigOptions } from './options.js';
 import { withRulesOptions } from './rules-options.js';
@@ -22,7 +23,8 @@ function run(action: Action, config: Config): void {
   const plan = planFromConfig(config);
   if (action === 'print') {
     const { backend, steps } = prepareApply(plan, config.rules.backend);
-    process.stdout.write(`# socksgate rules apply: ${describePlan(plan, backend)}\n${steps.map(formatStep).join('')}`);
+    const direct = plan.families.some((f) => f.direct) ? `# kernel direct lists: ${KERNEL_DIRECT_RULE}\n` : '';
+    process.stdout.write(`# socksgate rules apply: ${describePlan(plan, backend)}\n${direct}${steps.map(formatStep).join('')}`);
     return;
   }
   const { backend } = applyRules(plan, config.rules.backend);

@@ -16,6 +16,10 @@ import { CidrSet } from '../route/match/cidr-set.js';
  * another action stops the search: from there on, nothing is shadow-free.
  */
 
+/** The selection rule above in one line, for `rules print`. */
+export const KERNEL_DIRECT_RULE =
+  'a direct rule with only cidr/cidr_file matchers is matched in the kernel when every earlier rule is direct, or cidr/cidr_file-only with no network overlapping it';
+
 type RouteRule = Config['route']['rules'][number];
 
 /** The networks of one rule, with the list file they came from (for `rules print`). */
