@@ -1,6 +1,6 @@
 import { parseCidr, type IpFamily } from '../core/cidr.js';
-import type { Config } from '../config/load.js';
-import { addEach, readList } from '../route/lists.js';
+import { ConfigError, type Config } from '../config/load.js';
+import { addEach, ListError, readList } from '../route/lists.js';
 import { CidrSet } from '../route/match/cidr-set.js';
 
 /**
@@ -114,7 +114,16 @@ export function readCidrFile(file: string): string[] {
   return texts;
 }
 
-/** The kernel direct sets of a config (reads the list files). */
+/** The kernel direct sets of a config (reads the list files); a bad list is a ConfigError naming `file:line`. */
 export function kernelDirectOf(config: Config): DirectSets {
-  return directSets(selectKernelDirect(config.route.rules, readCidrFile));
+  const { rules } = config.route;
+  const read = (file: string) => {
+    try {
+      return readCidrFile(file);
+    } catch (err) {
+      if (!(err instanceof ListError)) throw err;
+      throw new ConfigError([{ path: `route.rules.${rules.findIndex((rule) => rule.cidr_file === file)}.cidr_file`, message: err.message }]);
+    }
+  };
+  return directSets(selectKernelDirect(rules, read));
 }

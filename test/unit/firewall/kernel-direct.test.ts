@@ -9,7 +9,7 @@ import { renderIptables } from '../../../src/firewall/render-iptables.js';
 import { renderNft } from '../../../src/firewall/render-nft.js';
 import { formatStep } from '../../../src/firewall/step.js';
 import { applySteps, flushSteps, type Observed } from '../../../src/firewall/transaction.js';
-import { assertGolden, MODES, planOf } from './fixtures.js';
+import { assertGolden, MODES, planIssues, planOf } from './fixtures.js';
 
 type Rules = Parameters<typeof selectKernelDirect>[0];
 const noFiles = (file: string): string[] => assert.fail(`read ${file}`);
@@ -79,4 +79,10 @@ test('print summarises the elements; apply and flush destroy exactly our ipsets,
   const flush = flushSteps(plan, { ...OBSERVED, saved: { ipv4: '*nat\n:SOCKSGATE_NAT - [0:0]\nCOMMIT\n', ipv6: undefined } });
   assert.deepEqual(flush.map((s) => s.cmd).slice(0, 2), ['iptables-restore', 'ipset']);
   assert.deepEqual(staleIpsets('SOCKSGATE', ['SOCKSGATE_DIRECT6_NEW', 'SOCKSGATE_X'], []), ['SOCKSGATE_DIRECT6_NEW']);
+});
+
+test('a bad cidr_file is a config error naming the rule and file:line', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sg-kd-')), 'bad.txt');
+  writeFileSync(file, '192.0.2.0/24\nnot-a-net\n');
+  assert.deepEqual(planIssues({ ...MODES.host, route: { rules: [{ cidr: ['198.51.100.0/24'], action: 'direct' }, { cidr_file: file, action: 'direct' }] } }), [`route.rules.1.cidr_file: ${file}:2: "not-a-net": expected an IPv4 or IPv6 address, optionally /prefix`]);
 });
