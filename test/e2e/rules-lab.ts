@@ -23,6 +23,7 @@ const SNAPSHOT: [string, string[]][] = [
   ['ip', ['-6', 'rule']],
   ['ip', ['-4', 'route', 'show', 'table', 'all']],
   ['ip', ['-6', 'route', 'show', 'table', 'all']],
+  ['ipset', ['list', '-n']],
 ];
 
 /** Everything rules may change in `ns`, with comments and counters normalised away. */
