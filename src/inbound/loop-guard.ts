@@ -38,6 +38,11 @@ function localAddresses(): Set<string> {
   return ips;
 }
 
+function hasPort(addrs: readonly SocksAddr[], port: number): boolean {
+  for (const addr of addrs) if (addr.port === port) return true;
+  return false;
+}
+
 interface Resolved {
   ips: ReadonlySet<string>;
   at: number;
@@ -83,6 +88,8 @@ export class LoopGuard {
 
   /** Why `dst` must not be proxied, or undefined when it may. */
   check(dst: SocksAddr): string | undefined {
+    // Per connection and per datagram: nothing is parsed unless the port is one of ours.
+    if (!hasPort(this.listeners, dst.port) && !hasPort(this.upstreams, dst.port)) return undefined;
     const ip = canonicalIp(dst.host);
     if (ip === undefined) return undefined; // a name is dialed by the upstream, never back to us
     for (const listener of this.listeners) {
