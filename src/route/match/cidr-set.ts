@@ -1,5 +1,5 @@
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4OfMapped, ipv4Word, ipv6Words } from './ip-words.js';
+import { isIPv4 } from 'node:net';
+import { ipv4Word, ipv6Words, isV4Mapped } from './ip-words.js';
 
 /**
  * A set of IPv4 and IPv6 prefixes, compiled into sorted, merged ranges per family: a lookup is a
@@ -48,9 +48,8 @@ export class CidrSet {
   has(host: string): boolean {
     const v4 = ipv4Word(host);
     if (v4 >= 0) return this.hasV4(v4);
-    const mapped = ipv4OfMapped(host);
-    if (mapped >= 0) return this.hasV4(mapped);
-    return ipv6Words(host, scratch) && this.hasV6(scratch);
+    if (!ipv6Words(host, scratch)) return false;
+    return isV4Mapped(scratch) ? this.hasV4(scratch[3]) : this.hasV6(scratch);
   }
 
   hasV4(word: number): boolean {
@@ -92,20 +91,17 @@ export class CidrSetBuilder {
     if (isIPv4(host)) {
       if (len > 32) throw new RangeError(`"${text}": IPv4 prefix length must be 0-32`);
       this.v4.push(v4Range(ipv4Word(host), len));
-    } else if (isIPv6(host)) {
-      if (len > 128) throw new RangeError(`"${text}": IPv6 prefix length must be 0-128`);
-      const mapped = ipv4OfMapped(host);
-      if (mapped >= 0 && len >= 96) {
-        // ::ffff:a.b.c.d/len is the IPv4 prefix a.b.c.d/(len-96): flows carry the IPv4 form.
-        this.v4.push(v4Range(mapped, len - 96));
-        return;
-      }
-      const words = new Uint32Array(4);
-      if (!ipv6Words(host, words)) throw new RangeError(`"${text}": not an IPv6 address this parser takes (no zone, no embedded IPv4)`);
-      this.v6.push(v6Range(words, len));
-    } else {
-      throw new RangeError(`"${text}": expected an IPv4 or IPv6 address, optionally /prefix`);
+      return;
     }
+    const words = new Uint32Array(4);
+    if (!ipv6Words(host, words)) throw new RangeError(`"${text}": expected an IPv4 or IPv6 address (no zone), optionally /prefix`);
+    if (len > 128) throw new RangeError(`"${text}": IPv6 prefix length must be 0-128`);
+    if (isV4Mapped(words) && len >= 96) {
+      // ::ffff:a.b.c.d/len is the IPv4 prefix a.b.c.d/(len-96): flows carry the IPv4 form.
+      this.v4.push(v4Range(words[3], len - 96));
+      return;
+    }
+    this.v6.push(v6Range(words, len));
   }
 
   build(): CidrSet {
