@@ -171,6 +171,37 @@ test('CidrSet agrees with a brute-force prefix check on random IPv4/IPv6 prefixe
   );
 });
 
+/** How many ranges the prefixes make once overlapping and adjacent ones are joined. */
+function referenceRanges(list: readonly Prefix[]): number {
+  let count = 0;
+  for (const family of ['v4', 'v6'] as const) {
+    const ranges = list
+      .map(prefixFamily)
+      .filter((p) => p.family === family)
+      .map((p) => {
+        const start = network(family, p.value, p.len);
+        return [start, start + (1n << BigInt(WIDTH[family] - p.len)) - 1n] as const;
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let end = -2n;
+    for (const [s, e] of ranges) {
+      if (s > end + 1n) count++;
+      if (e > end) end = e;
+    }
+  }
+  return count;
+}
+
+test('CidrSet joins overlapping and adjacent prefixes into as few ranges as there can be', () => {
+  fc.assert(
+    fc.property(prefixes, (list) => {
+      const set = CidrSet.of(list.map((p) => prefixText(p, 'compressed', true)));
+      assert.equal(set.ranges, referenceRanges(list));
+    }),
+    RUNS,
+  );
+});
+
 test('ipv6Words reads what Node takes for IPv6 (as the URL parser normalizes it) and refuses the rest', () => {
   const words = new Uint32Array(4);
   const asText = () => compressed(Array.from(words, (w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).flat());

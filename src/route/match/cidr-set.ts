@@ -159,12 +159,24 @@ function mergeV4(ranges: [number, number][]): [Uint32Array, Uint32Array] {
   return [Uint32Array.from(starts), Uint32Array.from(ends)];
 }
 
+/** Whether `next` is `end` + 1 (128-bit). */
+function follows(next: Uint32Array, end: Uint32Array): boolean {
+  let carry = 1;
+  for (let i = 3; i >= 0; i--) {
+    const sum = end[i] + carry;
+    carry = sum > 0xffffffff ? 1 : 0;
+    if (next[i] !== sum >>> 0) return false;
+  }
+  return carry === 0;
+}
+
 function mergeV6(ranges: [Uint32Array, Uint32Array][]): [Uint32Array, Uint32Array] {
   ranges.sort((x, y) => compare(x[0], 0, y[0], 0) || compare(x[1], 0, y[1], 0));
   const merged: [Uint32Array, Uint32Array][] = [];
   for (const [start, end] of ranges) {
     const last = merged[merged.length - 1];
-    if (last && compare(start, 0, last[1], 0) <= 0) {
+    // Overlapping or adjacent: one range.
+    if (last && (compare(start, 0, last[1], 0) <= 0 || follows(start, last[1]))) {
       if (compare(end, 0, last[1], 0) > 0) last[1] = end;
     } else {
       merged.push([start, end]);

@@ -27,6 +27,13 @@ test('range edges: the first and last address in, their neighbours out', () => {
   assert.ok(!set.has('2001:db8:0:ffff:ffff:ffff:ffff:ffff') && !set.has('2001:db8:2::'));
 });
 
+test('overlapping and adjacent prefixes merge into one range each', () => {
+  assert.equal(CidrSet.of(['192.0.2.0/25', '192.0.2.128/25']).ranges, 1);
+  assert.equal(CidrSet.of(['192.0.2.0/24', '192.0.2.64/26', '192.0.2.200']).ranges, 1);
+  assert.equal(CidrSet.of(['2001:db8::/33', '2001:db8:8000::/33', '2001:db8:1::/48']).ranges, 1);
+  assert.equal(CidrSet.of(['192.0.2.0/24', '203.0.113.0/24']).ranges, 2);
+});
+
 test('v4-mapped: flows and prefixes in ::ffff:0:0/96, however written, are IPv4', () => {
   const set = CidrSet.of(['::ffff:192.0.2.0/120', '0:0:0:0:0:ffff:c633:6400/120']);
   for (const hit of ['192.0.2.1', '::ffff:192.0.2.1', '::FFFF:c000:201', '0:0:0:0:0:ffff:192.0.2.1', '0000:0000:0000:0000:0000:ffff:c000:0201', '198.51.100.77']) assert.ok(set.has(hit), hit);
