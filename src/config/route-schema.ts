@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseCidr } from '../core/cidr.js';
+import { parsePortRange } from '../core/port-range.js';
 
 /** Where a flow can go besides an upstream (or a group) named in `upstreams`. */
 export const ROUTE_ACTIONS = ['direct', 'reject'] as const;
@@ -13,15 +14,27 @@ function validCidr(text: string, ctx: z.RefinementCtx): void {
   }
 }
 
-const portOrRange = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d{1,5}-\d{1,5}$/, 'expected a port or a range LOW-HIGH')]);
-const names = z.array(z.string().min(1).max(253)).min(1);
+function validPortRange(entry: number | string, ctx: z.RefinementCtx): void {
+  try {
+    parsePortRange(entry);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+}
+
+/** A domain name as rules take it; no wildcards: a suffix already matches every name under it. */
+export const DOMAIN_NAME = /^[A-Za-z0-9_.-]{1,253}$/;
+
+const portOrRange = z.union([z.number(), z.string()]).superRefine(validPortRange);
+const domainNames = z.array(z.string().regex(DOMAIN_NAME, 'expected a domain name (letters, digits, -, _ and dots; no wildcards: a suffix matches every name under it)')).min(1);
+const keywords = z.array(z.string().min(1).max(253)).min(1);
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
 /** The name matchers, shared with dns.rules: exact names, suffixes, keywords, and a list file of them. */
 export const domainMatchers = {
-  domain: names.optional(),
-  domain_suffix: names.optional(),
-  domain_keyword: names.optional(),
+  domain: domainNames.optional(),
+  domain_suffix: domainNames.optional(),
+  domain_keyword: keywords.optional(),
   domain_file: z.string().min(1).optional(),
 };
 export const DOMAIN_MATCH_KEYS = ['domain', 'domain_suffix', 'domain_keyword', 'domain_file'] as const;
