@@ -77,12 +77,22 @@ export function compileRoute(route: RouteConfig, targets: RouteTargets, firstUps
 
 function compileMatchers(rule: Rule, index: number): Matcher[] {
   const path = (key: string) => `route.rules.${index}.${key}`;
+  // A value the schema let through but a set refuses (an IPv6 zone) is a ConfigError naming it, not a crash.
+  const inline = <T>(key: 'cidr' | 'port' | 'source', values: readonly T[], add: (value: T) => void): void =>
+    values.forEach((value, i) => {
+      try {
+        add(value);
+      } catch (err) {
+        if (err instanceof RangeError) throw new ConfigError([{ path: path(`${key}.${i}`), message: err.message }]);
+        throw err;
+      }
+    });
   const matchers: Matcher[] = [];
   if (rule.cidr || rule.cidr_file) {
     const builder = new CidrSetBuilder();
     const texts: string[] = [];
     if (rule.cidr) {
-      for (const text of rule.cidr) builder.add(text);
+      inline('cidr', rule.cidr, (text) => builder.add(text));
       texts.push(listText('cidr', rule.cidr));
     }
     if (rule.cidr_file) texts.push(`cidr_file=${rule.cidr_file} (${addListFile(rule.cidr_file, path('cidr_file'), (t) => builder.add(t))} entries)`);
@@ -92,13 +102,13 @@ function compileMatchers(rule: Rule, index: number): Matcher[] {
   if (domains) matchers.push(new DomainMatcher(domains.set, domains.text));
   if (rule.port) {
     const set = new PortSet();
-    rule.port.forEach((p) => set.add(p));
+    inline('port', rule.port, (p) => set.add(p));
     matchers.push(new PortMatcher(set, listText('port', rule.port)));
   }
   if (rule.network) matchers.push(new NetworkMatcher(rule.network));
   if (rule.source) {
     const builder = new CidrSetBuilder();
-    rule.source.forEach((text) => builder.add(text));
+    inline('source', rule.source, (text) => builder.add(text));
     matchers.push(new SourceMatcher(builder.build(), listText('source', rule.source)));
   }
   if (rule.inbound) matchers.push(new InboundMatcher(typeof rule.inbound === 'string' ? [rule.inbound] : rule.inbound));

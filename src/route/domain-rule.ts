@@ -1,3 +1,4 @@
+import { DOMAIN_NAME } from '../config/route-schema.js';
 import { addListFile } from './lists.js';
 import { DomainSet } from './match/domain-set.js';
 import { listText } from './match/matcher.js';
@@ -37,13 +38,14 @@ export function compileDomains(rule: DomainKeys, path: (key: string) => string):
   return { set, text: texts.join(' or ') };
 }
 
-const DOMAIN_LINE = /^(?:(full|suffix|keyword):)?([A-Za-z0-9_.*-]{1,253})$/;
+const DOMAIN_LINE_KIND = /^(full|suffix|keyword):/;
 
 /** A domain_file line: `full:NAME` (exactly), `keyword:TEXT`, `suffix:NAME` or a bare NAME (it and every name under it). */
 function addDomainLine(set: DomainSet, text: string): void {
-  const match = DOMAIN_LINE.exec(text);
-  if (!match) throw new RangeError(`"${text}": expected a domain name, or full:NAME, suffix:NAME, keyword:TEXT`);
-  const [, kind, name] = match;
+  if (text.includes('*')) throw new RangeError(`"${text}": no wildcards: a bare NAME (or suffix:NAME) matches it and every name under it`);
+  const kind = DOMAIN_LINE_KIND.exec(text)?.[1];
+  const name = kind === undefined ? text : text.slice(kind.length + 1);
+  if (!DOMAIN_NAME.test(name)) throw new RangeError(`"${text}": expected a domain name, or full:NAME, suffix:NAME, keyword:TEXT`);
   if (kind === 'full') set.addExact(name);
   else if (kind === 'keyword') set.addKeyword(name);
   else set.addSuffix(name);
