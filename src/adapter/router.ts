@@ -11,7 +11,11 @@ export interface Decision {
   readonly rule: string;
   /** Its index in route.rules; -1 for `final`. */
   readonly index: number;
+  /** What it does with the flow: through an upstream, direct, or reject (metrics count by it). */
+  readonly action: RouteAction;
 }
+
+export type RouteAction = 'upstream' | 'direct' | 'reject';
 
 /**
  * Where flows meet decisions. Every inbound hands each flow it recovered to the router, which

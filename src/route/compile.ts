@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/load.js';
 import type { RouteConfig } from '../config/schema.js';
 import type { Outbound } from '../adapter/outbound.js';
-import type { Decision } from '../adapter/router.js';
+import type { Decision, RouteAction } from '../adapter/router.js';
 import { compileDomains } from './domain-rule.js';
 import { addListFile } from './lists.js';
 import { CidrMatcher } from './match/cidr.js';
@@ -70,9 +70,14 @@ export function compileRoute(route: RouteConfig, targets: RouteTargets, firstUps
     const outbound = target(name);
     if (!outbound) throw new ConfigError([{ path: `route.rules.${index}.upstream`, message: `no upstream is named "${name}"` }]);
     const matchers = compileMatchers(rule, index);
-    return { matchers, decision: Object.freeze({ outbound, rule: `${matchers.join(' ')} → ${name}`, index }) };
+    return { matchers, decision: Object.freeze({ outbound, rule: `${matchers.join(' ')} → ${name}`, index, action: actionOf(name) }) };
   });
-  return new CompiledRoute(rules, Object.freeze({ outbound: finalOutbound, rule: `final → ${finalOutbound.name}`, index: -1 }), targets.direct);
+  const final = Object.freeze({ outbound: finalOutbound, rule: `final → ${finalOutbound.name}`, index: -1, action: actionOf(route.final ?? finalOutbound.name) });
+  return new CompiledRoute(rules, final, targets.direct);
+}
+
+function actionOf(target: string): RouteAction {
+  return target === 'direct' || target === 'reject' ? target : 'upstream';
 }
 
 function compileMatchers(rule: Rule, index: number): Matcher[] {

@@ -53,6 +53,12 @@ test('final may name an upstream, direct or reject', () => {
   assert.equal(routeOf({ final: 'backup' }).decide(flow('203.0.113.1')).outbound, backup);
   assert.equal(routeOf({ final: 'direct' }).decide(flow('203.0.113.1')).rule, 'final → direct');
   assert.equal(routeOf({ final: 'reject' }).decide(flow('203.0.113.1')).outbound, rejectOutbound);
+  assert.deepEqual(['backup', 'direct', 'reject', undefined].map((final) => routeOf({ final }).final.action), ['upstream', 'direct', 'reject', 'upstream']);
+});
+
+test('each decision says what it does: upstream, direct or reject', () => {
+  const route = routeOf({ rules: [{ port: [1], action: 'direct' }, { port: [2], action: 'reject' }, { port: [3], upstream: 'backup' }] });
+  assert.deepEqual([1, 2, 3].map((port) => route.decide(flow('203.0.113.1', port)).action), ['direct', 'reject', 'upstream']);
 });
 
 test('first match wins, even when a later rule matches too', () => {

@@ -28,7 +28,7 @@ test('a destination the outbound cannot carry (IPv6 over SOCKS4) resets the clie
   const socks4 = createOutbound({ name: 'v4only', protocol: 'socks4', server: addrOf('127.0.0.1', await closedPort()), pipelining: 'auto' }, testOutboundSettings(), logger.log);
   const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('2001:db8::1', 443), inbound: 'redirect' });
   const ended = clientEnd(client);
-  await dispatchTcp(flow, new AcceptedClient(accepted.fd), () => ({ outbound: socks4, rule: 'final → v4only', index: -1 }), { idleMs: 0, relay: relayTcpSpliced, native: true, sessions, log: logger.log, observer: obs.observer });
+  await dispatchTcp(flow, new AcceptedClient(accepted.fd), () => ({ outbound: socks4, rule: 'final → v4only', index: -1, action: 'upstream' }), { idleMs: 0, relay: relayTcpSpliced, native: true, sessions, log: logger.log, observer: obs.observer });
   assert.equal(await ended, 'reset');
   assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
   assert.equal(obs.closed[0]?.end.reason, ErrorCode.UPSTREAM_REFUSED);
@@ -49,7 +49,7 @@ test('a relay that cannot start (EMFILE on the Node socket path) fails that flow
     throw Object.assign(new Error('dup: too many open files'), { code: 'EMFILE' });
   };
   // native: false takes the Node socket path, as sniffing, optimistic data or a named upstream do.
-  await dispatchTcp(flow, new AcceptedClient(accepted.fd), () => ({ outbound: socks5, rule: 'final → fake', index: -1 }), { idleMs: 0, relay: emfile, native: false, sessions, log: logger.log, observer: obs.observer });
+  await dispatchTcp(flow, new AcceptedClient(accepted.fd), () => ({ outbound: socks5, rule: 'final → fake', index: -1, action: 'upstream' }), { idleMs: 0, relay: emfile, native: false, sessions, log: logger.log, observer: obs.observer });
   assert.equal(await ended, 'reset');
   assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
   assert.equal(obs.closed[0]?.end.reason, 'EMFILE');
