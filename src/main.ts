@@ -16,6 +16,7 @@ import type { CommandModule } from 'yargs';
 const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> = [
   ['run', async () => (await import('./cli/run.js')).runModule],
   ['check', async () => (await import('./cli/check.js')).checkModule],
+  ['route', async () => (await import('./cli/route-explain.js')).routeModule],
   ['rules', async () => (await import('./cli/rules.js')).rulesModule],
   ['status', async () => (await import('./cli/status.js')).statusModule],
   ['exec', async () => (await import('./cli/exec/index.js')).execModule],

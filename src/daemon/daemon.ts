@@ -37,7 +37,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   // Direct flows resolve names through split DNS, which needs the router to exist first: bound below.
   let resolveName: DirectResolve = systemResolve;
   const directResolve: DirectResolve = (host) => resolveName(host);
-  const { outbounds, route } = createRouting(config, { udpCounters, observe, log, directResolve });
+  const { outbounds, route } = createRouting(config, { udpCounters, log, onHandshake: observe.handshake, directResolve });
   const sessions = new Sessions();
   const tcp = {
     mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,

@@ -2,14 +2,14 @@ import { ConfigError, type Config } from '../config/load.js';
 import { deepFreeze } from '../config/deep-freeze.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
-import type { Logger } from '../core/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { DirectOutbound, type DirectResolve } from '../outbound/direct.js';
-import { buildOutbounds, outboundSettings } from '../outbound/registry.js';
+import { buildOutbounds, outboundSettings, type RegistryDeps } from '../outbound/registry.js';
 import { rejectOutbound } from '../outbound/reject.js';
 import { compileRoute, type CompiledRoute } from '../route/compile.js';
 import type { WatchedOutbound } from '../outbound/watched-outbound.js';
 import type { FlowRouter } from '../route/router.js';
-import type { UdpCounters } from '../adapter/udp-counters.js';
+import { createUdpCounters, type UdpCounters } from '../adapter/udp-counters.js';
 import type { Observation } from './observation.js';
 import type { TcpListeners } from './listeners.js';
 import type { DaemonRules } from './rules.js';
@@ -46,12 +46,20 @@ export interface Routing {
  * Builds the upstreams' outbounds (or keeps `current` ones) and compiles the route over them,
  * list files included. Throws ConfigError (naming `file:line` for a bad list) before anything changed.
  */
-export function createRouting(config: Config, state: Pick<DaemonState, 'udpCounters' | 'observe' | 'log' | 'directResolve'>, current?: readonly WatchedOutbound[]): Routing {
-  const outbounds = current ?? buildOutbounds(config, { udpCounters: state.udpCounters, log: state.log, onHandshake: state.observe.handshake });
+export function createRouting(config: Config, deps: RegistryDeps & { readonly directResolve?: DirectResolve }, current?: readonly WatchedOutbound[]): Routing {
+  const outbounds = current ?? buildOutbounds(config, deps);
   const byName = new Map(outbounds.map((o) => [o.name, o]));
-  const direct = new DirectOutbound(outboundSettings(config, state.udpCounters), state.directResolve);
+  const direct = new DirectOutbound(outboundSettings(config, deps.udpCounters), deps.directResolve);
   const route = compileRoute(config.route, { upstream: (name) => byName.get(name), direct, reject: rejectOutbound }, outbounds[0]);
   return { outbounds, route };
+}
+
+/**
+ * The routing of `config` as the daemon builds it (list files read; ConfigError naming `file:line`
+ * for a bad one), for commands that only look at it: nothing is started, dialed or logged.
+ */
+export function inspectRouting(config: Config): Routing {
+  return createRouting(config, { udpCounters: createUdpCounters(), log: createLogger({ level: 'silent', format: 'json' }) });
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -83,7 +91,7 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const changed = changedKeys(old, next);
   const newOutbounds = changed.some((key) => ['upstreams', 'mark', 'timeouts', 'udp'].includes(key));
   // Lists may have changed even when the config did not: the route is compiled on every reload, first.
-  const routing = createRouting(next, state, newOutbounds ? undefined : state.router.outbounds);
+  const routing = createRouting(next, { udpCounters: state.udpCounters, log, onHandshake: state.observe.handshake, directResolve: state.directResolve }, newOutbounds ? undefined : state.router.outbounds);
   if (changed.length === 0) {
     state.router.swap(routing.outbounds, routing.route);
     log.info({ routeRules: routing.route.size }, 'reload: config unchanged');
