@@ -14,6 +14,7 @@ export interface FlowEnd {
  * session's edges only, never per chunk, so it costs nothing on the relay's hot path.
  */
 export interface FlowObserver {
-  opened(flow: Flow, outbound: string, target: SocksAddr | undefined): void;
+  /** `rule`: the route rule that chose the outbound, in its log text (Decision.rule). */
+  opened(flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string): void;
   closed(flow: Flow, outbound: string, end: FlowEnd): void;
 }

@@ -17,9 +17,9 @@ export class FakeIpFlowHolds implements FlowObserver {
     private readonly next: FlowObserver,
   ) {}
 
-  opened(flow: Flow, outbound: string, target: SocksAddr | undefined): void {
+  opened(flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string): void {
     if (target?.kind === 'domain' && flow.dst.kind !== 'domain' && this.fakeIp.hold(flow.dst.host)) this.holding.add(flow);
-    this.next.opened(flow, outbound, target);
+    this.next.opened(flow, outbound, target, rule);
   }
 
   closed(flow: Flow, outbound: string, end: FlowEnd): void {

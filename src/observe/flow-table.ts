@@ -11,19 +11,21 @@ export interface LiveFlow {
   /** The name asked of the upstream when it differs from dst (fake-IP, sniffed). */
   readonly target?: string;
   readonly outbound: string;
+  /** The route rule that chose the outbound, in its log text. Absent from daemons without routing. */
+  readonly rule?: string;
   readonly startedAt: number;
 }
 
 /** The flows open right now, for the status table; passes every event on to `next` (metrics). */
 export class FlowTable implements FlowObserver {
   /** Kept as given and formatted only when listed: an idle flow should cost the daemon next to nothing. */
-  private readonly live = new Map<number, { flow: Flow; outbound: string; target: SocksAddr | undefined; startedAt: number }>();
+  private readonly live = new Map<number, { flow: Flow; outbound: string; target: SocksAddr | undefined; rule: string; startedAt: number }>();
 
   constructor(private readonly next?: FlowObserver) {}
 
-  opened(flow: Flow, outbound: string, target: SocksAddr | undefined): void {
-    this.live.set(flow.id, { flow, outbound, target, startedAt: Date.now() });
-    this.next?.opened(flow, outbound, target);
+  opened(flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string): void {
+    this.live.set(flow.id, { flow, outbound, target, rule, startedAt: Date.now() });
+    this.next?.opened(flow, outbound, target, rule);
   }
 
   closed(flow: Flow, outbound: string, end: FlowEnd): void {
@@ -32,7 +34,7 @@ export class FlowTable implements FlowObserver {
   }
 
   list(): LiveFlow[] {
-    return Array.from(this.live.values(), ({ flow, outbound, target, startedAt }) => {
+    return Array.from(this.live.values(), ({ flow, outbound, target, rule, startedAt }) => {
       const dst = formatAddr(flow.dst);
       const shown = target ? formatAddr(target) : undefined;
       return {
@@ -42,6 +44,7 @@ export class FlowTable implements FlowObserver {
         dst,
         ...(shown && shown !== dst ? { target: shown } : {}),
         outbound,
+        rule,
         startedAt,
       };
     });

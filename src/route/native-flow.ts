@@ -50,7 +50,7 @@ function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: N
 export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
-  deps.observer?.opened(flow, f.outbound, f.target);
+  deps.observer?.opened(flow, f.outbound, f.target, f.rule);
   const failed = (err: unknown) => {
     plan.settle(err);
     reportDialFailure(f, err, deps);

@@ -57,7 +57,7 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
     plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
   } catch (err) {
     // A destination the outbound cannot carry (IPv6 over SOCKS4, a reject rule): refused before any dial, as dial would be.
-    deps.observer?.opened(flow, outbound.name, mapped);
+    deps.observer?.opened(flow, outbound.name, mapped, decision.rule);
     reportDialFailure(f, err, deps);
     client.reset();
     return;
@@ -88,7 +88,7 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
 
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
   const earlyData = target !== undefined && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
-  deps.observer?.opened(flow, outbound.name, target);
+  deps.observer?.opened(flow, outbound.name, target, f.rule);
   let upstream: Socket;
   try {
     if (target === undefined) throw new SgError(ErrorCode.NO_MAPPING, `${formatAddr(flow.dst)} is a fake-IP address with no name mapped to it`);

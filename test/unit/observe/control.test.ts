@@ -15,7 +15,11 @@ const snapshot: StatusSnapshot = {
   pid: 42,
   now: NOW,
   startedAt: NOW - 3_725_000,
-  flows: [{ id: 7, inbound: 'tproxy', src: '192.0.2.2:40000', dst: '198.18.0.5:443', target: 'example.test:443', outbound: 'dante', startedAt: NOW - 65_000 }],
+  flows: [
+    { id: 7, inbound: 'tproxy', src: '192.0.2.2:40000', dst: '198.18.0.5:443', target: 'example.test:443', outbound: 'dante', rule: 'domain_suffix=[example.test] → dante', startedAt: NOW - 65_000 },
+    // From a daemon older than routing: no rule.
+    { id: 8, inbound: 'redirect', src: '192.0.2.2:40001', dst: '198.51.100.9:80', outbound: 'dante', startedAt: NOW - 1_000 },
+  ],
   upstreams: [
     { name: 'dante', server: '192.0.2.1:1080', pipelining: 'pipelined', dials: 3, failures: 0 },
     { name: 'http', server: '192.0.2.1:8888', pipelining: 'n/a', dials: 1, failures: 1, lastError: { reason: 'SG_ERR_UPSTREAM_REFUSED', message: 'upstream refused: 403', at: NOW - 5_000 } },
@@ -52,6 +56,7 @@ test('status prints upstream health and live flows as tables', () => {
   assert.match(text, /^socksgate pid 42, up 1h02m/);
   assert.match(text, /dante\s+192\.0\.2\.1:1080\s+pipelined\s+3\s+0\s+-/);
   assert.match(text, /http\s+192\.0\.2\.1:8888\s+n\/a\s+1\s+1\s+5s ago SG_ERR_UPSTREAM_REFUSED: upstream refused: 403/);
-  assert.match(text, /1 live TCP flows/);
-  assert.match(text, /7\s+tproxy\s+192\.0\.2\.2:40000\s+198\.18\.0\.5:443 \(example\.test:443\)\s+dante\s+1m05s\s+-/);
+  assert.match(text, /2 live TCP flows/);
+  assert.match(text, /7\s+tproxy\s+192\.0\.2\.2:40000\s+198\.18\.0\.5:443 \(example\.test:443\)\s+dante\s+1m05s\s+-\s+domain_suffix=\[example\.test\] → dante$/m);
+  assert.match(text, /8\s+redirect\s+192\.0\.2\.2:40001\s+198\.51\.100\.9:80\s+dante\s+1s\s+-\s+-$/m);
 });

@@ -18,9 +18,9 @@ test('flows are counted at start and end: active, totals by outcome, bytes, fail
   const table = new FlowTable(metrics);
   const ok = flowTo(80);
   const failed = flowTo(81);
-  table.opened(ok, 'a', undefined);
-  table.opened(failed, 'a', { kind: 'domain', host: 'example.test', port: 81 });
-  assert.deepEqual(table.list().map((f) => [f.dst, f.target]), [['198.51.100.2:80', undefined], ['198.51.100.2:81', 'example.test:81']]);
+  table.opened(ok, 'a', undefined, 'final → a');
+  table.opened(failed, 'a', { kind: 'domain', host: 'example.test', port: 81 }, 'domain_suffix=[example.test] → a');
+  assert.deepEqual(table.list().map((f) => [f.dst, f.target, f.rule]), [['198.51.100.2:80', undefined, 'final → a'], ['198.51.100.2:81', 'example.test:81', 'domain_suffix=[example.test] → a']]);
   let text = await metrics.registry.metrics();
   assert.equal(value(text, 'socksgate_flows_active{inbound="redirect",outbound="a"}'), 2);
 

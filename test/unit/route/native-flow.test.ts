@@ -51,7 +51,7 @@ async function setup(reply: FakeSocks5Options['reply']) {
 test('SOCKS5 success: the client gets the echo, settle(undefined) once, observer opened then closed', T, async () => {
   const s = await setup('echo');
   runNativeSession(s.f, new AcceptedClient(s.accepted.fd), s.plan, s.deps);
-  assert.deepEqual(s.obs.opened, [[s.flow.id, 'test', TARGET]]);
+  assert.deepEqual(s.obs.opened, [[s.flow.id, 'test', TARGET, 'final → test']]);
   assert.equal(s.sessions.size, 1);
 
   s.client.write('hello');

@@ -32,6 +32,7 @@ test('a destination the outbound cannot carry (IPv6 over SOCKS4) resets the clie
   assert.equal(await ended, 'reset');
   assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
   assert.equal(obs.closed[0]?.end.reason, ErrorCode.UPSTREAM_REFUSED);
+  assert.deepEqual(obs.opened[0], [flow.id, 'v4only', flow.dst, 'final → v4only'], 'the observer hears the rule');
   assert.equal(sessions.size, 0);
 });
 
@@ -53,5 +54,6 @@ test('a relay that cannot start (EMFILE on the Node socket path) fails that flow
   assert.equal(await ended, 'reset');
   assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
   assert.equal(obs.closed[0]?.end.reason, 'EMFILE');
+  assert.deepEqual(obs.opened[0], [flow.id, 'fake', flow.dst, 'final → fake'], 'the observer hears the rule');
   assert.equal(sessions.size, 0);
 });
