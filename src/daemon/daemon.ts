@@ -51,6 +51,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     observer: observe.flows as FlowObserver,
     udpCounters,
     nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
+    decisions: observe.decisions,
   };
   const router = new FlowRouter(outbounds, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));

@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
 import type { WatchedOutbound } from '../outbound/watched-outbound.js';
+import type { DecisionObserver } from '../adapter/decision-observer.js';
 import type { SocksAddr } from '../core/addr.js';
 
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
@@ -17,6 +18,8 @@ export interface DaemonView extends MetricSources {
 /** The daemon's observers: the flow table and metrics, and the servers that show them. */
 export interface Observation {
   readonly flows: FlowTable;
+  /** Told every route decision (metrics); absent without --metrics. */
+  readonly decisions?: DecisionObserver;
   /** Told each upstream's handshake time. */
   handshake?(upstream: string, seconds: number): void;
   dnsAttempt?(resolver: string, seconds: number, outcome: string): void;
@@ -49,6 +52,7 @@ export function createObservation({ metricsAt, control }: ObserveSettings, log: 
   });
   return {
     flows,
+    ...(metrics ? { decisions: metrics } : {}),
     ...(metrics ? { handshake: (upstream: string, seconds: number) => metrics.handshake(upstream, seconds) } : {}),
     ...(metrics ? { dnsAttempt: (resolver: string, seconds: number, outcome: string) => metrics.dnsAttempt(resolver, seconds, outcome) } : {}),
     async serve(daemon) {

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Flow } from '../core/flow.js';
+import type { DecisionObserver } from '../adapter/decision-observer.js';
 import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
+import type { Decision } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 
 /** Counters other parts keep as plain numbers; read at scrape time so their hot paths stay untouched. */
@@ -68,7 +70,7 @@ function pick<K extends string>(counters: UdpCounters, names: Record<K, keyof Ud
 }
 
 /** The Prometheus view of the daemon. Flows are counted once at their start and once at their end. */
-export class Metrics implements FlowObserver {
+export class Metrics implements FlowObserver, DecisionObserver {
   readonly registry = new (prom().Registry)();
   private readonly active: Gauge<'inbound' | 'outbound'>;
   private readonly flows: Counter<'inbound' | 'outbound' | 'outcome'>;
@@ -76,6 +78,11 @@ export class Metrics implements FlowObserver {
   private readonly failures: Counter<'outbound' | 'reason'>;
   private readonly handshakeSeconds: Histogram<'upstream'>;
   private readonly dnsUpstreamSeconds: Histogram<'resolver' | 'outcome'>;
+  /**
+   * Decisions since the last scrape, by Decision (one frozen object per rule of a compiled route):
+   * counting is a Map bump on the UDP hot path; labels are made once per scrape.
+   */
+  private readonly decisions = { tcp: new Map<Decision, number>(), udp: new Map<Decision, number>() };
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -102,6 +109,21 @@ export class Metrics implements FlowObserver {
       labelNames: ['resolver', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
+    });
+    const decisions = this.decisions;
+    new (prom().Counter)({
+      name: 'socksgate_route_decisions_total',
+      help: 'Route decisions by action and rule (its index in route.rules, or final): one per TCP flow, one per UDP datagram',
+      labelNames: ['network', 'action', 'rule'],
+      registers,
+      collect() {
+        for (const network of ['tcp', 'udp'] as const) {
+          for (const [decision, count] of decisions[network]) {
+            this.inc({ network, action: decision.action, rule: decision.index < 0 ? 'final' : String(decision.index) }, count);
+          }
+          decisions[network].clear();
+        }
+      },
     });
     const udp = () => sources.udp();
     mirroredCounter(this.registry, 'socksgate_udp_associations_total', 'UDP associations with an upstream, by event', 'event', () => {
@@ -153,6 +175,11 @@ export class Metrics implements FlowObserver {
     if (end.bytesUp) this.bytes.inc({ inbound, outbound, direction: 'up' }, end.bytesUp);
     if (end.bytesDown) this.bytes.inc({ inbound, outbound, direction: 'down' }, end.bytesDown);
     if (end.outcome !== 'closed' && end.reason) this.failures.inc({ outbound, reason: end.reason });
+  }
+
+  decided(network: 'tcp' | 'udp', decision: Decision): void {
+    const counts = this.decisions[network];
+    counts.set(decision, (counts.get(decision) ?? 0) + 1);
   }
 
   handshake(upstream: string, seconds: number): void {

@@ -2,6 +2,7 @@ import type { SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
 import type { ClientConn } from '../adapter/client-conn.js';
+import type { DecisionObserver } from '../adapter/decision-observer.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { Decision, Router } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
@@ -18,6 +19,8 @@ export interface FlowRouterDeps extends TcpDispatchDeps {
   readonly nameOf?: (dst: SocksAddr) => string | undefined;
   /** Where rejected datagrams are counted. */
   readonly udpCounters: UdpCounters;
+  /** Told every decision (metrics); absent: nobody counts. */
+  readonly decisions?: DecisionObserver;
 }
 
 /**
@@ -29,7 +32,11 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
   private list!: readonly T[];
   private route!: CompiledRoute;
   private datagrams?: DatagramHandler;
-  private readonly decideTcp = (flow: Flow, host: string | undefined): Decision => (host === undefined ? this.route.decide(flow) : this.route.decide(withHost(flow, host)));
+  private readonly decideTcp = (flow: Flow, host: string | undefined): Decision => {
+    const decision = host === undefined ? this.route.decide(flow) : this.route.decide(withHost(flow, host));
+    this.deps.decisions?.decided('tcp', decision);
+    return decision;
+  };
 
   constructor(
     outbounds: readonly T[],
@@ -79,7 +86,9 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     if (!this.datagrams) return;
     const route = this.route;
     // No rules: no query object per datagram.
-    const { outbound } = route.size === 0 ? route.final : route.decide({ network: 'udp', inbound: 'tproxy', src, dst, host: route.needsHost ? this.deps.nameOf?.(dst) : undefined });
+    const decision = route.size === 0 ? route.final : route.decide({ network: 'udp', inbound: 'tproxy', src, dst, host: route.needsHost ? this.deps.nameOf?.(dst) : undefined });
+    this.deps.decisions?.decided('udp', decision);
+    const { outbound } = decision;
     if (outbound === rejectOutbound) {
       this.deps.udpCounters.droppedRejected++;
       return;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newFlow } from '../../../src/core/flow.js';
+import type { Outbound } from '../../../src/adapter/outbound.js';
+import type { Decision } from '../../../src/adapter/router.js';
 import { FlowTable } from '../../../src/observe/flow-table.js';
 import { Metrics } from '../../../src/observe/metrics.js';
 import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
@@ -61,4 +63,24 @@ test('UDP and DNS counters kept elsewhere are read at scrape time', async () => 
   counters.associationsOpened = 6;
   text = await metrics.registry.metrics();
   assert.equal(value(text, 'socksgate_udp_associations_total{event="opened"}'), 6, 'a second scrape mirrors, not adds');
+});
+
+test('route decisions are counted by network, action and rule index (final for none), from one scrape to the next', async () => {
+  const metrics = new Metrics({ udp: () => undefined, dns: () => undefined });
+  const outbound = { name: 'a' } as Outbound;
+  const decision = (index: number, action: Decision['action']): Decision => Object.freeze({ outbound, rule: `rule ${index}`, index, action });
+  const [direct, reject, final] = [decision(0, 'direct'), decision(3, 'reject'), decision(-1, 'upstream')];
+  metrics.decided('tcp', direct);
+  metrics.decided('tcp', direct);
+  metrics.decided('tcp', final);
+  for (let i = 0; i < 5; i++) metrics.decided('udp', reject);
+  let text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_route_decisions_total{network="tcp",action="direct",rule="0"}'), 2);
+  assert.equal(value(text, 'socksgate_route_decisions_total{network="tcp",action="upstream",rule="final"}'), 1);
+  assert.equal(value(text, 'socksgate_route_decisions_total{network="udp",action="reject",rule="3"}'), 5);
+  // A reload compiles new Decisions: the same rule index adds to the same series.
+  metrics.decided('tcp', decision(0, 'direct'));
+  text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_route_decisions_total{network="tcp",action="direct",rule="0"}'), 3);
+  assert.equal(value(text, 'socksgate_route_decisions_total{network="udp",action="reject",rule="3"}'), 5, 'a scrape adds nothing by itself');
 });
