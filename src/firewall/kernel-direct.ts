@@ -1,6 +1,6 @@
 import { parseCidr, type IpFamily } from '../core/cidr.js';
 import { ConfigError, type Config } from '../config/load.js';
-import { addEach, ListError, readList } from '../route/lists.js';
+import { addList, ListError } from '../route/lists.js';
 import { CidrSet } from '../route/match/cidr-set.js';
 
 /**
@@ -110,7 +110,7 @@ export function directSets(selected: readonly KernelDirectRule[]): DirectSets {
 /** Reads a cidr_file the way the router does (same errors), keeping the entries as written. */
 export function readCidrFile(file: string): string[] {
   const texts: string[] = [];
-  addEach(file, readList(file), (text) => texts.push(parseCidr(text).text));
+  addList(file, (text) => void texts.push(parseCidr(text).text));
   return texts;
 }
 
