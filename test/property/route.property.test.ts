@@ -171,6 +171,71 @@ test('CidrSet agrees with a brute-force prefix check on random IPv4/IPv6 prefixe
   );
 });
 
+/** The brute-force check's answers, by binary search over the prefixes joined into sorted ranges per family. */
+function mergedReference(list: readonly Prefix[]): (family: Family, value: bigint) => boolean {
+  const ranges = new Map<Family, [bigint, bigint][]>();
+  for (const family of ['v4', 'v6'] as const) {
+    const sorted = list
+      .map(prefixFamily)
+      .filter((p) => p.family === family)
+      .map((p) => {
+        const start = network(family, p.value, p.len);
+        return [start, start + (1n << BigInt(WIDTH[family] - p.len)) - 1n] as [bigint, bigint];
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const merged: [bigint, bigint][] = [];
+    for (const [start, end] of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && start <= last[1] + 1n) last[1] = end > last[1] ? end : last[1];
+      else merged.push([start, end]);
+    }
+    ranges.set(family, merged);
+  }
+  return (rawFamily, rawValue) => {
+    const { family, value } = familyOf(rawFamily, rawValue);
+    const merged = ranges.get(family)!;
+    let lo = 0;
+    let hi = merged.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (merged[mid][0] <= value) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && value <= merged[hi][1];
+  };
+}
+
+test('big CidrSets (indexed by the top 16 bits) agree with a reference merge of their prefixes at every prefix edge', () => {
+  // Per family, over a thousand long prefixes in one or two /16 blocks (so the set indexes its
+  // ranges and a bucket holds many), and a few short ones spanning several buckets.
+  const block = fc.bigInt({ min: 0n, max: (1n << 16n) - 1n });
+  const dense = (family: Family, blocks: bigint[], picks: [number, bigint, number][]): Prefix[] =>
+    picks.map(([b, bits, n]) => {
+      const width = WIDTH[family];
+      const value = (blocks[b % blocks.length] << BigInt(width - 16)) | (bits & ((1n << BigInt(width - 16)) - 1n));
+      return { family, value, len: width - (n % 3) };
+    });
+  const picks = fc.array(fc.tuple(fc.nat(), fc.bigInt({ min: 0n, max: (1n << 112n) - 1n }), fc.nat()), { minLength: 1200, maxLength: 1300 });
+  const short = fc.oneof(
+    fc.tuple(v4Value, fc.integer({ min: 8, max: 15 })).map(([value, len]) => ({ family: 'v4' as const, value, len })),
+    fc.tuple(v6Value, fc.integer({ min: 8, max: 15 })).map(([value, len]) => ({ family: 'v6' as const, value, len })),
+  );
+  fc.assert(
+    fc.property(fc.array(block, { minLength: 1, maxLength: 2 }), picks, fc.array(block, { minLength: 1, maxLength: 2 }), picks, fc.array(short, { maxLength: 5 }), (v4Blocks, v4Picks, v6Blocks, v6Picks, wide) => {
+      const list = [...dense('v4', v4Blocks, v4Picks), ...dense('v6', v6Blocks, v6Picks), ...wide];
+      const set = CidrSet.of(list.map((p) => prefixText(p, 'compressed', true)));
+      // Every edge of every prefix; a reference that joins the prefixes into sorted ranges keeps that fast.
+      const has = mergedReference(list);
+      for (const { family, value } of probes(list, [])) {
+        const text = family === 'v4' ? v4Text(value) : v6Text(value, 'compressed');
+        assert.equal(set.has(text), has(family, value), text);
+      }
+    }),
+    // Shrinking arrays of a thousand prefixes takes minutes: report the first failure as found.
+    { numRuns: 15, endOnFailure: true },
+  );
+});
+
 /** How many ranges the prefixes make once overlapping and adjacent ones are joined. */
 function referenceRanges(list: readonly Prefix[]): number {
   let count = 0;

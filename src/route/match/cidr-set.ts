@@ -1,20 +1,27 @@
-import { isIPv4 } from 'node:net';
-import { ipv4Word, ipv6Words, isV4Mapped } from './ip-words.js';
+import { IPV6_KEY, ipKey, ipv4Word, ipv6Words, isV4Mapped } from './ip-words.js';
 
 /**
  * A set of IPv4 and IPv6 prefixes, compiled into sorted, merged ranges per family: a lookup is a
  * binary search over typed arrays (no objects per prefix), so 100,000 prefixes cost a few MB and a
- * lookup well under a microsecond.
+ * lookup well under a microsecond. A big set also indexes its ranges by the address's top 16 bits,
+ * so a lookup searches only the few ranges of that block: a couple of cache misses, not 16.
  */
 export class CidrSet {
-  private constructor(
+  private readonly v4Buckets: Uint32Array | undefined;
+  private readonly v6Buckets: Uint32Array | undefined;
+
+  /** From ranges sorted and disjoint, as CidrSetBuilder makes them. */
+  constructor(
     /** Inclusive IPv4 ranges, sorted and disjoint. */
     private readonly v4Start: Uint32Array,
     private readonly v4End: Uint32Array,
     /** Inclusive IPv6 ranges, four words each, sorted and disjoint. */
     private readonly v6Start: Uint32Array,
     private readonly v6End: Uint32Array,
-  ) {}
+  ) {
+    this.v4Buckets = bucketsOf(v4Start, 1);
+    this.v6Buckets = bucketsOf(v6Start, 4);
+  }
 
   /** Ranges after merging, for logs and tests. */
   get ranges(): number {
@@ -39,23 +46,22 @@ export class CidrSet {
     return builder.build();
   }
 
-  /** The set of these inclusive ranges (any order, may overlap). */
-  static fromRanges(v4: [number, number][], v6: [Uint32Array, Uint32Array][]): CidrSet {
-    return new CidrSet(...mergeV4(v4), ...mergeV6(v6));
-  }
-
   /** Whether `host` (an IP literal; anything else never matches) is in the set. */
   has(host: string): boolean {
-    const v4 = ipv4Word(host);
-    if (v4 >= 0) return this.hasV4(v4);
-    if (!ipv6Words(host, scratch)) return false;
-    return isV4Mapped(scratch) ? this.hasV4(scratch[3]) : this.hasV6(scratch);
+    return this.hasKey(ipKey(host, scratch), scratch);
+  }
+
+  /** Whether the address ipKey made of a host (`key`, and `words` for IPv6) is in the set. */
+  hasKey(key: number, words: Uint32Array): boolean {
+    return key >= 0 ? this.hasV4(key) : key === IPV6_KEY && this.hasV6(words);
   }
 
   hasV4(word: number): boolean {
     const starts = this.v4Start;
-    let lo = 0;
-    let hi = starts.length - 1;
+    const buckets = this.v4Buckets;
+    const bucket = word >>> BUCKET_SHIFT;
+    let lo = buckets ? buckets[bucket] : 0;
+    let hi = buckets ? buckets[bucket + 1] - 1 : starts.length - 1;
     // The last range that starts at or before `word`.
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
@@ -67,8 +73,10 @@ export class CidrSet {
 
   hasV6(words: Uint32Array): boolean {
     const starts = this.v6Start;
-    let lo = 0;
-    let hi = starts.length / 4 - 1;
+    const buckets = this.v6Buckets;
+    const bucket = words[0] >>> BUCKET_SHIFT;
+    let lo = buckets ? buckets[bucket] : 0;
+    let hi = buckets ? buckets[bucket + 1] - 1 : starts.length / 4 - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (compare(starts, mid * 4, words, 0) <= 0) lo = mid + 1;
@@ -79,61 +87,89 @@ export class CidrSet {
 }
 
 const scratch = new Uint32Array(4);
+/** Buckets by an address's top 16 bits (IPv6: of its first word), for sets of this many ranges and more. */
+const BUCKET_SHIFT = 16;
+const BUCKETS = 1 << 16;
+const INDEXED_FROM = 1024;
 
-/** Collects prefixes one by one (so a list's errors can name their line), then compiles them. */
+/**
+ * For each bucket b, the first range starting in bucket b or later (and, at BUCKETS, the count):
+ * the range holding an address of bucket b is the last one starting at or before it, which is
+ * among buckets[b] - 1 .. buckets[b + 1] - 1. A search of buckets[b] .. buckets[b + 1] - 1 that
+ * finds none there ends at buckets[b] - 1, the one candidate before.
+ */
+function bucketsOf(starts: Uint32Array, stride: number): Uint32Array | undefined {
+  const count = starts.length / stride;
+  if (count < INDEXED_FROM) return undefined;
+  const buckets = new Uint32Array(BUCKETS + 1);
+  let i = 0;
+  for (let b = 0; b <= BUCKETS; b++) {
+    while (i < count && starts[i * stride] >>> BUCKET_SHIFT < b) i++;
+    buckets[b] = i;
+  }
+  return buckets;
+}
+/** IPv4 prefixes are kept as one number, start × 64 + host bits (exact in a double), which sorts by start. */
+const V4_HOST_BITS = 64;
+/** Words an IPv6 prefix takes in the builder: the start's four, then the host bits. */
+const V6_STRIDE = 5;
+
+/**
+ * Collects prefixes one by one (so a list's errors can name their line), then compiles them. Kept
+ * flat (numbers, one growing typed array), not an object per prefix: 100,000 prefixes compile in
+ * tens of milliseconds and leave no garbage to collect.
+ */
 export class CidrSetBuilder {
-  private readonly v4: [number, number][] = [];
-  private readonly v6: [Uint32Array, Uint32Array][] = [];
+  private readonly v4: number[] = [];
+  private v6 = new Uint32Array(V6_STRIDE * 64);
+  private v6Count = 0;
+  private readonly words = new Uint32Array(4);
 
   /** "addr" or "addr/len"; throws RangeError naming the bad entry. */
   add(text: string): void {
-    const { host, len } = splitPrefix(text);
-    if (isIPv4(host)) {
+    const slash = text.indexOf('/');
+    const host = slash < 0 ? text : text.slice(0, slash);
+    const lenText = slash < 0 ? undefined : text.slice(slash + 1);
+    if (lenText !== undefined && !/^\d{1,3}$/.test(lenText)) throw new RangeError(`"${text}": the prefix length must be a number`);
+    const v4 = ipv4Word(host);
+    if (v4 >= 0) {
+      const len = lenText === undefined ? 32 : Number(lenText);
       if (len > 32) throw new RangeError(`"${text}": IPv4 prefix length must be 0-32`);
-      this.v4.push(v4Range(ipv4Word(host), len));
+      this.addV4(v4, len);
       return;
     }
-    const words = new Uint32Array(4);
+    const words = this.words;
     if (!ipv6Words(host, words)) throw new RangeError(`"${text}": expected an IPv4 or IPv6 address (no zone), optionally /prefix`);
+    const len = lenText === undefined ? 128 : Number(lenText);
     if (len > 128) throw new RangeError(`"${text}": IPv6 prefix length must be 0-128`);
     if (isV4Mapped(words) && len >= 96) {
       // ::ffff:a.b.c.d/len is the IPv4 prefix a.b.c.d/(len-96): flows carry the IPv4 form.
-      this.v4.push(v4Range(words[3], len - 96));
+      this.addV4(words[3], len - 96);
       return;
     }
-    this.v6.push(v6Range(words, len));
+    if (this.v6.length < (this.v6Count + 1) * V6_STRIDE) {
+      const grown = new Uint32Array(this.v6.length * 2);
+      grown.set(this.v6);
+      this.v6 = grown;
+    }
+    const at = this.v6Count++ * V6_STRIDE;
+    for (let i = 0; i < 4; i++) this.v6[at + i] = (words[i] & wordMask(len, i)) >>> 0;
+    this.v6[at + 4] = 128 - len;
   }
 
   build(): CidrSet {
-    return CidrSet.fromRanges(this.v4, this.v6);
+    return new CidrSet(...mergeV4(this.v4), ...mergeV6(this.v6, this.v6Count));
+  }
+
+  private addV4(word: number, len: number): void {
+    this.v4.push(((word & wordMask(len, 0)) >>> 0) * V4_HOST_BITS + (32 - len));
   }
 }
 
-function splitPrefix(text: string): { host: string; len: number } {
-  const slash = text.indexOf('/');
-  if (slash < 0) return { host: text, len: text.includes(':') ? 128 : 32 };
-  const lenText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) throw new RangeError(`"${text}": the prefix length must be a number`);
-  return { host: text.slice(0, slash), len: Number(lenText) };
-}
-
-function v4Range(word: number, len: number): [number, number] {
-  if (len === 0) return [0, 0xffffffff];
-  const mask = (~0 << (32 - len)) >>> 0;
-  const start = (word & mask) >>> 0;
-  return [start, (start | ~mask) >>> 0];
-}
-
-function v6Range(words: Uint32Array, len: number): [Uint32Array, Uint32Array] {
-  const start = new Uint32Array(4);
-  const end = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) {
-    const bits = Math.max(0, Math.min(32, len - i * 32));
-    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    start[i] = (words[i] & mask) >>> 0;
-    end[i] = (start[i] | ~mask) >>> 0;
-  }
-  return [start, end];
+/** The mask of word `i` (0-3) of a prefix of `len` bits. */
+function wordMask(len: number, i: number): number {
+  const bits = Math.max(0, Math.min(32, len - i * 32));
+  return bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
 }
 
 function compare(a: Uint32Array, at: number, b: Uint32Array, bt: number): number {
@@ -143,50 +179,58 @@ function compare(a: Uint32Array, at: number, b: Uint32Array, bt: number): number
   return 0;
 }
 
-function mergeV4(ranges: [number, number][]): [Uint32Array, Uint32Array] {
-  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (const [start, end] of ranges) {
-    const last = ends.length - 1;
+/** Sorted, merged inclusive ranges of the IPv4 prefixes (start × 64 + host bits). */
+function mergeV4(prefixes: readonly number[]): [Uint32Array, Uint32Array] {
+  const sorted = Float64Array.from(prefixes).sort();
+  const starts = new Uint32Array(sorted.length);
+  const ends = new Uint32Array(sorted.length);
+  let count = 0;
+  for (const prefix of sorted) {
+    const hostBits = prefix % V4_HOST_BITS;
+    const start = (prefix - hostBits) / V4_HOST_BITS;
+    const end = start + 2 ** hostBits - 1;
     // Overlapping or adjacent: one range.
-    if (last >= 0 && start <= ends[last] + 1) ends[last] = Math.max(ends[last], end);
+    if (count > 0 && start <= ends[count - 1] + 1) ends[count - 1] = Math.max(ends[count - 1], end);
     else {
-      starts.push(start);
-      ends.push(end);
+      starts[count] = start;
+      ends[count++] = end;
     }
   }
-  return [Uint32Array.from(starts), Uint32Array.from(ends)];
+  return [starts.slice(0, count), ends.slice(0, count)];
 }
 
-/** Whether `next` is `end` + 1 (128-bit). */
-function follows(next: Uint32Array, end: Uint32Array): boolean {
+/** `end` + 1 into `out` (128-bit); false when `end` is the last address. */
+function successor(end: Uint32Array, at: number, out: Uint32Array): boolean {
   let carry = 1;
   for (let i = 3; i >= 0; i--) {
-    const sum = end[i] + carry;
+    const sum = end[at + i] + carry;
     carry = sum > 0xffffffff ? 1 : 0;
-    if (next[i] !== sum >>> 0) return false;
+    out[i] = sum >>> 0;
   }
   return carry === 0;
 }
 
-function mergeV6(ranges: [Uint32Array, Uint32Array][]): [Uint32Array, Uint32Array] {
-  ranges.sort((x, y) => compare(x[0], 0, y[0], 0) || compare(x[1], 0, y[1], 0));
-  const merged: [Uint32Array, Uint32Array][] = [];
-  for (const [start, end] of ranges) {
-    const last = merged[merged.length - 1];
+/** Sorted, merged inclusive ranges of `count` IPv6 prefixes (V6_STRIDE words each). */
+function mergeV6(prefixes: Uint32Array, count: number): [Uint32Array, Uint32Array] {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i * V6_STRIDE;
+  order.sort((x, y) => compare(prefixes, x, prefixes, y));
+  const starts = new Uint32Array(count * 4);
+  const ends = new Uint32Array(count * 4);
+  const end = new Uint32Array(4);
+  const next = new Uint32Array(4);
+  let merged = 0;
+  for (const at of order) {
+    const hostBits = prefixes[at + 4];
+    for (let i = 0; i < 4; i++) end[i] = (prefixes[at + i] | ~wordMask(128 - hostBits, i)) >>> 0;
+    const last = (merged - 1) * 4;
     // Overlapping or adjacent: one range.
-    if (last && (compare(start, 0, last[1], 0) <= 0 || follows(start, last[1]))) {
-      if (compare(end, 0, last[1], 0) > 0) last[1] = end;
+    if (merged > 0 && (compare(prefixes, at, ends, last) <= 0 || (successor(ends, last, next) && compare(prefixes, at, next, 0) === 0))) {
+      if (compare(end, 0, ends, last) > 0) ends.set(end, last);
     } else {
-      merged.push([start, end]);
+      starts.set(prefixes.subarray(at, at + 4), merged * 4);
+      ends.set(end, merged++ * 4);
     }
   }
-  const starts = new Uint32Array(merged.length * 4);
-  const ends = new Uint32Array(merged.length * 4);
-  merged.forEach(([s, e], i) => {
-    starts.set(s, i * 4);
-    ends.set(e, i * 4);
-  });
-  return [starts, ends];
+  return [starts.slice(0, merged * 4), ends.slice(0, merged * 4)];
 }

@@ -39,6 +39,21 @@ export function ipv6Words(host: string, out: Uint32Array): boolean {
   return true;
 }
 
+/** What ipKey returns for an IPv6 address (its words are in `out`) and for anything but an IP literal. */
+export const IPV6_KEY = -1;
+export const NOT_IP = -2;
+
+/**
+ * An IP literal as a lookup key: the IPv4 address as an unsigned word (an IPv4-mapped IPv6 address
+ * too), or IPV6_KEY with the four words written to `out`, or NOT_IP.
+ */
+export function ipKey(host: string, out: Uint32Array): number {
+  const v4 = ipv4Word(host);
+  if (v4 >= 0) return v4;
+  if (!ipv6Words(host, out)) return NOT_IP;
+  return isV4Mapped(out) ? out[3] : IPV6_KEY;
+}
+
 /** Whether the four words are in ::ffff:0:0/96; the IPv4 address is then words[3]. */
 export function isV4Mapped(words: Uint32Array): boolean {
   return words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
