@@ -8,7 +8,7 @@ import { CidrMatcher } from './match/cidr.js';
 import { CidrSetBuilder } from './match/cidr-set.js';
 import { DomainMatcher } from './match/domain.js';
 import { InboundMatcher } from './match/inbound.js';
-import { listText, type Matcher, type RouteQuery } from './match/matcher.js';
+import { listText, MatchInput, type Matcher, type RouteQuery } from './match/matcher.js';
 import { NetworkMatcher } from './match/network.js';
 import { PortMatcher } from './match/port.js';
 import { PortSet } from './match/port-set.js';
@@ -35,6 +35,8 @@ interface CompiledRule {
 export class CompiledRoute {
   /** Whether any rule looks at domain names (only then is it worth waiting for one). */
   readonly needsHost: boolean;
+  /** Reused by every decision: deciding is synchronous. */
+  private readonly input = new MatchInput();
 
   constructor(
     private readonly rules: readonly CompiledRule[],
@@ -51,9 +53,10 @@ export class CompiledRoute {
 
   decide(query: RouteQuery): Decision {
     const rules = this.rules;
+    const input = this.input.reset(query);
     next: for (let i = 0; i < rules.length; i++) {
       const matchers = rules[i].matchers;
-      for (let j = 0; j < matchers.length; j++) if (!matchers[j].matches(query)) continue next;
+      for (let j = 0; j < matchers.length; j++) if (!matchers[j].matches(input)) continue next;
       return rules[i].decision;
     }
     return this.final;

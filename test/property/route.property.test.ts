@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { validateConfig } from '../../src/config/load.js';
+import { addrOf } from '../../src/core/addr.js';
+import { compileRoute } from '../../src/route/compile.js';
 import { CidrSet } from '../../src/route/match/cidr-set.js';
 import { ipv4Word, ipv6Words } from '../../src/route/match/ip-words.js';
 import { DomainSet } from '../../src/route/match/domain-set.js';
@@ -329,6 +332,75 @@ test('PortSet agrees with a brute-force range check', () => {
       for (const port of [...ports, ...ranges.flatMap(([low, high]) => [low - 1, low, high, high + 1])]) {
         if (port < 0 || port > 65535) continue;
         assert.equal(set.has(port), ranges.some(([low, high]) => port >= low && port <= high), String(port));
+      }
+    }),
+    RUNS,
+  );
+});
+
+// ---- whole routes ----
+
+interface RefRule {
+  cidr?: Prefix[];
+  source?: Prefix[];
+  domainSuffix?: string[];
+  port?: [number, number];
+  network?: 'tcp' | 'udp';
+}
+
+const refRule: fc.Arbitrary<RefRule> = fc
+  .record(
+    {
+      cidr: fc.array(randomPrefix, { minLength: 1, maxLength: 3 }),
+      source: fc.array(randomPrefix, { minLength: 1, maxLength: 2 }),
+      domainSuffix: fc.array(domainName, { minLength: 1, maxLength: 3 }),
+      port: fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
+      network: fc.constantFrom('tcp' as const, 'udp' as const),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((r) => Object.keys(r).length > 0);
+
+const refFlow = fc.record({
+  dst: randomAddress,
+  src: randomAddress,
+  port: fc.integer({ min: 0, max: 100 }),
+  network: fc.constantFrom('tcp' as const, 'udp' as const),
+  host: fc.option(domainName, { nil: undefined }),
+});
+
+test('a compiled route decides as a naive reading of its rules: first rule whose every matcher matches, else final', () => {
+  const outbound = { name: 'up', server: addrOf('198.51.100.1', 1080), dial: () => Promise.reject(new Error('none')), associate: () => Promise.reject(new Error('none')) };
+  const text = (p: Prefix) => prefixText(p, 'compressed', true);
+  const addrText = (a: { family: Family; value: bigint }) => (a.family === 'v4' ? v4Text(a.value) : v6Text(a.value, 'compressed'));
+  fc.assert(
+    fc.property(fc.array(refRule, { maxLength: 6 }), fc.array(refFlow, { minLength: 1, maxLength: 20 }), (rules, flows) => {
+      const config = validateConfig({
+        upstreams: [{ name: 'up', url: 'socks5://198.51.100.1:1080' }],
+        route: {
+          rules: rules.map((r) => ({
+            ...(r.cidr ? { cidr: r.cidr.map(text) } : {}),
+            ...(r.source ? { source: r.source.map(text) } : {}),
+            ...(r.domainSuffix ? { domain_suffix: r.domainSuffix } : {}),
+            ...(r.port ? { port: [`${r.port[0]}-${r.port[1]}`] } : {}),
+            ...(r.network ? { network: r.network } : {}),
+            action: 'direct',
+          })),
+        },
+      });
+      const route = compileRoute(config.route, { upstream: () => outbound, direct: outbound, reject: outbound }, outbound);
+      // One route, many flows in a row: nothing of one decision may leak into the next.
+      for (const f of flows) {
+        const expected = rules.findIndex(
+          (r) =>
+            (!r.cidr || referenceHas(r.cidr, f.dst.family, f.dst.value)) &&
+            (!r.source || referenceHas(r.source, f.src.family, f.src.value)) &&
+            (!r.domainSuffix || (f.host !== undefined && referenceDomain([], r.domainSuffix, f.host))) &&
+            (!r.port || (f.port >= r.port[0] && f.port <= r.port[1])) &&
+            (!r.network || r.network === f.network),
+        );
+        const query = { network: f.network, inbound: 'redirect' as const, src: addrOf(addrText(f.src), 1), dst: addrOf(addrText(f.dst), f.port), ...(f.host ? { host: f.host } : {}) };
+        assert.equal(route.decide(query).index, expected);
       }
     }),
     RUNS,

@@ -1,5 +1,5 @@
 import type { CidrSet } from './cidr-set.js';
-import type { Matcher, RouteQuery } from './matcher.js';
+import type { Matcher, MatchInput } from './matcher.js';
 
 /** The destination address is in one of the rule's prefixes (`cidr`, `cidr_file`). */
 export class CidrMatcher implements Matcher {
@@ -8,8 +8,8 @@ export class CidrMatcher implements Matcher {
     private readonly text: string,
   ) {}
 
-  matches(query: RouteQuery): boolean {
-    return query.dst.kind !== 'domain' && this.set.has(query.dst.host);
+  matches(input: MatchInput): boolean {
+    return input.dstIn(this.set);
   }
 
   toString(): string {

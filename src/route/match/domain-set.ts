@@ -1,24 +1,30 @@
+/** How a name is listed: exactly, and/or with every name under it. */
+const EXACT = 1;
+const SUFFIX = 2;
+
 /**
  * Domain names to match a flow's name against: exact names, suffixes (a name and every name
- * under it) and keywords (a substring anywhere). Exact and suffix lookups are hash lookups, one
- * per label of the flow's name, whatever the size of the lists.
+ * under it) and keywords (a substring anywhere). Exact names and suffixes share one hash table, so
+ * a lookup is one probe per label of the flow's name, whatever the size of the lists.
  */
 export class DomainSet {
-  private readonly exact = new Set<string>();
-  private readonly suffixes = new Set<string>();
+  private readonly names = new Map<string, number>();
+  private suffixCount = 0;
   private readonly keywords: string[] = [];
 
   get size(): number {
-    return this.exact.size + this.suffixes.size + this.keywords.length;
+    return this.names.size + this.keywords.length;
   }
 
   addExact(name: string): void {
-    this.exact.add(normalize(name));
+    this.list(normalize(name), EXACT);
   }
 
   /** `example.com` matches example.com and every name under it, never `badexample.com`. */
   addSuffix(name: string): void {
-    this.suffixes.add(normalize(name).replace(/^\./, ''));
+    const normal = normalize(name);
+    this.list(normal.startsWith('.') ? normal.slice(1) : normal, SUFFIX);
+    this.suffixCount++;
   }
 
   addKeyword(text: string): void {
@@ -26,18 +32,32 @@ export class DomainSet {
   }
 
   has(host: string): boolean {
-    const name = normalize(host);
-    if (this.exact.has(name)) return true;
-    // The name itself, then each parent: a.b.example, b.example, example.
-    for (let at = 0; this.suffixes.size > 0; ) {
-      if (this.suffixes.has(at === 0 ? name : name.slice(at))) return true;
-      const dot = name.indexOf('.', at);
-      if (dot < 0) break;
-      at = dot + 1;
-    }
-    for (const keyword of this.keywords) if (name.includes(keyword)) return true;
+    return this.hasSuffixes(suffixesOf(host));
+  }
+
+  /**
+   * `names` is what suffixesOf made of the flow's name: one decision makes it once for every set,
+   * so each of its strings is hashed once however many sets look it up.
+   */
+  hasSuffixes(names: readonly string[]): boolean {
+    const name = names[0];
+    if (this.names.has(name)) return true;
+    if (this.suffixCount > 0) for (let i = 1; i < names.length; i++) if ((this.names.get(names[i]) ?? 0) & SUFFIX) return true;
+    for (let i = 0; i < this.keywords.length; i++) if (name.includes(this.keywords[i])) return true;
     return false;
   }
+
+  private list(name: string, how: number): void {
+    this.names.set(name, (this.names.get(name) ?? 0) | how);
+  }
+}
+
+/** The name as DNS compares it (lower case, no root dot), then each parent: a.b.example, b.example, example. */
+export function suffixesOf(host: string): string[] {
+  const name = normalize(host);
+  const names = [name];
+  for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) names.push(name.slice(dot + 1));
+  return names;
 }
 
 /** Lower case without the root's trailing dot: names compare as DNS compares them. */

@@ -1,5 +1,5 @@
 import type { DomainSet } from './domain-set.js';
-import type { Matcher, RouteQuery } from './matcher.js';
+import type { Matcher, MatchInput } from './matcher.js';
 
 /** The flow's name matches (`domain`, `domain_suffix`, `domain_keyword`, `domain_file`); no name, no match. */
 export class DomainMatcher implements Matcher {
@@ -10,9 +10,8 @@ export class DomainMatcher implements Matcher {
     private readonly text: string,
   ) {}
 
-  matches(query: RouteQuery): boolean {
-    const host = query.host ?? (query.dst.kind === 'domain' ? query.dst.host : undefined);
-    return host !== undefined && this.set.has(host);
+  matches(input: MatchInput): boolean {
+    return input.nameIn(this.set);
   }
 
   toString(): string {

@@ -1,12 +1,12 @@
 import type { InboundKind } from '../../core/flow.js';
-import { listText, type Matcher, type RouteQuery } from './matcher.js';
+import { listText, type Matcher, type MatchInput } from './matcher.js';
 
 /** Which inbound recovered the flow (redirect, tproxy, dns). */
 export class InboundMatcher implements Matcher {
   constructor(private readonly inbounds: readonly InboundKind[]) {}
 
-  matches(query: RouteQuery): boolean {
-    return this.inbounds.includes(query.inbound);
+  matches(input: MatchInput): boolean {
+    return this.inbounds.includes(input.query.inbound);
   }
 
   toString(): string {

@@ -1,11 +1,11 @@
-import type { Matcher, RouteQuery } from './matcher.js';
+import type { Matcher, MatchInput } from './matcher.js';
 
 /** TCP or UDP. */
 export class NetworkMatcher implements Matcher {
   constructor(private readonly network: 'tcp' | 'udp') {}
 
-  matches(query: RouteQuery): boolean {
-    return query.network === this.network;
+  matches(input: MatchInput): boolean {
+    return input.query.network === this.network;
   }
 
   toString(): string {

@@ -1,4 +1,4 @@
-import type { Matcher, RouteQuery } from './matcher.js';
+import type { Matcher, MatchInput } from './matcher.js';
 import type { PortSet } from './port-set.js';
 
 /** The destination port is one of the rule's ports or ranges. */
@@ -8,8 +8,8 @@ export class PortMatcher implements Matcher {
     private readonly text: string,
   ) {}
 
-  matches(query: RouteQuery): boolean {
-    return this.set.has(query.dst.port);
+  matches(input: MatchInput): boolean {
+    return this.set.has(input.query.dst.port);
   }
 
   toString(): string {

@@ -1,5 +1,5 @@
 import type { CidrSet } from './cidr-set.js';
-import type { Matcher, RouteQuery } from './matcher.js';
+import type { Matcher, MatchInput } from './matcher.js';
 
 /** The client's address is in one of the rule's prefixes (router mode: which LAN host). */
 export class SourceMatcher implements Matcher {
@@ -8,8 +8,8 @@ export class SourceMatcher implements Matcher {
     private readonly text: string,
   ) {}
 
-  matches(query: RouteQuery): boolean {
-    return query.src.kind !== 'domain' && this.set.has(query.src.host);
+  matches(input: MatchInput): boolean {
+    return input.srcIn(this.set);
   }
 
   toString(): string {

@@ -7,19 +7,21 @@ import { CidrMatcher } from '../../../src/route/match/cidr.js';
 import { DomainSet } from '../../../src/route/match/domain-set.js';
 import { DomainMatcher } from '../../../src/route/match/domain.js';
 import { InboundMatcher } from '../../../src/route/match/inbound.js';
-import { listText, type Matcher, type RouteQuery } from '../../../src/route/match/matcher.js';
+import { listText, MatchInput, type Matcher, type RouteQuery } from '../../../src/route/match/matcher.js';
 import { NetworkMatcher } from '../../../src/route/match/network.js';
 import { PortSet } from '../../../src/route/match/port-set.js';
 import { PortMatcher } from '../../../src/route/match/port.js';
 import { SourceMatcher } from '../../../src/route/match/source.js';
 
-const query = (fields: Partial<RouteQuery> = {}): RouteQuery => ({
-  network: 'tcp',
-  inbound: 'redirect',
-  src: addrOf('192.0.2.10', 40000),
-  dst: addrOf('198.51.100.20', 443),
-  ...fields,
-});
+/** A flow as matchers see it (each its own MatchInput, as each decision resets the route's). */
+const query = (fields: Partial<RouteQuery> = {}): MatchInput =>
+  new MatchInput().reset({
+    network: 'tcp',
+    inbound: 'redirect',
+    src: addrOf('192.0.2.10', 40000),
+    dst: addrOf('198.51.100.20', 443),
+    ...fields,
+  });
 
 test('cidr: the destination address; a destination given by name never matches', () => {
   const m = new CidrMatcher(CidrSet.of(['198.51.100.0/24', '2001:db8::/32']), 'cidr=[198.51.100.0/24,2001:db8::/32]');
