@@ -27,7 +27,7 @@ export interface Router {
   routeTcp(flow: Flow, client: ClientConn): void;
   /**
    * Carries one diverted datagram from `src` to `dst`; `data` holds `headroom` spare bytes, then
-   * the payload. UDP flows are per client address: the first datagram of one is decided.
+   * the payload. Each datagram is decided (associations are per client address and outbound).
    */
   routeDatagram(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number): void;
 }
