@@ -108,7 +108,8 @@ function section(value: unknown): Record<string, unknown> {
 
 function issuePath(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.map(String);
-  return issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...path, key].join('.')) : [path.join('.')];
+  // An empty key (YAML's bare `? `) would vanish from the path, so it is shown quoted.
+  return issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...path, key === '' ? '""' : key].join('.')) : [path.join('.')];
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

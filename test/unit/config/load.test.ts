@@ -99,3 +99,8 @@ test('exec may name no upstream (it dials none); every other command must, and e
   assert.deepEqual(configIssues(() => loadConfig(undefined, { mark: -1 }, {}, 'optional')), ['mark: Too small: expected number to be >=0']);
   assert.match(configIssues(() => validateConfig({ upstreams: [] }, {}, 'optional')).join('\n'), /^upstreams: at least one upstream/);
 });
+
+test('an empty unknown key is named too, not left as a bare "unknown key" (found by fuzzing)', () => {
+  assert.deepEqual(configIssues(() => validateConfig({ upstreams: ['socks5://h:1'], '': 1, dns: { '': 2 } })).sort(), ['"": unknown key', 'dns."": unknown key']);
+  assert.deepEqual(configIssues(() => loadConfig(fileWith('upstreams: [socks5://h:1]\n? \n'))), ['"": unknown key']);
+});
