@@ -63,6 +63,9 @@ export async function serveControl(file: string, snapshot: () => StatusSnapshot,
   await claim(file);
   const server: Server = createServer((conn) => {
     conn.on('error', () => {});
+    // Whatever a client sends is dropped, but it must be read: its EOF waits behind unread bytes,
+    // and without it the connection (and its descriptor) would stay open after the client left.
+    conn.resume();
     conn.end(`${JSON.stringify(snapshot())}\n`);
   });
   const listening = new Promise<void>((resolve, reject) => {

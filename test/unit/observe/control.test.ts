@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -46,6 +48,26 @@ test('a socket file left by a dead daemon is replaced', async () => {
   const control = await serveControl(file, () => snapshot, log);
   try {
     assert.equal((await readSnapshot(file)).pid, 42);
+  } finally {
+    control.close();
+  }
+});
+
+test('a client that sends bytes before closing does not leave its connection open (found by the live fuzz)', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'control.sock');
+  const control = await serveControl(file, () => snapshot, log);
+  const openFds = () => readdirSync('/proc/self/fd').length;
+  try {
+    const before = openFds();
+    for (let i = 0; i < 5; i++) {
+      const client = connect(file);
+      client.on('data', () => {});
+      client.end('bytes the control socket does not expect');
+      await once(client, 'close');
+    }
+    const deadline = Date.now() + 2_000;
+    while (openFds() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(openFds() <= before, `the server side of each connection is closed: ${openFds()} descriptors open, ${before} before`);
   } finally {
     control.close();
   }
