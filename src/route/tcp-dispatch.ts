@@ -102,6 +102,13 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
   }
 
   const sentEarly = (await earlyData)?.length;
+  // The client may have left (or the upstream dropped) just as the dial finished: nothing is left to
+  // relay, and a closed socket has no descriptor for the kernel relay to take.
+  if (client.destroyed || upstream.destroyed) {
+    for (const side of [client, upstream]) if (!side.destroyed) side.resetAndDestroy();
+    const reason = client.destroyed ? ErrorCode.CLIENT_RESET : ErrorCode.UPSTREAM_RESET;
+    return relayEnded(f, { outcome: 'reset', reason, detail: 'closed before the relay started', bytesUp: sentEarly ?? 0, bytesDown: 0 }, deps, sentEarly);
+  }
   let relay: Relay;
   try {
     relay = deps.relay(client, upstream, { idleMs: deps.idleMs, sentUp: sentEarly });

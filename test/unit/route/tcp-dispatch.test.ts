@@ -13,7 +13,9 @@ import { dispatchTcp } from '../../../src/route/tcp-dispatch.js';
 import { startFakeSocks5 } from '../../helpers/fake-socks5.js';
 import { fakeLogger, fakeObserver } from '../../helpers/flow-spies.js';
 import { acceptedPair, clientEnd, closedPort } from '../../helpers/native-accept.js';
-import { testOutboundSettings } from '../../helpers/outbounds.js';
+import { noUdp, testOutboundSettings } from '../../helpers/outbounds.js';
+import { socketPair } from '../../helpers/socket-pair.js';
+import type { Outbound } from '../../../src/adapter/outbound.js';
 
 const cleanups: (() => unknown)[] = [];
 after(() => {
@@ -55,5 +57,34 @@ test('a relay that cannot start (EMFILE on the Node socket path) fails that flow
   assert.equal(logger.calls.filter((c) => c.level === 'warn').length, 1);
   assert.equal(obs.closed[0]?.end.reason, 'EMFILE');
   assert.deepEqual(obs.opened[0], [flow.id, 'fake', flow.dst, 'final → fake'], 'the observer hears the rule');
+  assert.equal(sessions.size, 0);
+});
+
+test('a client gone while the dial finishes: the upstream is closed and the flow reported, no throw (found by the live fuzz)', { timeout: 10_000 }, async () => {
+  const { client, accepted } = await acceptedPair(cleanups);
+  const conn = new AcceptedClient(accepted.fd);
+  const [upstream, server] = await socketPair();
+  cleanups.push(() => server.destroy());
+  server.on('error', () => {});
+  const serverEnded = new Promise((resolve) => server.once('close', resolve));
+  const obs = fakeObserver();
+  const sessions = new Sessions();
+  // The client leaves just as the upstream is ready: its socket no longer has a descriptor to splice.
+  const outbound: Outbound = {
+    name: 'fake',
+    server: addrOf('127.0.0.1', 1),
+    associate: noUdp,
+    async dial() {
+      conn.socket().destroy();
+      await new Promise((resolve) => setImmediate(resolve));
+      return upstream;
+    },
+  };
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('192.0.2.7', 80), inbound: 'redirect' });
+  client.resume();
+  const decide = () => ({ outbound, rule: 'final → fake', index: -1, action: 'upstream' as const });
+  await dispatchTcp(flow, conn, decide, { idleMs: 0, relay: relayTcpSpliced, native: false, sessions, log: fakeLogger().log, observer: obs.observer });
+  await serverEnded;
+  assert.equal(obs.closed[0]?.end.reason, ErrorCode.CLIENT_RESET);
   assert.equal(sessions.size, 0);
 });
