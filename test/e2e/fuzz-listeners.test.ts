@@ -1,0 +1,249 @@
+// Live fuzz of every listener: the daemon runs through its CLI in the client namespace with a
+// REDIRECT listener, a TPROXY listener (TCP and UDP), a DNS listener (UDP and TCP), metrics and the
+// control socket, and for SG_FUZZ_LIVE_S seconds (15 in CI; scripts/fuzz: 600) a fuzz client there
+// (fixtures/listener-fuzz.mjs) sends random bytes over many short connections and random datagrams
+// to each of them, and to diverted destinations (so sniffing and relaying see them too). Connections
+// straight to the REDIRECT or TPROXY port are refused by design (no original destination, or a loop
+// to the listener itself); that refusal is part of what is fuzzed. Afterwards the daemon must still
+// be running and relay a real curl through Dante byte for byte, answer DNS, metrics and status; its
+// RSS must stay within 1.5x its warmed-up RSS (the highest during a 5 s burst of the same fuzz) plus
+// 128 MiB, during the fuzz and after it, and its open file descriptors must come back to where they
+// were after the warm-up (pipes apart: the splice relay pools up to 64 empty ones for reuse).
+// The 128 MiB are the V8 heap's sawtooth under this load: over 10 minutes it grows from ~20 to
+// ~100 MiB between major collections and falls back, so RSS swings by that much without a leak.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { createLab, curl, startDante, startDnsmasq, startEcho, startNginx, startUdpEcho, type Lab, type NginxHandle, type SocksHandle } from './lab.js';
+import { applyRedirectRules, applyTproxyUdpRules, DAEMON_MARK, REDIRECT_PORT, startSocksgate, TPROXY_PORT, type Daemon } from './socksgate.js';
+import { digShort } from './udp-helpers.js';
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+const LIVE_S = Number(process.env.SG_FUZZ_LIVE_S ?? 15);
+const SEED = Number(process.env.SG_FUZZ_SEED ?? Date.now() % 0x7fffffff);
+const DNS = '127.0.0.53';
+const METRICS = '127.0.0.1:9464';
+const ECHO_TCP = 7;
+const ECHO_UDP = 7001;
+/** Associations expire after 2 s, so the file descriptors they hold are back within the settle wait. */
+const UDP_TIMEOUT_S = 2;
+const MIB = 1024 * 1024;
+const WARM_UP_S = 5;
+/** Room for the V8 heap's growth between major collections under the fuzz (see the top). */
+const HEAP_SAWTOOTH = 128 * MIB;
+
+let lab: Lab;
+let nginx: NginxHandle;
+let dante: SocksHandle;
+
+before(async () => {
+  lab = await createLab();
+  nginx = await startNginx(lab);
+  await startEcho(lab, { port: ECHO_TCP });
+  await startUdpEcho(lab, { ports: [ECHO_UDP], hosts: [lab.addr.internet] });
+  await startDnsmasq(lab, { quiet: true, ttl: 60 });
+  dante = await startDante(lab, { port: 1080 });
+  await applyRedirectRules(lab, 'client');
+  await applyTproxyUdpRules(lab, 'client');
+});
+after(() => lab?.destroy());
+
+function rssBytes(pid: number): number {
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(kib, 'VmRSS in /proc/PID/status');
+  return Number(kib[1]) * 1024;
+}
+
+const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+/** The splice relay keeps up to this many empty pipes (two descriptors each) for reuse: src/native/splice.c. */
+const PIPE_POOL_MAX = 64;
+
+/** What each open descriptor is (socket:[inode], pipe:[inode], anon_inode:[eventfd], a path). */
+function fdTargets(pid: number): Map<string, string> {
+  const targets = new Map<string, string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      targets.set(fd, readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // closed while we looked
+    }
+  }
+  return targets;
+}
+
+/** Open descriptors, pipes (pooled, bounded) apart from the rest (which must come back to the baseline). */
+function fdKinds(pid: number): { pipes: number; others: number } {
+  const pipes = [...fdTargets(pid).values()].filter((target) => target.startsWith('pipe:')).length;
+  return { pipes, others: fdCount(pid) - pipes };
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every listener, straight, plus destinations the rules divert to the daemon (TCP by REDIRECT, UDP by TPROXY). */
+function targets(control: string) {
+  const { internet, extraTarget } = lab.addr;
+  return {
+    tcp: [
+      `127.0.0.1:${REDIRECT_PORT}`,
+      `127.0.0.1:${TPROXY_PORT}`,
+      `[::1]:${TPROXY_PORT}`,
+      `${DNS}:53`,
+      METRICS,
+      control,
+      `${internet}:80`,
+      `${internet}:${ECHO_TCP}`,
+      `${extraTarget}:9`,
+    ],
+    udp: [`127.0.0.1:${TPROXY_PORT}`, `[::1]:${TPROXY_PORT}`, `${DNS}:53`, `${internet}:${ECHO_UDP}`, `${extraTarget}:9`],
+  };
+}
+
+interface FuzzReport {
+  seed: number;
+  connections: number;
+  refused: number;
+  resetByPeer: number;
+  otherErrors: Record<string, number>;
+  datagrams: number;
+  perTarget: Record<string, number>;
+}
+
+async function fuzz(control: string, seconds: number, seed: number): Promise<FuzzReport> {
+  const spec = { seed, durationMs: seconds * 1000, ...targets(control) };
+  const r = await lab.exec('client', process.execPath, [path.join(FIXTURES, 'listener-fuzz.mjs'), JSON.stringify(spec)], { timeoutMs: seconds * 1000 + 30_000 });
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as FuzzReport;
+}
+
+/** `fuzz`, sampling the daemon's RSS and descriptors every 200 ms: their peaks. */
+async function sampledFuzz(pid: number, control: string, seconds: number, seed: number): Promise<{ report: FuzzReport; peakRss: number; peakFds: number }> {
+  let peakRss = rssBytes(pid);
+  let peakFds = fdCount(pid);
+  const sampler = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, rssBytes(pid));
+      peakFds = Math.max(peakFds, fdCount(pid));
+    } catch {
+      // The daemon is gone: the checks after the fuzz say so, with its output.
+    }
+  }, 200);
+  try {
+    return { report: await fuzz(control, seconds, seed), peakRss, peakFds };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** The daemon's descriptors other than pipes, once unchanged for a second (at most `timeoutMs`). */
+async function steadyFds(pid: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = fdKinds(pid).others;
+  for (;;) {
+    await sleep(1_000);
+    const now = fdKinds(pid).others;
+    if (now === last || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/** Waits (bounded) until the daemon's descriptors other than pipes are at most `limit`; returns the last count. */
+async function settleFds(pid: number, limit: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let fds = fdKinds(pid).others;
+  while (fds > limit && Date.now() < deadline) {
+    await sleep(250);
+    fds = fdKinds(pid).others;
+  }
+  return fds;
+}
+
+/** The daemon's sockets as `ss` shows them (state, addresses): what a leak consists of. */
+async function socketsOf(pid: number): Promise<string> {
+  const r = await lab.exec('client', 'ss', ['-Hantupx', '-p'], { allowFail: true });
+  return r.stdout.split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => l.replace(/\s+/g, ' ')).join('\n');
+}
+
+/** Dante logs `tcp/connect [` when it opens a CONNECT, naming the destination as host.port. */
+function danteConnects(dst: string): number {
+  return readFileSync(dante.log, 'utf8').split('\n').filter((l) => l.includes('tcp/connect [') && l.includes(` ${dst}`)).length;
+}
+
+/** What a user of each listener sees: a page through Dante, a DNS answer, metrics, status. */
+async function assertServing(daemon: Daemon, control: string): Promise<void> {
+  assert.equal(daemon.proc.exitCode, null, `the daemon exited:\n${daemon.proc.output()}`);
+  const web = `${lab.addr.internet}.80`;
+  const carried = danteConnects(web);
+  const page = await curl(lab, 'client', nginx.url('/small.txt'));
+  assert.equal(page.code, 0, `${page.stderr}\n${daemon.proc.output()}`);
+  assert.equal(page.body, nginx.smallText);
+  assert.equal(danteConnects(web), carried + 1, 'the page came through Dante');
+  const dig = await digShort(lab, 'client', DNS, 'web.lab.test');
+  assert.deepEqual(dig.answer, [lab.addr.internet], dig.output);
+  const metrics = await curl(lab, 'client', `http://${METRICS}/metrics`);
+  assert.match(metrics.body, /^socksgate_flows_total/m, metrics.stderr);
+  const status = await lab.exec('client', process.execPath, [MAIN, 'status', '--control', control], { timeoutMs: 10_000 });
+  assert.match(status.stdout, /dante/, status.stdout);
+}
+
+test(`live fuzz: random bytes to every TCP and UDP listener for ${LIVE_S} s; the daemon stays up, serving, memory and fds bounded`, async () => {
+  const config = path.join(lab.dir, 'fuzz.yaml');
+  const control = path.join(lab.dir, 'control.sock');
+  writeFileSync(
+    config,
+    [
+      'upstreams:',
+      `  - url: socks5://${dante.host}:${dante.port}`,
+      '    name: dante',
+      `redirect: ['127.0.0.1:${REDIRECT_PORT}']`,
+      `tproxy: ['[::]:${TPROXY_PORT}']`,
+      'dns:',
+      `  listen: ${DNS}:53`,
+      `  upstreams: [tcp://${lab.addr.internet}:53]`,
+      'sniff: { enabled: true }',
+      `udp: { timeout_s: ${UDP_TIMEOUT_S}, max_associations: 64, max_reply_sockets: 64 }`,
+      '',
+    ].join('\n'),
+  );
+  const daemon = await startSocksgate(lab, 'client', ['--config', config, '--mark', String(DAEMON_MARK), '--metrics', METRICS, '--control', control], {
+    name: 'sg-fuzz',
+    logLevel: 'info',
+  });
+  const pid = daemon.proc.pid!;
+  let exitCode: number | null;
+  try {
+    // Warm-up: every path once for real, then a short burst of the same fuzz (its working set is
+    // the warmed-up RSS), then quiet until the associations have expired.
+    await assertServing(daemon, control);
+    const warm = await sampledFuzz(pid, control, WARM_UP_S, SEED ^ 0x5eed);
+    await sleep((UDP_TIMEOUT_S + 1) * 1000);
+    const baselineFds = await steadyFds(pid, 10_000);
+    const baselinePipes = fdKinds(pid).pipes;
+    const baselineTargets = fdTargets(pid);
+    const warmRss = Math.max(warm.peakRss, rssBytes(pid));
+
+    const { report, peakRss, peakFds } = await sampledFuzz(pid, control, LIVE_S, SEED);
+    const fds = await settleFds(pid, baselineFds, (UDP_TIMEOUT_S + 15) * 1000);
+    const pipes = fdKinds(pid).pipes;
+    const endRss = rssBytes(pid);
+    const bound = 1.5 * warmRss + HEAP_SAWTOOTH;
+    const figures = `seed ${report.seed}: ${report.connections} connections, ${report.datagrams} datagrams; RSS warm ${(warmRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)}, end ${(endRss / MIB).toFixed(1)}, bound ${(bound / MIB).toFixed(1)}; fds (pipes apart) baseline ${baselineFds}, end ${fds}, all at peak ${peakFds}; pipes baseline ${baselinePipes}, end ${pipes}`;
+    console.log(`live fuzz: ${figures}; per target ${JSON.stringify(report.perTarget)}; refused ${report.refused}, reset ${report.resetByPeer}, other ${JSON.stringify(report.otherErrors)}`);
+
+    assert.ok(report.connections > 0 && report.datagrams > 0, figures);
+    for (const target of [...targets(control).tcp, ...targets(control).udp]) assert.ok(report.perTarget[target] > 0, `nothing reached ${target}: ${figures}`);
+    assert.ok(peakRss <= bound && endRss <= bound, `RSS over the bound: ${figures}`);
+    assert.ok(pipes <= baselinePipes + 2 * PIPE_POOL_MAX, `more pipes than the splice pool holds: ${figures}`);
+    if (fds > baselineFds) {
+      const added = [...fdTargets(pid)].filter(([fd, target]) => baselineTargets.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
+      assert.fail(`file descriptors did not come back: ${figures}\nnew since the warm-up: ${added.join(', ')}\n${await socketsOf(pid)}`);
+    }
+    await assertServing(daemon, control);
+    const fatal = daemon.lines().filter((l) => l.level >= 60);
+    assert.deepEqual(fatal, [], 'no fatal log line');
+  } finally {
+    exitCode = await daemon.stop();
+  }
+  // After the checks, so a daemon that died during the fuzz fails them with its output first.
+  assert.equal(exitCode, 0, `the daemon did not stop cleanly:\n${daemon.proc.output()}`);
+});
