@@ -119,7 +119,7 @@ const dnsSchema = z
   .strictObject({
     /** UDP and TCP listener, e.g. 127.0.0.53:53; absent: no DNS server. */
     listen: listenAddress.optional(),
-    /** Real resolvers, tried in order, reached through the first upstream proxy: tcp://IP[:PORT]. */
+    /** Real resolvers, tried in order, reached through the upstream the route picks for each (the first by default): tcp://IP[:PORT]. */
     upstreams: dnsUpstreams.default([]),
     /** Split DNS: the first rule matching a name picks its resolvers, or rejects it; no match: `upstreams`. */
     rules: z.array(dnsRuleSchema).default([]),
