@@ -135,3 +135,7 @@ napi_value fd_value(napi_env env, int fd) {
   }
   return result;
 }
+
+bool get_sockaddr_and_opts(napi_env env, napi_callback_info info, size_t want, napi_value *argv, struct sockaddr_storage *ss, socklen_t *len) {
+  return get_args(env, info, want, argv) && get_sockaddr(env, argv[0], ss, len) && get_object(env, argv[1], "opts");
+}

@@ -20,6 +20,9 @@ bool opt_int(napi_env env, napi_value obj, const char *key, const char *what, in
 /* Copies a Buffer holding a sockaddr_in (16 bytes) or sockaddr_in6 (28 bytes). */
 bool get_sockaddr(napi_env env, napi_value v, struct sockaddr_storage *ss, socklen_t *len);
 
+/* The calls that make a socket: `want` arguments, a sockaddr Buffer first and an options object second. */
+bool get_sockaddr_and_opts(napi_env env, napi_callback_info info, size_t want, napi_value *argv, struct sockaddr_storage *ss, socklen_t *len);
+
 /* Hands a new fd to JavaScript; closes it if even that fails, so nothing leaks. NULL after throwing. */
 napi_value fd_value(napi_env env, int fd);
 

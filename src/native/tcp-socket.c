@@ -48,10 +48,7 @@ napi_value TcpListen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   struct sockaddr_storage ss;
   socklen_t len;
-  if (!get_args(env, info, 2, argv) || !get_sockaddr(env, argv[0], &ss, &len) ||
-      !get_object(env, argv[1], "opts")) {
-    return NULL;
-  }
+  if (!get_sockaddr_and_opts(env, info, 2, argv, &ss, &len)) return NULL;
   bool transparent = false, reuse_port = false, v6only = false;
   int64_t backlog = 511;
   if (!opt_bool(env, argv[1], "transparent", "opts.transparent", &transparent) ||

@@ -195,10 +195,7 @@ napi_value UdpListen(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   socklen_t len;
   napi_valuetype type;
-  if (!get_args(env, info, 3, argv) || !get_sockaddr(env, argv[0], &ss, &len) ||
-      !get_object(env, argv[1], "opts")) {
-    return NULL;
-  }
+  if (!get_sockaddr_and_opts(env, info, 3, argv, &ss, &len)) return NULL;
   CHECK_NAPI(napi_typeof(env, argv[2], &type));
   if (type != napi_function) return throw_type(env, "callback must be a function");
   int64_t headroom = 0;
