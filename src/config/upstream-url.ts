@@ -23,8 +23,10 @@ const DEFAULT_PORT: Record<UpstreamProtocol, number> = { socks5: 1080, socks4: 1
  * first: a password may hold "@", "/", ":", "%" or "#" as typed, and no part of it may show.
  */
 function userinfoSpan(text: string): { start: number; end: number } | undefined {
-  const schemeEnd = text.indexOf('://');
-  const start = schemeEnd < 0 ? 0 : schemeEnd + 3;
+  // Only a scheme at the very start counts: a mistyped one (socks5:/, socks5//) may be followed by a
+  // password holding "://", which must not be taken for the end of the scheme.
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  const start = scheme ? scheme[0].length : 0;
   const end = text.lastIndexOf('@');
   return end < start ? undefined : { start, end };
 }

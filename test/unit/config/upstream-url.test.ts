@@ -45,3 +45,8 @@ test('a password with "@", "/", "#", "%" or ":" typed as is: parsed by the last 
   assert.throws(() => parseUpstreamUrl('socks5://h:1080#frag'), /no #fragment/);
   assert.throws(() => parseUpstreamUrl('socks5://alice:p%zz@h:1080'), /write "%" itself as %25/);
 });
+
+test('redaction: a mistyped scheme followed by a password holding "://" hides it all (found by the secrets property)', () => {
+  assert.equal(redactUrl('socks5:/a:@://@192.0.2.1'), '***@192.0.2.1');
+  assert.equal(redactUrl('socks5://u:a://b@192.0.2.1:1080'), 'socks5://***@192.0.2.1:1080');
+});
