@@ -16,7 +16,25 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { createLab, curl, startDante, startDnsmasq, startEcho, startNginx, startUdpEcho, type Lab, type NginxHandle, type SocksHandle } from './lab.js';
+import {
+  createLab,
+  curl,
+  fdCounts,
+  maxBetween,
+  pollFds,
+  rssKiB,
+  sample,
+  settledFdCounts,
+  startDante,
+  startDnsmasq,
+  startEcho,
+  startNginx,
+  startUdpEcho,
+  type FdCounts,
+  type Lab,
+  type NginxHandle,
+  type SocksHandle,
+} from './lab.js';
 import { applyRedirectRules, applyTproxyUdpRules, DAEMON_MARK, REDIRECT_PORT, startSocksgate, TPROXY_PORT, type Daemon } from './socksgate.js';
 import { digShort } from './udp-helpers.js';
 
@@ -51,17 +69,13 @@ before(async () => {
 });
 after(() => lab?.destroy());
 
-function rssBytes(pid: number): number {
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(kib, 'VmRSS in /proc/PID/status');
-  return Number(kib[1]) * 1024;
-}
-
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-/** The splice relay keeps up to this many empty pipes (two descriptors each) for reuse: src/native/splice.c. */
+const rssBytes = (pid: number) => rssKiB(pid) * 1024;
+/** The splice relay keeps up to this many empty pipes (two descriptors each) for reuse: src/native/pipe-pool.c. */
 const PIPE_POOL_MAX = 64;
+/** Descriptors that must come back to the baseline: all but the pooled (bounded) pipes. */
+const notPipes = (c: FdCounts) => c.total - c.pipes;
 
-/** What each open descriptor is (socket:[inode], pipe:[inode], anon_inode:[eventfd], a path). */
+/** What each open descriptor is (socket:[inode], pipe:[inode], anon_inode:[eventfd], a path), to name a leak. */
 function fdTargets(pid: number): Map<string, string> {
   const targets = new Map<string, string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
@@ -74,11 +88,6 @@ function fdTargets(pid: number): Map<string, string> {
   return targets;
 }
 
-/** Open descriptors, pipes (pooled, bounded) apart from the rest (which must come back to the baseline). */
-function fdKinds(pid: number): { pipes: number; others: number } {
-  const pipes = [...fdTargets(pid).values()].filter((target) => target.startsWith('pipe:')).length;
-  return { pipes, others: fdCount(pid) - pipes };
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every listener, straight, plus destinations the rules divert to the daemon (TCP by REDIRECT, UDP by TPROXY). */
@@ -118,44 +127,17 @@ async function fuzz(control: string, seconds: number, seed: number): Promise<Fuz
 
 /** `fuzz`, sampling the daemon's RSS and descriptors every 200 ms: their peaks. */
 async function sampledFuzz(pid: number, control: string, seconds: number, seed: number): Promise<{ report: FuzzReport; peakRss: number; peakFds: number }> {
-  let peakRss = rssBytes(pid);
-  let peakFds = fdCount(pid);
-  const sampler = setInterval(() => {
-    try {
-      peakRss = Math.max(peakRss, rssBytes(pid));
-      peakFds = Math.max(peakFds, fdCount(pid));
-    } catch {
-      // The daemon is gone: the checks after the fuzz say so, with its output.
-    }
-  }, 200);
+  const rss = sample(() => rssBytes(pid), 200);
+  const fds = sample(() => fdCounts(pid).total, 200);
+  const peaks = () => ({ peakRss: maxBetween(rss.stop()), peakFds: maxBetween(fds.stop()) });
+  let report: FuzzReport;
   try {
-    return { report: await fuzz(control, seconds, seed), peakRss, peakFds };
-  } finally {
-    clearInterval(sampler);
+    report = await fuzz(control, seconds, seed);
+  } catch (err) {
+    peaks();
+    throw err;
   }
-}
-
-/** The daemon's descriptors other than pipes, once unchanged for a second (at most `timeoutMs`). */
-async function steadyFds(pid: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = fdKinds(pid).others;
-  for (;;) {
-    await sleep(1_000);
-    const now = fdKinds(pid).others;
-    if (now === last || Date.now() > deadline) return now;
-    last = now;
-  }
-}
-
-/** Waits (bounded) until the daemon's descriptors other than pipes are at most `limit`; returns the last count. */
-async function settleFds(pid: number, limit: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let fds = fdKinds(pid).others;
-  while (fds > limit && Date.now() < deadline) {
-    await sleep(250);
-    fds = fdKinds(pid).others;
-  }
-  return fds;
+  return { report, ...peaks() };
 }
 
 /** The daemon's sockets as `ss` shows them (state, addresses): what a leak consists of. */
@@ -217,23 +199,23 @@ test(`live fuzz: random bytes to every TCP and UDP listener for ${LIVE_S} s; the
     await assertServing(daemon, control);
     const warm = await sampledFuzz(pid, control, WARM_UP_S, SEED ^ 0x5eed);
     await sleep((UDP_TIMEOUT_S + 1) * 1000);
-    const baselineFds = await steadyFds(pid, 10_000);
-    const baselinePipes = fdKinds(pid).pipes;
+    const baseline = await settledFdCounts(pid, 1_000, 10_000);
+    const baselineFds = notPipes(baseline);
     const baselineTargets = fdTargets(pid);
     const warmRss = Math.max(warm.peakRss, rssBytes(pid));
 
     const { report, peakRss, peakFds } = await sampledFuzz(pid, control, LIVE_S, SEED);
-    const fds = await settleFds(pid, baselineFds, (UDP_TIMEOUT_S + 15) * 1000);
-    const pipes = fdKinds(pid).pipes;
+    const settled = await pollFds(pid, (c) => notPipes(c) <= baselineFds, (UDP_TIMEOUT_S + 15) * 1000);
+    const fds = notPipes(settled);
     const endRss = rssBytes(pid);
     const bound = 1.5 * warmRss + HEAP_SAWTOOTH;
-    const figures = `seed ${report.seed}: ${report.connections} connections, ${report.datagrams} datagrams; RSS warm ${(warmRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)}, end ${(endRss / MIB).toFixed(1)}, bound ${(bound / MIB).toFixed(1)}; fds (pipes apart) baseline ${baselineFds}, end ${fds}, all at peak ${peakFds}; pipes baseline ${baselinePipes}, end ${pipes}`;
+    const figures = `seed ${report.seed}: ${report.connections} connections, ${report.datagrams} datagrams; RSS warm ${(warmRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)}, end ${(endRss / MIB).toFixed(1)}, bound ${(bound / MIB).toFixed(1)}; fds (pipes apart) baseline ${baselineFds}, end ${fds}, all at peak ${peakFds}; pipes baseline ${baseline.pipes}, end ${settled.pipes}`;
     console.log(`live fuzz: ${figures}; per target ${JSON.stringify(report.perTarget)}; refused ${report.refused}, reset ${report.resetByPeer}, other ${JSON.stringify(report.otherErrors)}`);
 
     assert.ok(report.connections > 0 && report.datagrams > 0, figures);
     for (const target of [...targets(control).tcp, ...targets(control).udp]) assert.ok(report.perTarget[target] > 0, `nothing reached ${target}: ${figures}`);
     assert.ok(peakRss <= bound && endRss <= bound, `RSS over the bound: ${figures}`);
-    assert.ok(pipes <= baselinePipes + 2 * PIPE_POOL_MAX, `more pipes than the splice pool holds: ${figures}`);
+    assert.ok(settled.pipes <= baseline.pipes + 2 * PIPE_POOL_MAX, `more pipes than the splice pool holds: ${figures}`);
     if (fds > baselineFds) {
       const added = [...fdTargets(pid)].filter(([fd, target]) => baselineTargets.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
       assert.fail(`file descriptors did not come back: ${figures}\nnew since the warm-up: ${added.join(', ')}\n${await socketsOf(pid)}`);

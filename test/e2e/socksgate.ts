@@ -37,7 +37,7 @@ export async function startSocksgate(
   opts: {
     name?: string;
     env?: NodeJS.ProcessEnv;
-    logLevel?: 'debug' | 'info' | 'warn';
+    logLevel?: 'debug' | 'info';
     /** A command that execs the rest, e.g. ['prlimit', '--nofile=64:64', '--']. */
     wrapper?: readonly string[];
   } = {},
