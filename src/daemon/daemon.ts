@@ -19,6 +19,7 @@ import { startDnsService } from './dns.js';
 import type { DaemonRules } from './rules.js';
 import { startUdpService } from './udp.js';
 import { TcpListeners } from './listeners.js';
+import { localAddressCheck } from './local-addresses.js';
 import type { Observation } from './observation.js';
 import { createRouting, type DaemonState } from './reload.js';
 
@@ -51,12 +52,15 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     observer: observe.flows as FlowObserver,
     udpCounters,
     nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
+    answeredName: undefined as ((src: SocksAddr, dst: SocksAddr) => string | undefined) | undefined,
     decisions: observe.decisions,
   };
   const router = new FlowRouter(outbounds, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
-  const dns = await startDnsService(config.dns, { rules: config.rules, outboundFor: dnsOutbound, log: log.child({ component: 'dns' }), onAttempt: observe.dnsAttempt });
+  const dns = await startDnsService(config.dns, { rules: config.rules, outboundFor: dnsOutbound, log: log.child({ component: 'dns' }), onAttempt: observe.dnsAttempt, isLocal: localAddressCheck() });
   if (dns.directResolve) resolveName = dns.directResolve;
+  const answered = dns.answered;
+  if (answered) tcp.answeredName = (src, dst) => answered.nameFor(src.host, dst.host);
   const fakeIp = dns.fakeIp;
   if (fakeIp) {
     tcp.mapDestination = (dst) => fakeIp.mapDestination(dst);

@@ -1,5 +1,6 @@
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
 import type { DnsConfig, RulesConfig } from '../config/schema.js';
+import { AnsweredNames } from '../dns/answered-names.js';
 import { DnsCache } from '../dns/cache.js';
 import { FakeIp } from '../dns/fake-ip.js';
 import { FakeIpPool } from '../dns/fake-ip-pool.js';
@@ -29,6 +30,8 @@ export interface DnsServiceDeps {
   readonly outboundFor: DnsOutboundFor;
   readonly log: Logger;
   readonly onAttempt?: ResolverOptions['onAttempt'];
+  /** Whether an address is this host's own (see AnsweredNames). */
+  readonly isLocal?: (host: string) => boolean;
 }
 
 export interface DnsService {
@@ -38,6 +41,8 @@ export interface DnsService {
   readonly resolver: Resolver | undefined;
   /** Present with a DNS listener: how direct flows resolve names (through split DNS, see splitDirectResolve). */
   readonly directResolve: DirectResolve | undefined;
+  /** Present with a DNS listener: the names it answered, per client, for route domain rules. */
+  readonly answered: AnsweredNames | undefined;
   stop(): Promise<void>;
 }
 
@@ -65,11 +70,12 @@ function dnsTransport(transport: 'tcp' | 'udp', server: SocksAddr, outbound: Out
  * `outboundFor` gives what carries the queries to one resolver. Loaded by startDnsService only
  * when DNS or fake-IP is on. Throws ConfigError (naming `file:line`) for a bad dns.rules list.
  */
-export async function startDns(config: DnsConfig, { rules, outboundFor, log, onAttempt }: DnsServiceDeps): Promise<DnsService> {
+export async function startDns(config: DnsConfig, { rules, outboundFor, log, onAttempt, isLocal }: DnsServiceDeps): Promise<DnsService> {
   const fake = config.fake_ip.enabled ? startFakeIp(config.fake_ip, log) : undefined;
   let listener: DnsListener | undefined;
   let resolver: Resolver | undefined;
   let directResolve: DirectResolve | undefined;
+  let answered: AnsweredNames | undefined;
   if (config.listen !== undefined) {
     const split = compileSplitDns(config, (upstreams, via, id) => ({
       id,
@@ -80,12 +86,14 @@ export async function startDns(config: DnsConfig, { rules, outboundFor, log, onA
     resolver = new Resolver(split, cache, { timeoutMs: config.timeout_ms, onAttempt }, log);
     const fakeIp = fake?.fakeIp;
     directResolve = splitDirectResolve(resolver, split, { fallback: systemResolve, isFakeAddress: fakeIp && ((address) => fakeIp.nameOf(address) !== undefined) });
-    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fakeIp, log), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
+    answered = new AnsweredNames({ isLocal });
+    listener = await startDnsListener(parseHostPort(config.listen), new DnsHandler(resolver, fakeIp, log, answered), new DnsClientFilter(dnsClientSources(rules, config.allow_sources)), log);
   }
   return {
     fakeIp: fake?.fakeIp,
     resolver,
     directResolve,
+    answered,
     async stop() {
       listener?.close();
       resolver?.close();

@@ -7,7 +7,7 @@ import type { DnsService, DnsServiceDeps } from './dns-start.js';
  * when one of them is on.
  */
 export async function startDnsService(config: DnsConfig, deps: DnsServiceDeps): Promise<DnsService> {
-  if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, directResolve: undefined, stop: async () => {} };
+  if (!config.fake_ip.enabled && config.listen === undefined) return { fakeIp: undefined, resolver: undefined, directResolve: undefined, answered: undefined, stop: async () => {} };
   const { startDns } = await import('./dns-start.js');
   return startDns(config, deps);
 }

@@ -50,7 +50,7 @@ function malformed(message: string): CodecError {
 }
 
 /** The offset after the name at `at`; a pointer ends it (it is not followed: the client does that). */
-function skipName(buf: Buffer, at: number): number {
+export function skipName(buf: Buffer, at: number): number {
   let bytes = 0;
   for (;;) {
     if (at >= buf.length) throw malformed('a name runs past the end of the message');

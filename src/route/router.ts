@@ -17,6 +17,8 @@ export type DatagramHandler = (src: SocksAddr, dst: SocksAddr, data: Buffer, hea
 export interface FlowRouterDeps extends TcpDispatchDeps {
   /** The name a destination address stands for (a fake-IP pool address's name), for domain rules on UDP. */
   readonly nameOf?: (dst: SocksAddr) => string | undefined;
+  /** The one name the DNS listener answered `src` with `dst`'s address for, when no other source gave one. */
+  readonly answeredName?: (src: SocksAddr, dst: SocksAddr) => string | undefined;
   /** Where rejected datagrams are counted. */
   readonly udpCounters: UdpCounters;
   /** Told every decision (metrics); absent: nobody counts. */
@@ -32,7 +34,8 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
   private list!: readonly T[];
   private route!: CompiledRoute;
   private datagrams?: DatagramHandler;
-  private readonly decideTcp = (flow: Flow, host: string | undefined): Decision => {
+  private readonly decideTcp = (flow: Flow, known: string | undefined): Decision => {
+    const host = known ?? this.answeredName(flow.src, flow.dst);
     const decision = host === undefined ? this.route.decide(flow) : this.route.decide(withHost(flow, host));
     this.deps.decisions?.decided('tcp', decision);
     return decision;
@@ -70,6 +73,10 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     this.datagrams = handler;
   }
 
+  private answeredName(src: SocksAddr, dst: SocksAddr): string | undefined {
+    return this.route.needsHost && dst.kind !== 'domain' ? this.deps.answeredName?.(src, dst) : undefined;
+  }
+
   decide(query: RouteQuery): Decision {
     return this.route.decide(query);
   }
@@ -86,7 +93,7 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     if (!this.datagrams) return;
     const route = this.route;
     // No rules: no query object per datagram.
-    const decision = route.size === 0 ? route.final : route.decide({ network: 'udp', inbound: 'tproxy', src, dst, host: route.needsHost ? this.deps.nameOf?.(dst) : undefined });
+    const decision = route.size === 0 ? route.final : route.decide({ network: 'udp', inbound: 'tproxy', src, dst, host: route.needsHost ? (this.deps.nameOf?.(dst) ?? this.answeredName(src, dst)) : undefined });
     this.deps.decisions?.decided('udp', decision);
     const { outbound } = decision;
     if (outbound === rejectOutbound) {

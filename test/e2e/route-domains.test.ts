@@ -1,18 +1,22 @@
 // Domain rules end to end: the name comes from the fake-IP mapping (curl by name after socksgate's
-// DNS answered a pool address) or from the sniffed HTTP Host (curl to an IP); either way a
-// `domain_suffix` rule sends the flow to a second Dante and a `domain` rule resets it.
+// DNS answered a pool address), from socksgate's own real answer to the client (a name fake-IP
+// excludes), or from the sniffed HTTP Host (curl to an IP); either way a `domain_suffix` rule sends
+// the flow to a second Dante and a `domain` rule resets it.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLab, curl, startDante, startDnsmasq, startNginx, type Lab, type SocksHandle } from './lab.js';
-import { notResetAtOnce, withFlowLine } from './route-lab.js';
+import { addTargets, notResetAtOnce, withFlowLine } from './route-lab.js';
 import { applyRedirectRules, DAEMON_MARK, startSocksgate, type Daemon } from './socksgate.js';
 
 const DNS = '127.0.0.53';
 const POOL_V4 = /^198\.1[89]\.\d+\.\d+$/;
 /** Answered by dnsmasq; no namespace resolves it otherwise, and the reject rule keeps it from Dante. */
 const BLOCKED = 'blocked.lab.test';
+/** Excluded from fake-IP, so socksgate's DNS answers it with its real address (on the internet namespace's lo). */
+const REAL = 'real.alt.lab.test';
+const REAL_ADDRESS = '203.0.113.20';
 
 let lab: Lab;
 let dante: SocksHandle;
@@ -22,7 +26,8 @@ let daemon: Daemon;
 before(async () => {
   lab = await createLab();
   await startNginx(lab);
-  await startDnsmasq(lab, { records: { [BLOCKED]: [lab.addr.internet] } });
+  await startDnsmasq(lab, { records: { [BLOCKED]: [lab.addr.internet], [REAL]: [REAL_ADDRESS] } });
+  await addTargets(lab, [REAL_ADDRESS]);
   dante = await startDante(lab, { port: 1080 });
   second = await startDante(lab, { port: 1081 });
   await applyRedirectRules(lab, 'client');
@@ -36,7 +41,7 @@ before(async () => {
       'upstreams:',
       `  - { name: dante, url: "socks5://${dante.host}:${dante.port}" }`,
       `  - { name: second, url: "socks5://${second.host}:${second.port}" }`,
-      `dns: { listen: "${DNS}:53", upstreams: ["tcp://${lab.addr.internet}:53"], fake_ip: { enabled: true } }`,
+      `dns: { listen: "${DNS}:53", upstreams: ["tcp://${lab.addr.internet}:53"], fake_ip: { enabled: true, exclude: [${REAL}] } }`,
       'sniff: { enabled: true }',
       'route:',
       '  final: dante',
@@ -85,6 +90,19 @@ test('fake-IP: the name behind a pool address decides — a domain_suffix rule p
   assert.equal(blocked.result, undefined, daemon.proc.output());
   assert.equal(blocked.line.outbound, 'reject');
   assert.equal(blocked.line.rule, `domain=[${BLOCKED}] → reject`);
+});
+
+test("the resolver's own answer: a flow to the real address socksgate answered this client for one name is decided by that name", async () => {
+  const r = await lab.exec('client', 'dig', [`@${DNS}`, '+time=5', '+tries=1', '+short', REAL], { timeoutMs: 15_000 });
+  assert.equal(r.stdout.trim(), REAL_ADDRESS, `${REAL} is answered with its real address:\n${daemon.proc.output()}`);
+  const secondBefore = reached(second, REAL_ADDRESS);
+  // By address, with no Host header naming it: only the answer can name this flow.
+  const named = await withFlowLine(daemon, `${REAL_ADDRESS}:80`, () => curl(lab, 'client', `http://${REAL_ADDRESS}/ip`));
+  assert.equal(named.result.code, 0, `${named.result.stderr}\n${daemon.proc.output()}`);
+  assert.equal(named.line.outbound, 'second');
+  assert.equal(named.line.rule, 'domain_suffix=[alt.lab.test] → second');
+  assert.notEqual(named.line.target, `${REAL}:80`, 'the address the client chose goes upstream, not the name');
+  assert.ok(reached(second, REAL_ADDRESS) > secondBefore, 'the second Dante CONNECTed to it');
 });
 
 test('sniffing: the HTTP Host of a flow to an IP decides — a domain_suffix rule picks the second Dante, a domain rule resets', async () => {

@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import dnsPacket, { type RecordAnswer } from 'dns-packet';
 import { pino } from 'pino';
 import { DNS_TCP_MAX_MESSAGE, encodeDnsTcpFrame } from '../../../src/codec/dns-tcp-frame.js';
+import { AnsweredNames } from '../../../src/dns/answered-names.js';
 import { DnsCache } from '../../../src/dns/cache.js';
 import { DnsHandler } from '../../../src/dns/handler.js';
 import { Resolver } from '../../../src/dns/resolver.js';
@@ -18,14 +19,14 @@ const log = pino({ level: 'silent' });
 const RECORDS = 4000;
 
 /** A handler whose resolver asks a local DNS-over-TCP server answering every question with RECORDS compressed A records. */
-async function bigAnswers(now: () => number, maxBytes = 8 << 20) {
+async function bigAnswers(now: () => number, maxBytes = 8 << 20, answered?: AnsweredNames) {
   const upstream = await startDnsServer((query, socket) => {
     socket.write(encodeDnsTcpFrame(compressedAResponse(query.id!, query.questions![0].name, RECORDS)));
   });
   const cache = new DnsCache({ size: 4096, maxBytes, minTtlS: 0, maxTtlS: 3600, maxNegativeTtlS: 600 }, now);
   const resolver = new Resolver(singleResolverSet([new TcpDnsTransport({ kind: 'ipv4', host: '192.0.2.53', port: 53 }, directOutbound(upstream.port), { poolSize: 1, idleMs: 10_000 })]), cache, { timeoutMs: 2000 }, log);
   after(() => (resolver.close(), upstream.server.close()));
-  return { handler: new DnsHandler(resolver, undefined, log), resolver, cache };
+  return { handler: new DnsHandler(resolver, undefined, log, answered), resolver, cache };
 }
 
 const query = (name: string, id: number, edns: boolean) =>
@@ -64,4 +65,13 @@ test('cached answers take at most max_bytes, however many questions are asked', 
   for (let i = 0; i < 60; i++) await handler.handle(query(`q${i}.lab.test`, i, false), 'tcp', LOOPBACK);
   // each answer is 64 KB on the wire (72 KB with its TTL offsets): 2 MiB holds about 28 of them
   assert.ok(cache.size >= 20 && cache.size <= 32, `${cache.size} answers of 64 KB cached in 2 MiB`);
+});
+
+test('every real answer is remembered for its client: its addresses name the (normalised) question', async () => {
+  const answered = new AnsweredNames({ capacity: 100_000 });
+  const { handler } = await bigAnswers(Date.now, 8 << 20, answered);
+  await handler.handle(query('Big.Lab.Test', 1, true), 'tcp', { host: '192.0.2.2', port: 5353 });
+  assert.equal(answered.nameFor('192.0.2.2', '198.18.0.0'), 'big.lab.test');
+  assert.equal(answered.nameFor('192.0.2.2', `198.18.${(RECORDS - 1) >> 8}.${(RECORDS - 1) & 0xff}`), 'big.lab.test');
+  assert.equal(answered.nameFor('192.0.2.3', '198.18.0.0'), undefined);
 });
