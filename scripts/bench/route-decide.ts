@@ -7,13 +7,14 @@
  * Issue #15's targets: compile ≤ 1 s, ≤ 50 MB, a decision ≤ 2 µs median and ≤ 10 µs p99.
  * Run: node --expose-gc --import tsx scripts/bench/route-decide.ts [CIDRS] [DOMAINS] [DECISIONS]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
 import { addrOf, type SocksAddr } from '../../src/core/addr.js';
 import { inspectRouting } from '../../src/daemon/reload.js';
 import type { RouteQuery } from '../../src/route/match/matcher.js';
+import { randomGen, TLDS, v4Text, v6Text, writeRouteLists } from './route-lists.js';
 
 const cidrCount = Number(process.argv[2] ?? 100_000);
 const domainCount = Number(process.argv[3] ?? 100_000);
@@ -21,39 +22,10 @@ const decisions = Number(process.argv[4] ?? 1_000_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.log('(run with node --expose-gc for memory figures that are not noise)');
 
-// A fixed seed: every run decides the same flows.
-let seed = 0x2545f491;
-function random32(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
-}
-const pick = (n: number) => random32() % n;
-
-const v4Text = (word: number) => `${word >>> 24}.${(word >>> 16) & 255}.${(word >>> 8) & 255}.${word & 255}`;
-const v6Text = (groups: number[]) => groups.map((g) => g.toString(16)).join(':');
-/** In 2000::/3, where global unicast addresses are. */
-const randomV6 = () => [0x2000 + pick(0x2000), pick(65536), pick(65536), pick(65536), pick(65536), pick(65536), pick(65536), pick(65536)];
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const label = () => Array.from({ length: 3 + pick(10) }, () => LETTERS[pick(LETTERS.length)]).join('');
-const TLDS = ['com', 'net', 'org', 'example', 'test', 'io'];
-
-const prefixes: string[] = [];
-for (let i = 0; i < cidrCount; i++) {
-  // Lengths as in real country and ASN lists: IPv4 mostly /16 to /24, IPv6 /32 to /48.
-  if (i % 2 === 0) prefixes.push(`${v4Text(random32())}/${16 + pick(9)}`);
-  else prefixes.push(`${v6Text(randomV6())}/${32 + pick(17)}`);
-}
-const names: string[] = [];
-for (let i = 0; i < domainCount; i++) names.push(`${Array.from({ length: 1 + pick(2) }, label).join('.')}.${TLDS[pick(TLDS.length)]}`);
-
 const dir = mkdtempSync(join(tmpdir(), 'sg-bench-route-'));
-const cidrFile = join(dir, 'direct-nets.txt');
-const domainFile = join(dir, 'block.txt');
-writeFileSync(cidrFile, `# ${cidrCount} random prefixes\n${prefixes.join('\n')}\n`);
-// Mostly bare names (suffixes), some exact ones, as blocklists are.
-writeFileSync(domainFile, `# ${domainCount} random names\n${names.map((n, i) => (i % 10 === 0 ? `full:${n}` : n)).join('\n')}\n`);
+const { prefixes, names, cidrFile, domainFile } = writeRouteLists(dir, cidrCount, domainCount);
+// The flows' own stream, apart from the lists' (which stay the same whatever is measured).
+const { random32, pick, randomV6, label } = randomGen(0x9e3779b9);
 
 const config = validateConfig({
   upstreams: [

@@ -6,14 +6,19 @@
  * traffic from the client namespace goes through it, stop() undoes everything.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
 import { redsocksUid, startRedsocks } from './redsocks.js';
+import { writeRouteLists } from './route-lists.js';
 import { applyRedirectRules, applyTproxyRecipe, shebangFlags, type Exclusion } from '../../test/e2e/socksgate.js';
 
-export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'redsocks' | 'redsocks-nosplice';
+/** Prefixes and names in the route lists of `socksgate-rules` (issue #15: 100,000 of each). */
+const ROUTE_LIST_SIZE = 100_000;
+
+export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'socksgate-rules' | 'redsocks' | 'redsocks-nosplice';
 
 export const LABELS: Readonly<Record<VariantId, string>> = {
   direct: 'direct',
@@ -21,18 +26,38 @@ export const LABELS: Readonly<Record<VariantId, string>> = {
   'socksgate-copy': 'socksgate (--relay copy)',
   'socksgate-optimistic': 'socksgate (--optimistic-data)',
   'socksgate-workers2': 'socksgate (--workers 2)',
+  'socksgate-rules': `socksgate (${ROUTE_LIST_SIZE / 1000}k CIDR + ${ROUTE_LIST_SIZE / 1000}k domain rules)`,
   redsocks: 'redsocks (splice)',
   'redsocks-nosplice': 'redsocks (splice = off)',
 };
 
 /** Column order of the table. */
-export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'socksgate-workers2', 'redsocks', 'redsocks-nosplice'];
+export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'socksgate-workers2', 'socksgate-rules', 'redsocks', 'redsocks-nosplice'];
 
 /** Columns measured only for the time-to-first-byte figure (what they change shows nowhere else). */
 export const TTFB_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-optimistic'];
 
-/** Columns measured only for the connections/s figure (its CPU figure sums the workers' CPU). */
-export const CPS_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-workers2'];
+/**
+ * Columns measured only for the connections/s figure (its CPU figure sums the workers' CPU; what
+ * big route lists cost is a per-flow decision).
+ */
+export const CPS_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-workers2', 'socksgate-rules'];
+
+let routeConfig: string | undefined;
+
+/**
+ * A config of route rules as a router's would be: a direct cidr_file and a reject domain_file of
+ * ROUTE_LIST_SIZE entries each, before the final upstream (given by --upstream). Written once.
+ */
+function routeListsConfig(): string {
+  if (routeConfig) return routeConfig;
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-out/route-lists');
+  mkdirSync(dir, { recursive: true });
+  const { cidrFile, domainFile } = writeRouteLists(dir, ROUTE_LIST_SIZE, ROUTE_LIST_SIZE);
+  routeConfig = path.join(dir, 'config.yaml');
+  writeFileSync(routeConfig, `route:\n  rules:\n    - { cidr_file: ${cidrFile}, action: direct }\n    - { domain_file: ${domainFile}, action: reject }\n`);
+  return routeConfig;
+}
 
 let socksgateMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
@@ -121,10 +146,15 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
-  if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic' || id === 'socksgate-workers2') {
+  if (id === 'socksgate' || id === 'socksgate-copy' || id === 'socksgate-optimistic' || id === 'socksgate-workers2' || id === 'socksgate-rules') {
     const flags = [...shebangFlags(socksgateMain), ...(opts.nodeFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [])];
-    const relay =
-      id === 'socksgate-copy' ? ['--relay', 'copy'] : id === 'socksgate-optimistic' ? ['--optimistic-data'] : id === 'socksgate-workers2' ? ['--workers', '2'] : [];
+    const variantArgs: Partial<Record<VariantId, () => string[]>> = {
+      'socksgate-copy': () => ['--relay', 'copy'],
+      'socksgate-optimistic': () => ['--optimistic-data'],
+      'socksgate-workers2': () => ['--workers', '2'],
+      'socksgate-rules': () => ['-c', routeListsConfig()],
+    };
+    const relay = variantArgs[id]?.() ?? [];
     // --tproxy: one transparent listener for TCP and UDP on one port (only UDP is diverted to it)
     const port = opts.udp ? TPROXY_PORT : REDIRECT_PORT;
     const listen = [opts.udp ? '--tproxy' : '--redirect', `127.0.0.1:${port}`];

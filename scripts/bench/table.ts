@@ -91,6 +91,7 @@ const SHORT: Record<VariantId, string> = {
   'socksgate-copy': 'socksgate copy',
   'socksgate-optimistic': 'socksgate optimistic',
   'socksgate-workers2': 'socksgate 2 workers',
+  'socksgate-rules': 'socksgate 100k+100k rules',
   redsocks: 'redsocks',
   'redsocks-nosplice': 'redsocks splice=off',
 };
@@ -119,7 +120,7 @@ export function renderMarkdown(r: Results): string {
     if (!m.variants.includes(sg)) continue;
     for (const rs of ['redsocks', 'redsocks-nosplice'] as const) if (m.variants.includes(rs)) RATIOS.push([sg, rs]);
   }
-  if (m.variants.includes('socksgate-workers2') && m.variants.includes('socksgate')) RATIOS.push(['socksgate-workers2', 'socksgate']);
+  for (const v of ['socksgate-workers2', 'socksgate-rules'] as const) if (m.variants.includes(v) && m.variants.includes('socksgate')) RATIOS.push([v, 'socksgate']);
   out.push(`# socksgate benchmark${m.quick ? ' (--quick)' : ''}`);
   out.push('');
   out.push(
