@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
+import type { BindListener } from './bind.js';
 import type { DialPlan } from './handshake.js';
 import type { UdpDialer } from './udp.js';
 
@@ -13,6 +14,11 @@ export interface DialContext {
    * deliver them: in the handshake's write when it can, else right after the handshake.
    */
   readonly earlyData?: Promise<Buffer | undefined>;
+}
+
+export interface BindContext extends DialContext {
+  /** The local address the client reached the daemon on: where a direct BIND listens when the peer is unknown. */
+  readonly localHost: string;
 }
 
 /**
@@ -42,6 +48,11 @@ export interface Outbound extends UdpDialer {
    * not a name sniffed from the client's bytes. Absent: a proxy, which is asked for the name.
    */
   readonly dialsAddressItself?: boolean;
+  /**
+   * Opens a BIND for a client that expects `peer` (its address may be 0.0.0.0 or port 0: any) to
+   * connect back. Absent: the outbound cannot (the inbound answers "command not supported").
+   */
+  bind?(peer: SocksAddr, ctx: BindContext): Promise<BindListener>;
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }

@@ -2,8 +2,10 @@ import { lookup } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import { addrOf, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode } from '../core/errors.js';
-import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { BindContext, DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { BindListener } from '../adapter/bind.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
+import { directBind } from './direct-bind.js';
 import { DirectAssociation } from './direct-udp.js';
 import type { Socks5UdpSettings } from './socks5-udp.js';
 import { connectTcp } from './tcp-connect.js';
@@ -41,6 +43,10 @@ export class DirectOutbound implements Outbound {
   async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'client went away');
     return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events);
+  }
+
+  async bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {
+    return directBind(await this.resolved(peer), ctx.localHost);
   }
 
   private async resolved(dst: SocksAddr): Promise<SocksAddr> {

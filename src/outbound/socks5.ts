@@ -3,13 +3,15 @@ import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
-import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { BindContext, DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
 import type { DialPlan } from '../adapter/handshake.js';
+import type { BindListener } from '../adapter/bind.js';
 import { runHandshake } from './socket-handshake.js';
 import { Socks5Handshake, type Socks5Credentials } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
+import { socks5Bind } from './socks5-bind.js';
 
 /** Port 0 is refused at once by every server that reads the request, and reaches nobody. */
 const PROBE_DESTINATION: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
@@ -67,6 +69,10 @@ export class Socks5Outbound implements Outbound {
       this.settle(err, handshake);
       throw err;
     }
+  }
+
+  bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {
+    return socks5Bind(this.server, this.credentials, this.settings, peer, ctx);
   }
 
   plan(dst: SocksAddr): DialPlan | undefined {

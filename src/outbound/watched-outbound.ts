@@ -37,6 +37,11 @@ export class WatchedOutbound implements Outbound {
     return this.inner.associate(client, events, signal);
   }
 
+  /** Present when the inner outbound can BIND (a BIND says nothing of the upstream's health for flows). */
+  get bind(): Outbound['bind'] {
+    return this.inner.bind?.bind(this.inner);
+  }
+
   takesEarlyData(): boolean {
     return this.inner.takesEarlyData?.() ?? false;
   }
