@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
-import type { DialPlan } from './handshake.js';
+import type { ChainLeg, DialPlan, LegCommand } from './handshake.js';
 import type { UdpDialer } from './udp.js';
 
 export interface DialContext {
@@ -42,6 +42,12 @@ export interface Outbound extends UdpDialer {
    * not a name sniffed from the client's bytes. Absent: a proxy, which is asked for the name.
    */
   readonly dialsAddressItself?: boolean;
+  /**
+   * This outbound as a hop of a chain: its handshake for `command` to `dst`, to run over a stream
+   * that already reaches its server. Throws an SgError when it cannot (SG_ERR_UDP_UNSUPPORTED for
+   * UDP through a protocol without it). Absent: it cannot be a hop (direct, reject).
+   */
+  leg?(dst: SocksAddr, command: LegCommand): ChainLeg;
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }
