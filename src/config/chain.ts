@@ -2,8 +2,6 @@
 export interface ChainConfig {
   readonly name: string;
   readonly hops: readonly string[];
-  /** UDP through the chain (N-fold SOCKS5 encapsulation) is opt-in. */
-  readonly experimental: boolean;
 }
 
 /** A chain entry with where it sits in `upstreams`, for issue paths. */

@@ -146,7 +146,7 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
   const upstreams = valid.upstreams.flatMap((entry, index) => {
     if (entry.url === undefined) {
       // The schema let it through without a URL: it has `chain:` and a name.
-      chains.push({ index, chain: { name: entry.name!, hops: entry.chain!, experimental: entry.experimental ?? false } });
+      chains.push({ index, chain: { name: entry.name!, hops: entry.chain! } });
       named.push({ name: entry.name!, index });
       return [];
     }

@@ -42,8 +42,6 @@ const upstreamObject = z
     url: parsedWith(parseUpstreamUrl).optional(),
     /** A cascade through the upstreams (or chains) named here, in order; instead of `url`. */
     chain: z.array(z.string().min(1)).optional(),
-    /** Chains only: let the chain carry UDP (N-fold SOCKS5 encapsulation). */
-    experimental: z.boolean().optional(),
     name: z.string().min(1).optional(),
     username: z.string().optional(),
     password: z.string().optional(),
@@ -56,10 +54,7 @@ const upstreamObject = z
       ctx.addIssue({ code: 'custom', message: 'give exactly one of url (e.g. socks5://192.0.2.1:1080) or chain (a list of upstream names)' });
       return;
     }
-    if (entry.chain === undefined) {
-      if (entry.experimental !== undefined) ctx.addIssue({ code: 'custom', path: ['experimental'], message: 'only a chain takes experimental' });
-      return;
-    }
+    if (entry.chain === undefined) return;
     if (entry.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a chain needs a name' });
     if (entry.chain.length < 2) ctx.addIssue({ code: 'custom', path: ['chain'], message: 'a chain needs at least two hops' });
     for (const key of ['username', 'password', 'password_file', 'password_env', 'pipelining'] as const) {

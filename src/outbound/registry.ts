@@ -66,7 +66,7 @@ export function buildOutbounds(config: Config, deps: RegistryDeps): readonly Wat
   const byName = new Map(outbounds.map((o) => [o.name, o]));
   for (const chain of chainsInDependencyOrder(config.chains)) {
     const hops = chain.hops.map((hop) => byName.get(hop)!);
-    const outbound = watch(createChain(chain.name, hops, settings, deps.log.child({ upstream: chain.name }), { udp: chain.experimental }));
+    const outbound = watch(createChain(chain.name, hops, settings, deps.log.child({ upstream: chain.name })));
     byName.set(chain.name, outbound);
     outbounds.push(outbound);
   }

@@ -10,11 +10,6 @@ import { connectTcp } from '../tcp-connect.js';
 import { ChainHandshake, notAHop, type NamedLeg } from './chain-handshake.js';
 import { ChainUdpDialer } from './chain-udp.js';
 
-export interface ChainOptions {
-  /** Let the chain carry UDP (N-fold encapsulation through SOCKS5 hops). */
-  readonly udp: boolean;
-}
-
 /**
  * A cascade of outbounds: a TCP connection to hop 1's server, through it a connection to hop 2's,
  * and so on; the last hop connects to the destination. Each hop speaks its own protocol with its
@@ -29,10 +24,9 @@ export class ChainOutbound implements Outbound {
     private readonly hops: readonly Outbound[],
     private readonly settings: OutboundSettings,
     log: Logger,
-    opts: ChainOptions,
   ) {
     if (hops.length < 2) throw new RangeError('a chain needs at least two hops');
-    this.udp = new ChainUdpDialer(name, hops, (command, dst, count) => this.legs(command, dst, count), settings, log, opts.udp);
+    this.udp = new ChainUdpDialer(name, hops, (command, dst, count) => this.legs(command, dst, count), settings, log);
   }
 
   /** Where the chain itself connects: hop 1's server. */
@@ -122,6 +116,6 @@ export class ChainOutbound implements Outbound {
 }
 
 /** The outbound of an `upstreams` entry with `chain:`, over the outbounds its hops name (in order). */
-export function createChain(name: string, hops: readonly Outbound[], settings: OutboundSettings, log: Logger, opts: ChainOptions): Outbound {
-  return new ChainOutbound(name, hops, settings, log, opts);
+export function createChain(name: string, hops: readonly Outbound[], settings: OutboundSettings, log: Logger): Outbound {
+  return new ChainOutbound(name, hops, settings, log);
 }

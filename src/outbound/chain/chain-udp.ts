@@ -42,11 +42,9 @@ export class ChainUdpDialer implements UdpDialer {
     private readonly legs: ChainLegs,
     private readonly settings: OutboundSettings,
     private readonly log: Logger,
-    private readonly enabled: boolean,
   ) {}
 
   async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
-    if (!this.enabled) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `chain ${this.name} carries UDP only with experimental: true`);
     // Every hop's leg is built before anything is dialed: a hop that cannot relay UDP refuses here.
     const plans = this.hops.map((hop, k) => this.legs('udp-associate', anyAddress(hop.server), k + 1));
     const opened = await Promise.allSettled(plans.map((legs) => this.openHop(legs, signal)));
