@@ -50,7 +50,7 @@ test('config errors name the key path: no url and no chain, both, no name, one h
   ]);
 });
 
-test('chain names share the upstreams\' namespace: a duplicate is an error, and route and dns via may name a chain', () => {
+test('chain names share the upstreams\' namespace: a duplicate is an error, and the route may name a chain', () => {
   assert.deepEqual(configIssues(() => validateConfig({ upstreams: [A, { name: 'a', chain: ['a', 'a'] }] })), ['upstreams.1.name: "a" names another upstream already']);
   const config = validateConfig({
     upstreams: [A, B, { name: 'c', chain: ['a', 'b'] }],
