@@ -1,7 +1,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { addrOf, formatAddr, type SocksAddr } from '../../core/addr.js';
-import { ErrorCode, SgError } from '../../core/errors.js';
+import { ErrorCode, SgError, errorCode, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { LegCommand } from '../../adapter/handshake.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../adapter/udp.js';
@@ -34,6 +34,8 @@ interface HopRelay {
  */
 export class ChainUdpDialer implements UdpDialer {
   private loggedFixup = false;
+  private noUdpUntil = 0;
+  private warnedNoUdp = false;
 
   constructor(
     readonly name: string,
@@ -45,8 +47,14 @@ export class ChainUdpDialer implements UdpDialer {
   ) {}
 
   async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
-    // Every hop's leg is built before anything is dialed: a hop that cannot relay UDP refuses here.
-    const plans = this.hops.map((hop, k) => this.legs('udp-associate', anyAddress(hop.server), k + 1));
+    if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
+    let plans: NamedLeg[][];
+    try {
+      // Every hop's leg is built before anything is dialed: a hop whose protocol has no UDP refuses here.
+      plans = this.hops.map((hop, k) => this.legs('udp-associate', anyAddress(hop.server), k + 1));
+    } catch (err) {
+      throw errorCode(err) === ErrorCode.UDP_UNSUPPORTED ? this.noUdp(err) : err;
+    }
     const opened = await Promise.allSettled(plans.map((legs) => this.openHop(legs, signal)));
     const hops = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failure = opened.find((o) => o.status === 'rejected');
@@ -75,7 +83,8 @@ export class ChainUdpDialer implements UdpDialer {
     } catch (err) {
       control.destroy();
       handshake.settle(err);
-      throw err;
+      // The hop turned the UDP ASSOCIATE itself down (microsocks: REP=7).
+      throw handshake.current === legs.length - 1 && errorCode(err) === ErrorCode.UPSTREAM_REFUSED ? this.noUdp(err) : err;
     }
     handshake.settle(undefined);
     const last = legs[legs.length - 1];
@@ -89,5 +98,15 @@ export class ChainUdpDialer implements UdpDialer {
       this.log.info({ upstream: this.name, hop: last.hop, announced: formatAddr(announced), relay: formatAddr(relay.addr) }, `udp relay address fixed up: ${relay.fixup}, using the server's address`);
     }
     return { control, relay: relay.addr };
+  }
+
+  /** As for a single upstream: warned once, then refused without a dial for retryNoUdpMs. */
+  private noUdp(err: unknown): SgError {
+    this.noUdpUntil = Date.now() + this.settings.retryNoUdpMs;
+    if (!this.warnedNoUdp) {
+      this.warnedNoUdp = true;
+      this.log.warn({ upstream: this.name, reason: errorCode(err) }, `chain does not relay UDP (${errorMessage(err)}): UDP datagrams for it are dropped`);
+    }
+    return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
   }
 }

@@ -153,6 +153,7 @@ test('UDP through a chain with an HTTP hop is refused as SG_ERR_UDP_UNSUPPORTED 
     assert.match(err.message, /h cannot relay UDP/);
     return true;
   });
+  await assert.rejects(c.associate(addrOf('192.0.2.2', 5001), { onReply() {}, onClose() {} }), { code: ErrorCode.UDP_UNSUPPORTED, message: 'c does not relay UDP' });
 });
 
 /** A first hop that answers for the whole chain: once `expected` bytes came, it sends `replies` and echoes the rest. */
