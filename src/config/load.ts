@@ -46,10 +46,10 @@ export interface ConfigOverrides {
   optimisticData?: Record<string, unknown>;
 }
 
-/** A validated config, every string parsed once, frozen all the way down. */
 /**
- * `upstreams` holds the entries with a URL; `chains` the ones with `chain:` (see config/chain.ts),
- * whose names share the upstreams' namespace.
+ * A validated config, every string parsed once, frozen all the way down. `upstreams` holds the
+ * entries with a URL; `chains` the ones with `chain:` (see config/chain.ts), whose names share the
+ * upstreams' namespace.
  */
 export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams'> & { upstreams: UpstreamConfig[]; chains: ChainConfig[] }>;
 
