@@ -1,11 +1,12 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
-import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
+import { ErrorCode, SgError, errorCode } from '../core/errors.js';
 import { Socks5Command } from '../codec/socks5.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { Socks5Association, connectUdp } from './socks5-association.js';
+import { NoUdpBackoff } from './no-udp-backoff.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { DialSettings } from '../adapter/outbound.js';
 import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
@@ -29,8 +30,7 @@ export interface Socks5UdpSettings extends DialSettings {
 export class Socks5UdpDialer implements UdpDialer {
   readonly name: string;
   private readonly credentials?: Socks5Credentials;
-  private noUdpUntil = 0;
-  private warnedNoUdp = false;
+  private readonly noUdp: NoUdpBackoff;
   private loggedFixup = false;
 
   constructor(
@@ -40,11 +40,12 @@ export class Socks5UdpDialer implements UdpDialer {
     private readonly log: Logger,
   ) {
     this.name = upstream.name;
+    this.noUdp = new NoUdpBackoff(this.name, settings.retryNoUdpMs, log);
     if (upstream.username !== undefined) this.credentials = { username: upstream.username, password: upstream.password ?? '' };
   }
 
   async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
-    if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
+    this.noUdp.check();
     const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
     let udp: UdpSocket | undefined;
     try {
@@ -64,7 +65,7 @@ export class Socks5UdpDialer implements UdpDialer {
           (s) => (stage = s),
         );
       } catch (err) {
-        throw stage === 'reply' && isRefusal(err) ? this.noUdp(err) : err;
+        throw stage === 'reply' && isRefusal(err) ? this.noUdp.refused(err) : err;
       }
       const relay = relayAddress(announced, server);
       if (relay.fixup && !this.loggedFixup) {
@@ -85,14 +86,6 @@ export class Socks5UdpDialer implements UdpDialer {
     }
   }
 
-  private noUdp(err: unknown): SgError {
-    this.noUdpUntil = Date.now() + this.settings.retryNoUdpMs;
-    if (!this.warnedNoUdp) {
-      this.warnedNoUdp = true;
-      this.log.warn({ upstream: this.name, reason: errorCode(err) }, `upstream does not relay UDP (${errorMessage(err)}): UDP datagrams for it are dropped`);
-    }
-    return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
-  }
 }
 
 /** REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */

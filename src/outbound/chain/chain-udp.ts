@@ -1,7 +1,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { addrOf, formatAddr, type SocksAddr } from '../../core/addr.js';
-import { ErrorCode, SgError, errorCode, errorMessage } from '../../core/errors.js';
+import { ErrorCode, SgError, errorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { LegCommand } from '../../adapter/handshake.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../../adapter/udp.js';
@@ -9,6 +9,7 @@ import type { OutboundSettings } from '../outbound-settings.js';
 import { runHandshake } from '../socket-handshake.js';
 import { Socks5Association, connectUdp } from '../socks5-association.js';
 import { connectTcp } from '../tcp-connect.js';
+import { NoUdpBackoff } from '../no-udp-backoff.js';
 import { relayAddress } from '../udp-relay-address.js';
 import { ChainHandshake, type NamedLeg } from './chain-handshake.js';
 
@@ -34,8 +35,7 @@ interface HopRelay {
  */
 export class ChainUdpDialer implements UdpDialer {
   private loggedFixup = false;
-  private noUdpUntil = 0;
-  private warnedNoUdp = false;
+  private readonly noUdp: NoUdpBackoff;
 
   constructor(
     readonly name: string,
@@ -44,16 +44,18 @@ export class ChainUdpDialer implements UdpDialer {
     private readonly legs: ChainLegs,
     private readonly settings: OutboundSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.noUdp = new NoUdpBackoff(name, settings.retryNoUdpMs, log);
+  }
 
   async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
-    if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
+    this.noUdp.check();
     let plans: NamedLeg[][];
     try {
       // Every hop's leg is built before anything is dialed: a hop whose protocol has no UDP refuses here.
       plans = this.hops.map((hop, k) => this.legs('udp-associate', anyAddress(hop.server), k + 1));
     } catch (err) {
-      throw errorCode(err) === ErrorCode.UDP_UNSUPPORTED ? this.noUdp(err) : err;
+      throw errorCode(err) === ErrorCode.UDP_UNSUPPORTED ? this.noUdp.refused(err) : err;
     }
     const opened = await Promise.allSettled(plans.map((legs) => this.openHop(legs, signal)));
     const hops = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -84,7 +86,7 @@ export class ChainUdpDialer implements UdpDialer {
       control.destroy();
       handshake.settle(err);
       // The hop turned the UDP ASSOCIATE itself down (microsocks: REP=7).
-      throw handshake.current === legs.length - 1 && errorCode(err) === ErrorCode.UPSTREAM_REFUSED ? this.noUdp(err) : err;
+      throw handshake.current === legs.length - 1 && errorCode(err) === ErrorCode.UPSTREAM_REFUSED ? this.noUdp.refused(err) : err;
     }
     handshake.settle(undefined);
     const last = legs[legs.length - 1];
@@ -98,15 +100,5 @@ export class ChainUdpDialer implements UdpDialer {
       this.log.info({ upstream: this.name, hop: last.hop, announced: formatAddr(announced), relay: formatAddr(relay.addr) }, `udp relay address fixed up: ${relay.fixup}, using the server's address`);
     }
     return { control, relay: relay.addr };
-  }
-
-  /** As for a single upstream: warned once, then refused without a dial for retryNoUdpMs. */
-  private noUdp(err: unknown): SgError {
-    this.noUdpUntil = Date.now() + this.settings.retryNoUdpMs;
-    if (!this.warnedNoUdp) {
-      this.warnedNoUdp = true;
-      this.log.warn({ upstream: this.name, reason: errorCode(err) }, `chain does not relay UDP (${errorMessage(err)}): UDP datagrams for it are dropped`);
-    }
-    return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
   }
 }
