@@ -1,6 +1,12 @@
 import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
+/** How a server turns a UDP ASSOCIATE down: REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */
+export function isRefusal(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET;
+}
+
 /**
  * An upstream (or chain) that showed it cannot relay UDP: warned about once, then refused without
  * a dial for `retryMs`, so each new UDP client does not cost a failing handshake.

@@ -1,12 +1,12 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
-import { ErrorCode, SgError, errorCode } from '../core/errors.js';
+import { ErrorCode, SgError } from '../core/errors.js';
 import { Socks5Command } from '../codec/socks5.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { Socks5Association, connectUdp } from './socks5-association.js';
-import { NoUdpBackoff } from './no-udp-backoff.js';
+import { NoUdpBackoff, isRefusal } from './no-udp-backoff.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { DialSettings } from '../adapter/outbound.js';
 import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
@@ -86,12 +86,6 @@ export class Socks5UdpDialer implements UdpDialer {
     }
   }
 
-}
-
-/** REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */
-function isRefusal(err: unknown): boolean {
-  const code = errorCode(err);
-  return code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET;
 }
 
 /** Upstreams that cannot carry UDP at all (SOCKS4, HTTP CONNECT): one warning, then silence. */

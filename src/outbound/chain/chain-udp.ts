@@ -9,7 +9,7 @@ import type { OutboundSettings } from '../outbound-settings.js';
 import { runHandshake } from '../socket-handshake.js';
 import { Socks5Association, connectUdp } from '../socks5-association.js';
 import { connectTcp } from '../tcp-connect.js';
-import { NoUdpBackoff } from '../no-udp-backoff.js';
+import { NoUdpBackoff, isRefusal } from '../no-udp-backoff.js';
 import { relayAddress } from '../udp-relay-address.js';
 import { ChainHandshake, type NamedLeg } from './chain-handshake.js';
 
@@ -85,8 +85,8 @@ export class ChainUdpDialer implements UdpDialer {
     } catch (err) {
       control.destroy();
       handshake.settle(err);
-      // The hop turned the UDP ASSOCIATE itself down (microsocks: REP=7).
-      throw handshake.current === legs.length - 1 && errorCode(err) === ErrorCode.UPSTREAM_REFUSED ? this.noUdp.refused(err) : err;
+      // The hop turned the UDP ASSOCIATE itself down (microsocks: REP=7; ssh -D closes).
+      throw handshake.current === legs.length - 1 && isRefusal(err) ? this.noUdp.refused(err) : err;
     }
     handshake.settle(undefined);
     const last = legs[legs.length - 1];
