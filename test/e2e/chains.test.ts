@@ -93,11 +93,18 @@ async function legsLogged(handle: SocksHandle, from: string, to: string, count: 
   assert.equal(danteLegs(handle, from, to).length, count, readFileSync(handle.log, 'utf8'));
 }
 
-test('Dante → tinyproxy (HTTP CONNECT): curl gets the page; tinyproxy saw the CONNECT from hop 1', async () => {
+test('Dante → tinyproxy (HTTP CONNECT): curl gets the page; tinyproxy saw the CONNECT from hop 1; UDP is dropped with one warning', async () => {
   await withChain('d1-tiny', 'sg-chain-http', async (daemon) => {
     const small = await curl(lab, 'client', nginx.url('/small.txt'));
     assert.equal(small.code, 0, `${small.stderr}\n${daemon.proc.output()}`);
     assert.equal(small.body, nginx.smallText);
+    for (const name of ['web.lab.test', 'alt.lab.test']) {
+      const dig = await digShort(lab, 'client', lab.addr.internet, name, 'A', { tries: 1, timeS: 1 });
+      assert.deepEqual(dig.answer.filter((l) => !l.startsWith(';')), [], dig.output);
+    }
+    const warnings = daemon.lines().filter((l) => /does not relay UDP/.test(l.msg));
+    assert.equal(warnings.length, 1, daemon.proc.output());
+    assert.match(warnings[0].msg, /tiny cannot relay UDP/);
   });
   await legsLogged(hop1, lab.addr.client, `${lab.addr.proxyInternetSide}.${tiny.port}`, 1);
   const tinyLog = readFileSync(tiny.log, 'utf8');
