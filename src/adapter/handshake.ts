@@ -36,3 +36,21 @@ export interface DialPlan {
   readonly handshake: Handshake;
   settle(err: unknown): void;
 }
+
+/** What a leg of a chain asks its server for: a stream onward (CONNECT), or a UDP relay (SOCKS5 UDP ASSOCIATE). */
+export type LegCommand = 'connect' | 'udp-associate';
+
+/**
+ * One outbound's handshake as one leg of a chain: it runs on a stream that already reaches
+ * `server` (directly for the first leg, through the earlier legs for the others).
+ */
+export interface ChainLeg {
+  readonly server: SocksAddr;
+  readonly handshake: Handshake;
+  /** The server reads bytes written right behind its request, so the next leg's may share the write. */
+  readonly takesTrailingBytes: boolean;
+  /** Once done, the address the server bound (UDP ASSOCIATE: its relay); undefined when it tells none. */
+  bound(): SocksAddr | undefined;
+  /** Called once with the leg's outcome (undefined: success), so the outbound learns from it. */
+  settle(err: unknown): void;
+}

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../core/addr.js';
 import type { BindListener } from './bind.js';
-import type { DialPlan } from './handshake.js';
+import type { ChainLeg, DialPlan, LegCommand } from './handshake.js';
 import type { UdpDialer } from './udp.js';
 
 export interface DialContext {
@@ -53,6 +53,12 @@ export interface Outbound extends UdpDialer {
    * connect back. Absent: the outbound cannot (the inbound answers "command not supported").
    */
   bind?(peer: SocksAddr, ctx: BindContext): Promise<BindListener>;
+  /**
+   * This outbound as a hop of a chain: its handshake for `command` to `dst`, to run over a stream
+   * that already reaches its server. Throws an SgError when it cannot (SG_ERR_UDP_UNSUPPORTED for
+   * UDP through a protocol without it). Absent: it cannot be a hop (direct, reject).
+   */
+  leg?(dst: SocksAddr, command: LegCommand): ChainLeg;
   /** Starts any background learning (e.g. the pipelining probe); optional. */
   start?(): void;
 }

@@ -12,7 +12,8 @@ export const checkModule: CommandModule = {
       const config = configFromArgs(args as never);
       const { route } = inspectRouting(config);
       const listeners = [...config.redirect.map((a) => `redirect ${formatAddr(a)}`), ...config.tproxy.map((a) => `tproxy ${formatAddr(a)}`)];
-      process.stdout.write(`config OK: upstreams ${config.upstreams.map((u) => u.name).join(', ')}; listeners ${listeners.join(', ')}; route: ${route.size} rules, ${route.final.rule}\n`);
+      const chains = config.chains.map((c) => `${c.name} (${c.hops.join(' → ')})`);
+      process.stdout.write(`config OK: upstreams ${config.upstreams.map((u) => u.name).join(', ')}${chains.length ? `; chains ${chains.join(', ')}` : ''}; listeners ${listeners.join(', ')}; route: ${route.size} rules, ${route.final.rule}\n`);
     } catch (err) {
       exitOnConfigError(err);
     }

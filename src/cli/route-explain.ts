@@ -53,7 +53,8 @@ function targetText(decision: Decision, query: RouteQuery, config: Config): stri
     return `direct: socksgate connects to ${dst} itself, ${mark}`;
   }
   const upstream = config.upstreams.find((u) => u.name === outbound.name);
-  const via = upstream ? `${upstream.protocol}://${formatAddr(upstream.server)}` : formatAddr(outbound.server);
+  const chain = config.chains.find((c) => c.name === outbound.name);
+  const via = upstream ? `${upstream.protocol}://${formatAddr(upstream.server)}` : chain ? `chain ${chain.hops.join(' → ')}` : formatAddr(outbound.server);
   // A known name goes upstream, so the proxy resolves it (fake-IP, sniffed).
   const asked = query.host !== undefined ? formatAddr({ kind: 'domain', host: query.host, port: query.dst.port }) : dst;
   return `upstream ${outbound.name} (${via}), asked for ${asked}`;

@@ -6,6 +6,7 @@ import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
+import { chainIssues, type ChainConfig, type IndexedChain } from './chain.js';
 import { ErrorCode } from '../core/errors.js';
 
 export const DEFAULT_REDIRECT = '127.0.0.1:12345';
@@ -45,8 +46,12 @@ export interface ConfigOverrides {
   optimisticData?: Record<string, unknown>;
 }
 
-/** A validated config, every string parsed once, frozen all the way down. */
-export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams'> & { upstreams: UpstreamConfig[] }>;
+/**
+ * A validated config, every string parsed once, frozen all the way down. `upstreams` holds the
+ * entries with a URL; `chains` the ones with `chain:` (see config/chain.ts), whose names share the
+ * upstreams' namespace.
+ */
+export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams'> & { upstreams: UpstreamConfig[]; chains: ChainConfig[] }>;
 
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
@@ -136,9 +141,19 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
   }
   const valid = result.data;
   const issues: ConfigIssue[] = [];
+  const chains: IndexedChain[] = [];
+  const named: NamedEntry[] = [];
   const upstreams = valid.upstreams.flatMap((entry, index) => {
+    if (entry.url === undefined) {
+      // The schema let it through without a URL: it has `chain:` and a name.
+      chains.push({ index, chain: { name: entry.name!, hops: entry.chain! } });
+      named.push({ name: entry.name!, index });
+      return [];
+    }
     try {
-      return [resolveUpstream(entry, env)];
+      const upstream = resolveUpstream({ ...entry, url: entry.url }, env);
+      named.push({ name: upstream.name, index });
+      return [upstream];
     } catch (err) {
       const { key, message } = err as { key?: string; message: string };
       issues.push({ path: `upstreams.${index}${key ? '.' + key : ''}`, message });
@@ -146,16 +161,24 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
     }
   });
   if (issues.length) throw new ConfigError(issues);
-  issues.push(...routeNameIssues(valid.route, upstreams), ...dnsViaIssues(valid.dns, upstreams));
+  issues.push(...routeNameIssues(valid.route, named), ...dnsViaIssues(valid.dns, named));
   if (issues.length) throw new ConfigError(issues);
-  return deepFreeze({ ...valid, upstreams });
+  issues.push(...chainIssues(chains, new Set(named.map((n) => n.name))));
+  if (issues.length) throw new ConfigError(issues);
+  return deepFreeze({ ...valid, upstreams, chains: chains.map((c) => c.chain) });
 }
 
-/** Every name the route refers to is an upstream (or, for `final`, an action); names are unique. */
-function routeNameIssues(route: ValidConfig['route'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
+/** An upstream's or chain's name and its index in `upstreams`. */
+interface NamedEntry {
+  readonly name: string;
+  readonly index: number;
+}
+
+/** Every name the route refers to is an upstream or chain (or, for `final`, an action); names are unique. */
+function routeNameIssues(route: ValidConfig['route'], upstreams: readonly NamedEntry[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const known = new Set<string>();
-  upstreams.forEach(({ name }, index) => {
+  upstreams.forEach(({ name, index }) => {
     if (known.has(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" names another upstream already` });
     if ((ROUTE_ACTIONS as readonly string[]).includes(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" is a route action, not a name for an upstream` });
     known.add(name);
@@ -171,7 +194,7 @@ function routeNameIssues(route: ValidConfig['route'], upstreams: readonly Upstre
 }
 
 /** Every dns.rules `via` is `direct` or the name of an upstream. */
-function dnsViaIssues(dns: ValidConfig['dns'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
+function dnsViaIssues(dns: ValidConfig['dns'], upstreams: readonly NamedEntry[]): ConfigIssue[] {
   const names = upstreams.map((u) => u.name);
   return dns.rules.flatMap((rule, index) =>
     rule.via === undefined || rule.via === 'direct' || names.includes(rule.via)

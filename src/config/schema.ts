@@ -37,15 +37,30 @@ const positiveMs = z.number().int().positive();
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-const upstreamObject = z.strictObject({
-  url: parsedWith(parseUpstreamUrl),
-  name: z.string().min(1).optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  password_file: z.string().min(1).optional(),
-  password_env: z.string().min(1).optional(),
-  pipelining: z.enum(PIPELINING_MODES).optional(),
-});
+const upstreamObject = z
+  .strictObject({
+    url: parsedWith(parseUpstreamUrl).optional(),
+    /** A cascade through the upstreams (or chains) named here, in order; instead of `url`. */
+    chain: z.array(z.string().min(1)).optional(),
+    name: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    password_file: z.string().min(1).optional(),
+    password_env: z.string().min(1).optional(),
+    pipelining: z.enum(PIPELINING_MODES).optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if ((entry.url === undefined) === (entry.chain === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of url (e.g. socks5://192.0.2.1:1080) or chain (a list of upstream names)' });
+      return;
+    }
+    if (entry.chain === undefined) return;
+    if (entry.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a chain needs a name' });
+    if (entry.chain.length < 2) ctx.addIssue({ code: 'custom', path: ['chain'], message: 'a chain needs at least two hops' });
+    for (const key of ['username', 'password', 'password_file', 'password_env', 'pipelining'] as const) {
+      if (entry[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'a chain has no login or pipelining of its own: set it on the hop' });
+    }
+  });
 
 /** An upstream is a URL string or an object with a `url` and options. */
 const upstream = z.preprocess((value) => (typeof value === 'string' ? { url: value } : value), upstreamObject);

@@ -43,7 +43,8 @@ function readPassword(entry: { password?: string; password_file?: string; passwo
   return entry.password;
 }
 
-export function resolveUpstream(entry: UpstreamEntry, env: NodeJS.ProcessEnv): UpstreamConfig {
+/** An entry with a URL (the schema allows `chain:` instead; those are no upstream of their own). */
+export function resolveUpstream(entry: UpstreamEntry & { url: NonNullable<UpstreamEntry['url']> }, env: NodeJS.ProcessEnv): UpstreamConfig {
   const { url } = entry;
   for (const param of Object.keys(url.params)) {
     if (!(URL_PARAMS as readonly string[]).includes(param)) {

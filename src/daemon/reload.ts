@@ -77,7 +77,7 @@ export function changedKeys(old: Config, next: Config): string[] {
 }
 
 function udpNeedsRestart(changed: readonly string[]): boolean {
-  return changed.some((key) => ['upstreams', 'tproxy', 'udp', 'mark', 'timeouts'].includes(key));
+  return changed.some((key) => ['upstreams', 'chains', 'tproxy', 'udp', 'mark', 'timeouts'].includes(key));
 }
 
 /**
@@ -89,7 +89,7 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const { log } = state;
   const old = state.config;
   const changed = changedKeys(old, next);
-  const newOutbounds = changed.some((key) => ['upstreams', 'mark', 'timeouts', 'udp'].includes(key));
+  const newOutbounds = changed.some((key) => ['upstreams', 'chains', 'mark', 'timeouts', 'udp'].includes(key));
   // Lists may have changed even when the config did not: the route is compiled on every reload, first.
   const routing = createRouting(next, { udpCounters: state.udpCounters, log, onHandshake: state.observe.handshake, directResolve: state.directResolve }, newOutbounds ? undefined : state.router.outbounds);
   if (changed.length === 0) {

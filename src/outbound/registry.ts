@@ -8,16 +8,16 @@ import { httpConnectHandshake } from './http-connect.js';
 import { SingleRequestOutbound } from './single-request.js';
 import { Socks5Outbound } from './socks5.js';
 import { socks4Handshake } from './socks4.js';
-import { NoUdpDialer, Socks5UdpDialer, type Socks5UdpSettings } from './socks5-udp.js';
+import { NoUdpDialer, Socks5UdpDialer } from './socks5-udp.js';
 import { WatchedOutbound } from './watched-outbound.js';
+import { createChain } from './chain/chain-outbound.js';
+import type { OutboundSettings } from './outbound-settings.js';
+import { chainsInDependencyOrder } from '../config/chain.js';
 
 /** After an upstream refused UDP ASSOCIATE, ask it again only this often. */
 const RETRY_NO_UDP_MS = 30_000;
 
-/** What every outbound of one config shares. */
-export interface OutboundSettings extends Socks5UdpSettings {
-  readonly udpCounters: UdpCounters;
-}
+export type { OutboundSettings } from './outbound-settings.js';
 
 /** The settings of `config` that every dialer reads, built in this one place. */
 export function outboundSettings(config: Config, udpCounters: UdpCounters): OutboundSettings {
@@ -55,8 +55,20 @@ export interface RegistryDeps {
   readonly onHandshake?: (upstream: string, seconds: number) => void;
 }
 
-/** Every upstream of `config` as an outbound, in config order, each watched for health; built once per config. */
+/**
+ * Every upstream of `config` as an outbound, in config order, then every chain (each after the
+ * chains it uses as hops), each watched for health; built once per config.
+ */
 export function buildOutbounds(config: Config, deps: RegistryDeps): readonly WatchedOutbound[] {
   const settings = outboundSettings(config, deps.udpCounters);
-  return config.upstreams.map((upstream) => new WatchedOutbound(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name })), deps.onHandshake));
+  const watch = (outbound: Outbound) => new WatchedOutbound(outbound, deps.onHandshake);
+  const outbounds = config.upstreams.map((upstream) => watch(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name }))));
+  const byName = new Map(outbounds.map((o) => [o.name, o]));
+  for (const chain of chainsInDependencyOrder(config.chains)) {
+    const hops = chain.hops.map((hop) => byName.get(hop)!);
+    const outbound = watch(createChain(chain.name, hops, settings, deps.log.child({ upstream: chain.name })));
+    byName.set(chain.name, outbound);
+    outbounds.push(outbound);
+  }
+  return outbounds;
 }

@@ -3,7 +3,8 @@ import type { SocksAddr } from '../core/addr.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import { NEED_MORE, type Decoder } from '../core/need-more.js';
 import { decodeStep } from './handshake.js';
-import type { DialPlan, Handshake } from '../adapter/handshake.js';
+import type { ChainLeg, DialPlan, Handshake, LegCommand } from '../adapter/handshake.js';
+import { ErrorCode, SgError } from '../core/errors.js';
 import type { DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { runHandshake } from './socket-handshake.js';
@@ -76,5 +77,10 @@ export class SingleRequestOutbound implements Outbound {
     if (this.server.kind === 'domain') return undefined;
     const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
     return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake: this.handshake(dst), settle: () => {} };
+  }
+
+  leg(dst: SocksAddr, command: LegCommand): ChainLeg {
+    if (command === 'udp-associate') throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} cannot relay UDP`);
+    return { server: this.server, handshake: this.handshake(dst), takesTrailingBytes: this.earlyData, bound: () => undefined, settle: () => {} };
   }
 }

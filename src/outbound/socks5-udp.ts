@@ -1,13 +1,12 @@
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { Socket } from 'node:net';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
-import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
-import { NEED_MORE } from '../core/need-more.js';
+import { ErrorCode, SgError } from '../core/errors.js';
 import { Socks5Command } from '../codec/socks5.js';
-import { decodeSocks5UdpHeader, writeSocks5UdpHeader } from '../codec/socks5-udp.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
+import { Socks5Association, connectUdp } from './socks5-association.js';
+import { NoUdpBackoff, isRefusal } from './no-udp-backoff.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { DialSettings } from '../adapter/outbound.js';
 import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
@@ -23,9 +22,6 @@ export interface Socks5UdpSettings extends DialSettings {
   readonly openSocket: (family: 'ipv4' | 'ipv6') => UdpSocket;
 }
 
-/** Destinations remembered per association to name a remote that a reply gives as a domain. */
-const MAX_REMEMBERED = 64;
-
 /**
  * SOCKS5 UDP ASSOCIATE (RFC 1928 §7) against one upstream. Each association owns a control TCP
  * connection (its close ends the association, and closing the association closes it) and one
@@ -34,8 +30,7 @@ const MAX_REMEMBERED = 64;
 export class Socks5UdpDialer implements UdpDialer {
   readonly name: string;
   private readonly credentials?: Socks5Credentials;
-  private noUdpUntil = 0;
-  private warnedNoUdp = false;
+  private readonly noUdp: NoUdpBackoff;
   private loggedFixup = false;
 
   constructor(
@@ -45,11 +40,12 @@ export class Socks5UdpDialer implements UdpDialer {
     private readonly log: Logger,
   ) {
     this.name = upstream.name;
+    this.noUdp = new NoUdpBackoff(this.name, settings.retryNoUdpMs, log);
     if (upstream.username !== undefined) this.credentials = { username: upstream.username, password: upstream.password ?? '' };
   }
 
   async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
-    if (Date.now() < this.noUdpUntil) throw new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP`);
+    this.noUdp.check();
     const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
     let udp: UdpSocket | undefined;
     try {
@@ -69,7 +65,7 @@ export class Socks5UdpDialer implements UdpDialer {
           (s) => (stage = s),
         );
       } catch (err) {
-        throw stage === 'reply' && isRefusal(err) ? this.noUdp(err) : err;
+        throw stage === 'reply' && isRefusal(err) ? this.noUdp.refused(err) : err;
       }
       const relay = relayAddress(announced, server);
       if (relay.fixup && !this.loggedFixup) {
@@ -82,7 +78,7 @@ export class Socks5UdpDialer implements UdpDialer {
       }
       await connectUdp(udp, relay.addr);
       if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'the association was dropped while it opened');
-      return new Socks5Association(control, udp, relay.addr, events, this.counters);
+      return new Socks5Association([control], udp, relay.addr, [], events, this.counters);
     } catch (err) {
       control.destroy();
       udp?.close();
@@ -90,124 +86,6 @@ export class Socks5UdpDialer implements UdpDialer {
     }
   }
 
-  private noUdp(err: unknown): SgError {
-    this.noUdpUntil = Date.now() + this.settings.retryNoUdpMs;
-    if (!this.warnedNoUdp) {
-      this.warnedNoUdp = true;
-      this.log.warn({ upstream: this.name, reason: errorCode(err) }, `upstream does not relay UDP (${errorMessage(err)}): UDP datagrams for it are dropped`);
-    }
-    return new SgError(ErrorCode.UDP_UNSUPPORTED, `${this.name} does not relay UDP: ${errorMessage(err)}`, { cause: err });
-  }
-}
-
-/**
- * connect(2) to the relay: each send then skips Node's per-datagram address lookup, and the kernel
- * drops datagrams from anyone else (only the relay may speak for remotes).
- */
-function connectUdp(udp: UdpSocket, relay: SocksAddr): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    udp.once('error', onError);
-    udp.connect(relay.port, relay.host, () => {
-      udp.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-/** REP≠0 (microsocks: 7, command not supported) or a close without a reply (ssh -D). */
-function isRefusal(err: unknown): boolean {
-  const code = errorCode(err);
-  return code === ErrorCode.UPSTREAM_REFUSED || code === ErrorCode.UPSTREAM_CLOSED || code === ErrorCode.UPSTREAM_RESET;
-}
-
-class Socks5Association implements UdpAssociation {
-  readonly relay: string;
-  private closed = false;
-  /** Port → the last destination sent to on it, to name a remote that a reply gives as a domain. */
-  private readonly destinations = new Map<number, SocksAddr>();
-
-  constructor(
-    private readonly control: Socket,
-    private readonly udp: UdpSocket,
-    relayAddr: SocksAddr,
-    private readonly events: UdpAssociationEvents,
-    private readonly counters: UdpCounters,
-  ) {
-    this.relay = formatAddr(relayAddr);
-    control.on('error', () => {});
-    // The control socket is half-open capable (connectTcp): its FIN alone must end us too.
-    control.on('end', () => this.end('control connection closed'));
-    control.on('close', () => this.end('control connection closed'));
-    control.on('data', () => {}); // nothing is expected after the reply; never let it pile up
-    control.resume();
-    udp.on('error', (err) => this.end(`udp socket error: ${errorCode(err)}`));
-    udp.on('message', (msg) => this.onMessage(msg));
-  }
-
-  send(dst: SocksAddr, data: Buffer, headroom: number): boolean {
-    if (this.closed) return false;
-    let start: number;
-    try {
-      start = writeSocks5UdpHeader(data, headroom, dst);
-    } catch {
-      return false;
-    }
-    this.destinations.delete(dst.port);
-    this.destinations.set(dst.port, dst);
-    if (this.destinations.size > MAX_REMEMBERED) this.destinations.delete(this.destinations.keys().next().value!);
-    this.udp.send(data.subarray(start), (err) => {
-      if (err) this.counters.droppedSendError++;
-    });
-    return true;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.control.destroy();
-    this.udp.close();
-  }
-
-  private end(reason: string): void {
-    if (this.closed) return;
-    this.close();
-    this.events.onClose(reason);
-  }
-
-  /** Only the relay reaches here: the socket is connected to it (connectUdp). */
-  private onMessage(msg: Buffer): void {
-    const c = this.counters;
-    let header;
-    try {
-      header = decodeSocks5UdpHeader(msg, 0);
-    } catch {
-      c.droppedMalformed++;
-      return;
-    }
-    if (header === NEED_MORE) {
-      c.droppedMalformed++;
-      return;
-    }
-    if (header.value.frag !== 0) {
-      c.droppedFragmented++;
-      return;
-    }
-    const remote = this.remoteOf(header.value.addr);
-    if (remote === undefined) {
-      c.droppedUnresolvable++;
-      return;
-    }
-    this.events.onReply(remote, msg.subarray(header.bytesRead));
-  }
-
-  /** An IP address for the reply's source. A name is an IP literal, or one we sent to on that port. */
-  private remoteOf(addr: SocksAddr): SocksAddr | undefined {
-    if (addr.kind !== 'domain') return addr;
-    const literal = addrOf(addr.host, addr.port);
-    if (literal.kind !== 'domain') return literal;
-    return this.destinations.get(addr.port);
-  }
 }
 
 /** Upstreams that cannot carry UDP at all (SOCKS4, HTTP CONNECT): one warning, then silence. */

@@ -6,8 +6,9 @@ import type { Logger } from '../core/log.js';
 import type { BindContext, DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
 import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { PipeliningLearner, pipeliningVerdict, type PipeliningVerdict } from './pipelining.js';
-import type { DialPlan } from '../adapter/handshake.js';
 import type { BindListener } from '../adapter/bind.js';
+import type { ChainLeg, DialPlan, LegCommand } from '../adapter/handshake.js';
+import { Socks5Command } from '../codec/socks5.js';
 import { runHandshake } from './socket-handshake.js';
 import { Socks5Handshake, type Socks5Credentials } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
@@ -78,8 +79,19 @@ export class Socks5Outbound implements Outbound {
   plan(dst: SocksAddr): DialPlan | undefined {
     if (this.server.kind === 'domain') return undefined;
     const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
-    const handshake = this.handshake(dst, this.pipelining.shouldPipeline());
-    return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake, settle: (err) => this.settle(err, handshake) };
+    const { handshake, settle } = this.leg(dst, 'connect');
+    return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake, settle };
+  }
+
+  /** A UDP ASSOCIATE goes step by step, as Socks5UdpDialer asks: it is rare and must not be risked. */
+  leg(dst: SocksAddr, command: LegCommand): ChainLeg {
+    const pipelined = command === 'connect' && this.pipelining.shouldPipeline();
+    const handshake = new Socks5Handshake(dst, {
+      credentials: this.credentials,
+      pipelined,
+      command: command === 'connect' ? Socks5Command.CONNECT : Socks5Command.UDP_ASSOCIATE,
+    });
+    return { server: this.server, handshake, takesTrailingBytes: pipelined, bound: () => handshake.bound, settle: (err) => this.settle(err, handshake) };
   }
 
   private handshake(dst: SocksAddr, pipelined: boolean, earlyData?: Buffer): Socks5Handshake {

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
-import type { DialPlan } from '../adapter/handshake.js';
+import { notAHop } from './chain/chain-handshake.js';
+import type { ChainLeg, DialPlan, LegCommand } from '../adapter/handshake.js';
 import type { DialContext, Outbound } from '../adapter/outbound.js';
 import type { UpstreamHealth } from '../adapter/upstream-health.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
@@ -40,6 +41,12 @@ export class WatchedOutbound implements Outbound {
   /** Present when the inner outbound can BIND (a BIND says nothing of the upstream's health for flows). */
   get bind(): Outbound['bind'] {
     return this.inner.bind?.bind(this.inner);
+  }
+
+  /** A leg of a chain is timed and counted by the chain that runs it, not here. */
+  leg(dst: SocksAddr, command: LegCommand): ChainLeg {
+    if (!this.inner.leg) throw notAHop(this.name);
+    return this.inner.leg(dst, command);
   }
 
   takesEarlyData(): boolean {

@@ -2,11 +2,12 @@
 // and 4a; HTTP CONNECT) as the state machines both dialers drive. Random and mutated server replies,
 // delivered split anywhere the way runHandshake delivers them, end in NEED_MORE, `done` within the
 // bytes received, or an SgError from the catalogue; the same outcome (and the same messages sent)
-// however the replies were split.
+// however the replies were split. A chain's composed handshake (2–3 hops) likewise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { Handshake } from '../../src/adapter/handshake.js';
+import type { SocksAddr } from '../../src/core/addr.js';
 import { encodeSocks4Reply } from '../../src/codec/socks4.js';
 import { AuthMethod, encodeMethodSelection, encodeReply } from '../../src/codec/socks5.js';
 import { ErrorCode, SgError } from '../../src/core/errors.js';
@@ -14,13 +15,14 @@ import { CodecError, NEED_MORE } from '../../src/core/need-more.js';
 import { httpConnectHandshake } from '../../src/outbound/http-connect.js';
 import { socks4Handshake } from '../../src/outbound/socks4.js';
 import { Socks5Handshake } from '../../src/outbound/socks5-handshake.js';
+import { ChainHandshake, type NamedLeg } from '../../src/outbound/chain/chain-handshake.js';
 import { bytes, connectResponse, encodeConnectResponse, ipv4Text, port, socksAddr, utf8 } from '../helpers/codec-arbitraries.js';
 import { cuts, fuzzRuns, outcomeOf, type Outcome } from '../helpers/fuzz.js';
 import { fuzzInputs } from '../helpers/mutate.js';
 
 const CATALOGUE: readonly string[] = Object.values(ErrorCode);
 /** More messages than any handshake here has steps: a machine asking for more is looping. */
-const MAX_SENDS = 4;
+const MAX_SENDS = 6;
 
 interface Driven {
   readonly sends: readonly Buffer[];
@@ -126,6 +128,33 @@ test('fuzz HTTP CONNECT handshake: proxy responses give NEED_MORE, done or a cat
     fc.property(setup, fuzzInputs(response), cuts, (s, replies, at) => {
       checkHandshake(() => httpConnectHandshake(s.auth)(s.dst, s.earlyData), replies, at);
     }),
+    fuzzRuns(1_000),
+  );
+});
+
+test('fuzz a chain\'s composed handshake (2–3 hops of SOCKS5, pipelined or not, and HTTP CONNECT): NEED_MORE, done or a catalogued SgError, whatever the split', () => {
+  const hop = fc.constantFrom('socks5-pipelined', 'socks5-stepwise', 'http');
+  const setup = fc.record({ dst: socksAddr, hops: fc.array(hop, { minLength: 2, maxLength: 3 }), earlyData: fc.option(bytes(8, 1), { nil: undefined }) });
+  const next = { kind: 'ipv4' as const, host: '198.51.100.1', port: 1080 };
+  const legOf = (kind: string, dst: SocksAddr, i: number): NamedLeg => {
+    const pipelined = kind === 'socks5-pipelined';
+    const handshake = kind === 'http' ? httpConnectHandshake()(dst) : new Socks5Handshake(dst, { pipelined });
+    return { hop: `hop ${i + 1}`, leg: { server: next, handshake, takesTrailingBytes: pipelined, bound: () => undefined, settle: () => {} } };
+  };
+  /** Each hop's successful answer in turn, then relay bytes: the valid conversation that gets mutated. */
+  const answers = (hops: readonly string[], bound: SocksAddr, rest: Buffer) =>
+    Buffer.concat([
+      ...hops.map((kind) => (kind === 'http' ? Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n') : Buffer.concat([encodeMethodSelection(AuthMethod.NONE), encodeReply(0, bound)]))),
+      rest,
+    ]);
+  fc.assert(
+    fc.property(
+      setup.chain((s) => fc.tuple(fc.constant(s), fuzzInputs(fc.tuple(socksAddr, relay).map(([bound, rest]) => answers(s.hops, bound, rest))), cuts)),
+      ([s, replies, at]) => {
+        const make = () => new ChainHandshake(s.hops.map((kind, i) => legOf(kind, i === s.hops.length - 1 ? s.dst : next, i)), s.earlyData);
+        checkHandshake(make, replies, at);
+      },
+    ),
     fuzzRuns(1_000),
   );
 });

@@ -18,6 +18,7 @@ writeFileSync(
   `upstreams:
   - { name: dante, url: socks5://198.51.100.1:1080 }
   - { name: backup, url: http://198.51.100.1:3128 }
+  - { name: cascade, chain: [dante, backup] }
 mark: 2
 route:
   final: dante
@@ -28,6 +29,7 @@ route:
     - { source: [198.51.100.0/26], action: direct }
     - { inbound: tproxy, network: udp, port: [443], action: reject }
     - { domain_suffix: [video.example], upstream: backup }
+    - { domain_suffix: [chain.example], upstream: cascade }
 `,
 );
 const config = loadConfig(configFile);
@@ -51,6 +53,10 @@ test('a known name (--domain) decides domain rules and is what the upstream is a
     'target: upstream backup (http://198.51.100.1:3128), asked for www.video.example:443',
   ]);
   assert.equal(explain('git.corp.example:22')[1], 'rule:   domain_suffix=[corp.example] → direct   [route.rules.1]');
+});
+
+test('a chain is named with its hops', () => {
+  assert.equal(explain('a.chain.example:443')[2], 'target: upstream cascade (chain dante → backup), asked for a.chain.example:443');
 });
 
 test('port, network, source and inbound come from the flags; --port wins over DEST\'s', () => {

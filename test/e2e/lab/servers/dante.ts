@@ -14,6 +14,11 @@ export interface DanteOptions {
    * destination). With yes, an IPv6 association gets no replies from a second remote host.
    */
   udpConnectDst?: boolean;
+  /**
+   * Also listen on the internet side (198.51.100.1:<port>): where another Dante, as the hop in front
+   * of this one in a chain, can reach it (it connects from its external address only).
+   */
+  internetSide?: boolean;
   timeoutMs?: number;
 }
 
@@ -34,6 +39,7 @@ export async function startDante(lab: Lab, opts: DanteOptions = {}): Promise<Soc
     `logoutput: ${log}`,
     `internal: ${A.proxyClientSide} port = ${port}`,
     ...(lab.ipv6 ? [`internal: ${A.proxyClientSide6} port = ${port}`] : []),
+    ...(opts.internetSide ? [`internal: ${A.proxyInternetSide} port = ${port}`] : []),
     `external: ${A.proxyInternetSide}`,
     ...(lab.ipv6 ? [`external: ${A.proxyInternetSide6}`] : []),
     'external.rotation: route',

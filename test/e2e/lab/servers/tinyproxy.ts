@@ -6,10 +6,11 @@ import { started, type SocksHandle } from './started.js';
 
 /**
  * tinyproxy (HTTP CONNECT and plain HTTP proxy) in the proxy namespace on 192.0.2.1:<port>
- * (or `listen`), foreground, BasicAuth when user/pass are given, Allow 192.0.2.0/24.
+ * (or `listen`), foreground, BasicAuth when user/pass are given, Allow 192.0.2.0/24 (and `allow`:
+ * e.g. the proxy's own internet side, for a chain whose hop in front is a proxy there).
  * A wrong password gets 401 (not 407).
  */
-export async function startTinyproxy(lab: Lab, opts: { port?: number; user?: string; pass?: string; listen?: string; timeoutMs?: number } = {}): Promise<SocksHandle & { config: string }> {
+export async function startTinyproxy(lab: Lab, opts: { port?: number; user?: string; pass?: string; listen?: string; allow?: string[]; timeoutMs?: number } = {}): Promise<SocksHandle & { config: string }> {
   const port = opts.port ?? 8888;
   const host = opts.listen ?? LAB_ADDR.proxyClientSide;
   const log = path.join(lab.dir, `tinyproxy-${port}-proxy.log`);
@@ -30,6 +31,7 @@ export async function startTinyproxy(lab: Lab, opts: { port?: number; user?: str
     `Allow ${LAB_ADDR.clientNet}`,
     `Allow ${LAB_ADDR.clientNet6}`,
     'Allow 127.0.0.1',
+    ...(opts.allow ?? []).map((cidr) => `Allow ${cidr}`),
     'DisableViaHeader Yes',
   ];
   if (opts.user !== undefined || opts.pass !== undefined) {
