@@ -53,7 +53,8 @@ export interface SocksInboundConfig {
   readonly maxHandshakes: number;
 }
 
-function isLoopback(addr: SocksAddr): boolean {
+/** A listen address only this host can reach. */
+export function isLoopbackListen(addr: SocksAddr): boolean {
   return (addr.kind === 'ipv4' && addr.host.startsWith('127.')) || (addr.kind === 'ipv6' && addr.host === '::1') || (addr.kind === 'domain' && addr.host === 'localhost');
 }
 
@@ -72,7 +73,7 @@ export function resolveSocksInbounds(entries: readonly SocksInboundEntry[], env:
         return [];
       }
     });
-    if (!isLoopback(entry.listen) && entry.users.length === 0 && !entry.allow_open) {
+    if (!isLoopbackListen(entry.listen) && entry.users.length === 0 && !entry.allow_open) {
       issues.push({
         path: `${path}.listen`,
         message: `${entry.listen.kind === 'ipv6' ? `[${entry.listen.host}]` : entry.listen.host}:${entry.listen.port} is not a loopback address and the listener has no users: anyone who can reach it could use it as an open proxy. Add users, listen on 127.0.0.1 / [::1], or set allow_open: true`,

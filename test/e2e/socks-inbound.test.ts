@@ -26,6 +26,7 @@ let nginx: NginxHandle;
 let daemon: Daemon;
 let control: string;
 let locked: string;
+let config: string;
 
 before(async () => {
   lab = await createLab({ ipv6: true });
@@ -38,7 +39,7 @@ before(async () => {
   const bobPass = path.join(lab.dir, 'bob.pass');
   writeFileSync(bobPass, 'bob-Pw\n', { mode: 0o600 });
   control = path.join(lab.dir, 'control.sock');
-  const config = path.join(lab.dir, 'socks-inbound.yaml');
+  config = path.join(lab.dir, 'socks-inbound.yaml');
   writeFileSync(
     config,
     [
@@ -164,6 +165,20 @@ test('observable: flows with inbound socks and the user in status (live) and met
   assert.match(metrics, /^socksgate_user_flows_total\{inbound="socks",user="alice",outcome="closed"\} [1-9]/m);
   assert.match(metrics, /^socksgate_flows_total\{inbound="socks",outbound="dante",outcome="closed"\} [1-9]/m);
   assert.ok(!metrics.includes(PASSWORD));
+});
+
+test('doctor tests each listener with a CONNECT through it (logged in as its first user) and warns about an open one', async () => {
+  const doctor = async (args: readonly string[]) => (await lab.exec('client', process.execPath, [...shebangFlags(MAIN), MAIN, 'doctor', '--timeout', '3000', ...args], { allowFail: true })).stdout;
+  const text = await doctor(['-c', config, '--target', `${lab.addr.internet}:80`]);
+  assert.match(text, /^ok +inbound socks 127\.0\.0\.1:1080: CONNECT 198\.51\.100\.2:80: connected, no login needed$/m, text);
+  assert.match(text, /^ok +inbound socks 192\.0\.2\.2:1081: CONNECT 198\.51\.100\.2:80: connected, login as "alice" accepted$/m, text);
+  const open = await doctor(['--upstream', 'socks5://192.0.2.1:1080', '--socks', '127.0.0.1:1080']);
+  assert.match(open, /^ok +inbound socks 127\.0\.0\.1:1080: SOCKS5 handshake answered, no login needed; give --target/m, open);
+  const openFile = path.join(lab.dir, 'open.yaml');
+  writeFileSync(openFile, `upstreams: [socks5://192.0.2.1:1080]\ninbounds: { socks: [{ listen: "0.0.0.0:1099", allow_open: true }] }\n`);
+  const warned = await doctor(['-c', openFile]);
+  assert.match(warned, /^warn +inbound socks 0\.0\.0\.0:1099: open: no users on a non-loopback address/m, warned);
+  assert.match(warned, /^warn +inbound socks 0\.0\.0\.0:1099: not listening/m, warned);
 });
 
 test('a non-loopback listener without users refuses to start (exit 2, the key path and why)', async () => {
