@@ -27,6 +27,7 @@ let daemon: Daemon;
 let control: string;
 let locked: string;
 let config: string;
+let bobPass: string;
 
 before(async () => {
   lab = await createLab({ ipv6: true });
@@ -36,7 +37,7 @@ before(async () => {
   locked = `${lab.addr.client}:${LOCKED_PORT}`;
   const alicePass = path.join(lab.dir, 'alice.pass');
   writeFileSync(alicePass, `${PASSWORD}\n`, { mode: 0o600 });
-  const bobPass = path.join(lab.dir, 'bob.pass');
+  bobPass = path.join(lab.dir, 'bob.pass');
   writeFileSync(bobPass, 'bob-Pw\n', { mode: 0o600 });
   control = path.join(lab.dir, 'control.sock');
   config = path.join(lab.dir, 'socks-inbound.yaml');
@@ -185,4 +186,16 @@ test('a non-loopback listener without users refuses to start (exit 2, the key pa
   const { code, stderr } = await runToExit(lab, 'client', ['--upstream', 'socks5://192.0.2.1:1080', '--socks', `${lab.addr.client}:1090`]);
   assert.equal(code, 2, stderr);
   assert.match(stderr, /inbounds\.socks\.0\.listen: 192\.0\.2\.2:1090 is not a loopback address and the listener has no users: anyone who can reach it could use it as an open proxy/);
+});
+
+test('reload (SIGHUP) picks up a changed password file: the old password is refused, the new one works, the listener stays', async () => {
+  writeFileSync(bobPass, 'bob-New\n');
+  const reloaded = daemon.lines().filter((l) => l.msg.startsWith('config reloaded')).length;
+  daemon.proc.kill('SIGHUP');
+  for (let i = 0; i < 100 && daemon.lines().filter((l) => l.msg.startsWith('config reloaded')).length === reloaded; i++) await new Promise((r) => setTimeout(r, 50));
+  const line = daemon.lines().filter((l) => l.msg.startsWith('config reloaded')).at(-1);
+  assert.deepEqual([line?.changed, line?.listenersAdded, line?.listenersRemoved], [['inbounds'], [], []], JSON.stringify(line));
+  assert.match(await seenThrough(['-x', `socks5h://bob:bob-Pw@${locked}`]), /^curl exit 97: /);
+  assert.equal(await seenThrough(['-x', `socks5h://bob:bob-New@${locked}`]), lab.addr.proxyInternetSide);
+  assert.ok(!daemon.lines().map((l) => JSON.stringify(l)).join('\n').includes('bob-New'));
 });
