@@ -131,7 +131,8 @@ test('reject rules: SOCKS5 REP 2, SOCKS4 0x5b, HTTP 403, for a name and for a po
   assert.deepEqual([line.reason, line.outbound, line.inbound], ['SG_ERR_REJECTED', 'reject', 'socks']);
 });
 
-test('connection refused by the target: SOCKS5 REP 5 (direct), HTTP 502', async () => {
+test('connection refused by the target: SOCKS5 REP 5 (direct, and Dante\'s own REP passed on), HTTP 502', async () => {
+  assert.match(await seenThrough(['--socks5', OPEN], '', `http://${lab.addr.internet}:82/ip`), /^curl exit 97: .*\(5\)/, 'through Dante');
   // Port 82 has no listener; alice goes direct, so the refusal is the daemon's own connect's.
   assert.match(await seenThrough(['--socks5', locked, '--proxy-user', `alice:${PASSWORD}`], '', `http://${lab.addr.internet}:82/ip`), /^curl exit 97: .*\(5\)/);
   const http = await curl(lab, 'client', `http://${lab.addr.internet}:82/ip`, ['-x', `http://${locked}`, '--proxy-user', `alice:${PASSWORD}`, '-o', '/dev/null', '-w', '%{http_code}']);

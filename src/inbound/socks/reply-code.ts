@@ -1,6 +1,7 @@
 import type { SocksAddr } from '../../core/addr.js';
 import { ErrorCode, errorCode } from '../../core/errors.js';
 import { Socks5Reply } from '../../codec/socks5.js';
+import { Socks5Refusal } from '../../outbound/upstream-refusal.js';
 
 /** What a proxy client is told about its request, whichever protocol it speaks. */
 export type ReplyCode =
@@ -28,8 +29,22 @@ const BY_ERRNO: Record<string, ReplyCode> = {
   EAI_AGAIN: 'host-unreachable',
 };
 
-/** The reply for a dial that failed: a rule's refusal, the kernel's reason for a failed connect, a timeout. */
+/** What a SOCKS5 upstream's own failure REP says, passed on to the client. */
+const BY_UPSTREAM_REPLY: Partial<Record<number, ReplyCode>> = {
+  [Socks5Reply.NOT_ALLOWED]: 'not-allowed',
+  [Socks5Reply.NETWORK_UNREACHABLE]: 'network-unreachable',
+  [Socks5Reply.HOST_UNREACHABLE]: 'host-unreachable',
+  [Socks5Reply.CONNECTION_REFUSED]: 'refused',
+  [Socks5Reply.TTL_EXPIRED]: 'timed-out',
+  [Socks5Reply.ADDRESS_TYPE_NOT_SUPPORTED]: 'address-type-not-supported',
+};
+
+/**
+ * The reply for a dial that failed: a rule's refusal, the kernel's reason for a failed connect, a
+ * timeout, or the SOCKS5 upstream's own reason.
+ */
 export function failureOf(err: unknown): ReplyCode {
+  if (err instanceof Socks5Refusal) return BY_UPSTREAM_REPLY[err.reply] ?? 'general-failure';
   const code = errorCode(err);
   if (code === ErrorCode.REJECTED || code === ErrorCode.LOOP) return 'not-allowed';
   if (code === ErrorCode.CONNECT_TIMEOUT || code === ErrorCode.HANDSHAKE_TIMEOUT) return 'timed-out';

@@ -14,6 +14,7 @@ import type { Flow } from '../../../src/core/flow.js';
 import type { SocksInboundConfig } from '../../../src/config/socks-inbound.js';
 import { LoopGuard } from '../../../src/inbound/loop-guard.js';
 import { startSocksInbound, type SocksInbound } from '../../../src/inbound/socks/server.js';
+import { Socks5Refusal } from '../../../src/outbound/upstream-refusal.js';
 import { closedPort } from '../../helpers/native-accept.js';
 
 const T = { timeout: 10_000 };
@@ -125,6 +126,8 @@ test('SOCKS5 refusals: BIND and UDP ASSOCIATE REP 7 (not served yet), unknown ad
   const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
   const unreachable = await startServer({ outcome: { error: new SgError(ErrorCode.UPSTREAM_UNREACHABLE, 'cannot connect', { cause: refused }) } });
   assert.equal((await exchange(unreachable.port, [hex('05 01 00'), socks5Domain(1, 'a.test', 80)])).reply[3], 5);
+  const upstreamSaid = await startServer({ outcome: { error: new Socks5Refusal(4) } });
+  assert.equal((await exchange(upstreamSaid.port, [hex('05 01 00'), socks5Domain(1, 'a.test', 80)])).reply[3], 4, 'the SOCKS5 upstream\'s own reason');
 });
 
 test('SOCKS4 and 4a: the address or the name, CD 0x5a with the bound IPv4; users log in with user-id name:password', T, async () => {
