@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { DialAnswer } from '../../adapter/client-conn.js';
 import type { SocksAddr } from '../../core/addr.js';
 import type { ClientReader } from './client-reader.js';
-import type { SocksCommands } from './commands.js';
+import type { SocksCommandHandler, SocksCommands } from './commands.js';
 import { failureOf, type EncodeReply } from './reply-code.js';
 import type { SocksUsers } from './users.js';
 
@@ -38,4 +38,18 @@ export function dialAnswer(socket: Socket, encode: EncodeReply): DialAnswer {
       }),
     failed: (err) => closeWith(socket, encode(failureOf(err))),
   };
+}
+
+/**
+ * A command besides CONNECT, after the request and any login: its handler takes the connection,
+ * or, with none, the client is told "command not supported" and the connection closes.
+ */
+export function runCommand(c: HandshakeContext, handler: SocksCommandHandler | undefined, request: { version: 4 | 5; command: number; target: SocksAddr; user: string | undefined; encode: EncodeReply }): HandshakeResult {
+  const { version, command, target, user, encode } = request;
+  if (handler) handler({ version, socket: c.socket, reader: c.reader, src: c.src, target, user, encode });
+  else {
+    closeWith(c.socket, encode('command-not-supported'));
+    c.refused(`SOCKS${version}_COMMAND_NOT_SUPPORTED`, `SOCKS${version} command ${command} is not served`, user);
+  }
+  return ANSWERED;
 }

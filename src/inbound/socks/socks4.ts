@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../core/errors.js';
 import { decodeSocks4Request, encodeSocks4Reply, Socks4Command, Socks4Reply } from '../../codec/socks4.js';
 import type { EncodeReply } from './reply-code.js';
-import { ANSWERED, closeWith, dialAnswer, type HandshakeContext, type HandshakeResult } from './handshake.js';
+import { ANSWERED, closeWith, dialAnswer, runCommand, type HandshakeContext, type HandshakeResult } from './handshake.js';
 
 // SOCKS4 has one code for every failure; its reply carries IPv4 only.
 const encode: EncodeReply = (code, bound) => encodeSocks4Reply(code === 'succeeded' ? Socks4Reply.GRANTED : Socks4Reply.REJECTED, bound?.kind === 'ipv4' ? bound : undefined);
@@ -25,12 +25,5 @@ export async function socks4Handshake(c: HandshakeContext): Promise<HandshakeRes
     user = name;
   }
   if (command === Socks4Command.CONNECT) return { kind: 'connect', target, user, answer: dialAnswer(socket, encode) };
-  const handler = command === Socks4Command.BIND ? c.commands.bind : undefined;
-  if (!handler) {
-    closeWith(socket, encode('command-not-supported'));
-    c.refused('SOCKS4_COMMAND_NOT_SUPPORTED', `SOCKS4 command ${command} is not served`, user);
-    return ANSWERED;
-  }
-  handler({ version: 4, socket, reader, src: c.src, target, user, encode });
-  return ANSWERED;
+  return runCommand(c, command === Socks4Command.BIND ? c.commands.bind : undefined, { version: 4, command, target, user, encode });
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, errorCode } from '../../core/errors.js';
 import { AuthMethod, decodeGreeting, decodeRequest, decodeUserPassRequest, encodeMethodSelection, encodeReply, encodeUserPassReply, Socks5Command } from '../../codec/socks5.js';
 import type { SocksAddr } from '../../core/addr.js';
-import { ANSWERED, closeWith, dialAnswer, type HandshakeContext, type HandshakeResult } from './handshake.js';
+import { ANSWERED, closeWith, dialAnswer, runCommand, type HandshakeContext, type HandshakeResult } from './handshake.js';
 import { SOCKS5_REPLY, type EncodeReply } from './reply-code.js';
 
 const UNSPECIFIED: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
@@ -45,11 +45,5 @@ export async function socks5Handshake(c: HandshakeContext): Promise<HandshakeRes
   const { command, addr: target } = request;
   if (command === Socks5Command.CONNECT) return { kind: 'connect', target, user, answer: dialAnswer(socket, encode) };
   const handler = command === Socks5Command.BIND ? c.commands.bind : command === Socks5Command.UDP_ASSOCIATE ? c.commands.udpAssociate : undefined;
-  if (!handler) {
-    closeWith(socket, encode('command-not-supported'));
-    c.refused('SOCKS5_COMMAND_NOT_SUPPORTED', `SOCKS5 command ${command} is not served`, user);
-    return ANSWERED;
-  }
-  handler({ version: 5, socket, reader, src: c.src, target, user, encode });
-  return ANSWERED;
+  return runCommand(c, handler, { version: 5, command, target, user, encode });
 }
