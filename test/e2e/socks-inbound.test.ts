@@ -107,6 +107,8 @@ test('users: alice goes direct by a user rule (the target sees the client), bob 
   assert.equal(await seenThrough(['-p', '-x', `http://${locked}`, '--proxy-user', `alice:${PASSWORD}`]), client, 'HTTP Basic');
   assert.equal(await seenThrough(['-x', `http://${locked}`, '--proxy-user', 'bob:bob-Pw']), proxy);
   assert.equal(await seenThrough(['-x', `socks4a://alice%3A${encodeURIComponent(PASSWORD)}@${locked}`]), client, 'SOCKS4a with user-id name:password');
+  // A name on a direct rule is resolved by the daemon itself, where the lab names are unknown: REP 4.
+  assert.match(await seenThrough(['-x', `socks5h://alice:${encodeURIComponent(PASSWORD)}@${locked}`], LAB_HOSTS.web4), /^curl exit 97: .*\(4\)/);
 
   const wrong = await seenThrough(['--socks5', locked, '--proxy-user', 'alice:wrong']);
   assert.match(wrong, /^curl exit 97: .*(authentication failed|User was rejected)/i);
