@@ -78,9 +78,12 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
       const context: HandshakeContext = { socket, reader, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
       result = await HANDSHAKES[protocol](context);
     } catch (err) {
-      const last = protocol === 'http' ? httpRefusal(err) : undefined;
-      if (last && !socket.destroyed) socket.end(last, () => socket.destroy());
-      else if (!socket.destroyed) socket.destroy();
+      // A step that already wrote its last reply (REP 8) closes once that is flushed: not cut short here.
+      if (!socket.writableEnded && !socket.destroyed) {
+        const last = protocol === 'http' ? httpRefusal(err) : undefined;
+        if (last) socket.end(last, () => socket.destroy());
+        else socket.destroy();
+      }
       if (log.isLevelEnabled('debug')) log.debug({ src: formatAddr(src), protocol, reason: errorCode(err) }, `handshake failed: ${errorMessage(err)}`);
       return;
     }
