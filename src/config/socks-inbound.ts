@@ -7,11 +7,13 @@ export const DEFAULT_SOCKS_LISTEN = '127.0.0.1:1080';
 
 const listen = z.string().transform((text, ctx): SocksAddr => {
   try {
-    return parseHostPort(text);
+    const addr = parseHostPort(text);
+    if (addr.kind !== 'domain') return addr;
+    ctx.addIssue({ code: 'custom', message: `"${text}": listen on an IP address (127.0.0.1:1080, [::1]:1080), not a name`, input: text });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message, input: text });
-    return z.NEVER;
   }
+  return z.NEVER;
 });
 
 /** One login of the proxy inbound; the password is read from its file (one trailing newline trimmed), never written in the config. */
@@ -55,7 +57,7 @@ export interface SocksInboundConfig {
 
 /** A listen address only this host can reach. */
 export function isLoopbackListen(addr: SocksAddr): boolean {
-  return (addr.kind === 'ipv4' && addr.host.startsWith('127.')) || (addr.kind === 'ipv6' && addr.host === '::1') || (addr.kind === 'domain' && addr.host === 'localhost');
+  return (addr.kind === 'ipv4' && addr.host.startsWith('127.')) || (addr.kind === 'ipv6' && addr.host === '::1');
 }
 
 /** Reads each user's password file and refuses an open proxy on a reachable address; issues name the key path. */

@@ -36,6 +36,7 @@ test('a reachable address without users is refused unless allow_open; bad users 
     }),
   );
   assert.ok(bad.includes('inbounds.socks.0.port: unknown key'), bad.join());
+  assert.match(configIssues(() => validateConfig({ upstreams, inbounds: { socks: [{ listen: 'localhost:1080' }] } }))[0], /^inbounds\.socks\.0\.listen: "localhost:1080": listen on an IP address/);
   assert.ok(bad.some((i) => i.startsWith('inbounds.socks.0.users.0.name: ')), bad.join());
 });
 
