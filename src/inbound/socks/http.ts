@@ -2,11 +2,11 @@ import { ErrorCode } from '../../core/errors.js';
 import { CodecError } from '../../core/need-more.js';
 import { decodeBasicCredentials, decodeProxyRequest, encodeOriginRequest, encodeProxyResponse } from '../../codec/http-proxy-request.js';
 import { ANSWERED, closeWith, dialAnswer, type HandshakeContext, type HandshakeResult } from './handshake.js';
-import { httpStatusOf } from './reply-code.js';
+import { httpStatusOf, type ReplyCode } from './reply-code.js';
 
 const AUTH_REQUIRED = encodeProxyResponse(407, { 'Proxy-Authenticate': 'Basic realm="socksgate"' });
 
-/** The user of a valid `Proxy-Authorization: Basic`; undefined for none, another scheme or a wrong password. */
+/** `user`: who a valid `Proxy-Authorization: Basic` logs in; `tried`: the name of a wrong login; neither: no Basic login at all. */
 function loginOf(c: HandshakeContext, header: string | undefined): { user?: string; tried?: string } {
   if (header === undefined) return {};
   const credentials = decodeBasicCredentials(header);
@@ -33,7 +33,7 @@ export async function httpHandshake(c: HandshakeContext): Promise<HandshakeResul
     }
     user = login.user;
   }
-  const encode = (code: Parameters<typeof httpStatusOf>[0]) => encodeProxyResponse(httpStatusOf(code));
+  const encode = (code: ReplyCode) => encodeProxyResponse(httpStatusOf(code));
   if (request.path === undefined) return { kind: 'connect', target: request.target, user, answer: dialAnswer(socket, encode) };
   // The forwarded head goes in front of whatever body bytes came with it; the relay sends both upstream.
   reader.release();
