@@ -1,4 +1,19 @@
 import type { Socket } from 'node:net';
+import type { SocksAddr } from '../core/addr.js';
+
+/**
+ * A client that waits for word of the dial before any byte is relayed (a SOCKS or HTTP proxy
+ * client): the router tells it the outcome once, after the upstream dial succeeded or failed.
+ */
+export interface DialAnswer {
+  /**
+   * The upstream connection is up: writes the success reply, naming `bound` (the upstream
+   * connection's local address, where known). Resolves once written; rejects when the client left.
+   */
+  connected(bound: SocksAddr | undefined): Promise<void>;
+  /** The dial failed or a rule refused it: writes the failure reply that fits `err`, then closes (instead of a reset). */
+  failed(err: unknown): void;
+}
 
 /**
  * An accepted client connection as the stages after the inbound see it: a raw fd for the native
@@ -10,4 +25,6 @@ export interface ClientConn {
   socket(): Socket;
   /** Refuses the connection with a reset, so the application sees it failed. */
   reset(): void;
+  /** Present for a client that must be answered (see DialAnswer); absent: a diverted connection, reset on failure. */
+  readonly answer?: DialAnswer;
 }

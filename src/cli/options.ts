@@ -19,6 +19,7 @@ export function withConfigOptions<T>(yargs: Argv<T>) {
     })
     .option('redirect', { type: 'string', array: true, describe: `TCP listener for REDIRECT/DNAT rules, ADDR:PORT, repeatable (default ${DEFAULT_REDIRECT} when no --tproxy)` })
     .option('tproxy', { type: 'string', array: true, describe: 'Transparent (TPROXY) listener for TCP and UDP on the same port, ADDR:PORT, repeatable; [::]:PORT serves IPv4 and IPv6' })
+    .option('socks', { type: 'string', array: true, describe: 'Local SOCKS4/4a/5 and HTTP proxy listener, ADDR:PORT, repeatable (replaces inbounds.socks; no users: loopback only)' })
     .option('mark', { type: 'string', describe: 'SO_MARK for the daemon\'s own sockets (decimal or 0x hex), so rules can exclude them' })
     .option('relay', { type: 'string', choices: ['splice', 'copy'], describe: 'How established connections are relayed: splice (in the kernel, default) or copy (through Node)' })
     .option('optimistic-data', {
@@ -35,6 +36,7 @@ interface ConfigArgs extends DnsArgs, UdpArgs {
   upstream?: string[];
   redirect?: string[];
   tproxy?: string[];
+  socks?: string[];
   mark?: string;
   relay?: string;
   workers?: number;
@@ -70,6 +72,7 @@ export function configFromArgs(args: ConfigArgs & RulesArgs, upstreams: Upstream
     upstream: args.upstream,
     redirect: args.redirect,
     tproxy: args.tproxy,
+    socks: args.socks,
     mark: parseMark(args.mark),
     relay: args.relay,
     workers: args.workers,

@@ -17,6 +17,8 @@ export interface ExplainArgs {
   udp?: boolean;
   source?: string;
   inbound?: InboundKind;
+  /** The user a proxy-inbound client logged in as. */
+  user?: string;
 }
 
 /** A mistake in the command line itself (not the config): printed with the usage hint, exit 2. */
@@ -38,9 +40,10 @@ export function explainQuery(args: ExplainArgs): RouteQuery {
   if (args.source !== undefined && !isIP(args.source)) throw new ExplainUsageError(`--source "${args.source}": expected an IP address`);
   const network = args.udp ? 'udp' : 'tcp';
   const src = addrOf(args.source ?? (dst.kind === 'ipv6' ? '::' : '0.0.0.0'), 0);
-  // UDP reaches the daemon only through TPROXY.
-  const inbound = args.inbound ?? (network === 'udp' ? 'tproxy' : 'redirect');
-  return { network, inbound, src, dst, ...(args.domain !== undefined ? { host: args.domain } : {}) };
+  // UDP reaches the daemon only through TPROXY; a user logs in only at the proxy inbound.
+  const inbound = args.inbound ?? (args.user !== undefined ? 'socks' : network === 'udp' ? 'tproxy' : 'redirect');
+  if (args.user !== undefined && (args.user === '' || inbound !== 'socks')) throw new ExplainUsageError(`--user "${args.user}": only a client of the socks inbound logs in (a non-empty name, with --inbound socks or none)`);
+  return { network, inbound, src, dst, ...(args.domain !== undefined ? { host: args.domain } : {}), ...(args.user !== undefined ? { user: args.user } : {}) };
 }
 
 /** What the chosen outbound does with the flow, as the daemon would do it. */
@@ -66,7 +69,7 @@ export function formatExplanation(query: RouteQuery, decision: Decision, config:
   const port = query.dst.port === 0 ? ' (no port given)' : '';
   const where = decision.index < 0 ? (config.route.final === undefined ? 'no rule matched; route.final unset: the first upstream' : 'no rule matched: route.final') : `route.rules.${decision.index}`;
   return [
-    `flow:   ${query.network} ${formatAddr(query.src)} → ${formatAddr(query.dst)}${port}${name}, inbound ${query.inbound}`,
+    `flow:   ${query.network} ${formatAddr(query.src)} → ${formatAddr(query.dst)}${port}${name}, inbound ${query.inbound}${query.user !== undefined ? `, user ${query.user}` : ''}`,
     `rule:   ${decision.rule}   [${where}]`,
     `target: ${targetText(decision, query, config)}`,
   ].join('\n');
@@ -82,7 +85,8 @@ export const routeExplainModule: CommandModule = {
       .option('domain', { type: 'string', describe: 'The name the flow is known to be for (fake-IP mapping, sniffed TLS SNI / HTTP Host)' })
       .option('udp', { type: 'boolean', default: false, describe: 'A UDP flow (default TCP)' })
       .option('source', { type: 'string', describe: 'The client\'s address (default 0.0.0.0 / ::)' })
-      .option('inbound', { type: 'string', choices: ROUTE_INBOUNDS, describe: 'The inbound that recovered the flow (default redirect; tproxy with --udp)' }),
+      .option('inbound', { type: 'string', choices: ROUTE_INBOUNDS, describe: 'The inbound that recovered the flow (default redirect; tproxy with --udp; socks with --user)' })
+      .option('user', { type: 'string', describe: 'The user a client of the socks inbound logged in as (for user: rules)' }),
   handler: (args) => {
     let query: RouteQuery;
     try {

@@ -51,7 +51,7 @@ export function formatStatus(s: StatusSnapshot): string {
   // Bytes are counted once a flow ends (the kernel relays them until then), so live rows show none.
   const flows = table(
     ['ID', 'INBOUND', 'SRC', 'DST', 'OUTBOUND', 'AGE', 'BYTES', 'RULE'],
-    s.flows.map((f) => [String(f.id), f.inbound, f.src, f.target ? `${f.dst} (${f.target})` : f.dst, f.outbound, age(s.now - f.startedAt), '-', f.rule ?? '-']),
+    s.flows.map((f) => [String(f.id), f.user !== undefined ? `${f.inbound} (${f.user})` : f.inbound, f.src, f.target ? `${f.dst} (${f.target})` : f.dst, f.outbound, age(s.now - f.startedAt), '-', f.rule ?? '-']),
   );
   const udp = s.udp ? `UDP: ${s.udp.associations} associations, ${s.udp.replySockets} reply sockets\n` : '';
   return `socksgate pid ${s.pid}, up ${age(s.now - s.startedAt)}\n\n${upstreams}\n${s.flows.length} live TCP flows\n${flows}${udp}`;

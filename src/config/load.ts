@@ -7,6 +7,7 @@ import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
 import { chainIssues, type ChainConfig, type IndexedChain } from './chain.js';
+import { resolveSocksInbounds, type SocksInboundConfig } from './socks-inbound.js';
 import { ErrorCode } from '../core/errors.js';
 
 export const DEFAULT_REDIRECT = '127.0.0.1:12345';
@@ -30,6 +31,8 @@ export interface ConfigOverrides {
   upstream?: string[];
   redirect?: string[];
   tproxy?: string[];
+  /** `run --socks`: proxy inbound listeners, replacing the file's inbounds.socks. */
+  socks?: string[];
   mark?: number;
   relay?: string;
   workers?: number;
@@ -51,7 +54,7 @@ export interface ConfigOverrides {
  * entries with a URL; `chains` the ones with `chain:` (see config/chain.ts), whose names share the
  * upstreams' namespace.
  */
-export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams'> & { upstreams: UpstreamConfig[]; chains: ChainConfig[] }>;
+export type Config = DeepReadonly<Omit<ValidConfig, 'upstreams' | 'inbounds'> & { upstreams: UpstreamConfig[]; chains: ChainConfig[]; inbounds: { socks: SocksInboundConfig[] } }>;
 
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
@@ -81,6 +84,7 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): R
   if (flags.upstream?.length) merged.upstreams = flags.upstream;
   if (flags.redirect?.length) merged.redirect = flags.redirect;
   if (flags.tproxy?.length) merged.tproxy = flags.tproxy;
+  if (flags.socks?.length) merged.inbounds = { ...section(raw.inbounds), socks: flags.socks.map((listen) => ({ listen })) };
   if (flags.mark !== undefined) merged.mark = flags.mark;
   if (flags.relay !== undefined) merged.relay = flags.relay;
   if (flags.workers !== undefined) merged.workers = flags.workers;
@@ -102,8 +106,14 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides): R
   if (flags.optimisticData && Object.keys(flags.optimisticData).length) {
     merged.optimistic_data = { ...section(raw.optimistic_data), ...flags.optimisticData };
   }
-  if (merged.redirect === undefined && merged.tproxy === undefined) merged.redirect = [DEFAULT_REDIRECT];
+  // A daemon that serves only programs connecting to its proxy inbound needs no REDIRECT listener.
+  if (merged.redirect === undefined && merged.tproxy === undefined && !hasSocksInbound(merged.inbounds)) merged.redirect = [DEFAULT_REDIRECT];
   return merged;
+}
+
+function hasSocksInbound(inbounds: unknown): boolean {
+  const socks = section(inbounds).socks;
+  return Array.isArray(socks) && socks.length > 0;
 }
 
 /** A mapping from the file, or {} when absent (a non-mapping is left for the schema to report). */
@@ -160,12 +170,13 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
       return [];
     }
   });
+  const socks = resolveSocksInbounds(valid.inbounds.socks, env, issues);
   if (issues.length) throw new ConfigError(issues);
   issues.push(...routeNameIssues(valid.route, named), ...dnsViaIssues(valid.dns, named));
   if (issues.length) throw new ConfigError(issues);
   issues.push(...chainIssues(chains, new Set(named.map((n) => n.name))));
   if (issues.length) throw new ConfigError(issues);
-  return deepFreeze({ ...valid, upstreams, chains: chains.map((c) => c.chain) });
+  return deepFreeze({ ...valid, upstreams, chains: chains.map((c) => c.chain), inbounds: { socks } });
 }
 
 /** An upstream's or chain's name and its index in `upstreams`. */

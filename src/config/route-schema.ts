@@ -4,7 +4,7 @@ import { parsePortRange } from '../core/port-range.js';
 
 /** Where a flow can go besides an upstream (or a group) named in `upstreams`. */
 export const ROUTE_ACTIONS = ['direct', 'reject'] as const;
-export const ROUTE_INBOUNDS = ['redirect', 'tproxy', 'dns'] as const;
+export const ROUTE_INBOUNDS = ['redirect', 'tproxy', 'dns', 'socks'] as const;
 
 function validCidr(text: string, ctx: z.RefinementCtx): void {
   try {
@@ -40,7 +40,7 @@ export const domainMatchers = {
 export const DOMAIN_MATCH_KEYS = ['domain', 'domain_suffix', 'domain_keyword', 'domain_file'] as const;
 
 /** The keys that make a rule match something; a rule needs at least one. */
-export const MATCH_KEYS = ['cidr', 'cidr_file', 'domain', 'domain_suffix', 'domain_keyword', 'domain_file', 'port', 'network', 'source', 'inbound'] as const;
+export const MATCH_KEYS = ['cidr', 'cidr_file', 'domain', 'domain_suffix', 'domain_keyword', 'domain_file', 'port', 'network', 'source', 'inbound', 'user'] as const;
 
 /**
  * One routing rule: every matcher given must match (inside one, any listed value may). Then it
@@ -55,6 +55,8 @@ export const routeRuleSchema = z
     network: z.enum(['tcp', 'udp']).optional(),
     source: z.array(z.string().superRefine(validCidr)).min(1).optional(),
     inbound: oneOrMany(z.enum(ROUTE_INBOUNDS)).optional(),
+    /** The user a client of the SOCKS/HTTP proxy inbound logged in as (inbounds.socks[].users). */
+    user: z.array(z.string().min(1).max(255)).min(1).optional(),
     action: z.enum(ROUTE_ACTIONS).optional(),
     upstream: z.string().min(1).optional(),
   })

@@ -6,6 +6,7 @@ import { parseDnsUpstreamUrl } from './dns-upstream-url.js';
 import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { DOMAIN_MATCH_KEYS, domainMatchers, routeSchema } from './route-schema.js';
+import { inboundsSchema } from './socks-inbound.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
 
@@ -244,6 +245,8 @@ export const configSchema = z.strictObject({
   relay: z.enum(['splice', 'copy']).default('splice'),
   redirect: z.array(listenSocket).default([]),
   tproxy: z.array(listenSocket).default([]),
+  /** Listeners that programs connect to themselves (SOCKS4/4a/5 and HTTP proxy). */
+  inbounds: inboundsSchema.prefault({}),
   upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
   route: routeSchema.prefault({}),
   timeouts: z

@@ -20,6 +20,8 @@ import type { DaemonRules } from './rules.js';
 import { startUdpService } from './udp.js';
 import { TcpListeners } from './listeners.js';
 import { localAddressCheck } from './local-addresses.js';
+import { guardedListeners } from './guarded-listeners.js';
+import { SocksListeners } from './socks-listeners.js';
 import type { Observation } from './observation.js';
 import { createRouting, type DaemonState } from './reload.js';
 
@@ -67,11 +69,18 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     tcp.observer = new FakeIpFlowHolds(fakeIp, observe.flows);
     tcp.nameOf = (dst) => (dst.kind === 'domain' ? dst.host : fakeIp.nameOf(dst.host)?.name);
   }
-  const guard = new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server));
+  const guard = new LoopGuard(guardedListeners(config), outbounds.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
+  const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 });
+  try {
+    socks.update(config);
+  } catch (err) {
+    listeners.close();
+    throw err;
+  }
   const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, fakeIp });
-  const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
+  const state: DaemonState = { config, router, udpCounters, listeners, socks, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
   for (const outbound of outbounds) outbound.start();
   const memory = releaseMemoryAfterBursts(sessions);
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
@@ -80,6 +89,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const stop = async () => {
     memory.stop();
     listeners.close();
+    socks.close();
     observe.close();
     await dns.stop();
     state.udp?.stop();

@@ -12,6 +12,8 @@ import type { FlowRouter } from '../route/router.js';
 import { createUdpCounters, type UdpCounters } from '../adapter/udp-counters.js';
 import type { Observation } from './observation.js';
 import type { TcpListeners } from './listeners.js';
+import { guardedListeners } from './guarded-listeners.js';
+import type { SocksListeners } from './socks-listeners.js';
 import type { DaemonRules } from './rules.js';
 import type { UdpService } from './udp.js';
 
@@ -21,6 +23,8 @@ export interface DaemonState {
   readonly router: FlowRouter<WatchedOutbound>;
   readonly udpCounters: UdpCounters;
   readonly listeners: TcpListeners;
+  /** The proxy inbound's listeners (inbounds.socks). */
+  readonly socks: SocksListeners;
   readonly guard: LoopGuard;
   /** The per-flow settings new TCP flows read. */
   readonly session: { idleMs: number };
@@ -101,14 +105,22 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const effective: Config = deepFreeze({ ...next, dns: old.dns, sniff: old.sniff, optimistic_data: old.optimistic_data, relay: old.relay, log: { ...next.log, format: old.log.format } });
 
   const listeners = state.listeners.update(effective);
+  let socks: ReturnType<SocksListeners['update']>;
   let rules: ReturnType<DaemonRules['update']>;
   try {
-    rules = state.rules.update(effective);
+    socks = state.socks.update(effective);
   } catch (err) {
     state.listeners.update(old);
     throw err;
   }
-  state.guard.replace([...effective.redirect, ...effective.tproxy], effective.upstreams.map((u) => u.server));
+  try {
+    rules = state.rules.update(effective);
+  } catch (err) {
+    state.listeners.update(old);
+    state.socks.update(old);
+    throw err;
+  }
+  state.guard.replace(guardedListeners(effective), effective.upstreams.map((u) => u.server));
   state.router.swap(routing.outbounds, routing.route);
   if (newOutbounds) for (const outbound of routing.outbounds) outbound.start();
   state.session.idleMs = effective.timeouts.idle_s * 1000;
@@ -125,7 +137,7 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   log.level = effective.log.level;
   state.config = effective;
   log.info(
-    { changed, upstreams: effective.upstreams.map((u) => u.name), previousUpstreams: old.upstreams.map((u) => u.name), listenersAdded: listeners.added, listenersRemoved: listeners.removed, rules },
+    { changed, upstreams: effective.upstreams.map((u) => u.name), previousUpstreams: old.upstreams.map((u) => u.name), listenersAdded: [...listeners.added, ...socks.added], listenersRemoved: [...listeners.removed, ...socks.removed], rules },
     `config reloaded: ${changed.join(', ')} changed; new flows use it, established flows run on`,
   );
   if (ignored.length) log.warn({ keys: ignored }, `reload: ${ignored.join(', ')} changed but take effect only after a restart`);

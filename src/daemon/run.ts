@@ -84,7 +84,7 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
   }
   if (stopping) return stop(daemon);
   log.info(
-    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
+    { upstreams: config.upstreams.map((u) => u.name), redirect: config.redirect.map(formatAddr), tproxy: config.tproxy.map(formatAddr), socks: config.inbounds.socks.map((entry) => formatAddr(entry.listen)), mark: config.mark, fileLimit: files, ...(worker ? { worker } : {}) },
     worker ? 'worker running' : 'socksgate running',
   );
   // A worker whose primary is gone (even SIGKILLed) drains and exits.

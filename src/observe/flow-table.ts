@@ -6,6 +6,8 @@ import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
 export interface LiveFlow {
   readonly id: number;
   readonly inbound: string;
+  /** Who the client logged in as (proxy inbound); absent: nobody did. */
+  readonly user?: string;
   readonly src: string;
   readonly dst: string;
   /** The name asked of the upstream when it differs from dst (fake-IP, sniffed). */
@@ -40,6 +42,7 @@ export class FlowTable implements FlowObserver {
       return {
         id: flow.id,
         inbound: flow.inbound,
+        ...(flow.user !== undefined ? { user: flow.user } : {}),
         src: formatAddr(flow.src),
         dst,
         ...(shown && shown !== dst ? { target: shown } : {}),

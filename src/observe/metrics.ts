@@ -76,6 +76,9 @@ export class Metrics implements FlowObserver, DecisionObserver {
   private readonly flows: Counter<'inbound' | 'outbound' | 'outcome'>;
   private readonly bytes: Counter<'inbound' | 'outbound' | 'direction'>;
   private readonly failures: Counter<'outbound' | 'reason'>;
+  /** Flows of logged-in proxy-inbound clients, by user: their own series, so the others keep few labels. */
+  private readonly userFlows: Counter<'inbound' | 'user' | 'outcome'>;
+  private readonly userBytes: Counter<'inbound' | 'user' | 'direction'>;
   private readonly handshakeSeconds: Histogram<'upstream'>;
   private readonly dnsUpstreamSeconds: Histogram<'resolver' | 'outcome'>;
   /**
@@ -96,6 +99,8 @@ export class Metrics implements FlowObserver, DecisionObserver {
       registers,
     });
     this.failures = new (prom().Counter)({ name: 'socksgate_flow_failures_total', help: 'TCP flows that failed or were reset, by reason', labelNames: ['outbound', 'reason'], registers });
+    this.userFlows = new (prom().Counter)({ name: 'socksgate_user_flows_total', help: 'TCP flows of logged-in proxy-inbound clients ended, by user and how they ended', labelNames: ['inbound', 'user', 'outcome'], registers });
+    this.userBytes = new (prom().Counter)({ name: 'socksgate_user_flow_bytes_total', help: 'Bytes relayed by ended TCP flows of logged-in proxy-inbound clients, by user (up: client to upstream)', labelNames: ['inbound', 'user', 'direction'], registers });
     this.handshakeSeconds = new (prom().Histogram)({
       name: 'socksgate_upstream_handshake_seconds',
       help: 'From the TCP connect to the upstream proxy until its success reply',
@@ -175,6 +180,11 @@ export class Metrics implements FlowObserver, DecisionObserver {
     if (end.bytesUp) this.bytes.inc({ inbound, outbound, direction: 'up' }, end.bytesUp);
     if (end.bytesDown) this.bytes.inc({ inbound, outbound, direction: 'down' }, end.bytesDown);
     if (end.outcome !== 'closed' && end.reason) this.failures.inc({ outbound, reason: end.reason });
+    const { user } = flow;
+    if (user === undefined) return;
+    this.userFlows.inc({ inbound, user, outcome: end.outcome });
+    if (end.bytesUp) this.userBytes.inc({ inbound, user, direction: 'up' }, end.bytesUp);
+    if (end.bytesDown) this.userBytes.inc({ inbound, user, direction: 'down' }, end.bytesDown);
   }
 
   decided(network: 'tcp' | 'udp', decision: Decision): void {

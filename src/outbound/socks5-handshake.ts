@@ -11,12 +11,12 @@ import {
   encodeGreeting,
   encodeRequest,
   encodeUserPassRequest,
-  socks5ReplyReason,
 } from '../codec/socks5.js';
 import { NEED_MORE, type Decoder, type NeedMore } from '../core/need-more.js';
 import { decodeStep } from './handshake.js';
 import type { Handshake, HandshakeProgress } from '../adapter/handshake.js';
 import { runHandshake } from './socket-handshake.js';
+import { Socks5Refusal } from './upstream-refusal.js';
 
 export interface Socks5Credentials {
   readonly username: string;
@@ -154,7 +154,7 @@ export class Socks5Handshake implements Handshake {
       case 'reply': {
         const decoded = this.read(decodeReply, received);
         if (decoded === NEED_MORE) return NEED_MORE;
-        if (decoded.reply !== Socks5Reply.SUCCEEDED) throw new SgError(ErrorCode.UPSTREAM_REFUSED, `upstream refused: ${socks5ReplyReason(decoded.reply)}`);
+        if (decoded.reply !== Socks5Reply.SUCCEEDED) throw new Socks5Refusal(decoded.reply);
         this.boundAddr = decoded.bound;
         return undefined;
       }

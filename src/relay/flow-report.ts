@@ -26,7 +26,7 @@ export interface FlowInFlight {
 }
 
 function flowFields({ flow, outbound, rule, target }: FlowInFlight) {
-  const fields = { flowId: flow.id, inbound: flow.inbound, src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound, rule };
+  const fields = { flowId: flow.id, inbound: flow.inbound, ...(flow.user !== undefined ? { user: flow.user } : {}), src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound, rule };
   return target && target !== flow.dst ? { ...fields, target: formatAddr(target) } : fields;
 }
 

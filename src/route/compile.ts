@@ -13,6 +13,7 @@ import { NetworkMatcher } from './match/network.js';
 import { PortMatcher } from './match/port.js';
 import { PortSet } from './match/port-set.js';
 import { SourceMatcher } from './match/source.js';
+import { UserMatcher } from './match/user.js';
 
 /** What rules can send a flow to: the upstreams by name, and the actions. */
 export interface RouteTargets {
@@ -120,5 +121,6 @@ function compileMatchers(rule: Rule, index: number): Matcher[] {
     matchers.push(new SourceMatcher(builder.build(), listText('source', rule.source)));
   }
   if (rule.inbound) matchers.push(new InboundMatcher(typeof rule.inbound === 'string' ? [rule.inbound] : rule.inbound));
+  if (rule.user) matchers.push(new UserMatcher(rule.user));
   return matchers;
 }

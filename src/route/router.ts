@@ -105,5 +105,5 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
 }
 
 function withHost(flow: Flow, host: string): RouteQuery {
-  return { network: flow.network, inbound: flow.inbound, src: flow.src, dst: flow.dst, host };
+  return { network: flow.network, inbound: flow.inbound, src: flow.src, dst: flow.dst, host, user: flow.user };
 }

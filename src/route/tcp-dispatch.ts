@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { formatAddr, type SocksAddr } from '../core/addr.js';
+import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
-import type { ClientConn } from '../adapter/client-conn.js';
+import type { ClientConn, DialAnswer } from '../adapter/client-conn.js';
 import type { DialPlan } from '../adapter/handshake.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { Decision } from '../adapter/router.js';
@@ -40,18 +40,20 @@ export type DecideTcp = (flow: Flow, host: string | undefined) => Decision;
 /**
  * Carries one TCP flow: maps a fake-IP destination to its name, sniffs one from the client's first
  * bytes (when sniffing is on), asks the router, then dials through the chosen outbound and relays. A flow that Node
- * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans) runs in
- * the addon from accept to close; the others on Node sockets. Never rejects: whatever fails resets
- * the client and is reported once.
+ * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans, no client
+ * to answer) runs in the addon from accept to close; the others on Node sockets. Never rejects:
+ * whatever fails resets the client (or answers it, see DialAnswer) and is reported once.
  */
 export async function dispatchTcp(flow: Flow, client: ClientConn, decide: DecideTcp, deps: TcpDispatchDeps): Promise<void> {
   const startedAt = Date.now();
+  const { answer } = client;
   const mapped = deps.mapDestination ? deps.mapDestination(flow.dst) : flow.dst;
-  if (deps.sniff !== undefined && mapped !== undefined && mapped.kind !== 'domain') return runSocketSession(flow, mapped, startedAt, client.socket(), decide, deps);
+  // A client waiting for its reply sends nothing yet: there is nothing to sniff or take early.
+  if (deps.sniff !== undefined && !answer && mapped !== undefined && mapped.kind !== 'domain') return runSocketSession(flow, mapped, startedAt, client.socket(), decide, deps);
   const decision = decide(flow, mapped?.kind === 'domain' ? mapped.host : undefined);
   const { outbound } = decision;
   const f: FlowInFlight = { flow, outbound: outbound.name, rule: decision.rule, target: mapped, startedAt };
-  const needsNode = deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true;
+  const needsNode = answer !== undefined || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
   let plan: DialPlan | undefined;
   try {
     plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
@@ -63,7 +65,7 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
     return;
   }
   if (plan) return runNativeSession(f, client, plan, deps);
-  return dialAndRelay(f, client.socket(), outbound, deps);
+  return dialAndRelay(f, client.socket(), outbound, deps, answer);
 }
 
 /** Sniffs the client's first bytes for a name (TLS SNI, HTTP Host), then decides and dials. */
@@ -78,7 +80,13 @@ async function runSocketSession(flow: Flow, mapped: SocksAddr, startedAt: number
   return dialAndRelay({ flow, outbound: outbound.name, rule: decision.rule, target, startedAt }, client, outbound, deps);
 }
 
-async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
+/** The upstream connection's local address (the bound address a SOCKS reply names), where Node knows it. */
+function localAddressOf(upstream: Socket): SocksAddr | undefined {
+  const { localAddress, localPort } = upstream;
+  return localAddress !== undefined && localPort !== undefined ? addrOf(localAddress, localPort) : undefined;
+}
+
+async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound, deps: TcpDispatchDeps, answer?: DialAnswer): Promise<void> {
   const { flow, target } = f;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
@@ -87,7 +95,7 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
   if (client.destroyed) abort.abort();
 
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
-  const earlyData = target !== undefined && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
+  const earlyData = target !== undefined && !answer && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
   deps.observer?.opened(flow, outbound.name, target, f.rule);
   let upstream: Socket;
   try {
@@ -95,11 +103,14 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
     upstream = await outbound.dial(target, { flowId: flow.id, signal: abort.signal, earlyData });
   } catch (err) {
     reportDialFailure(f, err, deps);
-    if (!client.destroyed) client.resetAndDestroy();
+    if (answer) answer.failed(err);
+    else if (!client.destroyed) client.resetAndDestroy();
     return;
   } finally {
     client.off('close', onClientGone);
   }
+  // Only now, with the outcome known, does a proxy client get its reply; its next bytes are the relay's.
+  if (answer && !client.destroyed && !upstream.destroyed) await answer.connected(localAddressOf(upstream)).catch(() => client.destroy());
 
   const sentEarly = (await earlyData)?.length;
   // The client may have left (or the upstream dropped) just as the dial finished: nothing is left to

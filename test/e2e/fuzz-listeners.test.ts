@@ -1,6 +1,6 @@
 // Live fuzz of every listener: the daemon runs through its CLI in the client namespace with a
-// REDIRECT listener, a TPROXY listener (TCP and UDP), a DNS listener (UDP and TCP), metrics and the
-// control socket, and for SG_FUZZ_LIVE_S seconds (15 in CI; scripts/fuzz: 600) a fuzz client there
+// REDIRECT listener, a TPROXY listener (TCP and UDP), a DNS listener (UDP and TCP), the local
+// SOCKS/HTTP proxy inbound, metrics and the control socket, and for SG_FUZZ_LIVE_S seconds (15 in CI; scripts/fuzz: 600) a fuzz client there
 // (fixtures/listener-fuzz.mjs) sends random bytes over many short connections and random datagrams
 // to each of them, and to diverted destinations (so sniffing and relaying see them too). Connections
 // straight to the REDIRECT or TPROXY port are refused by design (no original destination, or a loop
@@ -44,6 +44,7 @@ const LIVE_S = Number(process.env.SG_FUZZ_LIVE_S ?? 15);
 const SEED = Number(process.env.SG_FUZZ_SEED ?? Date.now() % 0x7fffffff);
 const DNS = '127.0.0.53';
 const METRICS = '127.0.0.1:9464';
+const SOCKS = '127.0.0.1:1080';
 const ECHO_TCP = 7;
 const ECHO_UDP = 7001;
 /** Associations expire after 2 s, so the file descriptors they hold are back within the settle wait. */
@@ -96,6 +97,7 @@ function targets(control: string) {
   return {
     tcp: [
       `127.0.0.1:${REDIRECT_PORT}`,
+      SOCKS,
       `127.0.0.1:${TPROXY_PORT}`,
       `[::1]:${TPROXY_PORT}`,
       `${DNS}:53`,
@@ -179,6 +181,9 @@ test(`live fuzz: random bytes to every TCP and UDP listener for ${LIVE_S} s; the
       '    name: dante',
       `redirect: ['127.0.0.1:${REDIRECT_PORT}']`,
       `tproxy: ['[::]:${TPROXY_PORT}']`,
+      // A short handshake deadline: a silent fuzz connection to the proxy inbound is closed before the fds are counted.
+      `inbounds: { socks: [{ listen: '${SOCKS}' }] }`,
+      'timeouts: { handshake_ms: 2000 }',
       'dns:',
       `  listen: ${DNS}:53`,
       `  upstreams: [tcp://${lab.addr.internet}:53]`,

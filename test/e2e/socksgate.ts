@@ -6,7 +6,7 @@ import { waitForLog, type Lab, type LabProcess, type NsRef } from './lab.js';
 export const REDIRECT_PORT = 12345;
 export const TPROXY_PORT = 12347;
 export const DAEMON_MARK = 2;
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
 /** The node flags of a main.js's shebang (`#!/usr/bin/env -S node …`), so it runs as its bin does. */
 export function shebangFlags(main: string): string[] {

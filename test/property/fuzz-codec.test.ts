@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeConnectRequest, decodeConnectResponse, encodeConnectRequest, MAX_HEAD_BYTES } from '../../src/codec/http-connect.js';
+import { decodeProxyRequest } from '../../src/codec/http-proxy-request.js';
 import { decodeDnsTcpFrame, encodeDnsTcpFrame } from '../../src/codec/dns-tcp-frame.js';
 import { decodeSocksAddr, encodeSocksAddr } from '../../src/codec/socks-addr.js';
 import { decodeSocks4Reply, decodeSocks4Request, encodeSocks4Reply, encodeSocks4Request } from '../../src/codec/socks4.js';
@@ -25,6 +26,15 @@ import {
 } from '../helpers/codec-arbitraries.js';
 import { fuzzRuns, streamDecoderProperty, type StreamDecode } from '../helpers/fuzz.js';
 import { fuzzInputs } from '../helpers/mutate.js';
+
+/** An absolute-form request as a browser sends it to a proxy, with a Proxy-Authorization header. */
+const absoluteRequest = fc
+  .tuple(fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE'), httpAddr, fc.stringMatching(/^\/[a-z0-9/?=&.%-]{0,40}$/), basicAuth)
+  .map(([method, addr, path, auth]) => {
+    const host = addr.kind === 'ipv6' ? `[${addr.host}]` : addr.host;
+    const authLine = auth ? `Proxy-Authorization: Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}\r\n` : '';
+    return Buffer.from(`${method} http://${host}:${addr.port}${path} HTTP/1.1\r\nHost: ${host}\r\n${authLine}Accept: */*\r\n\r\n`, 'latin1');
+  });
 
 /** A response head of exactly `size` bytes (one long header): around the 16 KiB limit. */
 function headOfSize(size: number): Buffer {
@@ -54,6 +64,11 @@ const targets: Array<[string, StreamDecode, fc.Arbitrary<Buffer>]> = [
   ],
   ['socks4 reply', decodeSocks4Reply, fc.tuple(byte, ipv4Text, port).map(([code, host, p]) => encodeSocks4Reply(code, { kind: 'ipv4', host, port: p }))],
   ['http CONNECT request', decodeConnectRequest, fc.tuple(httpAddr, basicAuth).map(([addr, auth]) => encodeConnectRequest(addr, { basicAuth: auth }))],
+  [
+    'http proxy request',
+    decodeProxyRequest,
+    fc.oneof(fc.tuple(httpAddr, basicAuth).map(([addr, auth]) => encodeConnectRequest(addr, { basicAuth: auth })), absoluteRequest),
+  ],
   ['http CONNECT response', decodeConnectResponse, fc.oneof({ weight: 9, arbitrary: connectResponse.map(encodeConnectResponse) }, nearHeadLimit)],
   [
     'socks5 UDP header',

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { decodeBasicCredentials } from '../../src/codec/http-proxy-request.js';
 import { parseIpBlock } from '../../src/codec/ip-block.js';
 import { decodeIpv4, decodeIpv6, encodeIp, parseIp } from '../../src/codec/ip.js';
 import { decodeSockaddr, encodeSockaddr } from '../../src/codec/sockaddr.js';
@@ -41,6 +42,18 @@ test('fuzz IP bytes and text: decoders give text or a CodecError at any offset; 
         assert.ok(parsed === undefined || parsed.length === (kind === 'ipv4' ? 4 : 16));
         outcomeOf(() => encodeIp(kind, text));
       }
+    }),
+    fuzzRuns(),
+  );
+});
+
+test('fuzz Proxy-Authorization values: credentials, undefined (another scheme) or a CodecError', () => {
+  const basic = fc.tuple(utf8(0, 40, true), utf8(0, 40, true)).map(([u, p]) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`);
+  const value = fc.oneof(basic, basic.map((v) => v.slice(0, v.length - 1)), fc.string({ unit: 'binary', maxLength: 64 }));
+  fc.assert(
+    fc.property(value, (text) => {
+      const outcome = outcomeOf(() => decodeBasicCredentials(text));
+      if ('value' in outcome && outcome.value !== undefined) assert.equal(typeof outcome.value.password, 'string');
     }),
     fuzzRuns(),
   );

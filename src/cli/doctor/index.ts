@@ -15,6 +15,7 @@ import { dnsLeakFindings } from './dns-leak.js';
 import { installedRulesFindings } from './installed-rules.js';
 import { backendFindings, kernelFindings, policyRoutingFindings } from './kernel.js';
 import { failed, finding, formatFinding, type Finding } from './report.js';
+import { socksInboundFindings } from './socks-inbound.js';
 import { probeSocks5, type ProbeSettings } from './upstream-socks5.js';
 
 interface DoctorArgs {
@@ -75,6 +76,9 @@ async function doctor(config: Config, args: DoctorArgs): Promise<boolean> {
   const dns = dnsLeakFindings(plan, rules[0]?.status === 'ok', upstreamUdp);
   print(dns);
   all.push(...dns);
+  const inbounds = await socksInboundFindings(config.inbounds.socks, settings);
+  print(inbounds);
+  all.push(...inbounds);
   return !failed(all);
 }
 

@@ -1,7 +1,7 @@
 import type { InboundKind } from '../../core/flow.js';
 import { listText, type Matcher, type MatchInput } from './matcher.js';
 
-/** Which inbound recovered the flow (redirect, tproxy, dns). */
+/** Which inbound recovered the flow (redirect, tproxy, dns, socks). */
 export class InboundMatcher implements Matcher {
   constructor(private readonly inbounds: readonly InboundKind[]) {}
 

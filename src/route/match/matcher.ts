@@ -12,6 +12,8 @@ export interface RouteQuery {
   readonly dst: SocksAddr;
   /** The destination's domain name, when one is known. */
   readonly host?: string;
+  /** The user the client logged in as (SOCKS/HTTP proxy inbound), when it did. */
+  readonly user?: string;
 }
 
 const UNPARSED = -3;

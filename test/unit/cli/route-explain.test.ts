@@ -30,6 +30,7 @@ route:
     - { inbound: tproxy, network: udp, port: [443], action: reject }
     - { domain_suffix: [video.example], upstream: backup }
     - { domain_suffix: [chain.example], upstream: cascade }
+    - { inbound: socks, user: [alice], action: direct }
 `,
 );
 const config = loadConfig(configFile);
@@ -70,6 +71,15 @@ test('port, network, source and inbound come from the flags; --port wins over DE
     'target: reject: the datagram is dropped and counted',
   ]);
   assert.equal(explain('203.0.113.5:443', { udp: true, inbound: 'dns' })[1], 'rule:   final → dante   [no rule matched: route.final]');
+});
+
+test('--user: a client of the socks inbound (the inbound implied), matched by user rules', () => {
+  assert.deepEqual(explain('203.0.113.5:443', { user: 'alice' }).slice(0, 2), [
+    'flow:   tcp 0.0.0.0:0 → 203.0.113.5:443, inbound socks, user alice',
+    'rule:   inbound=[socks] user=[alice] → direct   [route.rules.7]',
+  ]);
+  assert.equal(explain('203.0.113.5:443', { user: 'bob', inbound: 'socks' })[1], 'rule:   final → dante   [no rule matched: route.final]');
+  assert.throws(() => explainQuery({ dest: '203.0.113.5', user: 'alice', inbound: 'redirect' }), ExplainUsageError);
 });
 
 test('no rule matches: final, and the port shown as not given', () => {

@@ -49,7 +49,7 @@ test('a rule gives exactly one of action and upstream', () => {
 
 test('a rule without a matcher is refused (final covers everything else)', () => {
   assert.deepEqual(issuesOf({ rules: [{ action: 'direct' }] }), [
-    'route.rules.0: a rule needs at least one of cidr, cidr_file, domain, domain_suffix, domain_keyword, domain_file, port, network, source, inbound (use route.final for everything else)',
+    'route.rules.0: a rule needs at least one of cidr, cidr_file, domain, domain_suffix, domain_keyword, domain_file, port, network, source, inbound, user (use route.final for everything else)',
   ]);
 });
 
@@ -66,7 +66,8 @@ test('bad values inside a matcher are named down to their index', () => {
       { source: ['lan'], action: 'direct' },
       { port: [25, '6889-6881', '65536', 70000, 'http'], action: 'reject' },
       { network: 'icmp', action: 'reject' },
-      { inbound: ['socks'], action: 'reject' },
+      { inbound: ['sock'], action: 'reject' },
+      { user: [''], action: 'reject' },
     ],
   });
   assert.deepEqual(issues.map((i) => i.slice(0, i.indexOf(':'))), [
@@ -78,6 +79,7 @@ test('bad values inside a matcher are named down to their index', () => {
     'route.rules.2.port.4',
     'route.rules.3.network',
     'route.rules.4.inbound',
+    'route.rules.5.user.0',
   ]);
 });
 

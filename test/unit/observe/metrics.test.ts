@@ -40,6 +40,23 @@ test('flows are counted at start and end: active, totals by outcome, bytes, fail
   assert.equal(value(text, 'socksgate_upstream_handshake_seconds_bucket{le="0.005",upstream="a"}'), 1);
 });
 
+test('a logged-in proxy-inbound client: its user in the status table and in the per-user series', async () => {
+  const metrics = new Metrics({ udp: () => undefined, dns: () => undefined });
+  const table = new FlowTable(metrics);
+  const flow = newFlow({ network: 'tcp', inbound: 'socks', user: 'alice', src: { kind: 'ipv4', host: '127.0.0.1', port: 40000 }, dst: { kind: 'domain', host: 'example.test', port: 443 } });
+  table.opened(flow, 'direct', flow.dst, 'user=[alice] → direct');
+  assert.deepEqual(table.list().map((f) => [f.inbound, f.user, f.dst]), [['socks', 'alice', 'example.test:443']]);
+  table.closed(flow, 'direct', { outcome: 'closed', bytesUp: 10, bytesDown: 20 });
+  const text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_flows_total{inbound="socks",outbound="direct",outcome="closed"}'), 1);
+  assert.equal(value(text, 'socksgate_user_flows_total{inbound="socks",user="alice",outcome="closed"}'), 1);
+  assert.equal(value(text, 'socksgate_user_flow_bytes_total{inbound="socks",user="alice",direction="down"}'), 20);
+  // Flows without a user add no per-user series.
+  table.opened(flowTo(80), 'a', undefined, 'final → a');
+  table.closed(flowTo(80), 'a', { outcome: 'closed', bytesUp: 1, bytesDown: 1 });
+  assert.equal((await metrics.registry.metrics()).match(/^socksgate_user_flows_total\{/gm)?.length, 1);
+});
+
 test('UDP and DNS counters kept elsewhere are read at scrape time', async () => {
   const counters = createUdpCounters();
   const resolver = { queries: 0, cacheHits: 0, rejected: 0, upstreamQueries: 0 };

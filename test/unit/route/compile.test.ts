@@ -105,6 +105,19 @@ test('every matcher key: domain (exact), domain_suffix, domain_keyword, source, 
   assert.equal(route.decide(flow('203.0.113.53', 53, { inbound: 'dns' })).outbound, backup);
 });
 
+test('user and inbound: socks select proxy-inbound clients by their login', () => {
+  const route = routeOf({
+    rules: [
+      { inbound: 'socks', user: ['alice'], action: 'direct' },
+      { inbound: 'socks', action: 'reject' },
+    ],
+  });
+  assert.equal(route.decide(flow('203.0.113.1', 443, { inbound: 'socks', user: 'alice' })).rule, 'inbound=[socks] user=[alice] → direct');
+  assert.equal(route.decide(flow('203.0.113.1', 443, { inbound: 'socks', user: 'bob' })).index, 1);
+  assert.equal(route.decide(flow('203.0.113.1', 443, { inbound: 'socks' })).index, 1);
+  assert.equal(route.decide(flow('203.0.113.1', 443, { user: 'alice' })).index, -1, 'a redirected flow is not a socks one');
+});
+
 test('each decision names its rule as logs show it: matchers then the target', () => {
   const nets = listFile('192.0.2.0/24\n# a comment\n198.51.100.0/24\n');
   const names = listFile('full:ads.example\nkeyword:tracker\n');

@@ -12,6 +12,7 @@ import { NetworkMatcher } from '../../../src/route/match/network.js';
 import { PortSet } from '../../../src/route/match/port-set.js';
 import { PortMatcher } from '../../../src/route/match/port.js';
 import { SourceMatcher } from '../../../src/route/match/source.js';
+import { UserMatcher } from '../../../src/route/match/user.js';
 
 /** A flow as matchers see it (each its own MatchInput, as each decision resets the route's). */
 const query = (fields: Partial<RouteQuery> = {}): MatchInput =>
@@ -86,4 +87,20 @@ test('listText shows up to eight values, then how many there are', () => {
   const many = Array.from({ length: 9 }, (_, i) => `${i}.example`);
   assert.equal(listText('domain', many.slice(0, 8)), `domain=[${many.slice(0, 8).join(',')}]`);
   assert.equal(listText('domain', many), `domain=[${many.slice(0, 8).join(',')},…] (9 entries)`);
+});
+
+test('user: the name a proxy-inbound client logged in as; a flow without one never matches', () => {
+  const m = new UserMatcher(['alice', 'bob']);
+  assert.ok(m.matches(query({ inbound: 'socks', user: 'alice' })));
+  assert.ok(!m.matches(query({ inbound: 'socks', user: 'carol' })));
+  assert.ok(!m.matches(query({ inbound: 'socks' })));
+  assert.ok(!m.matches(query({ user: 'Alice' })), 'names are compared exactly');
+  assert.equal(String(m), 'user=[alice,bob]');
+});
+
+test('inbound: socks is one of the inbounds', () => {
+  const m = new InboundMatcher(['socks']);
+  assert.ok(m.matches(query({ inbound: 'socks' })));
+  assert.ok(!m.matches(query()));
+  assert.equal(String(m), 'inbound=[socks]');
 });

@@ -88,3 +88,46 @@ test('a client gone while the dial finishes: the upstream is closed and the flow
   assert.equal(obs.closed[0]?.end.reason, ErrorCode.CLIENT_RESET);
   assert.equal(sessions.size, 0);
 });
+
+test('a client to answer (proxy inbound): told the outcome instead of reset, the success before the relay starts, never the native path', { timeout: 10_000 }, async () => {
+  const upstream = await startFakeSocks5({ reply: 'echo' });
+  cleanups.push(() => upstream.close());
+  const socks5 = createOutbound({ name: 'fake', protocol: 'socks5', server: addrOf('127.0.0.1', upstream.port), pipelining: 'off' }, testOutboundSettings(), pino({ level: 'silent' }));
+  const deps = { idleMs: 0, relay: relayTcpSpliced, native: true, sessions: new Sessions(), log: pino({ level: 'silent' }) };
+  const { client, accepted } = await acceptedPair(cleanups);
+  const told: string[] = [];
+  const conn = new AcceptedClient(accepted.fd);
+  const answered = {
+    fd: accepted.fd,
+    socket: () => conn.socket(),
+    reset: () => told.push('reset'),
+    answer: {
+      connected: async (bound: unknown) => {
+        told.push(`connected ${JSON.stringify(bound && typeof bound === 'object' && 'host' in bound ? (bound as { host: string }).host : bound)}`);
+        conn.socket().write('reply;');
+      },
+      failed: (err: unknown) => told.push(`failed ${(err as { code: string }).code}`),
+    },
+  };
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('198.51.100.2', 80), inbound: 'socks', user: 'alice' });
+  const echoed = new Promise<string>((resolve) => {
+    let text = '';
+    client.on('data', (d: Buffer) => {
+      text += String(d);
+      if (text.endsWith('ping')) resolve(text);
+    });
+  });
+  // Not awaited: it settles when the relay ends.
+  void dispatchTcp(flow, answered, () => ({ outbound: socks5, rule: 'final → fake', index: -1, action: 'upstream' }), deps);
+  client.write('ping');
+  assert.equal(await echoed, 'reply;ping', 'the reply comes first, then the relayed bytes');
+  assert.deepEqual(told, ['connected "127.0.0.1"']);
+  client.destroy();
+
+  const refused = await acceptedPair(cleanups);
+  const refusedConn = new AcceptedClient(refused.accepted.fd);
+  const failures: string[] = [];
+  const reject = createOutbound({ name: 'gone', protocol: 'socks5', server: addrOf('127.0.0.1', await closedPort()), pipelining: 'off' }, testOutboundSettings(), pino({ level: 'silent' }));
+  await dispatchTcp(flow, { fd: refused.accepted.fd, socket: () => refusedConn.socket(), reset: () => failures.push('reset'), answer: { connected: async () => undefined, failed: (err) => failures.push((err as { code: string }).code) } }, () => ({ outbound: reject, rule: 'final → gone', index: -1, action: 'upstream' }), deps);
+  assert.deepEqual(failures, [ErrorCode.UPSTREAM_UNREACHABLE]);
+});
