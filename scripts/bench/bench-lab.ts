@@ -80,8 +80,8 @@ export async function waitListening(lab: Lab, ns: string, port: number, timeoutM
   }
 }
 
-/** Empty mangle tables and no TPROXY routing in the client namespace, both families. */
-export async function clearTproxyUdp(lab: Lab): Promise<void> {
+/** Empty mangle tables and no TPROXY routing in the client namespace, both families (TCP and UDP rules alike). */
+export async function clearTproxy(lab: Lab): Promise<void> {
   for (const v6 of [false, true]) {
     await lab.exec('client', v6 ? 'ip6tables-restore' : 'iptables-restore', [], {
       input: '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n',

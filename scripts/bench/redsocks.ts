@@ -22,22 +22,14 @@
  * as the redsocks user with ambient CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_BIND_SERVICE (a
  * reply socket bound to a remote port < 1024, e.g. 53): the rules still skip it by uid, as for TCP.
  */
-import { spawnSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
 import { REDIRECT_PORT, waitListening } from './bench-lab.js';
+import { PEER_USER as REDSOCKS_USER } from './peers.js';
 
-export const REDSOCKS_USER = 'redsocks';
 /** RLIMIT_NOFILE hard limit on these machines (KERNEL.md). */
 const NOFILE = 20_000;
-
-export function redsocksUid(): number {
-  const r = spawnSync('id', ['-u', REDSOCKS_USER], { encoding: 'utf8' });
-  const uid = Number(r.stdout.trim());
-  if (r.status !== 0 || !Number.isInteger(uid)) throw new Error(`no user ${REDSOCKS_USER} (the redsocks package creates it)`);
-  return uid;
-}
 
 function quoted(s: string): string {
   if (/["\\\n]/.test(s)) throw new Error(`redsocks config: cannot quote ${JSON.stringify(s)}`);

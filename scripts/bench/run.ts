@@ -1,14 +1,17 @@
 /**
  * socksgate benchmark: the same figures through socksgate (its default relay, and `--relay copy`
- * when the build has that option), redsocks (Debian, its default which splices, and with
- * `splice = off`) and direct (no proxy), side by side in one run, Dante as the upstream, in
- * network namespaces built with test/e2e/lab.ts. Prints a markdown table (ratios socksgate /
- * redsocks) on stdout and writes it to bench-out/latest.md (+ latest.json, raw; socksifier logs in
- * bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon taken after the build
- * (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run changes nothing.
+ * when the build has that option), the C peers — redsocks (Debian, its default which splices, and
+ * with `splice = off`), ipt2socks and hev-socks5-tproxy (built from source snapshots, peers.ts) —
+ * and direct (no proxy), side by side in one run, Dante as the upstream, in network namespaces
+ * built with test/e2e/lab.ts. Prints markdown tables, one per group of figures, with a
+ * "socksgate ÷ best peer" column, on stdout and writes them to bench-out/latest.md (+ latest.json,
+ * raw; socksifier logs in bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon
+ * taken after the build (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run
+ * changes nothing.
  *
  *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem,dns,udp] [--runs N]
  *                                               [--profile] [--no-build] [--upstream dante|microsocks]
+ *                                               [--ipt2socks PATH] [--hev PATH]
  *
  *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
  *               (full: 5 s, 5 s, 5,000; ~10 min)
@@ -19,6 +22,8 @@
  *   --profile   one extra (uncounted) socksgate bulk run and connections/s run under
  *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
+ *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
+ *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)
  *
  * Figures (see each measure-*.ts):
  *   1. bulk TCP (measure-bulk.ts): iperf3, 1 and 8 streams, upload and download: Gbit/s and the
@@ -28,13 +33,20 @@
  *      round trips, without and with username/password (a second Dante with the username method)
  *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000;
  *      then socksgate alone and with --workers 2, each process capped at CAP_CPUS (cpu-cap.ts)
- *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, growth
- *      across waves
+ *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, RSS of the
+ *      whole daemon at start and idle, growth across waves and RSS after the last wave vs before
+ *      the first
+ *   start-up to listening of every socksifier (from the bulk and connections/s runs), and a bare
+ *      `node -e 0` (bare-node.ts) in the same namespace
  *   5a. UDP (measure-udp.ts, udp-echo-load.mjs): a UDP echo through Dante's UDP ASSOCIATE,
- *      socksgate (--tproxy) vs redsocks' redudp, both by TPROXY: datagrams/s with 64 in flight,
- *      round-trip ms, CPU s/100,000
+ *      socksgate (--tproxy), redsocks' redudp, ipt2socks and hev-socks5-tproxy, all by TPROXY:
+ *      datagrams/s with 64 in flight, round trip median and p99, CPU s/100,000
  *   5b. DNS (measure-dns.ts, dns-load.mjs): queries/s through socksgate's resolver, cached and
  *      uncached, CPU s/10,000, and an uncached query's latency in round trips of the 20 ms link
+ *      (the peers have no resolver: measure-dns.ts DNS_ABSENT)
+ * Diversion: TCP by REDIRECT, except hev-socks5-tproxy (TPROXY only); UDP by TPROXY. Each
+ * socksifier's own upstream traffic is skipped by its mark (socksgate, hev) or uid (redsocks,
+ * ipt2socks: no SO_MARK option; peers.ts PEER_USER).
  * Direct: the client reaches the internet namespace through the proxy namespace's IP forwarding
  * (enabled there only while direct is measured) instead of through a SOCKS server.
  *
@@ -52,6 +64,7 @@ import { fileURLToPath } from 'node:url';
 import { LAB_ADDR, createLab, type Lab } from '../../test/e2e/lab.js';
 import { ECHO_PORT, startBenchDante, startServers, type DanteHandle, type Servers } from './bench-lab.js';
 import { compileDelayLine, createDelayLab } from './delay-line.js';
+import { bareNodeMs } from './bare-node.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
@@ -60,8 +73,9 @@ import { runMemory, STEADY_MS } from './measure-memory.js';
 import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
 import { danteLoginMs, runTtfb } from './measure-ttfb.js';
 import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
+import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
-import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
+import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, renderMarkdown, type Results } from './table.js';
 import { median, processTree, say } from './util.js';
 
@@ -79,10 +93,12 @@ interface Options {
   only: Set<Figure>;
   /** The SOCKS server for the bulk, connections/s and memory figures (ttfb always uses Dante). */
   upstream: 'dante' | 'microsocks';
+  /** Peer binaries given on the command line (peers.ts fills in the rest). */
+  peers: Partial<PeerBinaries>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES), upstream: 'dante' };
+  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES), upstream: 'dante', peers: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -97,6 +113,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--profile') o.profile = true;
     else if (a.startsWith('--runs')) o.runs = Number(value());
     else if (a.startsWith('--waves')) o.waves = Number(value());
+    else if (a.startsWith('--ipt2socks')) o.peers.ipt2socks = value();
+    else if (a.startsWith('--hev')) o.peers.hev = value();
     else if (a.startsWith('--upstream')) {
       const v = value();
       if (v !== 'dante' && v !== 'microsocks') throw new Error('--upstream: dante or microsocks');
@@ -136,7 +154,7 @@ function treeHash(dir: string): string {
   return h.digest('hex').slice(0, 10);
 }
 
-function versions(): Record<string, string> {
+function versions(peers: PeerBinaries): Record<string, string> {
   const pkg = (p: string) => cmdOut('dpkg-query', ['-W', '-f=${Version}', p]);
   const rev = cmdOut('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   const dirty = cmdOut('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? '+dirty src' : '';
@@ -144,6 +162,7 @@ function versions(): Record<string, string> {
     socksgate: `${rev}${dirty} (measured dist/ sha256 ${treeHash(path.join(OUT, 'socksgate-under-test/dist'))})`,
     node: process.version,
     redsocks: pkg('redsocks'),
+    ...peerVersions(peers),
     dante: pkg('dante-server'),
     iperf3: pkg('iperf3'),
     wrk: pkg('wrk'),
@@ -199,7 +218,7 @@ function saveLogs(lab: Lab): void {
   const dest = path.join(OUT, 'logs', lab.id);
   try {
     for (const f of fs.readdirSync(lab.dir)) {
-      if (!/^(socksgate|redsocks|delay-line|bench-danted).*\.log$/.test(f)) continue;
+      if (!/^(socksgate|redsocks|ipt2socks|hev|delay-line|bench-danted).*\.log$/.test(f)) continue;
       fs.mkdirSync(dest, { recursive: true });
       fs.copyFileSync(path.join(lab.dir, f), path.join(dest, f));
     }
@@ -238,6 +257,9 @@ async function smoke(lab: Lab, running: Running, url: string): Promise<void> {
     throw new Error(`${running.id}: curl ${url} failed (exit ${c.code}, ${c.stdout} ${c.stderr.trim()})\n${running.proc?.output() ?? ''}`);
   }
 }
+
+/** Socksifiers that hold 6 fds per relayed connection (two sockets and two splice pipes). */
+const SIX_FDS: readonly VariantId[] = ['redsocks', 'ipt2socks', 'hev'];
 
 /** Share of a CPU each socksgate process may use in the capped connections/s runs. */
 const CAP_CPUS = 0.2;
@@ -286,6 +308,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
     if (o.only.has('bulk')) {
       for (const c of BULK_CASES) r.bulk[bulkCaseName(c)] = {};
       for (let run = 1; run <= o.runs; run++) {
+        r.bareNodeMs.push(await bareNodeMs(lab));
         for (const id of variants) {
           say(`bulk: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `bulk${run}` }, async (running) => {
@@ -308,6 +331,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
 
     if (o.only.has('cps')) {
       for (let run = 1; run <= o.runs; run++) {
+        r.bareNodeMs.push(await bareNodeMs(lab));
         for (const id of cpsVariants) {
           say(`connections/s: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `cps${run}` }, async (running) => {
@@ -336,9 +360,9 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       r.meta.memoryWaves = growthWaves;
       for (let run = 1; run <= o.runs; run++) {
         for (const id of proxied) {
-          // redsocks with splice holds 6 fds per connection (2 sockets + 2 pipes): 5,000 would need
-          // 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so it gets at most 2,500
-          const n = id === 'redsocks' ? Math.min(count, 2500) : count;
+          // the peers that splice hold 6 fds per connection (2 sockets + 2 pipes): 5,000 would
+          // need 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so they get at most 2,500
+          const n = SIX_FDS.includes(id) ? Math.min(count, 2500) : count;
           r.meta.memoryCount[id] = n;
           const waves = run === 1 ? growthWaves : 1;
           say(`memory: run ${run}/${o.runs}, ${n} idle connections x ${waves} wave${waves > 1 ? 's' : ''}, ${LABELS[id]}`);
@@ -352,9 +376,10 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
           `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes; the second row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
           `Growth: on the first process, ${growthWaves} waves; RSS ${STEADY_MS / 1000} s after the last closed − RSS ${STEADY_MS / 1000} s after the first closed.` +
-          (r.meta.memoryCount.redsocks !== r.meta.memoryCount.socksgate
-            ? ` redsocks with splice was measured with ${r.meta.memoryCount.redsocks} connections: it needs 6 fds each and RLIMIT_NOFILE is capped at 20,000 here.`
-            : ''),
+          (SIX_FDS.some((id) => r.meta.memoryCount[id] !== undefined && r.meta.memoryCount[id] !== r.meta.memoryCount.socksgate)
+            ? ` ${SIX_FDS.filter((id) => r.meta.memoryCount[id] !== undefined).map((id) => LABELS[id]).join(', ')} were measured with at most 2,500 connections: they need 6 fds each (splice pipes) and RLIMIT_NOFILE is capped at 20,000 here.`
+            : '') +
+          ` ipt2socks and hev-socks5-tproxy keep their splice pipes' data in the kernel, outside RSS: compare fds per connection too.`,
       );
     }
   } finally {
@@ -390,7 +415,7 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
     r.notes.push(
       `Time to first byte: the client ⇄ proxy link is a userspace delay line (scripts/bench/delay-line.c: two TUN interfaces, every packet held ${rttMs / 2} ms each way); ` +
         `round trips = (median TTFB − median direct TTFB) / measured RTT + 2. The socksifier runs in the client namespace, so its own accept is free and only its upstream handshake crosses the delay. ` +
-        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write); its --optimistic-data column also puts curl's request in that write. Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
+        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write), hev-socks5-tproxy its \`pipeline: true\`; socksgate's --optimistic-data column also puts curl's request in that write. Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
         `which every socksifier pays alike; the "excl. Dante's login time" row subtracts it before counting round trips.`,
     );
   } finally {
@@ -451,16 +476,16 @@ async function figureDns(o: Options, r: Results): Promise<void> {
   r.notes.push(
     `DNS: dns-load.mjs in the client namespace asks A queries over UDP, 64 in flight for ${seconds} s per run (queries/s) or one at a time, 30 of them (latency). ` +
       `"cached" asks one name again and again; "uncached" a new name every time. socksgate (--dns ${SOCKSGATE_DNS}:53 --dns-upstream tcp://${LAB_ADDR.internet}:53) answers from its cache or asks dnsmasq (internet namespace, answering ${DNS_ZONE} itself) over one persistent, pipelined TCP connection through Dante; ` +
-      `direct asks dnsmasq itself (the proxy namespace forwards IP). redsocks has no resolver. Latency is measured on the ${rttMs} ms delay-line lab; round trips = median / ${rttMs} ms.`,
+      `direct asks dnsmasq itself (the proxy namespace forwards IP). Latency is measured on the ${rttMs} ms delay-line lab; round trips = median / ${rttMs} ms.`,
   );
 }
 
-/** Figure 5a: UDP echo through Dante, socksgate and redsocks' redudp by TPROXY, and direct. */
+/** Figure 5a: UDP echo through Dante, socksgate and the peers by TPROXY, and direct. */
 async function figureUdp(o: Options, r: Results): Promise<void> {
   const seconds = o.quick ? 2 : 5;
   const pings = o.quick ? 500 : 2000;
-  // one redsocks column: redudp does not splice
-  const variants = r.meta.variants.filter((v) => v === 'direct' || v === 'socksgate' || v === 'redsocks');
+  // one redsocks column (redudp does not splice) and one socksgate column (its relays are TCP's)
+  const variants = r.meta.variants.filter((v) => v === 'direct' || v === 'socksgate' || v === 'redsocks' || v === 'ipt2socks' || v === 'hev');
   const lab = await createLab();
   live.add(`sg-${lab.id}`);
   try {
@@ -488,6 +513,8 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   ensureDeps();
+  const peers = peerBinaries(o.peers);
+  setPeerBinaries(peers);
   const buildNote = o.build ? build() : 'measured dist/ as it was (--no-build)';
   fs.mkdirSync(OUT, { recursive: true });
   setSocksgateMain(snapshotSocksgate());
@@ -506,9 +533,14 @@ async function main(): Promise<void> {
     memoryWaves: o.waves,
     ttfbCount: 20,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    versions: versions(),
+    versions: versions(peers),
   });
   if (buildNote) r.notes.push(buildNote);
+  r.notes.push(
+    'Diversion: TCP by the KERNEL.md REDIRECT recipe, except hev-socks5-tproxy, which takes TCP only by TPROXY (its TCP figures run behind the TPROXY recipe for TCP; redsocks has no TPROXY for TCP); UDP by TPROXY for all. ' +
+      "Each socksifier's own upstream traffic is skipped by SO_MARK (socksgate --mark, hev's socks5.mark) or by uid (redsocks, ipt2socks: neither can mark; both run as user redsocks). " +
+      'ipt2socks runs with -R -T (REDIRECT, TCP only) or -U (UDP only); every socksifier with one thread or process (ipt2socks -j 1, hev workers: 1).',
+  );
   const activityBefore = machineActivity();
   const failures: string[] = [];
   const figures: [keys: Figure[], label: string, run: () => Promise<void>][] = [
