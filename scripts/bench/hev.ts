@@ -19,17 +19,11 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { waitListening } from './bench-lab.js';
+import { NOFILE_LIMIT, listeningSince } from './bench-lab.js';
+import type { PeerStartOptions } from './peers.js';
 
-/** RLIMIT_NOFILE hard limit on these machines (KERNEL.md); hev's default (65535) would fail to set. */
-const NOFILE = 20_000;
-
-export interface HevOptions {
-  bin: string;
-  upstream: { host: string; port: number; auth?: { user: string; pass: string } };
-  port: number;
-  /** UDP only (the UDP figure) instead of TCP only. */
-  udp: boolean;
+export interface HevOptions extends PeerStartOptions {
+  /** SO_MARK of its upstream sockets, which the diversion rules skip. */
   mark: number;
 }
 
@@ -56,7 +50,8 @@ export function hevConfig(o: HevOptions): string {
     'misc:',
     '  log-file: stderr',
     '  log-level: warn',
-    `  limit-nofile: ${NOFILE}`,
+    // its default (65535) is over the hard limit here and would not be set
+    `  limit-nofile: ${NOFILE_LIMIT}`,
     '',
   ].join('\n');
 }
@@ -67,11 +62,5 @@ export async function startHev(lab: Lab, name: string, o: HevOptions): Promise<{
   await fsp.writeFile(conf, hevConfig(o));
   const t0 = performance.now();
   const proc = lab.spawn('client', o.bin, [conf], { name });
-  try {
-    await waitListening(lab, 'client', o.port, 10_000, proc, o.udp ? 'udp' : 'tcp');
-  } catch (e) {
-    await lab.kill(proc, 500);
-    throw e;
-  }
-  return { proc, startupMs: performance.now() - t0 };
+  return listeningSince(lab, proc, t0, [{ port: o.port, proto: o.udp ? 'udp' : 'tcp' }]);
 }

@@ -10,44 +10,26 @@
  *
  * It has no SO_MARK option, so the rules skip it by uid. Its own `-u user` re-executes itself as
  * that user and so loses CAP_NET_ADMIN, which IP_TRANSPARENT needs on its TPROXY listener and UDP
- * reply sockets; setpriv starts it as PEER_USER with that capability (and CAP_NET_BIND_SERVICE, for
- * reply sockets bound to a port < 1024) ambient instead, as redsocks.ts does for redudp.
+ * reply sockets; setpriv starts it as PEER_USER with the capabilities ambient instead
+ * (peers.ts asPeerUser), as redsocks.ts does for redudp.
  */
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { waitListening } from './bench-lab.js';
-import { PEER_USER } from './peers.js';
+import { NOFILE_LIMIT, listeningSince } from './bench-lab.js';
+import { asPeerUser, type PeerStartOptions } from './peers.js';
 
-/** RLIMIT_NOFILE hard limit on these machines (KERNEL.md). */
-const NOFILE = 20_000;
-
-export interface Ipt2socksOptions {
-  bin: string;
-  upstream: { host: string; port: number; auth?: { user: string; pass: string } };
-  port: number;
-  /** UDP by TPROXY only (the UDP figure), instead of TCP by REDIRECT only. */
-  udp: boolean;
-}
-
-export function ipt2socksArgs(o: Ipt2socksOptions): string[] {
+export function ipt2socksArgs(o: PeerStartOptions): string[] {
   const u = o.upstream;
   return [
     '-s', u.host, '-p', String(u.port),
     ...(u.auth ? ['-a', u.auth.user, '-k', u.auth.pass] : []),
-    '-4', '-b', '127.0.0.1', '-l', String(o.port), '-n', String(NOFILE),
+    '-4', '-b', '127.0.0.1', '-l', String(o.port), '-n', String(NOFILE_LIMIT),
     ...(o.udp ? ['-U'] : ['-R', '-T']),
   ];
 }
 
 /** Spawned and listening; startupMs is spawn to listening (includes `ip netns exec` and setpriv). */
-export async function startIpt2socks(lab: Lab, name: string, o: Ipt2socksOptions): Promise<{ proc: LabProcess; startupMs: number }> {
-  const caps = '+net_admin,+net_bind_service';
+export async function startIpt2socks(lab: Lab, name: string, o: PeerStartOptions): Promise<{ proc: LabProcess; startupMs: number }> {
   const t0 = performance.now();
-  const proc = lab.spawn('client', 'setpriv', ['--reuid', PEER_USER, '--regid', PEER_USER, '--clear-groups', '--inh-caps', caps, '--ambient-caps', caps, o.bin, ...ipt2socksArgs(o)], { name });
-  try {
-    await waitListening(lab, 'client', o.port, 10_000, proc, o.udp ? 'udp' : 'tcp');
-  } catch (e) {
-    await lab.kill(proc, 500);
-    throw e;
-  }
-  return { proc, startupMs: performance.now() - t0 };
+  const proc = lab.spawn('client', ...asPeerUser(o.bin, ipt2socksArgs(o)), { name });
+  return listeningSince(lab, proc, t0, [{ port: o.port, proto: o.udp ? 'udp' : 'tcp' }]);
 }

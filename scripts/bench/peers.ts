@@ -16,6 +16,15 @@ import { say } from './util.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** What ipt2socks.ts and hev.ts start a peer with. */
+export interface PeerStartOptions {
+  bin: string;
+  upstream: { host: string; port: number; auth?: { user: string; pass: string } };
+  port: number;
+  /** UDP only (the UDP figure, by TPROXY) instead of TCP only. */
+  udp: boolean;
+}
+
 export interface PeerBinaries {
   ipt2socks: string;
   hev: string;
@@ -27,6 +36,16 @@ export interface PeerBinaries {
  * redsocks package creates, free to share since one socksifier runs at a time.
  */
 export const PEER_USER = 'redsocks';
+
+/**
+ * `cmd args` as PEER_USER with CAP_NET_ADMIN (IP_TRANSPARENT on TPROXY listeners and UDP reply
+ * sockets) and CAP_NET_BIND_SERVICE (a reply socket bound to a remote port < 1024) kept ambient
+ * across setpriv's exec, since neither peer can drop root and keep them itself.
+ */
+export function asPeerUser(cmd: string, args: string[]): [string, string[]] {
+  const caps = '+net_admin,+net_bind_service';
+  return ['setpriv', ['--reuid', PEER_USER, '--regid', PEER_USER, '--clear-groups', '--inh-caps', caps, '--ambient-caps', caps, cmd, ...args]];
+}
 
 export function peerUid(): number {
   const r = spawnSync('id', ['-u', PEER_USER], { encoding: 'utf8' });

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxy, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
+import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxy, directOff, directOn, listeningSince, type DanteHandle } from './bench-lab.js';
 import { startHev } from './hev.js';
 import { startIpt2socks } from './ipt2socks.js';
 import { peerUid, type PeerBinaries } from './peers.js';
@@ -190,15 +190,9 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
       [...flags, socksgateMain, 'run', '--upstream', socksgateUrl(up), ...listen, '--mark', String(DAEMON_MARK), '--log-level', 'warn', ...relay, ...(opts.extraArgs ?? [])],
       { name: `${id}${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
     );
-    try {
-      await waitListening(lab, 'client', port, 10_000, proc);
-      if (opts.udp) await waitListening(lab, 'client', port, 10_000, proc, 'udp');
-    } catch (e) {
-      await lab.kill(proc, 500);
-      throw e;
-    }
+    const started = await listeningSince(lab, proc, t0, [{ port, proto: 'tcp' }, ...(opts.udp ? [{ port, proto: 'udp' as const }] : [])]);
     // a long grace: SIGTERM drains (and writes the CPU profile)
-    return diverted(lab, id, opts, { mark: DAEMON_MARK }, { proc, startupMs: performance.now() - t0 }, 12_000);
+    return diverted(lab, id, opts, { mark: DAEMON_MARK }, started, 12_000);
   }
   const port = opts.udp ? TPROXY_PORT : REDIRECT_PORT;
   const udp = opts.udp === true;
