@@ -76,7 +76,8 @@ import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
 import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
-import { emptyResults, renderMarkdown, type Results } from './table.js';
+import { emptyResults, type Results } from './results.js';
+import { renderMarkdown } from './table.js';
 import { median, processTree, say } from './util.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -379,7 +380,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
           (SIX_FDS.some((id) => r.meta.memoryCount[id] !== undefined && r.meta.memoryCount[id] !== r.meta.memoryCount.socksgate)
             ? ` ${SIX_FDS.filter((id) => r.meta.memoryCount[id] !== undefined).map((id) => LABELS[id]).join(', ')} were measured with at most 2,500 connections: they need 6 fds each (splice pipes) and RLIMIT_NOFILE is capped at 20,000 here.`
             : '') +
-          ` ipt2socks and hev-socks5-tproxy keep their splice pipes' data in the kernel, outside RSS: compare fds per connection too.`,
+          ` A socksifier's pipes (the splicing peers hold two per connection; socksgate's splice relay takes them from a small pool) cost kernel memory that RSS does not show: compare fds per connection too.`,
       );
     }
   } finally {

@@ -13,9 +13,6 @@ import { renderDetails } from './table-details.js';
 import { fmt, ratio } from './table-format.js';
 import { median } from './util.js';
 
-export type { Results } from './results.js';
-export { emptyResults } from './results.js';
-
 type Cells = Partial<Record<VariantId, number>>;
 
 interface Row {
