@@ -65,7 +65,8 @@ function versusBestPeer(row: Row): string {
   const peers = PEERS.filter((p) => Number.isFinite(row.cells[p]));
   if (!peers.length) return '–';
   const best = peers.reduce((a, b) => ((row.better === 'higher' ? row.cells[b]! > row.cells[a]! : row.cells[b]! < row.cells[a]!) ? b : a));
-  return `${ratio(sg, row.cells[best])} (${SHORT[best]})`;
+  const r = ratio(sg, row.cells[best]);
+  return r === '–' ? r : `${r} (${SHORT[best]})`;
 }
 
 function renderGroup(g: Group, order: readonly VariantId[], label: (id: VariantId) => string): string[] {
