@@ -13,8 +13,8 @@
  *                                               [--profile] [--no-build] [--upstream dante|microsocks]
  *                                               [--ipt2socks PATH] [--hev PATH]
  *
- *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
- *               (full: 5 s, 5 s, 5,000; ~10 min)
+ *   --quick     1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections; ~10 min with
+ *               --runs 1, most of it the memory figure's 15 s waits (full: 5 s, 5 s, 5,000; ~40 min)
  *   --only      a subset of the figures
  *   --runs N    runs per figure (default 3; the table shows medians)
  *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
@@ -71,7 +71,7 @@ import { runCps } from './measure-cps.js';
 import { capCpu } from './cpu-cap.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
 import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
-import { danteLoginMs, runTtfb } from './measure-ttfb.js';
+import { danteLoginMs, mergeTtfb, runTtfb } from './measure-ttfb.js';
 import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
 import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
@@ -401,12 +401,16 @@ async function figureTtfb(o: Options, r: Results): Promise<void> {
     const count = r.meta.ttfbCount;
     const noAuth: Partial<Record<VariantId, Awaited<ReturnType<typeof runTtfb>>>> = {};
     const auth: typeof noAuth = {};
-    for (const id of r.meta.variants.filter((v) => !CPS_ONLY_VARIANTS.includes(v))) {
-      for (const withAuth of id === 'direct' ? [false] : [false, true]) {
-        say(`ttfb: ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
-        await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: withAuth ? 'ttfb-auth' : 'ttfb' }, async (running) => {
-          (withAuth ? auth : noAuth)[id] = await runTtfb(lab, url, count);
-        });
+    // each run a fresh socksifier; the fetches of all runs are pooled (the table takes their median)
+    for (let run = 1; run <= o.runs; run++) {
+      for (const id of r.meta.variants.filter((v) => !CPS_ONLY_VARIANTS.includes(v))) {
+        for (const withAuth of id === 'direct' ? [false] : [false, true]) {
+          say(`ttfb: run ${run}/${o.runs}, ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
+          await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: `ttfb${withAuth ? '-auth' : ''}${run}` }, async () => {
+            const set = withAuth ? auth : noAuth;
+            set[id] = mergeTtfb(set[id], await runTtfb(lab, url, count));
+          });
+        }
       }
     }
     const direct = noAuth.direct;

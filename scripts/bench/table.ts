@@ -241,7 +241,7 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     `Upstream: Dante 1.4 in the proxy namespace for every proxied figure. Each figure is the median of ${m.runs} run${m.runs > 1 ? 's' : ''} ` +
-      `(time to first byte: of ${m.ttfbCount} fetches). ↑ higher is better, ↓ lower is better; "socksgate ÷ best peer" divides socksgate's figure by the best of ` +
+      `(time to first byte: of the ${m.ttfbCount} fetches of each run, pooled). ↑ higher is better, ↓ lower is better; "socksgate ÷ best peer" divides socksgate's figure by the best of ` +
       `${PEERS.map((p) => LABELS[p]).join(', ')} in that row. CPU is the socksifier process only ` +
       `(utime+stime from /proc/PID/stat). Direct = no proxy: the proxy namespace forwards IP (ip_forward=1 there, only while direct is measured).`,
   );
