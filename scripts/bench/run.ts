@@ -25,7 +25,7 @@
  *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
  *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)
  *
- * Figures (see each measure-*.ts):
+ * Figures (see each measure-*.ts; figure-*.ts run the ones with a lab of their own):
  *   1. bulk TCP (measure-bulk.ts): iperf3, 1 and 8 streams, upload and download: Gbit/s and the
  *      socksifier's CPU s/GiB
  *   2. time to first byte (delay-line.ts, measure-ttfb.ts): curl of a small file over a client ⇄
@@ -61,27 +61,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_ADDR, createLab, type Lab } from '../../test/e2e/lab.js';
-import { ECHO_PORT, startBenchDante, startServers, type DanteHandle, type Servers } from './bench-lab.js';
-import { compileDelayLine, createDelayLab } from './delay-line.js';
+import { createLab, type Lab } from '../../test/e2e/lab.js';
+import { ECHO_PORT, startServers, type Servers } from './bench-lab.js';
 import { bareNodeMs } from './bare-node.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
 import { capCpu } from './cpu-cap.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
-import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
-import { danteLoginMs, mergeTtfb, runTtfb } from './measure-ttfb.js';
-import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
 import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
 import { emptyResults, type Results } from './results.js';
+import { OUT, REPO, live, machineActivity, retryOnce, saveLogs } from './run-support.js';
+import { figureDns } from './figure-dns.js';
+import { figureTtfb } from './figure-ttfb.js';
+import { figureUdp } from './figure-udp.js';
 import { renderMarkdown } from './table.js';
 import { median, processTree, say } from './util.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const OUT = path.join(REPO, 'bench-out');
 const FIGURES = ['bulk', 'ttfb', 'cps', 'mem', 'dns', 'udp'] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -202,48 +200,6 @@ function snapshotSocksgate(): string {
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
   return path.join(dir, 'dist/main.js');
-}
-
-/** Other work on the machine (other engineers' e2e labs, builds) skews every figure: say so. */
-function machineActivity(): string {
-  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  const foreign = (r.stdout ?? '').split('\n').filter((l) => l.trim() && !live.has(l.trim().split(/\s+/)[0]!.replace(/-[a-z]$/, ''))).length;
-  return `load average ${load}, ${foreign} network namespace(s) not made by this run`;
-}
-/** Lab ids of this run, so machineActivity() can tell our namespaces from others'. */
-const live = new Set<string>();
-
-/** Keep the socksifiers' logs (warn level: failures only) in bench-out/logs/<lab>/ before the lab goes. */
-function saveLogs(lab: Lab): void {
-  const dest = path.join(OUT, 'logs', lab.id);
-  try {
-    for (const f of fs.readdirSync(lab.dir)) {
-      if (!/^(socksgate|redsocks|ipt2socks|hev|delay-line|bench-danted).*\.log$/.test(f)) continue;
-      fs.mkdirSync(dest, { recursive: true });
-      fs.copyFileSync(path.join(lab.dir, f), path.join(dest, f));
-    }
-  } catch {
-    /* best effort */
-  }
-}
-
-/** One retry for a measurement that failed (a reset under load, say); the first error is kept in the notes. */
-async function retryOnce<T>(r: Results, what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    say(`${what} failed (${msg}); retrying once`);
-    try {
-      const v = await fn();
-      r.notes.push(`${what}: failed once (${msg}); the retry succeeded`);
-      return v;
-    } catch (e2) {
-      r.notes.push(`${what}: FAILED twice (${msg} / ${(e2 as Error).message.split('\n')[0]}); no sample`);
-      return undefined;
-    }
-  }
 }
 
 function recordStartup(r: Results, running: Running): void {
@@ -383,131 +339,6 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
           ` A socksifier's pipes (the splicing peers hold two per connection; socksgate's splice relay takes them from a small pool) cost kernel memory that RSS does not show: compare fds per connection too.`,
       );
     }
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-}
-
-async function figureTtfb(o: Options, r: Results): Promise<void> {
-  const rttMs = 20;
-  const bin = compileDelayLine(path.join(OUT, 'bin'));
-  const { lab } = await createDelayLab(bin, rttMs);
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`ttfb lab ${lab.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
-    const servers = await startServers(lab, { auth: true });
-    const url = servers.nginx.url('/small.txt');
-    const count = r.meta.ttfbCount;
-    const noAuth: Partial<Record<VariantId, Awaited<ReturnType<typeof runTtfb>>>> = {};
-    const auth: typeof noAuth = {};
-    // each run a fresh socksifier; the fetches of all runs are pooled (the table takes their median)
-    for (let run = 1; run <= o.runs; run++) {
-      for (const id of r.meta.variants.filter((v) => !CPS_ONLY_VARIANTS.includes(v))) {
-        for (const withAuth of id === 'direct' ? [false] : [false, true]) {
-          say(`ttfb: run ${run}/${o.runs}, ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
-          await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: `ttfb${withAuth ? '-auth' : ''}${run}` }, async () => {
-            const set = withAuth ? auth : noAuth;
-            set[id] = mergeTtfb(set[id], await runTtfb(lab, url, count));
-          });
-        }
-      }
-    }
-    const direct = noAuth.direct;
-    if (!direct) throw new Error('ttfb: no direct figure');
-    const loginMs = await danteLoginMs(lab, servers.danteAuth!);
-    r.ttfb = { nominalRttMs: rttMs, measuredRttMs: median(direct.connectMs), danteLoginMs: loginMs, noAuth, auth };
-    r.notes.push(
-      `Time to first byte: the client ⇄ proxy link is a userspace delay line (scripts/bench/delay-line.c: two TUN interfaces, every packet held ${rttMs / 2} ms each way); ` +
-        `round trips = (median TTFB − median direct TTFB) / measured RTT + 2. The socksifier runs in the client namespace, so its own accept is free and only its upstream handshake crosses the delay. ` +
-        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write), hev-socks5-tproxy its \`pipeline: true\`; socksgate's --optimistic-data column also puts curl's request in that write. Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
-        `which every socksifier pays alike; the "excl. Dante's login time" row subtracts it before counting round trips.`,
-    );
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-}
-
-/** Figure 5b: the resolver's queries/s on the plain lab, then its latency on the delay-line lab. */
-async function figureDns(o: Options, r: Results): Promise<void> {
-  const seconds = o.quick ? 2 : 5;
-  const rttMs = 20;
-  const rate: NonNullable<Results['dns']>['rate'] = {};
-  const latency: NonNullable<Results['dns']>['latency'] = {};
-  const asked = async (lab: Lab, dante: DanteHandle, id: 'direct' | 'socksgate', fn: (server: string, pid: number | null) => Promise<void>) =>
-    withVariant(lab, id, dante, { tag: 'dns', extraArgs: socksgateDnsArgs() }, async (running) => {
-      const server = id === 'direct' ? LAB_ADDR.internet : SOCKSGATE_DNS;
-      await runDnsLatency(lab, server, 'same', 1); // warm-up: socksgate opens its DNS connection through Dante
-      await fn(server, running.pid);
-    });
-
-  const lab = await createLab();
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`dns lab ${lab.id}: dnsmasq, dante`);
-    const dante = await startBenchDante(lab, { port: 1080 });
-    await startBenchDnsmasq(lab);
-    for (let run = 1; run <= o.runs; run++) {
-      for (const id of ['direct', 'socksgate'] as const) {
-        say(`dns: run ${run}/${o.runs}, queries/s, ${LABELS[id]}`);
-        await asked(lab, dante, id, async (server, pid) => {
-          for (const names of ['same', 'unique'] as const) ((rate[names] ??= {})[id] ??= []).push(await runDnsRate(lab, pid, server, names, seconds));
-        });
-      }
-    }
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-
-  const { lab: slow } = await createDelayLab(compileDelayLine(path.join(OUT, 'bin')), rttMs);
-  live.add(`sg-${slow.id}`);
-  try {
-    say(`dns lab ${slow.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
-    const dante = await startBenchDante(slow, { port: 1080 });
-    await startBenchDnsmasq(slow);
-    for (const id of ['direct', 'socksgate'] as const) {
-      say(`dns: latency, ${LABELS[id]}`);
-      await asked(slow, dante, id, async (server) => {
-        for (const names of ['same', 'unique'] as const) (latency[names] ??= {})[id] = await runDnsLatency(slow, server, names, 30);
-      });
-    }
-  } finally {
-    saveLogs(slow);
-    await slow.destroy();
-  }
-  r.dns = { rttMs, rate, latency };
-  r.notes.push(
-    `DNS: dns-load.mjs in the client namespace asks A queries over UDP, 64 in flight for ${seconds} s per run (queries/s) or one at a time, 30 of them (latency). ` +
-      `"cached" asks one name again and again; "uncached" a new name every time. socksgate (--dns ${SOCKSGATE_DNS}:53 --dns-upstream tcp://${LAB_ADDR.internet}:53) answers from its cache or asks dnsmasq (internet namespace, answering ${DNS_ZONE} itself) over one persistent, pipelined TCP connection through Dante; ` +
-      `direct asks dnsmasq itself (the proxy namespace forwards IP). Latency is measured on the ${rttMs} ms delay-line lab; round trips = median / ${rttMs} ms.`,
-  );
-}
-
-/** Figure 5a: UDP echo through Dante, socksgate and the peers by TPROXY, and direct. */
-async function figureUdp(o: Options, r: Results): Promise<void> {
-  const seconds = o.quick ? 2 : 5;
-  const pings = o.quick ? 500 : 2000;
-  // one redsocks column (redudp does not splice) and one socksgate column (its relays are TCP's)
-  const variants = r.meta.variants.filter((v) => v === 'direct' || v === 'socksgate' || v === 'redsocks' || v === 'ipt2socks' || v === 'hev');
-  const lab = await createLab();
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`udp lab ${lab.id}: UDP echo, dante`);
-    await startBenchUdpEcho(lab);
-    const dante = await startBenchDante(lab, { port: 1080 });
-    r.udp = {};
-    for (let run = 1; run <= o.runs; run++) {
-      for (const id of variants) {
-        say(`udp: run ${run}/${o.runs}, ${LABELS[id]}`);
-        await withVariant(lab, id, dante, { tag: `udp${run}`, udp: true }, async (running) => {
-          const s = await retryOnce(r, `UDP echo, ${LABELS[id]}, run ${run}`, () => runUdp(lab, running, seconds, pings));
-          if (s) (r.udp![id] ??= []).push(s);
-        });
-      }
-    }
-    r.notes.push(udpNote(seconds, pings, o.runs, Object.values(r.udp).flat()));
   } finally {
     saveLogs(lab);
     await lab.destroy();

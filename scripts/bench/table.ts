@@ -152,8 +152,7 @@ function cpsGroup(r: Results): Group {
 
 function memoryGroup(r: Results): Group {
   const m = r.meta;
-  const cells = () => ({ per: {} as Cells, steady: {} as Cells, fds: {} as Cells, start: {} as Cells, idle: {} as Cells, growth: {} as Cells, back: {} as Cells });
-  const c = cells();
+  const c: Record<'per' | 'steady' | 'fds' | 'start' | 'idle' | 'growth' | 'back', Cells> = { per: {}, steady: {}, fds: {}, start: {}, idle: {}, growth: {}, back: {} };
   for (const [id, runs] of Object.entries(r.memory) as [VariantId, NonNullable<Results['memory'][VariantId]>][]) {
     if (!runs.length) continue;
     c.per[id] = median(runs.map((x) => x.waves[0]!.perConnKiB));
