@@ -80,8 +80,25 @@ export async function waitListening(lab: Lab, ns: string, port: number, timeoutM
   }
 }
 
-/** Empty mangle tables and no TPROXY routing in the client namespace, both families. */
-export async function clearTproxyUdp(lab: Lab): Promise<void> {
+/** RLIMIT_NOFILE hard limit on these machines (KERNEL.md): what the C socksifiers are told to raise theirs to. */
+export const NOFILE_LIMIT = 20_000;
+
+/**
+ * Waits until a socksifier spawned at `t0` (performance.now()) listens on every one of `ports`,
+ * or kills it and throws; startupMs is spawn to listening (includes `ip netns exec`).
+ */
+export async function listeningSince(lab: Lab, proc: LabProcess, t0: number, ports: { port: number; proto: 'tcp' | 'udp' }[]): Promise<{ proc: LabProcess; startupMs: number }> {
+  try {
+    for (const { port, proto } of ports) await waitListening(lab, 'client', port, 10_000, proc, proto);
+  } catch (e) {
+    await lab.kill(proc, 500);
+    throw e;
+  }
+  return { proc, startupMs: performance.now() - t0 };
+}
+
+/** Empty mangle tables and no TPROXY routing in the client namespace, both families (TCP and UDP rules alike). */
+export async function clearTproxy(lab: Lab): Promise<void> {
   for (const v6 of [false, true]) {
     await lab.exec('client', v6 ? 'ip6tables-restore' : 'iptables-restore', [], {
       input: '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n',

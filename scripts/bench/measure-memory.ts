@@ -33,6 +33,8 @@ export interface MemoryWave {
 
 export interface MemoryResult {
   count: number;
+  /** RSS of the fresh process before it proxied anything (before the warm-up). */
+  startKiB?: number;
   waves: MemoryWave[];
   /** RSS STEADY_MS after the last wave closed minus the same after the first (0 with one wave). */
   growthKiB: number;
@@ -112,11 +114,12 @@ async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 
 
 export async function runMemory(lab: Lab, running: Running, count: number, waves: number): Promise<MemoryResult> {
   if (running.pid === null) throw new Error('memory: no socksifier process');
+  const startKiB = rssKiB(running.pid);
   // warm up: a few connections so first-use allocations do not count as per-connection memory
   await wave(lab, running.pid, 20, 0, 0);
   const out: MemoryWave[] = [];
   // the first and the last wave wait for the runtime to collect (with the connections open, then
   // closed), so growth compares like with like; the waves between only churn
   for (let i = 1; i <= waves; i++) out.push(await wave(lab, running.pid, count, i, 1000, i === 1 || i === waves));
-  return { count, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.afterKiB };
+  return { count, startKiB, waves: out, growthKiB: out[out.length - 1]!.afterKiB - out[0]!.afterKiB };
 }

@@ -51,6 +51,11 @@ export async function runTtfb(lab: Lab, url: string, count: number, warmup = 2):
   return out;
 }
 
+/** The fetches of several runs as one set. */
+export function mergeTtfb(a: TtfbSamples | undefined, b: TtfbSamples): TtfbSamples {
+  return a ? { connectMs: [...a.connectMs, ...b.connectMs], ttfbMs: [...a.ttfbMs, ...b.ttfbMs], failures: a.failures + b.failures } : b;
+}
+
 export function roundTrips(ttfbMs: number, directTtfbMs: number, rttMs: number): number {
   return (ttfbMs - directTtfbMs) / rttMs + 2.0;
 }

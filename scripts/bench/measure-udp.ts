@@ -2,7 +2,7 @@
  * Figure 5a, UDP: a UDP echo through Dante's UDP ASSOCIATE, from udp-echo-load.mjs in the client
  * namespace to a UDP echo server in the internet namespace (test/e2e's startUdpEcho, one socket on
  * 198.51.100.2:UDP_ECHO_PORT): echoes per second with 64 datagrams of 512 B outstanding, the
- * round trip of one datagram at a time, and the socksifier's CPU seconds per 100,000 echoes
+ * round trip of one datagram at a time (median, p99), and the socksifier's CPU seconds per 100,000 echoes
  * (each echo crosses it twice: the request out, the reply back). The socksifiers get the
  * datagrams by TPROXY (socksifiers.ts with `udp`); direct goes through the proxy namespace's IP
  * forwarding.
@@ -38,6 +38,7 @@ export interface UdpRtt {
   lost: number;
   medianMs: number | null;
   p90Ms: number | null;
+  p99Ms: number | null;
   minMs: number | null;
   setupMs: number;
 }
@@ -77,10 +78,10 @@ export function udpNote(seconds: number, pings: number, runs: number, samples: U
   return (
     `UDP (figure 5a): udp-echo-load.mjs in the client namespace, one connect()ed UDP socket to a Node UDP echo server on ${LAB_ADDR.internet}:${UDP_ECHO_PORT} (internet namespace), through Dante's UDP ASSOCIATE. ` +
     `Datagrams/s = echoes received per second with ${UDP_WINDOW} datagrams of ${UDP_SIZE} B outstanding for ${seconds} s (one unanswered after 500 ms counts as lost and is replaced); ` +
-    `round trip = median of ${pings} sequential ping-pongs (1 s timeout each); CPU s per 100,000 datagrams = the socksifier's CPU during the rate run per 100,000 echoes (each crosses it twice). ` +
+    `round trip = median and 99th percentile of ${pings} sequential ping-pongs (1 s timeout each); CPU s per 100,000 datagrams = the socksifier's CPU during the rate run per 100,000 echoes (each crosses it twice). ` +
     `Each run first waits for one echo, so setting up the association (a TCP connection and UDP ASSOCIATE at Dante) is not measured (it is in the details). ` +
-    `The socksifiers get the datagrams by TPROXY in the client namespace (mangle OUTPUT mark + PREROUTING TPROXY to 127.0.0.1, the KERNEL.md recipe): socksgate --tproxy, excluded by SO_MARK; ` +
-    `redsocks 0.5's redudp (the "redsocks" column; splice plays no part in UDP), excluded by uid, started by setpriv as user redsocks with ambient CAP_NET_ADMIN + CAP_NET_BIND_SERVICE: redudp sets IP_TRANSPARENT on its listener and on its reply sockets (one per destination, at its first reply) after redsocks has dropped root, so with \`user = redsocks\` it exits at start with EPERM. ` +
+    `The socksifiers get the datagrams by TPROXY in the client namespace (mangle OUTPUT mark + PREROUTING TPROXY to 127.0.0.1, the KERNEL.md recipe): socksgate --tproxy and hev-socks5-tproxy (udp: 'udp', i.e. UDP ASSOCIATE), excluded by SO_MARK; ` +
+    `ipt2socks -U and redsocks 0.5's redudp (the "redsocks" column; splice plays no part in UDP), excluded by uid, started by setpriv as user redsocks with ambient CAP_NET_ADMIN + CAP_NET_BIND_SERVICE: both set IP_TRANSPARENT on their listener and on their reply sockets (one per destination) after dropping root (redudp with \`user = redsocks\` exits at start with EPERM; ipt2socks' -u re-executes itself and loses the capability). ` +
     `The client, the echo server, Dante and the socksifier share the ${os.cpus().length} cores, ${(busy * 100).toFixed(0)} % busy (median) during the rate runs: datagrams/s measure the whole chain (direct: the two Node endpoints), so compare CPU s per 100,000 datagrams. ${runs} run(s), a fresh socksifier each.`
   );
 }

@@ -22,22 +22,11 @@
  * as the redsocks user with ambient CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_BIND_SERVICE (a
  * reply socket bound to a remote port < 1024, e.g. 53): the rules still skip it by uid, as for TCP.
  */
-import { spawnSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { REDIRECT_PORT, waitListening } from './bench-lab.js';
-
-export const REDSOCKS_USER = 'redsocks';
-/** RLIMIT_NOFILE hard limit on these machines (KERNEL.md). */
-const NOFILE = 20_000;
-
-export function redsocksUid(): number {
-  const r = spawnSync('id', ['-u', REDSOCKS_USER], { encoding: 'utf8' });
-  const uid = Number(r.stdout.trim());
-  if (r.status !== 0 || !Number.isInteger(uid)) throw new Error(`no user ${REDSOCKS_USER} (the redsocks package creates it)`);
-  return uid;
-}
+import { NOFILE_LIMIT, REDIRECT_PORT, listeningSince } from './bench-lab.js';
+import { PEER_USER as REDSOCKS_USER, asPeerUser } from './peers.js';
 
 function quoted(s: string): string {
   if (/["\\\n]/.test(s)) throw new Error(`redsocks config: cannot quote ${JSON.stringify(s)}`);
@@ -65,7 +54,7 @@ export function redsocksConfig(opts: RedsocksOptions): string {
     // with udp, setpriv makes it the redsocks user (see the header)
     ...(opts.udp ? [] : [`  user = ${REDSOCKS_USER};`, `  group = ${REDSOCKS_USER};`]),
     '  redirector = iptables;',
-    `  rlimit_nofile = ${NOFILE};`,
+    `  rlimit_nofile = ${NOFILE_LIMIT};`,
     ...(opts.connMax ? [`  redsocks_conn_max = ${opts.connMax};`] : []),
     '}',
     'redsocks {',
@@ -101,16 +90,6 @@ export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOption
   const test = await lab.exec('client', 'redsocks', ['-t', '-c', conf], { allowFail: true });
   if (test.code !== 0) throw new Error(`redsocks -t rejects ${conf}:\n${test.stdout}${test.stderr}`);
   const t0 = performance.now();
-  const caps = '+net_admin,+net_bind_service';
-  const proc = opts.udp
-    ? lab.spawn('client', 'setpriv', ['--reuid', REDSOCKS_USER, '--regid', REDSOCKS_USER, '--clear-groups', '--inh-caps', caps, '--ambient-caps', caps, 'redsocks', '-c', conf], { name })
-    : lab.spawn('client', 'redsocks', ['-c', conf], { name });
-  try {
-    await waitListening(lab, 'client', REDIRECT_PORT, 10_000, proc);
-    if (opts.udp) await waitListening(lab, 'client', opts.udp.port, 10_000, proc, 'udp');
-  } catch (e) {
-    await lab.kill(proc, 500);
-    throw e;
-  }
-  return { proc, startupMs: performance.now() - t0 };
+  const proc = opts.udp ? lab.spawn('client', ...asPeerUser('redsocks', ['-c', conf]), { name }) : lab.spawn('client', 'redsocks', ['-c', conf], { name });
+  return listeningSince(lab, proc, t0, [{ port: REDIRECT_PORT, proto: 'tcp' }, ...(opts.udp ? [{ port: opts.udp.port, proto: 'udp' as const }] : [])]);
 }

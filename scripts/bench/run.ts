@@ -1,17 +1,20 @@
 /**
  * socksgate benchmark: the same figures through socksgate (its default relay, and `--relay copy`
- * when the build has that option), redsocks (Debian, its default which splices, and with
- * `splice = off`) and direct (no proxy), side by side in one run, Dante as the upstream, in
- * network namespaces built with test/e2e/lab.ts. Prints a markdown table (ratios socksgate /
- * redsocks) on stdout and writes it to bench-out/latest.md (+ latest.json, raw; socksifier logs in
- * bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon taken after the build
- * (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run changes nothing.
+ * when the build has that option), the C peers — redsocks (Debian, its default which splices, and
+ * with `splice = off`), ipt2socks and hev-socks5-tproxy (built from source snapshots, peers.ts) —
+ * and direct (no proxy), side by side in one run, Dante as the upstream, in network namespaces
+ * built with test/e2e/lab.ts. Prints markdown tables, one per group of figures, with a
+ * "socksgate ÷ best peer" column, on stdout and writes them to bench-out/latest.md (+ latest.json,
+ * raw; socksifier logs in bench-out/logs/). socksgate runs from a snapshot of dist/ and the addon
+ * taken after the build (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run
+ * changes nothing.
  *
  *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem,dns,udp] [--runs N]
  *                                               [--profile] [--no-build] [--upstream dante|microsocks]
+ *                                               [--ipt2socks PATH] [--hev PATH]
  *
- *   --quick     ~3 min: 1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections
- *               (full: 5 s, 5 s, 5,000; ~10 min)
+ *   --quick     1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections; ~10 min with
+ *               --runs 1, most of it the memory figure's 15 s waits (full: 5 s, 5 s, 5,000; ~40 min)
  *   --only      a subset of the figures
  *   --runs N    runs per figure (default 3; the table shows medians)
  *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
@@ -19,8 +22,10 @@
  *   --profile   one extra (uncounted) socksgate bulk run and connections/s run under
  *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
+ *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
+ *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)
  *
- * Figures (see each measure-*.ts):
+ * Figures (see each measure-*.ts; figure-*.ts run the ones with a lab of their own):
  *   1. bulk TCP (measure-bulk.ts): iperf3, 1 and 8 streams, upload and download: Gbit/s and the
  *      socksifier's CPU s/GiB
  *   2. time to first byte (delay-line.ts, measure-ttfb.ts): curl of a small file over a client ⇄
@@ -28,13 +33,20 @@
  *      round trips, without and with username/password (a second Dante with the username method)
  *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000;
  *      then socksgate alone and with --workers 2, each process capped at CAP_CPUS (cpu-cap.ts)
- *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, growth
- *      across waves
+ *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, RSS of the
+ *      whole daemon at start and idle, growth across waves and RSS after the last wave vs before
+ *      the first
+ *   start-up to listening of every socksifier (from the bulk and connections/s runs), and a bare
+ *      `node -e 0` (bare-node.ts) in the same namespace
  *   5a. UDP (measure-udp.ts, udp-echo-load.mjs): a UDP echo through Dante's UDP ASSOCIATE,
- *      socksgate (--tproxy) vs redsocks' redudp, both by TPROXY: datagrams/s with 64 in flight,
- *      round-trip ms, CPU s/100,000
+ *      socksgate (--tproxy), redsocks' redudp, ipt2socks and hev-socks5-tproxy, all by TPROXY:
+ *      datagrams/s with 64 in flight, round trip median and p99, CPU s/100,000
  *   5b. DNS (measure-dns.ts, dns-load.mjs): queries/s through socksgate's resolver, cached and
  *      uncached, CPU s/10,000, and an uncached query's latency in round trips of the 20 ms link
+ *      (the peers have no resolver: measure-dns.ts DNS_ABSENT)
+ * Diversion: TCP by REDIRECT, except hev-socks5-tproxy (TPROXY only); UDP by TPROXY. Each
+ * socksifier's own upstream traffic is skipped by its mark (socksgate, hev) or uid (redsocks,
+ * ipt2socks: no SO_MARK option; peers.ts PEER_USER).
  * Direct: the client reaches the internet namespace through the proxy namespace's IP forwarding
  * (enabled there only while direct is measured) instead of through a SOCKS server.
  *
@@ -49,24 +61,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_ADDR, createLab, type Lab } from '../../test/e2e/lab.js';
-import { ECHO_PORT, startBenchDante, startServers, type DanteHandle, type Servers } from './bench-lab.js';
-import { compileDelayLine, createDelayLab } from './delay-line.js';
+import { createLab, type Lab } from '../../test/e2e/lab.js';
+import { ECHO_PORT, startServers, type Servers } from './bench-lab.js';
+import { bareNodeMs } from './bare-node.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
 import { capCpu } from './cpu-cap.js';
 import { runMemory, STEADY_MS } from './measure-memory.js';
-import { DNS_ZONE, SOCKSGATE_DNS, runDnsLatency, runDnsRate, socksgateDnsArgs, startBenchDnsmasq } from './measure-dns.js';
-import { danteLoginMs, runTtfb } from './measure-ttfb.js';
-import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
+import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
-import { ALL_VARIANTS, LABELS, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
-import { emptyResults, renderMarkdown, type Results } from './table.js';
+import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
+import { emptyResults, type Results } from './results.js';
+import { OUT, REPO, live, machineActivity, retryOnce, saveLogs } from './run-support.js';
+import { figureDns } from './figure-dns.js';
+import { figureTtfb } from './figure-ttfb.js';
+import { figureUdp } from './figure-udp.js';
+import { renderMarkdown } from './table.js';
 import { median, processTree, say } from './util.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const OUT = path.join(REPO, 'bench-out');
 const FIGURES = ['bulk', 'ttfb', 'cps', 'mem', 'dns', 'udp'] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -79,10 +92,12 @@ interface Options {
   only: Set<Figure>;
   /** The SOCKS server for the bulk, connections/s and memory figures (ttfb always uses Dante). */
   upstream: 'dante' | 'microsocks';
+  /** Peer binaries given on the command line (peers.ts fills in the rest). */
+  peers: Partial<PeerBinaries>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES), upstream: 'dante' };
+  const o: Options = { quick: false, build: true, profile: false, runs: 3, waves: 0, only: new Set(FIGURES), upstream: 'dante', peers: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -97,6 +112,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--profile') o.profile = true;
     else if (a.startsWith('--runs')) o.runs = Number(value());
     else if (a.startsWith('--waves')) o.waves = Number(value());
+    else if (a.startsWith('--ipt2socks')) o.peers.ipt2socks = value();
+    else if (a.startsWith('--hev')) o.peers.hev = value();
     else if (a.startsWith('--upstream')) {
       const v = value();
       if (v !== 'dante' && v !== 'microsocks') throw new Error('--upstream: dante or microsocks');
@@ -136,7 +153,7 @@ function treeHash(dir: string): string {
   return h.digest('hex').slice(0, 10);
 }
 
-function versions(): Record<string, string> {
+function versions(peers: PeerBinaries): Record<string, string> {
   const pkg = (p: string) => cmdOut('dpkg-query', ['-W', '-f=${Version}', p]);
   const rev = cmdOut('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   const dirty = cmdOut('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? '+dirty src' : '';
@@ -144,6 +161,7 @@ function versions(): Record<string, string> {
     socksgate: `${rev}${dirty} (measured dist/ sha256 ${treeHash(path.join(OUT, 'socksgate-under-test/dist'))})`,
     node: process.version,
     redsocks: pkg('redsocks'),
+    ...peerVersions(peers),
     dante: pkg('dante-server'),
     iperf3: pkg('iperf3'),
     wrk: pkg('wrk'),
@@ -184,48 +202,6 @@ function snapshotSocksgate(): string {
   return path.join(dir, 'dist/main.js');
 }
 
-/** Other work on the machine (other engineers' e2e labs, builds) skews every figure: say so. */
-function machineActivity(): string {
-  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  const foreign = (r.stdout ?? '').split('\n').filter((l) => l.trim() && !live.has(l.trim().split(/\s+/)[0]!.replace(/-[a-z]$/, ''))).length;
-  return `load average ${load}, ${foreign} network namespace(s) not made by this run`;
-}
-/** Lab ids of this run, so machineActivity() can tell our namespaces from others'. */
-const live = new Set<string>();
-
-/** Keep the socksifiers' logs (warn level: failures only) in bench-out/logs/<lab>/ before the lab goes. */
-function saveLogs(lab: Lab): void {
-  const dest = path.join(OUT, 'logs', lab.id);
-  try {
-    for (const f of fs.readdirSync(lab.dir)) {
-      if (!/^(socksgate|redsocks|delay-line|bench-danted).*\.log$/.test(f)) continue;
-      fs.mkdirSync(dest, { recursive: true });
-      fs.copyFileSync(path.join(lab.dir, f), path.join(dest, f));
-    }
-  } catch {
-    /* best effort */
-  }
-}
-
-/** One retry for a measurement that failed (a reset under load, say); the first error is kept in the notes. */
-async function retryOnce<T>(r: Results, what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    say(`${what} failed (${msg}); retrying once`);
-    try {
-      const v = await fn();
-      r.notes.push(`${what}: failed once (${msg}); the retry succeeded`);
-      return v;
-    } catch (e2) {
-      r.notes.push(`${what}: FAILED twice (${msg} / ${(e2 as Error).message.split('\n')[0]}); no sample`);
-      return undefined;
-    }
-  }
-}
-
 function recordStartup(r: Results, running: Running): void {
   if (running.startupMs === undefined) return;
   (r.startupMs[running.id] ??= []).push(running.startupMs);
@@ -238,6 +214,9 @@ async function smoke(lab: Lab, running: Running, url: string): Promise<void> {
     throw new Error(`${running.id}: curl ${url} failed (exit ${c.code}, ${c.stdout} ${c.stderr.trim()})\n${running.proc?.output() ?? ''}`);
   }
 }
+
+/** Socksifiers that hold 6 fds per relayed connection (two sockets and two splice pipes). */
+const SIX_FDS: readonly VariantId[] = ['redsocks', 'ipt2socks', 'hev'];
 
 /** Share of a CPU each socksgate process may use in the capped connections/s runs. */
 const CAP_CPUS = 0.2;
@@ -286,6 +265,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
     if (o.only.has('bulk')) {
       for (const c of BULK_CASES) r.bulk[bulkCaseName(c)] = {};
       for (let run = 1; run <= o.runs; run++) {
+        r.bareNodeMs.push(await bareNodeMs(lab));
         for (const id of variants) {
           say(`bulk: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `bulk${run}` }, async (running) => {
@@ -308,6 +288,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
 
     if (o.only.has('cps')) {
       for (let run = 1; run <= o.runs; run++) {
+        r.bareNodeMs.push(await bareNodeMs(lab));
         for (const id of cpsVariants) {
           say(`connections/s: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `cps${run}` }, async (running) => {
@@ -336,9 +317,9 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       r.meta.memoryWaves = growthWaves;
       for (let run = 1; run <= o.runs; run++) {
         for (const id of proxied) {
-          // redsocks with splice holds 6 fds per connection (2 sockets + 2 pipes): 5,000 would need
-          // 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so it gets at most 2,500
-          const n = id === 'redsocks' ? Math.min(count, 2500) : count;
+          // the peers that splice hold 6 fds per connection (2 sockets + 2 pipes): 5,000 would
+          // need 30,000 fds and the hard RLIMIT_NOFILE here is 20,000, so they get at most 2,500
+          const n = SIX_FDS.includes(id) ? Math.min(count, 2500) : count;
           r.meta.memoryCount[id] = n;
           const waves = run === 1 ? growthWaves : 1;
           say(`memory: run ${run}/${o.runs}, ${n} idle connections x ${waves} wave${waves > 1 ? 's' : ''}, ${LABELS[id]}`);
@@ -352,132 +333,12 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
           `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes; the second row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
           `Growth: on the first process, ${growthWaves} waves; RSS ${STEADY_MS / 1000} s after the last closed − RSS ${STEADY_MS / 1000} s after the first closed.` +
-          (r.meta.memoryCount.redsocks !== r.meta.memoryCount.socksgate
-            ? ` redsocks with splice was measured with ${r.meta.memoryCount.redsocks} connections: it needs 6 fds each and RLIMIT_NOFILE is capped at 20,000 here.`
-            : ''),
+          (SIX_FDS.some((id) => r.meta.memoryCount[id] !== undefined && r.meta.memoryCount[id] !== r.meta.memoryCount.socksgate)
+            ? ` ${SIX_FDS.filter((id) => r.meta.memoryCount[id] !== undefined).map((id) => LABELS[id]).join(', ')} were measured with at most 2,500 connections: they need 6 fds each (splice pipes) and RLIMIT_NOFILE is capped at 20,000 here.`
+            : '') +
+          ` A socksifier's pipes (the splicing peers hold two per connection; socksgate's splice relay takes them from a small pool) cost kernel memory that RSS does not show: compare fds per connection too.`,
       );
     }
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-}
-
-async function figureTtfb(o: Options, r: Results): Promise<void> {
-  const rttMs = 20;
-  const bin = compileDelayLine(path.join(OUT, 'bin'));
-  const { lab } = await createDelayLab(bin, rttMs);
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`ttfb lab ${lab.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
-    const servers = await startServers(lab, { auth: true });
-    const url = servers.nginx.url('/small.txt');
-    const count = r.meta.ttfbCount;
-    const noAuth: Partial<Record<VariantId, Awaited<ReturnType<typeof runTtfb>>>> = {};
-    const auth: typeof noAuth = {};
-    for (const id of r.meta.variants.filter((v) => !CPS_ONLY_VARIANTS.includes(v))) {
-      for (const withAuth of id === 'direct' ? [false] : [false, true]) {
-        say(`ttfb: ${LABELS[id]}${withAuth ? ', username/password' : ''}`);
-        await withVariant(lab, id, withAuth ? servers.danteAuth! : servers.dante, { tag: withAuth ? 'ttfb-auth' : 'ttfb' }, async (running) => {
-          (withAuth ? auth : noAuth)[id] = await runTtfb(lab, url, count);
-        });
-      }
-    }
-    const direct = noAuth.direct;
-    if (!direct) throw new Error('ttfb: no direct figure');
-    const loginMs = await danteLoginMs(lab, servers.danteAuth!);
-    r.ttfb = { nominalRttMs: rttMs, measuredRttMs: median(direct.connectMs), danteLoginMs: loginMs, noAuth, auth };
-    r.notes.push(
-      `Time to first byte: the client ⇄ proxy link is a userspace delay line (scripts/bench/delay-line.c: two TUN interfaces, every packet held ${rttMs / 2} ms each way); ` +
-        `round trips = (median TTFB − median direct TTFB) / measured RTT + 2. The socksifier runs in the client namespace, so its own accept is free and only its upstream handshake crosses the delay. ` +
-        `socksgate uses ?pipelining=on (greeting, login and CONNECT in one write); its --optimistic-data column also puts curl's request in that write. Dante's username method checks the system password with crypt(3): it took ${loginMs.toFixed(1)} ms per login here (measured inside the proxy namespace, no delay), ` +
-        `which every socksifier pays alike; the "excl. Dante's login time" row subtracts it before counting round trips.`,
-    );
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-}
-
-/** Figure 5b: the resolver's queries/s on the plain lab, then its latency on the delay-line lab. */
-async function figureDns(o: Options, r: Results): Promise<void> {
-  const seconds = o.quick ? 2 : 5;
-  const rttMs = 20;
-  const rate: NonNullable<Results['dns']>['rate'] = {};
-  const latency: NonNullable<Results['dns']>['latency'] = {};
-  const asked = async (lab: Lab, dante: DanteHandle, id: 'direct' | 'socksgate', fn: (server: string, pid: number | null) => Promise<void>) =>
-    withVariant(lab, id, dante, { tag: 'dns', extraArgs: socksgateDnsArgs() }, async (running) => {
-      const server = id === 'direct' ? LAB_ADDR.internet : SOCKSGATE_DNS;
-      await runDnsLatency(lab, server, 'same', 1); // warm-up: socksgate opens its DNS connection through Dante
-      await fn(server, running.pid);
-    });
-
-  const lab = await createLab();
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`dns lab ${lab.id}: dnsmasq, dante`);
-    const dante = await startBenchDante(lab, { port: 1080 });
-    await startBenchDnsmasq(lab);
-    for (let run = 1; run <= o.runs; run++) {
-      for (const id of ['direct', 'socksgate'] as const) {
-        say(`dns: run ${run}/${o.runs}, queries/s, ${LABELS[id]}`);
-        await asked(lab, dante, id, async (server, pid) => {
-          for (const names of ['same', 'unique'] as const) ((rate[names] ??= {})[id] ??= []).push(await runDnsRate(lab, pid, server, names, seconds));
-        });
-      }
-    }
-  } finally {
-    saveLogs(lab);
-    await lab.destroy();
-  }
-
-  const { lab: slow } = await createDelayLab(compileDelayLine(path.join(OUT, 'bin')), rttMs);
-  live.add(`sg-${slow.id}`);
-  try {
-    say(`dns lab ${slow.id}: delay line with a ${rttMs} ms round trip between client and proxy`);
-    const dante = await startBenchDante(slow, { port: 1080 });
-    await startBenchDnsmasq(slow);
-    for (const id of ['direct', 'socksgate'] as const) {
-      say(`dns: latency, ${LABELS[id]}`);
-      await asked(slow, dante, id, async (server) => {
-        for (const names of ['same', 'unique'] as const) (latency[names] ??= {})[id] = await runDnsLatency(slow, server, names, 30);
-      });
-    }
-  } finally {
-    saveLogs(slow);
-    await slow.destroy();
-  }
-  r.dns = { rttMs, rate, latency };
-  r.notes.push(
-    `DNS: dns-load.mjs in the client namespace asks A queries over UDP, 64 in flight for ${seconds} s per run (queries/s) or one at a time, 30 of them (latency). ` +
-      `"cached" asks one name again and again; "uncached" a new name every time. socksgate (--dns ${SOCKSGATE_DNS}:53 --dns-upstream tcp://${LAB_ADDR.internet}:53) answers from its cache or asks dnsmasq (internet namespace, answering ${DNS_ZONE} itself) over one persistent, pipelined TCP connection through Dante; ` +
-      `direct asks dnsmasq itself (the proxy namespace forwards IP). redsocks has no resolver. Latency is measured on the ${rttMs} ms delay-line lab; round trips = median / ${rttMs} ms.`,
-  );
-}
-
-/** Figure 5a: UDP echo through Dante, socksgate and redsocks' redudp by TPROXY, and direct. */
-async function figureUdp(o: Options, r: Results): Promise<void> {
-  const seconds = o.quick ? 2 : 5;
-  const pings = o.quick ? 500 : 2000;
-  // one redsocks column: redudp does not splice
-  const variants = r.meta.variants.filter((v) => v === 'direct' || v === 'socksgate' || v === 'redsocks');
-  const lab = await createLab();
-  live.add(`sg-${lab.id}`);
-  try {
-    say(`udp lab ${lab.id}: UDP echo, dante`);
-    await startBenchUdpEcho(lab);
-    const dante = await startBenchDante(lab, { port: 1080 });
-    r.udp = {};
-    for (let run = 1; run <= o.runs; run++) {
-      for (const id of variants) {
-        say(`udp: run ${run}/${o.runs}, ${LABELS[id]}`);
-        await withVariant(lab, id, dante, { tag: `udp${run}`, udp: true }, async (running) => {
-          const s = await retryOnce(r, `UDP echo, ${LABELS[id]}, run ${run}`, () => runUdp(lab, running, seconds, pings));
-          if (s) (r.udp![id] ??= []).push(s);
-        });
-      }
-    }
-    r.notes.push(udpNote(seconds, pings, o.runs, Object.values(r.udp).flat()));
   } finally {
     saveLogs(lab);
     await lab.destroy();
@@ -488,6 +349,8 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   ensureDeps();
+  const peers = peerBinaries(o.peers);
+  setPeerBinaries(peers);
   const buildNote = o.build ? build() : 'measured dist/ as it was (--no-build)';
   fs.mkdirSync(OUT, { recursive: true });
   setSocksgateMain(snapshotSocksgate());
@@ -506,9 +369,14 @@ async function main(): Promise<void> {
     memoryWaves: o.waves,
     ttfbCount: 20,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    versions: versions(),
+    versions: versions(peers),
   });
   if (buildNote) r.notes.push(buildNote);
+  r.notes.push(
+    'Diversion: TCP by the KERNEL.md REDIRECT recipe, except hev-socks5-tproxy, which takes TCP only by TPROXY (its TCP figures run behind the TPROXY recipe for TCP; redsocks has no TPROXY for TCP); UDP by TPROXY for all. ' +
+      "Each socksifier's own upstream traffic is skipped by SO_MARK (socksgate --mark, hev's socks5.mark) or by uid (redsocks, ipt2socks: neither can mark; both run as user redsocks). " +
+      'ipt2socks runs with -R -T (REDIRECT, TCP only) or -U (UDP only); every socksifier with one thread or process (ipt2socks -j 1, hev workers: 1).',
+  );
   const activityBefore = machineActivity();
   const failures: string[] = [];
   const figures: [keys: Figure[], label: string, run: () => Promise<void>][] = [

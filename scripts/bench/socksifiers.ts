@@ -1,24 +1,29 @@
 /**
  * The things compared: socksgate (its default relay; and `--relay copy`, the Node-streams relay,
  * when the build has that option), redsocks (splice, its default), redsocks with `splice = off`,
- * and direct (no proxy). Each runs in the client namespace with its own REDIRECT rules (with
- * `udp`: TPROXY rules for UDP only, socksgate --tproxy / redsocks' redudp); start() returns once
- * traffic from the client namespace goes through it, stop() undoes everything.
+ * ipt2socks, hev-socks5-tproxy, and direct (no proxy). Each runs in the client namespace with its
+ * own diversion rules: TCP by REDIRECT (hev-socks5-tproxy, which has no REDIRECT mode: by TPROXY);
+ * with `udp`, UDP only by TPROXY (socksgate --tproxy, redsocks' redudp, ipt2socks -U, hev's udp
+ * listener). start() returns once traffic from the client namespace goes through it, stop() undoes
+ * everything.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxyUdp, directOff, directOn, waitListening, type DanteHandle } from './bench-lab.js';
-import { redsocksUid, startRedsocks } from './redsocks.js';
+import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxy, directOff, directOn, listeningSince, type DanteHandle } from './bench-lab.js';
+import { startHev } from './hev.js';
+import { startIpt2socks } from './ipt2socks.js';
+import { peerUid, type PeerBinaries } from './peers.js';
+import { startRedsocks } from './redsocks.js';
 import { writeRouteLists } from './route-lists.js';
 import { applyRedirectRules, applyTproxyRecipe, shebangFlags, type Exclusion } from '../../test/e2e/socksgate.js';
 
 /** Prefixes and names in the route lists of `socksgate-rules` (issue #15: 100,000 of each). */
 const ROUTE_LIST_SIZE = 100_000;
 
-export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'socksgate-rules' | 'redsocks' | 'redsocks-nosplice';
+export type VariantId = 'direct' | 'socksgate' | 'socksgate-copy' | 'socksgate-optimistic' | 'socksgate-workers2' | 'socksgate-rules' | 'redsocks' | 'redsocks-nosplice' | 'ipt2socks' | 'hev';
 
 export const LABELS: Readonly<Record<VariantId, string>> = {
   direct: 'direct',
@@ -29,10 +34,15 @@ export const LABELS: Readonly<Record<VariantId, string>> = {
   'socksgate-rules': `socksgate (${ROUTE_LIST_SIZE / 1000}k CIDR + ${ROUTE_LIST_SIZE / 1000}k domain rules)`,
   redsocks: 'redsocks (splice)',
   'redsocks-nosplice': 'redsocks (splice = off)',
+  ipt2socks: 'ipt2socks',
+  hev: 'hev-socks5-tproxy',
 };
 
+/** The C socksifiers socksgate is measured against: "best peer" is the best of these. */
+export const PEERS: readonly VariantId[] = ['redsocks', 'redsocks-nosplice', 'ipt2socks', 'hev'];
+
 /** Column order of the table. */
-export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'socksgate-workers2', 'socksgate-rules', 'redsocks', 'redsocks-nosplice'];
+export const ALL_VARIANTS: readonly VariantId[] = ['direct', 'socksgate', 'socksgate-copy', 'socksgate-optimistic', 'socksgate-workers2', 'socksgate-rules', 'redsocks', 'redsocks-nosplice', 'ipt2socks', 'hev'];
 
 /** Columns measured only for the time-to-first-byte figure (what they change shows nowhere else). */
 export const TTFB_ONLY_VARIANTS: readonly VariantId[] = ['socksgate-optimistic'];
@@ -57,6 +67,18 @@ function routeListsConfig(): string {
   routeConfig = path.join(dir, 'config.yaml');
   writeFileSync(routeConfig, `route:\n  rules:\n    - { cidr_file: ${cidrFile}, action: direct }\n    - { domain_file: ${domainFile}, action: reject }\n`);
   return routeConfig;
+}
+
+let peerBins: PeerBinaries | undefined;
+
+/** Where the ipt2socks and hev-socks5-tproxy binaries are (run.ts, from peers.ts). */
+export function setPeerBinaries(bins: PeerBinaries): void {
+  peerBins = bins;
+}
+
+function peerBinary(name: keyof PeerBinaries): string {
+  if (!peerBins) throw new Error(`${name}: setPeerBinaries() was not called`);
+  return peerBins[name];
 }
 
 let socksgateMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
@@ -84,7 +106,7 @@ export interface Running {
   /** The socksifier process (null for direct). */
   readonly pid: number | null;
   readonly proc?: LabProcess;
-  /** Spawn to listening, ms (socksgate and redsocks; includes `ip netns exec`). */
+  /** Spawn to listening, ms (every socksifier; includes `ip netns exec`). */
   readonly startupMs?: number;
   stop(): Promise<void>;
 }
@@ -121,10 +143,13 @@ async function stopProc(lab: Lab, proc: LabProcess, graceMs: number): Promise<vo
 
 /**
  * Diverts the client namespace's traffic to a started socksifier (the KERNEL.md recipes: UDP by
- * TPROXY for the UDP figure, else TCP by REDIRECT); stop() undoes that, then stops the process.
+ * TPROXY for the UDP figure, else TCP by REDIRECT, or by TPROXY for `tproxyTcp`); stop() undoes
+ * that, then stops the process.
  */
-async function diverted(lab: Lab, id: VariantId, opts: StartOptions, exclude: Exclusion, started: { proc: LabProcess; startupMs: number }, graceMs: number): Promise<Running> {
-  await (opts.udp ? applyTproxyRecipe(lab, 'client', 'udp', { port: TPROXY_PORT, exclude }) : applyRedirectRules(lab, 'client', { exclude }));
+async function diverted(lab: Lab, id: VariantId, opts: StartOptions & { tproxyTcp?: boolean }, exclude: Exclusion, started: { proc: LabProcess; startupMs: number }, graceMs: number): Promise<Running> {
+  if (opts.udp) await applyTproxyRecipe(lab, 'client', 'udp', { port: TPROXY_PORT, exclude });
+  else if (opts.tproxyTcp) await applyTproxyRecipe(lab, 'client', 'tcp', { port: REDIRECT_PORT, exclude });
+  else await applyRedirectRules(lab, 'client', { exclude });
   const { proc, startupMs } = started;
   return {
     id,
@@ -132,7 +157,7 @@ async function diverted(lab: Lab, id: VariantId, opts: StartOptions, exclude: Ex
     proc,
     startupMs,
     stop: async () => {
-      await (opts.udp ? clearTproxyUdp(lab) : clearRedirect(lab));
+      await (opts.udp || opts.tproxyTcp ? clearTproxy(lab) : clearRedirect(lab));
       await stopProc(lab, proc, graceMs);
     },
   };
@@ -142,7 +167,7 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
   const tag = opts.tag ? `-${opts.tag}` : '';
   if (id === 'direct') {
     await clearRedirect(lab);
-    if (opts.udp) await clearTproxyUdp(lab);
+    if (opts.udp) await clearTproxy(lab);
     await directOn(lab);
     return { id, pid: null, stop: () => directOff(lab) };
   }
@@ -165,15 +190,19 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
       [...flags, socksgateMain, 'run', '--upstream', socksgateUrl(up), ...listen, '--mark', String(DAEMON_MARK), '--log-level', 'warn', ...relay, ...(opts.extraArgs ?? [])],
       { name: `${id}${tag}`, env: { ...process.env, SG_PASS: up.auth?.pass ?? '' } },
     );
-    try {
-      await waitListening(lab, 'client', port, 10_000, proc);
-      if (opts.udp) await waitListening(lab, 'client', port, 10_000, proc, 'udp');
-    } catch (e) {
-      await lab.kill(proc, 500);
-      throw e;
-    }
+    const started = await listeningSince(lab, proc, t0, [{ port, proto: 'tcp' }, ...(opts.udp ? [{ port, proto: 'udp' as const }] : [])]);
     // a long grace: SIGTERM drains (and writes the CPU profile)
-    return diverted(lab, id, opts, { mark: DAEMON_MARK }, { proc, startupMs: performance.now() - t0 }, 12_000);
+    return diverted(lab, id, opts, { mark: DAEMON_MARK }, started, 12_000);
+  }
+  const port = opts.udp ? TPROXY_PORT : REDIRECT_PORT;
+  const udp = opts.udp === true;
+  if (id === 'ipt2socks') {
+    const started = await startIpt2socks(lab, `${id}${tag}`, { bin: peerBinary('ipt2socks'), upstream: up, port, udp });
+    return diverted(lab, id, opts, { uid: peerUid() }, started, 3_000);
+  }
+  if (id === 'hev') {
+    const started = await startHev(lab, `${id}${tag}`, { bin: peerBinary('hev'), upstream: up, port, udp, mark: DAEMON_MARK });
+    return diverted(lab, id, { ...opts, tproxyTcp: !udp }, { mark: DAEMON_MARK }, started, 3_000);
   }
   const redsocks = await startRedsocks(lab, `${id}${tag}`, {
     splice: id === 'redsocks',
@@ -181,7 +210,7 @@ export async function startVariant(lab: Lab, id: VariantId, up: DanteHandle, opt
     ...(opts.connMax ? { connMax: opts.connMax } : {}),
     ...(opts.udp ? { udp: { port: TPROXY_PORT } } : {}),
   });
-  return diverted(lab, id, opts, { uid: redsocksUid() }, redsocks, 3_000);
+  return diverted(lab, id, opts, { uid: peerUid() }, redsocks, 3_000);
 }
 
 /** Start, run fn, always stop. */

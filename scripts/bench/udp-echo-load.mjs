@@ -11,7 +11,7 @@
 //   rate: keeps `window` datagrams outstanding for `seconds`; an echo frees its slot for the next
 //         datagram, one unanswered after 500 ms counts as lost and frees its slot too (a late
 //         echo then only counts as late). Prints echoes, echoes/s, sent, lost, late.
-//   rtt:  `count` sequential ping-pongs, 1 s timeout each. Prints median, p90 and min in ms.
+//   rtt:  `count` sequential ping-pongs, 1 s timeout each. Prints median, p90, p99 and min in ms.
 // Prints one JSON line on stdout. Exits by itself (status 3) after --deadline-ms in any case.
 import dgram from 'node:dgram';
 
@@ -141,7 +141,7 @@ async function rtt(setupMs) {
   }
   ms.sort((a, b) => a - b);
   const at = (q) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] : null);
-  return { mode: 'rtt', count, size, ok: ms.length, lost: count - ms.length, medianMs: at(0.5), p90Ms: at(0.9), minMs: at(0), setupMs };
+  return { mode: 'rtt', count, size, ok: ms.length, lost: count - ms.length, medianMs: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), minMs: at(0), setupMs };
 }
 
 const setupMs = await setup();
