@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type * as z from 'zod';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
+import { namedEntries, namespaceIssues, unknownName } from './outbound-names.js';
 import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
@@ -146,37 +147,33 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
     }
   });
   if (issues.length) throw new ConfigError(issues);
-  issues.push(...routeNameIssues(valid.route, upstreams), ...dnsViaIssues(valid.dns, upstreams));
+  issues.push(...namespaceIssues(namedEntries({ upstreams, groups: valid.groups })));
+  if (issues.length) throw new ConfigError(issues);
+  const names = [...upstreams.map((u) => u.name), ...valid.groups.map((g) => g.name)];
+  issues.push(...routeNameIssues(valid.route, names), ...dnsViaIssues(valid.dns, names));
   if (issues.length) throw new ConfigError(issues);
   return deepFreeze({ ...valid, upstreams });
 }
 
-/** Every name the route refers to is an upstream (or, for `final`, an action); names are unique. */
-function routeNameIssues(route: ValidConfig['route'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
+/** Every name the route refers to is an upstream or group (or, for `final`, an action). */
+function routeNameIssues(route: ValidConfig['route'], names: readonly string[]): ConfigIssue[] {
+  const known = new Set(names);
   const issues: ConfigIssue[] = [];
-  const known = new Set<string>();
-  upstreams.forEach(({ name }, index) => {
-    if (known.has(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" names another upstream already` });
-    if ((ROUTE_ACTIONS as readonly string[]).includes(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" is a route action, not a name for an upstream` });
-    known.add(name);
-  });
-  const unknown = (name: string) => `no upstream is named "${name}" (known: ${[...known].join(', ')})`;
   if (route.final !== undefined && !known.has(route.final) && !(ROUTE_ACTIONS as readonly string[]).includes(route.final)) {
-    issues.push({ path: 'route.final', message: `${unknown(route.final)}; or direct, reject` });
+    issues.push({ path: 'route.final', message: `${unknownName(route.final, known)}; or direct, reject` });
   }
   route.rules.forEach((rule, index) => {
-    if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknown(rule.upstream) });
+    if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknownName(rule.upstream, known) });
   });
   return issues;
 }
 
-/** Every dns.rules `via` is `direct` or the name of an upstream. */
-function dnsViaIssues(dns: ValidConfig['dns'], upstreams: readonly UpstreamConfig[]): ConfigIssue[] {
-  const names = upstreams.map((u) => u.name);
+/** Every dns.rules `via` is `direct` or the name of an upstream or group. */
+function dnsViaIssues(dns: ValidConfig['dns'], names: readonly string[]): ConfigIssue[] {
   return dns.rules.flatMap((rule, index) =>
     rule.via === undefined || rule.via === 'direct' || names.includes(rule.via)
       ? []
-      : [{ path: `dns.rules.${index}.via`, message: `no upstream is named "${rule.via}" (known: ${names.join(', ')}); or direct` }],
+      : [{ path: `dns.rules.${index}.via`, message: `${unknownName(rule.via, names)}; or direct` }],
   );
 }
 

@@ -37,7 +37,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   // Direct flows resolve names through split DNS, which needs the router to exist first: bound below.
   let resolveName: DirectResolve = systemResolve;
   const directResolve: DirectResolve = (host) => resolveName(host);
-  const { outbounds, route } = createRouting(config, { udpCounters, log, onHandshake: observe.handshake, directResolve });
+  const { registry, route } = createRouting(config, { udpCounters, log, onHandshake: observe.handshake, directResolve });
   const sessions = new Sessions();
   const tcp = {
     mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,
@@ -53,7 +53,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     nameOf: undefined as ((dst: SocksAddr) => string | undefined) | undefined,
     decisions: observe.decisions,
   };
-  const router = new FlowRouter(outbounds, route, tcp);
+  const router = new FlowRouter(registry, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
   const dns = await startDnsService(config.dns, { rules: config.rules, outboundFor: dnsOutbound, log: log.child({ component: 'dns' }), onAttempt: observe.dnsAttempt });
   if (dns.directResolve) resolveName = dns.directResolve;
@@ -63,15 +63,16 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     tcp.observer = new FakeIpFlowHolds(fakeIp, observe.flows);
     tcp.nameOf = (dst) => (dst.kind === 'domain' ? dst.host : fakeIp.nameOf(dst.host)?.name);
   }
-  const guard = new LoopGuard([...config.redirect, ...config.tproxy], outbounds.map((o) => o.server));
+  const guard = new LoopGuard([...config.redirect, ...config.tproxy], registry.upstreams.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
   const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, fakeIp });
   const state: DaemonState = { config, router, udpCounters, listeners, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
-  for (const outbound of outbounds) outbound.start();
+  for (const outbound of registry.upstreams) outbound.start();
+  for (const group of registry.groups) group.start();
   const memory = releaseMemoryAfterBursts(sessions);
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
-  await observe.serve({ outbounds: () => router.outbounds, udp: () => state.udp, dns: () => dns.resolver, endpoints });
+  await observe.serve({ registry: () => router.registry, udp: () => state.udp, dns: () => dns.resolver, endpoints });
 
   const stop = async () => {
     memory.stop();

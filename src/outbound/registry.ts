@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { UpstreamConfig } from '../config/upstream.js';
+import type { GroupConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
@@ -10,6 +11,9 @@ import { Socks5Outbound } from './socks5.js';
 import { socks4Handshake } from './socks4.js';
 import { NoUdpDialer, Socks5UdpDialer, type Socks5UdpSettings } from './socks5-udp.js';
 import { WatchedOutbound } from './watched-outbound.js';
+import { GroupOutbound } from './group-outbound.js';
+import { dependencyOrder, namedEntries } from '../config/outbound-names.js';
+import { parseHostPort } from '../core/addr.js';
 
 /** After an upstream refused UDP ASSOCIATE, ask it again only this often. */
 const RETRY_NO_UDP_MS = 30_000;
@@ -55,8 +59,53 @@ export interface RegistryDeps {
   readonly onHandshake?: (upstream: string, seconds: number) => void;
 }
 
-/** Every upstream of `config` as an outbound, in config order, each watched for health; built once per config. */
-export function buildOutbounds(config: Config, deps: RegistryDeps): readonly WatchedOutbound[] {
+/**
+ * Every named outbound of a config, built once per config: upstreams (each watched for health),
+ * then groups (and chains), each after the outbounds it refers to, so a group's member or a chain's
+ * hop may be any named outbound.
+ */
+export interface OutboundRegistry {
+  /** Every named outbound by name, in dependency order (a name's references come before it). */
+  readonly byName: ReadonlyMap<string, Outbound>;
+  readonly upstreams: readonly WatchedOutbound[];
+  readonly groups: readonly GroupOutbound[];
+}
+
+export function buildOutbounds(config: Config, deps: RegistryDeps): OutboundRegistry {
   const settings = outboundSettings(config, deps.udpCounters);
-  return config.upstreams.map((upstream) => new WatchedOutbound(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name })), deps.onHandshake));
+  const upstreams = config.upstreams.map((upstream) => new WatchedOutbound(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name })), deps.onHandshake));
+  return addGroups(config, upstreams, deps.log);
+}
+
+/** The registry of `config` over `upstreams` already built (a reload that changed only groups keeps them). */
+export function addGroups(config: Config, upstreams: readonly WatchedOutbound[], log: Logger): OutboundRegistry {
+  const byName = new Map<string, Outbound>(upstreams.map((o) => [o.name, o]));
+  const groupConfigs = new Map(config.groups.map((g) => [g.name, g]));
+  const groups: GroupOutbound[] = [];
+  for (const name of dependencyOrder(namedEntries(config))) {
+    const group = groupConfigs.get(name);
+    if (group === undefined) continue;
+    const built = createGroup(group, config, group.members.map((member) => byName.get(member)!), log);
+    groups.push(built);
+    byName.set(name, built);
+  }
+  return { byName, upstreams, groups };
+}
+
+function createGroup(group: GroupConfig, config: Config, members: readonly Outbound[], log: Logger): GroupOutbound {
+  const { health } = config;
+  const { check } = group;
+  const probeIntervalMs = check && check.interval_s * 1000;
+  return new GroupOutbound(
+    {
+      name: group.name,
+      policy: group.policy,
+      failbackMs: group.failback_s * 1000,
+      health: { failAfter: group.fail_after ?? health.fail_after, retryMs: health.retry_ms, maxRetryMs: health.max_retry_s * 1000, probeIntervalMs },
+      budgetMs: config.timeouts.connect_ms + config.timeouts.handshake_ms,
+      ...(check ? { check: { tcp: parseHostPort(check.tcp), ...(check.udp ? { udp: parseHostPort(check.udp) } : {}), timeoutMs: check.timeout_ms } } : {}),
+    },
+    members,
+    log.child({ group: group.name }),
+  );
 }
