@@ -10,13 +10,7 @@ import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import { GroupProbes, type ProbeTargets } from './group-probe.js';
 import { PolicyOrder, type GroupPolicy } from './group-policy.js';
 import { FailoverAssociation } from './group-udp.js';
-import { HealthState, type HealthSettings } from './member-health.js';
-
-/** One member of a group: any named outbound (an upstream, a chain, another group) and its health in this group. */
-export interface GroupMember {
-  readonly outbound: Outbound;
-  readonly health: HealthState;
-}
+import { HealthState, type GroupMember, type HealthSettings } from './member-health.js';
 
 export interface GroupSettings {
   readonly name: string;

@@ -2,7 +2,7 @@ import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
-import type { GroupMember } from './group-outbound.js';
+import type { GroupMember } from './member-health.js';
 
 /** A group's `check`, parsed. */
 export interface ProbeTargets {

@@ -2,7 +2,7 @@ import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
-import type { GroupMember } from './group-outbound.js';
+import type { GroupMember } from './member-health.js';
 
 interface Current {
   readonly member: GroupMember;

@@ -1,3 +1,4 @@
+import type { Outbound } from '../adapter/outbound.js';
 import type { MemberHealth } from '../adapter/upstream-health.js';
 
 /** The knobs of one member's health; times in ms. */
@@ -158,4 +159,10 @@ export class HealthState {
       failovers: this.failovers,
     };
   }
+}
+
+/** One member of a group: any named outbound (an upstream, a chain, another group) and its health in this group. */
+export interface GroupMember {
+  readonly outbound: Outbound;
+  readonly health: HealthState;
 }
