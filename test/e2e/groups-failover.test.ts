@@ -16,6 +16,11 @@ const HANDSHAKE_MS = 1_000;
 let lab: Lab;
 let nginx: NginxHandle;
 
+/** Signals every process of a Dante (it forks workers that carry live sessions): the whole server dies or stalls. */
+function signalAll(dante: SocksHandle, signal: NodeJS.Signals): void {
+  process.kill(-dante.proc.pid!, signal);
+}
+
 before(async () => {
   lab = await createLab();
   nginx = await startNginx(lab);
@@ -77,7 +82,7 @@ for (const relay of ['splice', 'copy'] as const) {
       assert.equal(first.code, 0, `${first.stderr}\n${daemon.proc.output()}`);
       assert.equal(connects(a), 1);
 
-      a.proc.kill('SIGKILL');
+      signalAll(a, 'SIGKILL');
       await a.proc.exited();
       for (let i = 0; i < 4; i++) {
         const r = await timedCurl(nginx.url('/small.txt'));
@@ -90,7 +95,7 @@ for (const relay of ['splice', 'copy'] as const) {
       assert.match(shown, new RegExp(`main\\s+failover\\s+d${a.port}\\s+down\\s.*\\s0\\s+3\\s+3\\s+SG_ERR_UPSTREAM_UNREACHABLE: cannot connect`), shown);
       assert.match(shown, new RegExp(`main\\s+failover\\s+d${b.port}\\s+up\\s.*\\s0\\s+0\\s+0\\s+-`), shown);
 
-      b.proc.kill('SIGKILL');
+      signalAll(b, 'SIGKILL');
       await b.proc.exited();
       for (let i = 0; i < 5; i++) {
         const r = await timedCurl(nginx.url('/small.txt'));
@@ -114,7 +119,7 @@ test('SIGSTOP of the primary: new flows fail over within the handshake timeout; 
     const viaA = connects(a);
     assert.ok(viaA >= 1);
 
-    a.proc.kill('SIGSTOP');
+    signalAll(a, 'SIGSTOP');
     try {
       const stalled = await timedCurl(nginx.url('/small.txt'));
       assert.equal(stalled.code, 0, `${stalled.stderr}\n${daemon.proc.output()}`);
@@ -126,7 +131,7 @@ test('SIGSTOP of the primary: new flows fail over within the handshake timeout; 
       assert.ok(fast.ms < 500, `with the primary down, a flow goes straight to the second member (${fast.ms} ms)`);
       assert.match(await status(control), /d1084\s+down/);
     } finally {
-      a.proc.kill('SIGCONT');
+      signalAll(a, 'SIGCONT');
     }
     await daemon.waitFor(/member \\"d1084\\" is up again/, 5_000);
     const deadline = Date.now() + 5_000;
