@@ -36,7 +36,7 @@ export interface ObserveSettings {
 
 export function createObservation({ metricsAt, control }: ObserveSettings, log: Logger): Observation {
   let view: DaemonView | undefined;
-  const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns() });
+  const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns(), groups: () => view?.registry().groups.map((g) => g.health()) ?? [] });
   const flows = new FlowTable(metrics);
   const startedAt = Date.now();
   let metricsServer: Server | undefined;
