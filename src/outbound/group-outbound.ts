@@ -61,8 +61,8 @@ export class GroupOutbound implements Outbound {
     return this.members[0].outbound.server;
   }
 
+  /** Starts the probes; the members are started by whoever built them (the registry's owner), once. */
   start(): void {
-    for (const { outbound } of this.members) outbound.start?.();
     this.probes?.start();
   }
 
