@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { createLab, startDante, startDnsmasq, startMicrosocks, startUdpEcho, waitForLog, type Lab, type SocksHandle } from './lab.js';
 import { applyTproxyUdpRules, DAEMON_MARK, startSocksgate, TPROXY_PORT } from './socksgate.js';
 import { digShort, finalUdpCounters } from './udp-helpers.js';
 
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 const ECHO = 7001;
 const CLIENT_PORT = 40_001;
 
@@ -81,4 +83,33 @@ test('a UDP flow\'s member killed: the next datagrams go through the next member
   }
   const counters = finalUdpCounters(daemon);
   assert.equal(counters.associationsOpened, 2, `one association for the socat client, kept across the move, and one for dig: ${JSON.stringify(counters)}`);
+});
+
+test('check.udp: the probe finds which members carry UDP (microsocks refuses it) and status shows it', async () => {
+  const file = path.join(lab.dir, 'udp-probe.yaml');
+  writeFileSync(
+    file,
+    [
+      'upstreams:',
+      `  - { name: micro, url: "socks5://${micro.host}:${micro.port}" }`,
+      `  - { name: b, url: "socks5://${b.host}:${b.port}" }`,
+      'groups:',
+      `  - { name: main, members: [micro, b], check: { interval_s: 1, tcp: "${lab.addr.internet}:53", udp: "${lab.addr.internet}:53" } }`,
+      'route: { final: main }',
+      '',
+    ].join('\n'),
+  );
+  const control = path.join(lab.dir, 'udp-probe.sock');
+  const daemon = await startSocksgate(lab, 'client', ['--config', file, '--mark', String(DAEMON_MARK), '--control', control], { name: 'sg-udp-probe' });
+  try {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const shown = (await lab.exec('client', process.execPath, [MAIN, 'status', '--control', control], { timeoutMs: 10_000 })).stdout;
+      if (/micro\s+up\s+\S+ ago\s+unsupported/.test(shown) && /\sb\s+up\s+\S+ ago\s+up\s/.test(shown)) break;
+      assert.ok(Date.now() < deadline, shown);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    assert.equal(await daemon.stop(), 0, daemon.proc.output());
+  }
 });
