@@ -144,3 +144,36 @@ test('SIGSTOP of the primary: new flows fail over within the handshake timeout; 
     }
   });
 });
+
+test('optimistic data: the first bytes sent with the stalled primary\'s handshake are sent again to the second member', async () => {
+  const a = await startDante(lab, { port: 1086 });
+  const b = await startDante(lab, { port: 1087 });
+  const file = path.join(lab.dir, 'optimistic.yaml');
+  writeFileSync(
+    file,
+    [
+      'upstreams:',
+      ...[a, b].map((d) => `  - { name: d${d.port}, url: "socks5://${d.host}:${d.port}?pipelining=on" }`),
+      'groups:',
+      `  - { name: main, members: [d${a.port}, d${b.port}] }`,
+      `timeouts: { connect_ms: 1000, handshake_ms: ${HANDSHAKE_MS} }`,
+      'optimistic_data: { enabled: true }',
+      'route: { final: main }',
+      '',
+    ].join('\n'),
+  );
+  await withDaemon('sg-optimistic', file, [], async (daemon) => {
+    signalAll(a, 'SIGSTOP');
+    try {
+      const r = await timedCurl(nginx.url('/small.txt'));
+      assert.equal(r.code, 0, `${r.stderr}\n${daemon.proc.output()}`);
+      assert.equal(r.body, nginx.smallText);
+      assert.ok(r.ms < HANDSHAKE_MS + 1_000, `failed over in ${r.ms} ms`);
+      const finished = await daemon.waitFor(/"msg":"flow finished"/);
+      assert.ok(Number(finished.earlyBytes) > 0, `the request went in the handshake's write: ${JSON.stringify(finished)}`);
+      assert.equal(connects(b), 1);
+    } finally {
+      signalAll(a, 'SIGCONT');
+    }
+  });
+});
