@@ -10,6 +10,7 @@ import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import { GroupProbes, type ProbeTargets } from './group-probe.js';
 import { PolicyOrder, type GroupPolicy } from './group-policy.js';
 import { FailoverAssociation } from './group-udp.js';
+import { wrappedPlan } from './wrapped-plan.js';
 import { HealthState, type GroupMember, type HealthSettings } from './member-health.js';
 
 export interface GroupSettings {
@@ -158,13 +159,7 @@ export class GroupOutbound implements Outbound {
     const member = tries[i];
     const startedAt = performance.now();
     let failedHere = false;
-    const { server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake } = inner;
-    return {
-      server,
-      mark,
-      connectTimeoutMs,
-      handshakeTimeoutMs,
-      handshake,
+    return wrappedPlan(inner, {
       settle: (err) => {
         inner.settle(err);
         if (err === undefined) this.succeeded(member, startedAt);
@@ -183,7 +178,7 @@ export class GroupOutbound implements Outbound {
         member.health.activeFlows--;
         inner.closed?.();
       },
-    };
+    });
   }
 
   associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
