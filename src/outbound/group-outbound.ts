@@ -107,7 +107,9 @@ export class GroupOutbound implements Outbound {
       try {
         const socket = await member.outbound.dial(dst, ctx);
         this.succeeded(member, startedAt);
-        socket.once('close', () => member.health.activeFlows--);
+        const ended = () => member.health.activeFlows--;
+        if (ctx.whenEnded) ctx.whenEnded(ended);
+        else socket.once('close', ended);
         return socket;
       } catch (err) {
         if (!this.failedOn(member, err)) throw err;
@@ -118,41 +120,29 @@ export class GroupOutbound implements Outbound {
     throw lastError;
   }
 
-  /** A plan for the native dialer whose `retry` is the next member's plan; undefined when a member needs Node. */
+  /**
+   * A plan for the native dialer whose `retry` is the next member's plan; undefined when a member
+   * needs Node (then the flow takes the Node path and `dial`). Throws as `dial` rejects: a member
+   * that cannot carry `dst` at all (IPv6 over SOCKS4) refuses it, and is not retried.
+   */
   plan(dst: SocksAddr): DialPlan | undefined {
     if (this.members.some(({ outbound }) => outbound.plan === undefined || outbound.server.kind === 'domain')) return undefined;
-    const tries = this.attempts('tcp');
-    const deadline = this.now() + this.settings.budgetMs;
-    let refused: unknown;
-    for (let i = 0; i < tries.length; i++) {
-      try {
-        const plan = this.planFrom(tries, i, dst, deadline);
-        if (plan) return plan;
-      } catch (err) {
-        // The member cannot carry this destination at all (IPv6 over SOCKS4): the next may.
-        refused ??= err;
-      }
-    }
-    if (refused !== undefined) throw refused;
-    return undefined;
+    return this.planOn(this.attempts('tcp'), 0, dst, this.now() + this.settings.budgetMs);
   }
 
-  private planFrom(tries: readonly GroupMember[], i: number, dst: SocksAddr, deadline: number): DialPlan | undefined {
+  private planOn(tries: readonly GroupMember[], i: number, dst: SocksAddr, deadline: number): DialPlan | undefined {
     const inner = tries[i].outbound.plan!(dst);
     return inner && this.wrapPlan(tries, i, inner, dst, deadline);
   }
 
-  /** The next member's plan after a failure on tries[i], or undefined when none is left (or the budget is spent). */
+  /** After a failure on tries[i]: the next member's plan, or undefined when none is left, the budget is spent, or it refuses `dst`. */
   private nextPlan(tries: readonly GroupMember[], i: number, dst: SocksAddr, deadline: number): DialPlan | undefined {
-    for (let j = i + 1; j < tries.length && this.now() < deadline; j++) {
-      try {
-        const plan = this.planFrom(tries, j, dst, deadline);
-        if (plan) return plan;
-      } catch {
-        // This member cannot carry the destination: try the next.
-      }
+    if (i + 1 >= tries.length || this.now() >= deadline) return undefined;
+    try {
+      return this.planOn(tries, i + 1, dst, deadline);
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 
   private wrapPlan(tries: readonly GroupMember[], i: number, inner: DialPlan, dst: SocksAddr, deadline: number): DialPlan {

@@ -54,6 +54,9 @@ test('SIGHUP with changed members and policy: the live flow stays on its member,
     flow.stdin!.write('before\n');
     await waitForLog(flow.logPath, 'before', 5_000);
     assert.equal(logged(a, '[', echoDst), 1, 'the live flow is on a');
+    const live = (await lab.exec('client', process.execPath, [MAIN, 'status', '--control', control], { timeoutMs: 10_000 })).stdout;
+    // Member, state, since, UDP, handshake, active flows, failures, failovers, why.
+    assert.match(live, /main\s+failover\s+a\s+up\s.*ms\s+1\s+0\s+0\s+-/, live);
 
     writeFileSync(file, groupConfig('round-robin', ['b']));
     daemon.proc.kill('SIGHUP');

@@ -64,6 +64,16 @@ test('a dial that fails on a member goes on to the next with the same optimistic
   assert.equal(a.dialed.length, 0);
 });
 
+test('a flow dialed through a member counts as active there until the dispatcher says it ended', async () => {
+  const g = group([fake('a')]);
+  const ends: (() => void)[] = [];
+  const socket = await g.dial(DST, { flowId: 1, whenEnded: (fn) => ends.push(fn) });
+  socket.destroy();
+  assert.equal(g.health().members[0].activeFlows, 1, 'a socket handed to the splice relay closes at once: not the end');
+  ends.forEach((fn) => fn());
+  assert.equal(g.health().members[0].activeFlows, 0);
+});
+
 test('a refusal of the target (the member answered) is not retried and says nothing about the member', async () => {
   const a = fake('a', ErrorCode.UPSTREAM_REFUSED);
   const b = fake('b');
