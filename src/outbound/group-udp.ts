@@ -63,11 +63,7 @@ export class FailoverAssociation implements UdpAssociation {
         lastError = err;
         const code = errorCode(err);
         if (code === ErrorCode.ABORTED) throw err;
-        if (code === ErrorCode.UDP_UNSUPPORTED) member.health.udpSeen('unsupported');
-        else {
-          member.health.udpSeen('down');
-          member.health.dialFailed(`${code}: ${errorMessage(err)}`);
-        }
+        member.health.udpSeen(code === ErrorCode.UDP_UNSUPPORTED ? 'unsupported' : 'down');
       }
     }
     throw lastError;
@@ -82,7 +78,6 @@ export class FailoverAssociation implements UdpAssociation {
         if (this.closed || this.current?.member !== member) return;
         this.current = undefined;
         member.health.udpSeen('down');
-        member.health.dialFailed(`UDP association ended: ${reason}`);
         member.health.failovers++;
         this.reopen(member, reason);
       },

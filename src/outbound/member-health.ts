@@ -113,10 +113,15 @@ export class HealthState {
     else this.retryLater();
   }
 
-  /** The outcome of a UDP association or probe: 'up', 'down' (it failed) or 'unsupported' (refused). */
+  /**
+   * The outcome of a UDP association or probe: 'up', 'down' (it failed: counted, and no UDP flow
+   * for maxRetryMs) or 'unsupported' (refused). TCP health is left alone: TCP flows judge it.
+   */
   udpSeen(state: Exclude<UdpState, 'unknown'>): void {
     this.udp = state;
-    if (state === 'down') this.udpRetryAt = this.now() + this.settings.maxRetryMs;
+    if (state !== 'down') return;
+    this.failures++;
+    this.udpRetryAt = this.now() + this.settings.maxRetryMs;
   }
 
   private markDown(why: string): void {
