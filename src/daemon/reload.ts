@@ -91,8 +91,9 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const newGroups = newOutbounds || changed.some((key) => ['groups', 'health'].includes(key));
   const current = state.router.registry;
   // Lists may have changed even when the config did not: the route is compiled on every reload, first.
-  // Changed groups only: the upstreams (and their pipelining knowledge) stay, the groups are rebuilt.
-  const registry = newOutbounds ? undefined : newGroups ? addGroups(next, current.upstreams, log) : current;
+  // Changed groups only: the upstreams (and their pipelining knowledge) stay, the groups are rebuilt
+  // (a member that stays in its group keeps its health).
+  const registry = newOutbounds ? undefined : newGroups ? addGroups(next, current.upstreams, log, current.groups) : current;
   const routing = createRouting(next, { udpCounters: state.udpCounters, log, onHandshake: state.observe.handshake, directResolve: state.directResolve }, registry);
   if (changed.length === 0) {
     state.router.swap(routing.registry, routing.route);

@@ -27,6 +27,10 @@ export interface GroupSettings {
 /** Failures of a member that say nothing about it: the client left, or the target refused (the member answered). */
 const NOT_THE_MEMBER: readonly string[] = [ErrorCode.ABORTED, ErrorCode.UPSTREAM_REFUSED, ErrorCode.NO_MAPPING, ErrorCode.REJECTED, ErrorCode.SHUTDOWN];
 
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** "No member is up" is logged at most this often per group. */
 const NO_MEMBER_LOG_MS = 10_000;
 
@@ -42,13 +46,16 @@ export class GroupOutbound implements Outbound {
   private readonly noMember = new RateLimitedWarning(NO_MEMBER_LOG_MS);
   private readonly probes?: GroupProbes;
 
+  /** `previous`: the group of this name a reload replaces; members it had, with the same health settings, keep their health. */
   constructor(
     private readonly settings: GroupSettings,
     members: readonly Outbound[],
     private readonly log: Logger,
+    previous?: GroupOutbound,
     private readonly now: () => number = Date.now,
   ) {
-    this.members = members.map((outbound) => ({ outbound, health: new HealthState(outbound.name, settings.health, now) }));
+    const kept = previous && sameJson(previous.settings.health, settings.health) ? new Map(previous.members.map((m) => [m.outbound.name, m.health])) : undefined;
+    this.members = members.map((outbound) => ({ outbound, health: kept?.get(outbound.name) ?? new HealthState(outbound.name, settings.health, now) }));
     this.order = new PolicyOrder(settings.policy, settings.failbackMs);
     if (settings.check) this.probes = new GroupProbes(this.members, settings.check, log);
   }

@@ -77,22 +77,25 @@ export function buildOutbounds(config: Config, deps: RegistryDeps): OutboundRegi
   return addGroups(config, upstreams, deps.log);
 }
 
-/** The registry of `config` over `upstreams` already built (a reload that changed only groups keeps them). */
-export function addGroups(config: Config, upstreams: readonly WatchedOutbound[], log: Logger): OutboundRegistry {
+/**
+ * The registry of `config` over `upstreams` already built (a reload that changed only groups keeps
+ * them, and passes the groups it replaces: a member still in a group of the same name keeps its health).
+ */
+export function addGroups(config: Config, upstreams: readonly WatchedOutbound[], log: Logger, previous: readonly GroupOutbound[] = []): OutboundRegistry {
   const byName = new Map<string, Outbound>(upstreams.map((o) => [o.name, o]));
   const groupConfigs = new Map(config.groups.map((g) => [g.name, g]));
   const groups: GroupOutbound[] = [];
   for (const name of dependencyOrder(namedEntries(config))) {
     const group = groupConfigs.get(name);
     if (group === undefined) continue;
-    const built = createGroup(group, config, group.members.map((member) => byName.get(member)!), log);
+    const built = createGroup(group, config, group.members.map((member) => byName.get(member)!), log, previous.find((g) => g.name === name));
     groups.push(built);
     byName.set(name, built);
   }
   return { byName, upstreams, groups };
 }
 
-function createGroup(group: GroupConfig, config: Config, members: readonly Outbound[], log: Logger): GroupOutbound {
+function createGroup(group: GroupConfig, config: Config, members: readonly Outbound[], log: Logger, previous: GroupOutbound | undefined): GroupOutbound {
   const { health } = config;
   const { check } = group;
   const probeIntervalMs = check && check.interval_s * 1000;
@@ -107,5 +110,6 @@ function createGroup(group: GroupConfig, config: Config, members: readonly Outbo
     },
     members,
     log.child({ group: group.name }),
+    previous,
   );
 }

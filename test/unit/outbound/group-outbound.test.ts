@@ -132,3 +132,14 @@ test('UDP: a member that refuses UDP ASSOCIATE is skipped for good; an associati
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(closes.length, 1, 'no member left: the association ends');
 });
+
+test('a group rebuilt by a reload keeps the health of the members it still has (same health settings), fresh for the others', async () => {
+  const a = fake('a', ErrorCode.CONNECT_TIMEOUT);
+  const old = group([a, fake('b')]);
+  (await old.dial(DST, { flowId: 1 })).destroy();
+  const settings = { name: 'main', policy: 'round-robin' as const, failbackMs: 0, health: { failAfter: 1, retryMs: 60_000, maxRetryMs: 60_000 }, budgetMs: 10_000 };
+  const next = new GroupOutbound(settings, [fake('c'), fake('a')], log, old);
+  assert.deepEqual(next.health().members.map((m) => [m.name, m.state, m.failures]), [['c', 'up', 0], ['a', 'down', 1]]);
+  const changed = new GroupOutbound({ ...settings, health: { ...settings.health, failAfter: 5 } }, [fake('a')], log, old);
+  assert.equal(changed.health().members[0].state, 'up', 'other health settings: a fresh start');
+});
