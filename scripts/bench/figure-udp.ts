@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createLab } from '../../test/e2e/lab.js';
 import { startBenchDante } from './bench-lab.js';
 import { runUdp, startBenchUdpEcho, udpNote } from './measure-udp.js';
@@ -7,7 +8,7 @@ import { LABELS, withVariant } from './socksifiers.js';
 import { say } from './util.js';
 
 /** Figure 5a: UDP echo through Dante, socksgate and the peers by TPROXY, and direct. */
-export async function figureUdp(o: FigureOptions, r: Results): Promise<void> {
+export async function figureUdp(o: FigureOptions, r: Results, profileDir?: string): Promise<void> {
   const seconds = o.quick ? 2 : 5;
   const pings = o.quick ? 500 : 2000;
   // one redsocks column (redudp does not splice) and one socksgate column (its relays are TCP's)
@@ -27,6 +28,10 @@ export async function figureUdp(o: FigureOptions, r: Results): Promise<void> {
           if (s) (r.udp![id] ??= []).push(s);
         });
       }
+    }
+    if (profileDir) {
+      say('udp: one more socksgate run under node --cpu-prof (not counted)');
+      await withVariant(lab, 'socksgate', dante, { tag: 'udp-prof', udp: true, profileDir: path.join(profileDir, 'udp') }, (running) => runUdp(lab, running, seconds, pings));
     }
     r.notes.push(udpNote(seconds, pings, o.runs, Object.values(r.udp).flat()));
   } finally {

@@ -35,6 +35,14 @@ export interface DialPlan {
   readonly handshakeTimeoutMs: number;
   readonly handshake: Handshake;
   settle(err: unknown): void;
+  /**
+   * After `settle(err)` for a dial that failed before the relay began: the plan to run next on the
+   * same client (a group's next member; its optimistic bytes, if any, are the plan's own), or
+   * undefined to reset the client. Absent: never retried, the addon resets the client itself.
+   */
+  retry?(): DialPlan | undefined;
+  /** Called once when the relay of a plan that settled with success ends (a group counts its active flows). */
+  closed?(): void;
 }
 
 /** What a leg of a chain asks its server for: a stream onward (CONNECT), or a UDP relay (SOCKS5 UDP ASSOCIATE). */

@@ -14,6 +14,12 @@ export interface DialContext {
    * deliver them: in the handshake's write when it can, else right after the handshake.
    */
   readonly earlyData?: Promise<Buffer | undefined>;
+  /**
+   * Registers `fn` to run once when the flow of the socket dial returns has ended (its relay is
+   * over), for outbounds that count their live flows (groups). Absent (probes, DNS transports):
+   * the socket's 'close' is the end.
+   */
+  readonly whenEnded?: (fn: () => void) => void;
 }
 
 export interface BindContext extends DialContext {

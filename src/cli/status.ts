@@ -48,13 +48,31 @@ export function formatStatus(s: StatusSnapshot): string {
       u.lastError ? `${age(s.now - u.lastError.at)} ago ${u.lastError.reason}: ${u.lastError.message}` : '-',
     ]),
   );
+  const groups = (s.groups ?? []).length === 0 ? '' : table(
+    ['GROUP', 'POLICY', 'MEMBER', 'STATE', 'SINCE', 'UDP', 'HANDSHAKE', 'ACTIVE', 'FAILED', 'FAILOVERS', 'WHY'],
+    s.groups!.flatMap((g) =>
+      g.members.map((m) => [
+        g.name,
+        g.policy,
+        m.name,
+        m.state,
+        `${age(s.now - m.since)} ago`,
+        m.udp,
+        m.latencyMs === undefined ? '-' : `${m.latencyMs} ms`,
+        String(m.activeFlows),
+        String(m.failures),
+        String(m.failovers),
+        m.why ?? '-',
+      ]),
+    ),
+  ) + '\n';
   // Bytes are counted once a flow ends (the kernel relays them until then), so live rows show none.
   const flows = table(
     ['ID', 'INBOUND', 'SRC', 'DST', 'OUTBOUND', 'AGE', 'BYTES', 'RULE'],
     s.flows.map((f) => [String(f.id), f.user !== undefined ? `${f.inbound} (${f.user})` : f.inbound, f.src, f.target ? `${f.dst} (${f.target})` : f.dst, f.outbound, age(s.now - f.startedAt), '-', f.rule ?? '-']),
   );
   const udp = s.udp ? `UDP: ${s.udp.associations} associations, ${s.udp.replySockets} reply sockets\n` : '';
-  return `socksgate pid ${s.pid}, up ${age(s.now - s.startedAt)}\n\n${upstreams}\n${s.flows.length} live TCP flows\n${flows}${udp}`;
+  return `socksgate pid ${s.pid}, up ${age(s.now - s.startedAt)}\n\n${upstreams}\n${groups}${s.flows.length} live TCP flows\n${flows}${udp}`;
 }
 
 export const statusModule: CommandModule = {

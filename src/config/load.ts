@@ -3,10 +3,11 @@ import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type * as z from 'zod';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
+import { namedEntries, namespaceIssues, unknownName } from './outbound-names.js';
 import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchema, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
-import { chainIssues, type ChainConfig, type IndexedChain } from './chain.js';
+import type { ChainConfig } from './chain.js';
 import { resolveSocksInbounds, type SocksInboundConfig } from './socks-inbound.js';
 import { ErrorCode } from '../core/errors.js';
 
@@ -151,18 +152,19 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
   }
   const valid = result.data;
   const issues: ConfigIssue[] = [];
-  const chains: IndexedChain[] = [];
-  const named: NamedEntry[] = [];
+  const chains: ChainConfig[] = [];
+  /** Every entry of `upstreams` by its index (the names' namespace): a chain with its hops. */
+  const named: { name: string; chain?: readonly string[] }[] = [];
   const upstreams = valid.upstreams.flatMap((entry, index) => {
     if (entry.url === undefined) {
       // The schema let it through without a URL: it has `chain:` and a name.
-      chains.push({ index, chain: { name: entry.name!, hops: entry.chain! } });
-      named.push({ name: entry.name!, index });
+      chains.push({ name: entry.name!, hops: entry.chain! });
+      named[index] = { name: entry.name!, chain: entry.chain! };
       return [];
     }
     try {
       const upstream = resolveUpstream({ ...entry, url: entry.url }, env);
-      named.push({ name: upstream.name, index });
+      named[index] = { name: upstream.name };
       return [upstream];
     } catch (err) {
       const { key, message } = err as { key?: string; message: string };
@@ -172,45 +174,33 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
   });
   const socks = resolveSocksInbounds(valid.inbounds.socks, env, issues);
   if (issues.length) throw new ConfigError(issues);
-  issues.push(...routeNameIssues(valid.route, named), ...dnsViaIssues(valid.dns, named));
+  const names = named.map((n) => n.name).concat(valid.groups.map((g) => g.name));
+  issues.push(...namespaceIssues(namedEntries({ upstreams: named, groups: valid.groups })));
   if (issues.length) throw new ConfigError(issues);
-  issues.push(...chainIssues(chains, new Set(named.map((n) => n.name))));
+  issues.push(...routeNameIssues(valid.route, names), ...dnsViaIssues(valid.dns, names));
   if (issues.length) throw new ConfigError(issues);
-  return deepFreeze({ ...valid, upstreams, chains: chains.map((c) => c.chain), inbounds: { socks } });
+  return deepFreeze({ ...valid, upstreams, chains, inbounds: { socks } });
 }
 
-/** An upstream's or chain's name and its index in `upstreams`. */
-interface NamedEntry {
-  readonly name: string;
-  readonly index: number;
-}
-
-/** Every name the route refers to is an upstream or chain (or, for `final`, an action); names are unique. */
-function routeNameIssues(route: ValidConfig['route'], upstreams: readonly NamedEntry[]): ConfigIssue[] {
+/** Every name the route refers to is an upstream or group (or, for `final`, an action). */
+function routeNameIssues(route: ValidConfig['route'], names: readonly string[]): ConfigIssue[] {
+  const known = new Set(names);
   const issues: ConfigIssue[] = [];
-  const known = new Set<string>();
-  upstreams.forEach(({ name, index }) => {
-    if (known.has(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" names another upstream already` });
-    if ((ROUTE_ACTIONS as readonly string[]).includes(name)) issues.push({ path: `upstreams.${index}.name`, message: `"${name}" is a route action, not a name for an upstream` });
-    known.add(name);
-  });
-  const unknown = (name: string) => `no upstream is named "${name}" (known: ${[...known].join(', ')})`;
   if (route.final !== undefined && !known.has(route.final) && !(ROUTE_ACTIONS as readonly string[]).includes(route.final)) {
-    issues.push({ path: 'route.final', message: `${unknown(route.final)}; or direct, reject` });
+    issues.push({ path: 'route.final', message: `${unknownName(route.final, known)}; or direct, reject` });
   }
   route.rules.forEach((rule, index) => {
-    if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknown(rule.upstream) });
+    if (rule.upstream !== undefined && !known.has(rule.upstream)) issues.push({ path: `route.rules.${index}.upstream`, message: unknownName(rule.upstream, known) });
   });
   return issues;
 }
 
-/** Every dns.rules `via` is `direct` or the name of an upstream. */
-function dnsViaIssues(dns: ValidConfig['dns'], upstreams: readonly NamedEntry[]): ConfigIssue[] {
-  const names = upstreams.map((u) => u.name);
+/** Every dns.rules `via` is `direct` or the name of an upstream or group. */
+function dnsViaIssues(dns: ValidConfig['dns'], names: readonly string[]): ConfigIssue[] {
   return dns.rules.flatMap((rule, index) =>
     rule.via === undefined || rule.via === 'direct' || names.includes(rule.via)
       ? []
-      : [{ path: `dns.rules.${index}.via`, message: `no upstream is named "${rule.via}" (known: ${names.join(', ')}); or direct` }],
+      : [{ path: `dns.rules.${index}.via`, message: `${unknownName(rule.via, names)}; or direct` }],
   );
 }
 

@@ -7,6 +7,7 @@ import { PIPELINING_MODES, parseUpstreamUrl } from './upstream-url.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { DOMAIN_MATCH_KEYS, domainMatchers, routeSchema } from './route-schema.js';
 import { inboundsSchema } from './socks-inbound.js';
+import { groupSchema, healthSchema } from './group-schema.js';
 
 /** The single source of truth for the config file: keys, types, defaults. Unknown keys are errors. */
 
@@ -248,6 +249,9 @@ export const configSchema = z.strictObject({
   /** Listeners that programs connect to themselves (SOCKS4/4a/5 and HTTP proxy). */
   inbounds: inboundsSchema.prefault({}),
   upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
+  /** Named sets of upstreams with health checks and a policy; usable wherever an upstream name is. */
+  groups: z.array(groupSchema).default([]),
+  health: healthSchema.prefault({}),
   route: routeSchema.prefault({}),
   timeouts: z
     .strictObject({
@@ -280,3 +284,5 @@ export type SniffConfig = DeepReadonly<z.output<typeof sniffSchema>>;
 export type OptimisticDataConfig = DeepReadonly<z.output<typeof optimisticDataSchema>>;
 export type UdpConfig = DeepReadonly<z.output<typeof udpSchema>>;
 export type RouteConfig = DeepReadonly<z.output<typeof routeSchema>>;
+export type GroupConfig = DeepReadonly<z.output<typeof groupSchema>>;
+export type HealthConfig = DeepReadonly<z.output<typeof healthSchema>>;

@@ -30,6 +30,8 @@ export const ErrorCode = {
   /** A route rule (or route.final) says reject. */
   REJECTED: 'SG_ERR_REJECTED',
   ABORTED: 'SG_ERR_ABORTED',
+  /** Every member of a group is down: the flow is reset at once (logged once per group, not per flow). */
+  NO_HEALTHY_MEMBER: 'SG_ERR_NO_HEALTHY_MEMBER',
   SHUTDOWN: 'SG_ERR_SHUTDOWN',
   FIREWALL: 'SG_ERR_FIREWALL',
   /** The addon is not built (or not for this Node). */

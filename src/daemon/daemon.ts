@@ -40,7 +40,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   // Direct flows resolve names through split DNS, which needs the router to exist first: bound below.
   let resolveName: DirectResolve = systemResolve;
   const directResolve: DirectResolve = (host) => resolveName(host);
-  const { outbounds, route } = createRouting(config, { udpCounters, log, onHandshake: observe.handshake, directResolve });
+  const { registry, route } = createRouting(config, { udpCounters, log, onHandshake: observe.handshake, directResolve });
   const sessions = new Sessions();
   const tcp = {
     mapDestination: undefined as ((dst: SocksAddr) => SocksAddr | undefined) | undefined,
@@ -57,7 +57,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     answeredName: undefined as ((src: SocksAddr, dst: SocksAddr) => string | undefined) | undefined,
     decisions: observe.decisions,
   };
-  const router = new FlowRouter(outbounds, route, tcp);
+  const router = new FlowRouter(registry, route, tcp);
   const dnsOutbound = (resolver: SocksAddr, via: string | undefined) => (via === undefined ? routedOutbound(router, 'dns', resolver) : viaOutbound(router, via));
   const dns = await startDnsService(config.dns, { rules: config.rules, outboundFor: dnsOutbound, log: log.child({ component: 'dns' }), onAttempt: observe.dnsAttempt, isLocal: localAddressCheck() });
   if (dns.directResolve) resolveName = dns.directResolve;
@@ -69,7 +69,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
     tcp.observer = new FakeIpFlowHolds(fakeIp, observe.flows);
     tcp.nameOf = (dst) => (dst.kind === 'domain' ? dst.host : fakeIp.nameOf(dst.host)?.name);
   }
-  const guard = new LoopGuard(guardedListeners(config), outbounds.map((o) => o.server));
+  const guard = new LoopGuard(guardedListeners(config), registry.upstreams.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
   const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 });
@@ -81,10 +81,11 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   }
   const startUdp = (next: Config) => startUdpService(next, { router, guard, counters: udpCounters, log, fakeIp });
   const state: DaemonState = { config, router, udpCounters, listeners, socks, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
-  for (const outbound of outbounds) outbound.start();
+  for (const outbound of registry.upstreams) outbound.start();
+  for (const group of registry.groups) group.start();
   const memory = releaseMemoryAfterBursts(sessions);
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
-  await observe.serve({ outbounds: () => router.outbounds, udp: () => state.udp, dns: () => dns.resolver, endpoints });
+  await observe.serve({ registry: () => router.registry, udp: () => state.udp, dns: () => dns.resolver, endpoints });
 
   const stop = async () => {
     memory.stop();

@@ -5,13 +5,13 @@ import { FlowTable } from '../observe/flow-table.js';
 import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
-import type { WatchedOutbound } from '../outbound/watched-outbound.js';
+import type { OutboundRegistry } from '../outbound/registry.js';
 import type { DecisionObserver } from '../adapter/decision-observer.js';
 import type { SocksAddr } from '../core/addr.js';
 
 /** What the metrics and the status table read from the running daemon, whatever a reload swapped. */
 export interface DaemonView extends MetricSources {
-  outbounds(): readonly WatchedOutbound[];
+  registry(): OutboundRegistry;
   endpoints(): DaemonEndpoints;
 }
 
@@ -36,7 +36,7 @@ export interface ObserveSettings {
 
 export function createObservation({ metricsAt, control }: ObserveSettings, log: Logger): Observation {
   let view: DaemonView | undefined;
-  const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns() });
+  const metrics = metricsAt && new Metrics({ udp: () => view?.udp(), dns: () => view?.dns(), groups: () => view?.registry().groups.map((g) => g.health()) ?? [] });
   const flows = new FlowTable(metrics);
   const startedAt = Date.now();
   let metricsServer: Server | undefined;
@@ -46,7 +46,8 @@ export function createObservation({ metricsAt, control }: ObserveSettings, log: 
     now: Date.now(),
     startedAt,
     flows: flows.list(),
-    upstreams: (view?.outbounds() ?? []).map((o) => o.health()),
+    upstreams: [...(view?.registry().upstreams ?? []), ...(view?.registry().chains ?? [])].map((o) => o.health()),
+    groups: (view?.registry().groups ?? []).map((g) => g.health()),
     ...(view?.udp() ? { udp: view.udp()!.sizes() } : {}),
     ...(view ? { endpoints: view.endpoints() } : {}),
   });

@@ -4,10 +4,9 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import type { LoopGuard } from '../inbound/loop-guard.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { DirectOutbound, type DirectResolve } from '../outbound/direct.js';
-import { buildOutbounds, outboundSettings, type RegistryDeps } from '../outbound/registry.js';
+import { addGroups, buildOutbounds, outboundSettings, type OutboundRegistry, type RegistryDeps } from '../outbound/registry.js';
 import { rejectOutbound } from '../outbound/reject.js';
 import { compileRoute, type CompiledRoute } from '../route/compile.js';
-import type { WatchedOutbound } from '../outbound/watched-outbound.js';
 import type { FlowRouter } from '../route/router.js';
 import { createUdpCounters, type UdpCounters } from '../adapter/udp-counters.js';
 import type { Observation } from './observation.js';
@@ -20,7 +19,7 @@ import type { UdpService } from './udp.js';
 /** The parts of a running daemon a reload may swap. */
 export interface DaemonState {
   config: Config;
-  readonly router: FlowRouter<WatchedOutbound>;
+  readonly router: FlowRouter;
   readonly udpCounters: UdpCounters;
   readonly listeners: TcpListeners;
   /** The proxy inbound's listeners (inbounds.socks). */
@@ -42,20 +41,19 @@ const RESTART_ONLY = ['dns', 'sniff', 'optimistic_data', 'relay', 'log.format'] 
 
 /** The outbounds of a config and its compiled route. */
 export interface Routing {
-  readonly outbounds: readonly WatchedOutbound[];
+  readonly registry: OutboundRegistry;
   readonly route: CompiledRoute;
 }
 
 /**
- * Builds the upstreams' outbounds (or keeps `current` ones) and compiles the route over them,
- * list files included. Throws ConfigError (naming `file:line` for a bad list) before anything changed.
+ * Builds the named outbounds (or keeps `current` ones) and compiles the route over them, list files
+ * included. Throws ConfigError (naming `file:line` for a bad list) before anything changed.
  */
-export function createRouting(config: Config, deps: RegistryDeps & { readonly directResolve?: DirectResolve }, current?: readonly WatchedOutbound[]): Routing {
-  const outbounds = current ?? buildOutbounds(config, deps);
-  const byName = new Map(outbounds.map((o) => [o.name, o]));
+export function createRouting(config: Config, deps: RegistryDeps & { readonly directResolve?: DirectResolve }, current?: OutboundRegistry): Routing {
+  const registry = current ?? buildOutbounds(config, deps);
   const direct = new DirectOutbound(outboundSettings(config, deps.udpCounters), deps.directResolve);
-  const route = compileRoute(config.route, { upstream: (name) => byName.get(name), direct, reject: rejectOutbound }, outbounds[0]);
-  return { outbounds, route };
+  const route = compileRoute(config.route, { upstream: (name) => registry.byName.get(name), direct, reject: rejectOutbound }, registry.upstreams[0]);
+  return { registry, route };
 }
 
 /**
@@ -94,10 +92,16 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
   const old = state.config;
   const changed = changedKeys(old, next);
   const newOutbounds = changed.some((key) => ['upstreams', 'chains', 'mark', 'timeouts', 'udp'].includes(key));
+  const newGroups = newOutbounds || changed.some((key) => ['groups', 'health'].includes(key));
+  const current = state.router.registry;
   // Lists may have changed even when the config did not: the route is compiled on every reload, first.
-  const routing = createRouting(next, { udpCounters: state.udpCounters, log, onHandshake: state.observe.handshake, directResolve: state.directResolve }, newOutbounds ? undefined : state.router.outbounds);
+  // Changed groups only: the upstreams (and their pipelining knowledge) stay, the groups are rebuilt
+  // (a member that stays in its group keeps its health).
+  const deps = { udpCounters: state.udpCounters, log, onHandshake: state.observe.handshake };
+  const registry = newOutbounds ? undefined : newGroups ? addGroups(next, current.upstreams, { ...deps, settings: outboundSettings(next, state.udpCounters) }, current.groups) : current;
+  const routing = createRouting(next, { ...deps, directResolve: state.directResolve }, registry);
   if (changed.length === 0) {
-    state.router.swap(routing.outbounds, routing.route);
+    state.router.swap(routing.registry, routing.route);
     log.info({ routeRules: routing.route.size }, 'reload: config unchanged');
     return;
   }
@@ -121,8 +125,11 @@ export async function reloadDaemon(state: DaemonState, next: Config): Promise<vo
     throw err;
   }
   state.guard.replace(guardedListeners(effective), effective.upstreams.map((u) => u.server));
-  state.router.swap(routing.outbounds, routing.route);
-  if (newOutbounds) for (const outbound of routing.outbounds) outbound.start();
+  state.router.swap(routing.registry, routing.route);
+  // Live flows keep the member they are on: they hold its sockets (a UDP association, its old group).
+  if (newGroups) for (const group of current.groups) group.stop();
+  if (newOutbounds) for (const outbound of routing.registry.upstreams) outbound.start();
+  if (newGroups) for (const group of routing.registry.groups) group.start();
   state.session.idleMs = effective.timeouts.idle_s * 1000;
   if (udpNeedsRestart(changed) && (old.tproxy.length || effective.tproxy.length)) {
     // Associations are per client address: the next datagram opens a new one through the new upstream.

@@ -4,20 +4,22 @@
  * every decision: it builds the handshake's bytes and judges each reply (src/outbound/handshake.ts);
  * this file only connects, writes, reads and reports.
  *
- *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent) -> handle
- *       Owns clientFd from here on (unless it throws: a socket that cannot even be created).
+ *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient]) -> handle
+ *       Owns clientFd from here on (unless it throws: a socket that cannot even be created); with
+ *       keepClient, only until the dial ends before the relay: then the client is left open for JS to
+ *       dial again (a group's next member) or reset.
  *       Connects (SO_MARK unless 0, TCP_NODELAY), writes `opening`, then reads. Each arrival calls
  *       onEvent(DIAL_DATA, length) with every byte received so far copied to the start of
  *       tcpDialReceived (no Buffer per event); inside that call JS either
  *       calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A failure
- *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client and
- *       closing the upstream. No event follows tcpDialSplice or tcpDialAbort. An onEvent that throws
+ *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client (unless
+ *       keepClient) and closing the upstream. No event follows tcpDialSplice or tcpDialAbort. An onEvent that throws
  *       aborts the dial (unless it spliced), and its error is reported as uncaught (js-callback.h).
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
  *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone) -> relay handle
  *       The handshake is over: bytes received past `consumed` go to the client first, then
  *       spliceRelay's contract (splice.c) with both fds.
- *   tcpDialAbort(handle)                       resets the client, closes the upstream (idempotent)
+ *   tcpDialAbort(handle[, keepClient])         resets the client (unless keepClient), closes the upstream (idempotent)
  *   tcpDialReceived                            the Buffer (MAX_RECEIVED long) DIAL_DATA puts the bytes in,
  *                                              shared by every dial
  */
@@ -56,6 +58,7 @@ typedef struct {
   napi_env env;
   napi_ref on_event;
   int client, upstream;
+  bool keep_client; /* a failure leaves the client open (JS dials again or resets it) */
   int state;
   uv_poll_t poll;
   int polling; /* the events poll waits for (poll_events) */
@@ -105,7 +108,7 @@ static void dial_end(dial *d, bool close_fds) {
   uv_close((uv_handle_t *)&d->poll, on_handle_closed);
   uv_close((uv_handle_t *)&d->timer, on_handle_closed);
   if (close_fds) {
-    reset_and_close(d->client);
+    if (!d->keep_client) reset_and_close(d->client);
     close(d->upstream);
     drop_buffers(d);
   }
@@ -123,7 +126,10 @@ static void dial_event(dial *d, int kind, napi_value value) {
   napi_create_int32(env, kind, &argv[0]);
   argv[1] = value;
   d->dispatching++;
-  if (!call_js(env, addon_async_context(), fn, 2, argv)) dial_end(d, true);
+  if (!call_js(env, addon_async_context(), fn, 2, argv)) {
+    d->keep_client = false; /* the handler that would have taken the client over threw */
+    dial_end(d, true);
+  }
   if (--d->dispatching == 0 && d->state == ENDED) release_js(d);
 }
 
@@ -262,8 +268,9 @@ static bool get_dial(napi_env env, napi_callback_info info, size_t want, napi_va
 }
 
 napi_value TcpDial(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7], external;
+  size_t argc = 8;
+  napi_value argv[8], external;
+  bool keep_client = false;
   int32_t client;
   uint32_t mark;
   int64_t connect_ms, handshake_ms;
@@ -280,7 +287,11 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
       napi_get_value_int64(env, argv[5], &handshake_ms) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
       cb_type != napi_function || client < 0 || connect_ms <= 0 || handshake_ms <= 0 ||
       (sa_len != sizeof(struct sockaddr_in) && sa_len != sizeof(struct sockaddr_in6))) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial(clientFd, sockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent)");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial(clientFd, sockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient])");
+    return NULL;
+  }
+  if (argc >= 8 && napi_get_value_bool(env, argv[7], &keep_client) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial: keepClient must be a boolean");
     return NULL;
   }
   const struct sockaddr *server = sa;
@@ -295,6 +306,7 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
   }
   d->env = env;
   d->client = client;
+  d->keep_client = keep_client;
   d->upstream = fd;
   d->handshake_timeout_ms = (uint64_t)handshake_ms;
   if (napi_create_reference(env, argv[6], 1, &d->on_event) != napi_ok ||
@@ -362,10 +374,20 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
 }
 
 napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[2];
+  size_t argc = 2;
   dial *d;
+  bool keep_client = false;
   if (!get_dial(env, info, 1, argv, &d)) return NULL;
-  if (d != NULL) dial_end(d, true);
+  /* get_dial read only the handle: the optional flag is read here, absent meaning false. */
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || (argc >= 2 && napi_get_value_bool(env, argv[1], &keep_client) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialAbort(handle[, keepClient])");
+    return NULL;
+  }
+  if (d != NULL) {
+    d->keep_client = keep_client;
+    dial_end(d, true);
+  }
   return NULL;
 }
 

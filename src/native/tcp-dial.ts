@@ -8,12 +8,12 @@ export const DialFailure = { CONNECT_FAILED: 1, CONNECT_TIMEOUT: 2, HANDSHAKE_TI
 const DIAL_DATA = 0;
 
 interface DialBinding {
-  tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: number) => void): object;
+  tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: number) => void, keepClient: boolean): object;
   /** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
   readonly tcpDialReceived: Buffer;
   tcpDialSend(handle: object, bytes: Buffer): void;
   tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
-  tcpDialAbort(handle: object): void;
+  tcpDialAbort(handle: object, keepClient: boolean): void;
   spliceRelayStop(handle: object): void;
 }
 
@@ -24,7 +24,7 @@ export interface NativeDialEvents {
    * Throwing aborts the dial (unless it spliced) and makes the error an uncaught exception.
    */
   onData(received: Buffer): void;
-  /** The dial failed (a DialFailure and an errno, 0 for EOF); the client has been reset. */
+  /** The dial failed (a DialFailure and an errno, 0 for EOF); the client has been reset, unless keepClient. */
   onFailure(failure: number, errno: number): void;
 }
 
@@ -34,6 +34,8 @@ export interface NativeDialOptions {
   readonly opening: Buffer;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  /** A failure before the relay leaves the client open: the caller dials again on it or resets it. */
+  readonly keepClient?: boolean;
 }
 
 /** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
@@ -45,7 +47,7 @@ function sockaddrOf(addr: SocksAddr): Buffer {
   return sockaddr;
 }
 
-/** A dial in the addon (tcp-dial.c); the client fd is its own from the start. */
+/** A dial in the addon (tcp-dial.c); the client fd is its own from the start (with keepClient, until a failure). */
 export class NativeDial {
   private readonly binding = nativeBinding() as unknown as DialBinding;
   private readonly handle: object;
@@ -56,7 +58,7 @@ export class NativeDial {
     this.handle = this.binding.tcpDial(clientFd, sockaddrOf(opts.server), opts.mark, opts.opening, opts.connectTimeoutMs, opts.handshakeTimeoutMs, (kind, value) => {
       if (kind === DIAL_DATA) events.onData(received.subarray(0, value));
       else events.onFailure(kind, value);
-    });
+    }, opts.keepClient === true);
   }
 
   send(bytes: Buffer): void {
@@ -71,8 +73,8 @@ export class NativeDial {
     return { stop: () => binding.spliceRelayStop(relay) };
   }
 
-  /** Resets the client and closes the upstream; no event follows. */
-  abort(): void {
-    this.binding.tcpDialAbort(this.handle);
+  /** Closes the upstream and resets the client (keepClient: leaves it open for the caller); no event follows. */
+  abort(keepClient = false): void {
+    this.binding.tcpDialAbort(this.handle, keepClient);
   }
 }

@@ -3,7 +3,7 @@ import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import type { LiveFlow } from './flow-table.js';
 import type { Logger } from '../core/log.js';
-import type { UpstreamHealth } from '../adapter/upstream-health.js';
+import type { GroupHealth, UpstreamHealth } from '../adapter/upstream-health.js';
 import type { SocksAddr } from '../core/addr.js';
 
 export const DEFAULT_CONTROL_PATH = '/run/socksgate/control.sock';
@@ -25,6 +25,8 @@ export interface StatusSnapshot {
   readonly startedAt: number;
   readonly flows: readonly LiveFlow[];
   readonly upstreams: readonly UpstreamHealth[];
+  /** Absent from daemons older than groups. */
+  readonly groups?: readonly GroupHealth[];
   readonly udp?: { readonly associations: number; readonly replySockets: number };
   /** Absent from daemons older than `socksgate exec` asking for it. */
   readonly endpoints?: DaemonEndpoints;

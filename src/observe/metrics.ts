@@ -6,11 +6,15 @@ import type { DecisionObserver } from '../adapter/decision-observer.js';
 import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
 import type { Decision } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
+import type { GroupHealth } from '../adapter/upstream-health.js';
+import { registerGroupMetrics } from './group-metrics.js';
 
 /** Counters other parts keep as plain numbers; read at scrape time so their hot paths stay untouched. */
 export interface MetricSources {
   udp(): { counters: UdpCounters; sizes(): { associations: number; replySockets: number } } | undefined;
   dns(): { queries: number; cacheHits: number; rejected: number; upstreamQueries: number } | undefined;
+  /** Every group's members (absent: no groups). */
+  groups?(): readonly GroupHealth[];
 }
 
 let promClient: typeof PromClient | undefined;
@@ -163,6 +167,7 @@ export class Metrics implements FlowObserver, DecisionObserver {
       const d = sources.dns();
       return d && { cache: d.cacheHits, rejected: d.rejected, resolver: d.queries - d.cacheHits - d.rejected };
     });
+    registerGroupMetrics(prom(), this.registry, () => sources.groups?.());
     mirroredCounter(this.registry, 'socksgate_dns_upstream_queries_total', 'Questions sent to real resolvers', 'via', () => {
       const d = sources.dns();
       return d && { tcp: d.upstreamQueries };

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { UpstreamConfig } from '../config/upstream.js';
+import type { GroupConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Outbound } from '../adapter/outbound.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
@@ -12,7 +13,9 @@ import { NoUdpDialer, Socks5UdpDialer } from './socks5-udp.js';
 import { WatchedOutbound } from './watched-outbound.js';
 import { createChain } from './chain/chain-outbound.js';
 import type { OutboundSettings } from './outbound-settings.js';
-import { chainsInDependencyOrder } from '../config/chain.js';
+import { GroupOutbound } from './group-outbound.js';
+import { dependencyOrder, namedEntries } from '../config/outbound-names.js';
+import { parseHostPort } from '../core/addr.js';
 
 /** After an upstream refused UDP ASSOCIATE, ask it again only this often. */
 const RETRY_NO_UDP_MS = 30_000;
@@ -56,19 +59,74 @@ export interface RegistryDeps {
 }
 
 /**
- * Every upstream of `config` as an outbound, in config order, then every chain (each after the
- * chains it uses as hops), each watched for health; built once per config.
+ * Every named outbound of a config, built once per config: upstreams (each watched for health),
+ * then chains and groups, each after the outbounds it refers to, so a group's member or a chain's
+ * hop may be any named outbound.
  */
-export function buildOutbounds(config: Config, deps: RegistryDeps): readonly WatchedOutbound[] {
+export interface OutboundRegistry {
+  /** Every named outbound by name, in dependency order (a name's references come before it). */
+  readonly byName: ReadonlyMap<string, Outbound>;
+  readonly upstreams: readonly WatchedOutbound[];
+  /** Watched like upstreams: a chain's handshake time is its whole cascade's. */
+  readonly chains: readonly WatchedOutbound[];
+  readonly groups: readonly GroupOutbound[];
+}
+
+export function buildOutbounds(config: Config, deps: RegistryDeps): OutboundRegistry {
   const settings = outboundSettings(config, deps.udpCounters);
-  const watch = (outbound: Outbound) => new WatchedOutbound(outbound, deps.onHandshake);
-  const outbounds = config.upstreams.map((upstream) => watch(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name }))));
-  const byName = new Map(outbounds.map((o) => [o.name, o]));
-  for (const chain of chainsInDependencyOrder(config.chains)) {
-    const hops = chain.hops.map((hop) => byName.get(hop)!);
-    const outbound = watch(createChain(chain.name, hops, settings, deps.log.child({ upstream: chain.name })));
-    byName.set(chain.name, outbound);
-    outbounds.push(outbound);
+  const upstreams = config.upstreams.map((upstream) => new WatchedOutbound(createOutbound(upstream, settings, deps.log.child({ upstream: upstream.name })), deps.onHandshake));
+  return addGroups(config, upstreams, { ...deps, settings });
+}
+
+export interface GroupDeps extends RegistryDeps {
+  readonly settings: OutboundSettings;
+}
+
+/**
+ * The registry of `config` over `upstreams` already built (a reload that changed only groups keeps
+ * them, and passes the groups it replaces: a member still in a group of the same name keeps its
+ * health). Chains are built again: they hold nothing but their hops.
+ */
+export function addGroups(config: Config, upstreams: readonly WatchedOutbound[], deps: GroupDeps, previous: readonly GroupOutbound[] = []): OutboundRegistry {
+  const { log } = deps;
+  const byName = new Map<string, Outbound>(upstreams.map((o) => [o.name, o]));
+  const groupConfigs = new Map(config.groups.map((g) => [g.name, g]));
+  const chainConfigs = new Map(config.chains.map((c) => [c.name, c]));
+  const groups: GroupOutbound[] = [];
+  const chains: WatchedOutbound[] = [];
+  const entries = namedEntries({ upstreams: [...config.upstreams, ...config.chains.map((c) => ({ name: c.name, chain: c.hops }))], groups: config.groups });
+  for (const name of dependencyOrder(entries)) {
+    const group = groupConfigs.get(name);
+    const chain = chainConfigs.get(name);
+    if (group !== undefined) {
+      const built = createGroup(group, config, group.members.map((member) => byName.get(member)!), log, previous.find((g) => g.name === name));
+      groups.push(built);
+      byName.set(name, built);
+    } else if (chain !== undefined) {
+      const hops = chain.hops.map((hop) => byName.get(hop)!);
+      const built = new WatchedOutbound(createChain(chain.name, hops, deps.settings, log.child({ upstream: chain.name })), deps.onHandshake);
+      chains.push(built);
+      byName.set(name, built);
+    }
   }
-  return outbounds;
+  return { byName, upstreams, chains, groups };
+}
+
+function createGroup(group: GroupConfig, config: Config, members: readonly Outbound[], log: Logger, previous: GroupOutbound | undefined): GroupOutbound {
+  const { health } = config;
+  const { check } = group;
+  const probeIntervalMs = check && check.interval_s * 1000;
+  return new GroupOutbound(
+    {
+      name: group.name,
+      policy: group.policy,
+      failbackMs: group.failback_s * 1000,
+      health: { failAfter: group.fail_after ?? health.fail_after, retryMs: health.retry_ms, maxRetryMs: health.max_retry_s * 1000, probeIntervalMs },
+      budgetMs: config.timeouts.connect_ms + config.timeouts.handshake_ms,
+      ...(check ? { check: { tcp: parseHostPort(check.tcp), ...(check.udp ? { udp: parseHostPort(check.udp) } : {}), timeoutMs: check.timeout_ms } } : {}),
+    },
+    members,
+    log.child({ group: group.name }),
+    previous,
+  );
 }

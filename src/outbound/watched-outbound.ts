@@ -6,6 +6,7 @@ import type { ChainLeg, DialPlan, LegCommand } from '../adapter/handshake.js';
 import type { DialContext, Outbound } from '../adapter/outbound.js';
 import type { UpstreamHealth } from '../adapter/upstream-health.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
+import { wrappedPlan } from './wrapped-plan.js';
 
 /**
  * Wraps a dialer to time it: `dial` (or a plan, until settled) runs from the TCP connect to the
@@ -80,20 +81,17 @@ export class WatchedOutbound implements Outbound {
     }
     if (plan === undefined) return undefined;
     this.dials++;
-    const { server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake, settle } = plan;
-    // Spelled out, not spread: a spread of a plan takes V8's slow path on every flow.
-    return {
-      server,
-      mark,
-      connectTimeoutMs,
-      handshakeTimeoutMs,
-      handshake,
+    const inner = plan;
+    return wrappedPlan(inner, {
       settle: (err) => {
-        settle(err);
+        inner.settle(err);
         if (err === undefined) this.succeeded(startedAt);
         else this.failed(err);
       },
-    };
+      // Passed on as they are: this wrapper only times the dial.
+      retry: inner.retry && (() => inner.retry!()),
+      closed: inner.closed && (() => inner.closed!()),
+    });
   }
 
   private succeeded(startedAt: bigint): void {

@@ -34,7 +34,9 @@ function flowFields({ flow, outbound, rule, target }: FlowInFlight) {
 export function reportDialFailure(f: FlowInFlight, err: unknown, deps: FlowReportDeps): void {
   deps.sessions.remove(f.flow.id);
   deps.observer?.closed(f.flow, f.outbound, { outcome: 'failed', reason: errorCode(err), bytesUp: 0, bytesDown: 0 });
-  deps.log.warn({ ...flowFields(f), reason: errorCode(err), ms: Date.now() - f.startedAt }, `flow failed: ${errorMessage(err)}`);
+  // A group with no member up says so itself, once per interval: not once per flow.
+  const level = errorCode(err) === ErrorCode.NO_HEALTHY_MEMBER ? 'debug' : 'warn';
+  deps.log[level]({ ...flowFields(f), reason: errorCode(err), ms: Date.now() - f.startedAt }, `flow failed: ${errorMessage(err)}`);
 }
 
 /** Reports the relay's end: a warning for a reset, else debug only. */

@@ -166,8 +166,9 @@ export class UdpNat {
     if (noUdp) c.droppedNoUdp += entry.queue.length;
     else c.droppedAssociationFailed += entry.queue.length;
     c.associationsFailed++;
-    // The dialer warns once per upstream about missing UDP support; other failures are per flow.
-    if (!noUdp) this.opts.log.warn({ ...this.fields(entry), reason: errorCode(err) }, `udp association failed: ${errorMessage(err)}`);
+    // The dialer warns once per upstream about missing UDP support, a group once per interval about
+    // having no member for UDP; other failures are per flow.
+    if (!noUdp && errorCode(err) !== ErrorCode.NO_HEALTHY_MEMBER) this.opts.log.warn({ ...this.fields(entry), reason: errorCode(err) }, `udp association failed: ${errorMessage(err)}`);
     this.forget(entry);
   }
 

@@ -35,37 +35,51 @@ function dialError(plan: DialPlan, failure: number, errno: number): SgError {
  * Hands the flow to the splice relay. Its own function, so what stays reachable while the
  * connection lives (the session's stop, the end report) holds the flow and nothing of the dial.
  */
-function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: NativeSessionDeps): void {
+function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: NativeSessionDeps, closed: (() => void) | undefined): void {
   // Registered first: the relay may end inside splice() (both sides already closed).
   let relay: SpliceHandle | undefined;
   deps.sessions.add(f.flow.id, () => relay?.stop());
-  relay = dial.splice(consumed, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => relayEnded(f, toRelayResult(result, 0), deps));
+  relay = dial.splice(consumed, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => {
+    closed?.();
+    relayEnded(f, toRelayResult(result, 0), deps);
+  });
 }
 
 /**
  * Carries a flow in the addon from accept to close: it connects, writes the handshake's bytes and
  * splices; this only judges the server's replies (plan.handshake) and reports, as the Node socket
- * path does, so the two are indistinguishable in logs, metrics and status.
+ * path does, so the two are indistinguishable in logs, metrics and status. A plan that can be
+ * retried (a group's) keeps the client open when its dial fails before the relay, and the next
+ * member's plan runs on the same client: it never sees the first member's failure.
  */
 export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
+  deps.observer?.opened(f.flow, f.outbound, f.target, f.rule);
+  dialNative(f, client, plan, deps);
+}
+
+function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
-  deps.observer?.opened(flow, f.outbound, f.target, f.rule);
-  const failed = (err: unknown) => {
+  const keepClient = plan.retry !== undefined;
+  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on or reset. */
+  const failed = (err: unknown, clientOpen: boolean) => {
     plan.settle(err);
+    const next = clientOpen ? plan.retry?.() : undefined;
+    if (next) return dialNative(f, client, next, deps);
+    if (clientOpen) client.reset();
     reportDialFailure(f, err, deps);
   };
   let dial: NativeDial;
   try {
     const { server, mark, connectTimeoutMs, handshakeTimeoutMs } = plan;
-    dial = new NativeDial(client.fd, { server, mark, opening: handshake.opening, connectTimeoutMs, handshakeTimeoutMs }, {
+    dial = new NativeDial(client.fd, { server, mark, opening: handshake.opening, connectTimeoutMs, handshakeTimeoutMs, keepClient }, {
       onData(received) {
         let progress;
         try {
           progress = handshake.advance(received);
         } catch (err) {
-          dial.abort();
-          failed(err);
+          dial.abort(keepClient);
+          failed(err, keepClient);
           return;
         }
         if (progress === NEED_MORE) return;
@@ -74,28 +88,28 @@ export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: Dial
           return;
         }
         try {
-          startRelay(f, dial, progress.done, deps);
+          startRelay(f, dial, progress.done, deps, plan.closed);
         } catch (err) {
-          // EMFILE for a pipe, or a server that answered before taking the whole opening.
+          // EMFILE for a pipe, or a server that answered before taking the whole opening: not retried.
           dial.abort();
-          failed(err);
+          failed(err, false);
           return;
         }
         plan.settle(undefined);
       },
       onFailure(failure, errno) {
-        failed(dialError(plan, failure, errno));
+        failed(dialError(plan, failure, errno), keepClient);
       },
     });
   } catch (err) {
     // The addon could not even create the socket (EMFILE, EPERM for the mark): the client is still
     // ours. The daemon's own failure, not the upstream's: reported as is, as the Node socket path does.
     client.reset();
-    failed(err);
+    failed(err, false);
     return;
   }
   deps.sessions.add(flow.id, () => {
     dial.abort();
-    failed(new SgError(ErrorCode.SHUTDOWN, 'daemon stopping'));
+    failed(new SgError(ErrorCode.SHUTDOWN, 'daemon stopping'), false);
   });
 }

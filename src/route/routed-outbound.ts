@@ -29,9 +29,9 @@ export function routedOutbound(router: Router, inbound: InboundKind, server: Soc
   };
 }
 
-/** What `via` can name: the current upstreams, and direct. */
+/** What `via` can name: the current named outbounds (upstreams, groups, chains), and direct. */
 export interface ViaTargets {
-  readonly outbounds: readonly Outbound[];
+  readonly outbounds: ReadonlyMap<string, Outbound>;
   readonly direct: Outbound;
 }
 
@@ -41,7 +41,7 @@ export interface ViaTargets {
  * the dial (the DNS rules that name it change only at a restart).
  */
 export function viaOutbound(targets: ViaTargets, via: string): Outbound {
-  const lookup = (): Outbound | undefined => (via === 'direct' ? targets.direct : targets.outbounds.find((o) => o.name === via));
+  const lookup = (): Outbound | undefined => (via === 'direct' ? targets.direct : targets.outbounds.get(via));
   const current = (): Outbound => {
     const found = lookup();
     if (!found) throw new SgError(ErrorCode.UPSTREAM_UNREACHABLE, `no upstream is named "${via}" any more (dns.rules take a new via at a restart)`);

@@ -7,6 +7,7 @@ import type { Outbound } from '../adapter/outbound.js';
 import type { Decision, Router } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import { rejectOutbound } from '../outbound/reject.js';
+import type { OutboundRegistry } from '../outbound/registry.js';
 import type { CompiledRoute } from './compile.js';
 import type { RouteQuery } from './match/matcher.js';
 import { dispatchTcp, type TcpDispatchDeps } from './tcp-dispatch.js';
@@ -30,8 +31,8 @@ export interface FlowRouterDeps extends TcpDispatchDeps {
  * `final`) and carries it there. A reload swaps the route and the outbounds in one assignment:
  * flows already decided keep their outbound, the next decision sees the new ones.
  */
-export class FlowRouter<T extends Outbound = Outbound> implements Router {
-  private list!: readonly T[];
+export class FlowRouter implements Router {
+  private current!: OutboundRegistry;
   private route!: CompiledRoute;
   private datagrams?: DatagramHandler;
   private readonly decideTcp = (flow: Flow, known: string | undefined): Decision => {
@@ -42,15 +43,21 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
   };
 
   constructor(
-    outbounds: readonly T[],
+    registry: OutboundRegistry,
     route: CompiledRoute,
     private readonly deps: FlowRouterDeps,
   ) {
-    this.swap(outbounds, route);
+    this.swap(registry, route);
   }
 
-  get outbounds(): readonly T[] {
-    return this.list;
+  /** Every named outbound (upstreams, groups, chains) of the current config. */
+  get registry(): OutboundRegistry {
+    return this.current;
+  }
+
+  /** Every named outbound by name (what a DNS rule's `via` names). */
+  get outbounds(): ReadonlyMap<string, Outbound> {
+    return this.current.byName;
   }
 
   /** The route's `direct` outbound (the daemon's own marked sockets). */
@@ -63,8 +70,8 @@ export class FlowRouter<T extends Outbound = Outbound> implements Router {
     return this.route.needsHost;
   }
 
-  swap(outbounds: readonly T[], route: CompiledRoute): void {
-    this.list = outbounds;
+  swap(registry: OutboundRegistry, route: CompiledRoute): void {
+    this.current = registry;
     this.route = route;
   }
 

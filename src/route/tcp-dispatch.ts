@@ -97,10 +97,14 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
   const earlyData = target !== undefined && !answer && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
   deps.observer?.opened(flow, outbound.name, target, f.rule);
+  // What the outbound wants run when the flow is over (a group counting its members' live flows).
+  let onEnd: (() => void)[] | undefined;
+  const whenEnded = (fn: () => void) => void (onEnd ??= []).push(fn);
+  const ended = () => onEnd?.forEach((fn) => fn());
   let upstream: Socket;
   try {
     if (target === undefined) throw new SgError(ErrorCode.NO_MAPPING, `${formatAddr(flow.dst)} is a fake-IP address with no name mapped to it`);
-    upstream = await outbound.dial(target, { flowId: flow.id, signal: abort.signal, earlyData });
+    upstream = await outbound.dial(target, { flowId: flow.id, signal: abort.signal, earlyData, whenEnded });
   } catch (err) {
     reportDialFailure(f, err, deps);
     if (answer) answer.failed(err);
@@ -118,6 +122,7 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
   if (client.destroyed || upstream.destroyed) {
     for (const side of [client, upstream]) if (!side.destroyed) side.resetAndDestroy();
     const reason = client.destroyed ? ErrorCode.CLIENT_RESET : ErrorCode.UPSTREAM_RESET;
+    ended();
     return relayEnded(f, { outcome: 'reset', reason, detail: 'closed before the relay started', bytesUp: sentEarly ?? 0, bytesDown: 0 }, deps, sentEarly);
   }
   let relay: Relay;
@@ -127,11 +132,15 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
     // EMFILE for the splice relay's dup or pipe: this flow fails, the daemon carries on.
     upstream.destroy();
     if (!client.destroyed) client.resetAndDestroy();
+    ended();
     reportDialFailure(f, err, deps);
     return;
   }
   deps.sessions.add(flow.id, relay.stop);
   // Returned, not awaited: this frame (the sockets, the AbortController, the early bytes) is freed
   // while the relay runs.
-  return relay.done.then((result) => relayEnded(f, result, deps, sentEarly));
+  return relay.done.then((result) => {
+    ended();
+    relayEnded(f, result, deps, sentEarly);
+  });
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLab, startDante, startDnsmasq, startMicrosocks, startNginx, startUdpEcho, TEST_PASS, TEST_USER, type Lab } from './lab.js';
 import { MAIN, rules } from './rules-lab.js';
@@ -86,4 +88,32 @@ test('an unreachable upstream and a rejected login each fail with a plain reason
 
   const goodLogin = await doctor(['--upstream', `socks5://${TEST_USER}:${TEST_PASS}@${danteAuth.host}:${danteAuth.port}`, '--redirect', '127.0.0.1:12345', '--mark', String(DAEMON_MARK)]);
   line(goodLogin.lines, new RegExp(`^ok +upstream .*: auth: username "${TEST_USER}" accepted`));
+});
+
+test('groups: each group names its broken members and why, and the members UDP flows skip', async () => {
+  const file = path.join(lab.dir, 'doctor-groups.yaml');
+  writeFileSync(
+    file,
+    [
+      'upstreams:',
+      `  - { name: dante, url: "${dante}" }`,
+      `  - { name: micro, url: "${microsocks}" }`,
+      `  - { name: down, url: "socks5://${lab.addr.proxyClientSide}:1999" }`,
+      `  - { name: badlogin, url: "socks5://${TEST_USER}:wrong-${TEST_PASS}@${danteAuth.host}:${danteAuth.port}" }`,
+      'groups:',
+      '  - { name: main, members: [dante, micro, down, badlogin] }',
+      '  - { name: dead, policy: round-robin, members: [down, badlogin] }',
+      '  - { name: outer, members: [dead, main] }',
+      'redirect: ["127.0.0.1:12345"]',
+      '',
+    ].join('\n'),
+  );
+  const r = await doctor(['--config', file]);
+  assert.equal(r.code, 1, r.text);
+  const main = line(r.lines, /^warn +group main \(failover\):/);
+  assert.match(main, /down is broken \(reachable: cannot connect to 192\.0\.2\.1:1999: ECONNREFUSED/);
+  assert.match(main, new RegExp(`badlogin is broken \\(auth: the server rejected the login of "${TEST_USER}"`));
+  assert.match(main, /2 of 4 members work; no UDP through micro \(UDP flows skip it\)/);
+  assert.match(line(r.lines, /group dead/), /^FAIL +group dead \(round-robin\): .*0 of 2 members work/);
+  assert.match(line(r.lines, /group outer/), /^warn +group outer \(failover\): dead is broken \(every member is broken\); 1 of 2 members work/);
 });

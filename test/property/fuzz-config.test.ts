@@ -40,7 +40,7 @@ const scalar = fc.oneof(
 const KEYS = [
   'log', 'level', 'format', 'mark', 'relay', 'redirect', 'tproxy', 'upstreams', 'url', 'name', 'username', 'password', 'password_file',
   'password_env', 'pipelining', 'timeouts', 'connect_ms', 'rules', 'mode', 'lan_sources', 'bypass', 'dns', 'listen', 'cache', 'fake_ip',
-  'enabled', 'ranges', 'sniff', 'optimistic_data', 'udp', 'workers', '__proto__', 'constructor', '0',
+  'enabled', 'ranges', 'sniff', 'optimistic_data', 'udp', 'workers', 'groups', 'members', 'policy', 'check', 'health', '__proto__', 'constructor', '0',
 ];
 const { value: anyValue } = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
@@ -90,6 +90,21 @@ const validConfig = fc.record(
     sniff: fc.record({ enabled: fc.boolean(), timeout_ms: fc.nat(10_000) }),
     optimistic_data: fc.record({ enabled: fc.boolean() }),
     udp: fc.record({ timeout_s: fc.constantFrom(1, 60), max_associations: fc.constantFrom(1, 1024), send_source: fc.boolean() }, { requiredKeys: [] }),
+    // Groups over the upstreams and each other: unknown members, duplicates and cycles come up often.
+    groups: fc.array(
+      fc.record(
+        {
+          name: fc.constantFrom('g', 'h', 'a', 'direct'),
+          policy: fc.constantFrom('failover', 'round-robin', 'least-latency'),
+          members: fc.array(fc.constantFrom('a', 'b', 'g', 'h', 'x'), { minLength: 1, maxLength: 3 }),
+          check: fc.record({ tcp: fc.constantFrom('203.0.113.2:80', 'nope'), udp: fc.constant('203.0.113.2:53') }, { requiredKeys: ['tcp'] }),
+        },
+        { requiredKeys: ['name', 'members'] },
+      ),
+      { maxLength: 3 },
+    ),
+    health: fc.record({ fail_after: fc.integer({ min: 0, max: 5 }) }, { requiredKeys: [] }),
+    route: fc.record({ final: fc.constantFrom('g', 'h', 'a', 'direct') }, { requiredKeys: [] }),
   },
   { requiredKeys: ['upstreams'] },
 );
@@ -100,6 +115,7 @@ const PATHS: ReadonlyArray<ReadonlyArray<string | number>> = [
   ['rules'], ['rules', 'lan_sources', 0], ['rules', 'fwmark'], ['rules', 'udp'], ['dns'], ['dns', 'listen'], ['dns', 'upstreams', 0],
   ['dns', 'cache'], ['dns', 'fake_ip'], ['dns', 'fake_ip', 'ranges'], ['dns', 'fake_ip', 'ranges', 1], ['dns', 'fake_ip', 'enabled'],
   ['sniff', 'timeout_ms'], ['optimistic_data'], ['udp', 'queue_bytes'], ['bogus'], ['dns', 'bogus'],
+  ['groups'], ['groups', 0], ['groups', 0, 'members'], ['groups', 0, 'members', 1], ['groups', 1, 'name'], ['groups', 0, 'check'], ['health'],
 ];
 const edit = fc.record({ path: fc.constantFrom(...PATHS), remove: fc.boolean(), value: anyValue });
 type Edit = typeof edit extends fc.Arbitrary<infer T> ? T : never;

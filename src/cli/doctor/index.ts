@@ -12,6 +12,7 @@ import { configFromArgs, exitOnConfigError, withConfigOptions } from '../options
 import { withRulesOptions } from '../rules-options.js';
 import { capabilityFindings } from './capabilities.js';
 import { dnsLeakFindings } from './dns-leak.js';
+import { groupFindings } from './groups.js';
 import { installedRulesFindings } from './installed-rules.js';
 import { backendFindings, kernelFindings, policyRoutingFindings } from './kernel.js';
 import { failed, finding, formatFinding, type Finding } from './report.js';
@@ -67,12 +68,17 @@ async function doctor(config: Config, args: DoctorArgs): Promise<boolean> {
     targets: (args.target ?? []).map((t): SocksAddr => parseHostPort(t)),
   };
   let upstreamUdp = true;
+  const byUpstream = new Map<string, Finding[]>();
   for (const upstream of config.upstreams) {
     const found = upstream.protocol === 'socks5' ? await probeSocks5(upstream, settings) : await probeOther(upstream, settings);
     if (!found.some((f) => /UDP ASSOCIATE/.test(f.subject) && f.status === 'ok')) upstreamUdp = false;
+    byUpstream.set(upstream.name, found);
     print(found);
     all.push(...found);
   }
+  const groups = groupFindings(config, byUpstream);
+  print(groups);
+  all.push(...groups);
   const dns = dnsLeakFindings(plan, rules[0]?.status === 'ok', upstreamUdp);
   print(dns);
   all.push(...dns);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateConfig } from '../../../src/config/load.js';
-import { chainsInDependencyOrder } from '../../../src/config/chain.js';
 import { buildOutbounds } from '../../../src/outbound/registry.js';
 import { createUdpCounters } from '../../../src/adapter/udp-counters.js';
 import { pino } from 'pino';
@@ -42,16 +41,18 @@ test('config errors name the key path: no url and no chain, both, no name, one h
       upstreams: [A, { name: 'x', chain: ['a', 'nope'] }, { name: 'self', chain: ['a', 'self'] }, { name: 'p', chain: ['a', 'q'] }, { name: 'q', chain: ['p', 'a'] }],
     }),
   );
-  assert.deepEqual(names, [
-    'upstreams.1.chain.1: no upstream is named "nope" (known: a, x, self, p, q)',
-    'upstreams.2.chain.1: a chain cannot be a hop of itself ("self")',
-    'upstreams.3.chain.1: "q" leads back to the chain "p": chains cannot loop',
-    'upstreams.4.chain.0: "p" leads back to the chain "q": chains cannot loop',
-  ]);
+  assert.deepEqual(names, ['upstreams.1.chain.1: no upstream, group or chain is named "nope" (known: a, x, self, p, q)', 'upstreams.2.chain.1: "self" refers to itself']);
+  // Loops are looked for once every name is known (outbound-names.ts, shared with groups).
+  const loops = configIssues(() => validateConfig({ upstreams: [A, { name: 'p', chain: ['a', 'q'] }, { name: 'q', chain: ['p', 'a'] }] }));
+  assert.deepEqual(loops, ['upstreams.2.chain.0: "p" makes a cycle: p → q → p']);
 });
 
 test('chain names share the upstreams\' namespace: a duplicate is an error, and the route may name a chain', () => {
-  assert.deepEqual(configIssues(() => validateConfig({ upstreams: [A, { name: 'a', chain: ['a', 'a'] }] })), ['upstreams.1.name: "a" names another upstream already']);
+  assert.deepEqual(configIssues(() => validateConfig({ upstreams: [A, { name: 'a', chain: ['a', 'a'] }] })), [
+    'upstreams.1.name: "a" names another upstream, group or chain already (upstreams.0.name)',
+    'upstreams.1.chain.0: "a" refers to itself',
+    'upstreams.1.chain.1: "a" refers to itself',
+  ]);
   const config = validateConfig({
     upstreams: [A, B, { name: 'c', chain: ['a', 'b'] }],
     route: { final: 'c', rules: [{ upstream: 'c', cidr: ['203.0.113.0/24'] }] },
@@ -61,8 +62,8 @@ test('chain names share the upstreams\' namespace: a duplicate is an error, and 
 
 test('chains are built after the chains they use, each over the outbounds its hops name', () => {
   const config = validateConfig({ upstreams: [A, B, { name: 'outer', chain: ['inner', 'a'] }, { name: 'inner', chain: ['a', 'b'] }], route: { final: 'outer' } });
-  assert.deepEqual(chainsInDependencyOrder(config.chains).map((c) => c.name), ['inner', 'outer']);
-  const outbounds = buildOutbounds(config, { udpCounters: createUdpCounters(), log: pino({ level: 'silent' }) });
-  assert.deepEqual(outbounds.map((o) => o.name), ['a', 'b', 'inner', 'outer']);
-  assert.deepEqual(outbounds[3].server, { kind: 'ipv4', host: '192.0.2.1', port: 1080 });
+  const registry = buildOutbounds(config, { udpCounters: createUdpCounters(), log: pino({ level: 'silent' }) });
+  assert.deepEqual([...registry.byName.keys()], ['a', 'b', 'inner', 'outer']);
+  assert.deepEqual(registry.chains.map((o) => o.name), ['inner', 'outer']);
+  assert.deepEqual(registry.byName.get('outer')!.server, { kind: 'ipv4', host: '192.0.2.1', port: 1080 });
 });

@@ -67,7 +67,7 @@ test('dns.rules: names or a list, then exactly one of upstreams or action: rejec
   assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://9.9.9.9'], action: 'reject' }]))), ['dns.rules.0: give exactly one of upstreams (e.g. ["udp://192.0.2.53"]) or action: reject']);
   assert.match(configIssues(() => validateConfig(dns([{ upstreams: ['tcp://9.9.9.9'] }])))[0], /^dns\.rules\.0: a DNS rule needs at least one of domain, domain_suffix, domain_keyword, domain_file/);
   assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'reject', via: 'direct' }]))), ['dns.rules.0.via: via says how the rule\'s upstreams are reached: give upstreams too']);
-  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://9.9.9.9'], via: 'backup' }]))), ['dns.rules.0.via: no upstream is named "backup" (known: dante); or direct']);
+  assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://9.9.9.9'], via: 'backup' }]))), ['dns.rules.0.via: no upstream, group or chain is named "backup" (known: dante); or direct']);
   assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], upstreams: ['tcp://dns.example'], via: 'direct' }]))), ['dns.rules.0.upstreams: a resolver reached direct needs an IP address: its name would need a resolver first']);
   assert.match(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'drop' }])))[0], /^dns\.rules\.0\.action: /);
   assert.deepEqual(configIssues(() => validateConfig(dns([{ domain: ['a.example'], action: 'reject', port: [53] }]))), ['dns.rules.0.port: unknown key']);

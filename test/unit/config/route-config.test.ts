@@ -26,16 +26,16 @@ test('a valid route is kept as written; no route means no rules and no final', (
 
 test('names the route refers to must be upstreams (final may also be direct or reject)', () => {
   assert.deepEqual(issuesOf({ final: 'dnate', rules: [{ cidr: ['192.0.2.0/24'], upstream: 'bakup' }, { port: [25], upstream: 'direct' }] }), [
-    'route.final: no upstream is named "dnate" (known: dante, backup); or direct, reject',
-    'route.rules.0.upstream: no upstream is named "bakup" (known: dante, backup)',
-    'route.rules.1.upstream: no upstream is named "direct" (known: dante, backup)',
+    'route.final: no upstream, group or chain is named "dnate" (known: dante, backup); or direct, reject',
+    'route.rules.0.upstream: no upstream, group or chain is named "bakup" (known: dante, backup)',
+    'route.rules.1.upstream: no upstream, group or chain is named "direct" (known: dante, backup)',
   ]);
 });
 
 test('upstream names are unique and are not action names', () => {
   assert.deepEqual(issuesOf({}, [{ name: 'a', url: 'socks5://198.51.100.1:1080' }, { name: 'a', url: 'socks5://198.51.100.2:1080' }, { name: 'reject', url: 'socks5://198.51.100.3:1080' }]), [
-    'upstreams.1.name: "a" names another upstream already',
-    'upstreams.2.name: "reject" is a route action, not a name for an upstream',
+    'upstreams.1.name: "a" names another upstream, group or chain already (upstreams.0.name)',
+    'upstreams.2.name: "reject" is a route action, not a name for an upstream or group',
   ]);
 });
 

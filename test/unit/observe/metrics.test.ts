@@ -101,3 +101,20 @@ test('route decisions are counted by network, action and rule index (final for n
   assert.equal(value(text, 'socksgate_route_decisions_total{network="tcp",action="direct",rule="0"}'), 3);
   assert.equal(value(text, 'socksgate_route_decisions_total{network="udp",action="reject",rule="3"}'), 5, 'a scrape adds nothing by itself');
 });
+
+test('group members: state, UDP, handshake average, active flows, failures and failovers, mirrored at each scrape', async () => {
+  const member = { name: 'a', state: 'down' as const, since: 1_700_000_000_000, why: 'x', udp: 'unsupported' as const, latencyMs: 12.5, activeFlows: 2, failures: 4, failovers: 3 };
+  const groups = [{ name: 'main', policy: 'failover', members: [member, { ...member, name: 'b', state: 'up' as const, udp: 'unknown' as const, latencyMs: undefined, failures: 0, failovers: 0 }] }];
+  const metrics = new Metrics({ udp: () => undefined, dns: () => undefined, groups: () => groups });
+  const text = await metrics.registry.metrics();
+  assert.equal(value(text, 'socksgate_group_member_up{group="main",member="a"}'), 0);
+  assert.equal(value(text, 'socksgate_group_member_up{group="main",member="b"}'), 1);
+  assert.equal(value(text, 'socksgate_group_member_udp_up{group="main",member="a"}'), 0);
+  assert.equal(value(text, 'socksgate_group_member_state_since_seconds{group="main",member="a"}'), 1_700_000_000);
+  assert.equal(value(text, 'socksgate_group_member_handshake_seconds{group="main",member="a"}'), 0.0125);
+  assert.ok(!text.includes('socksgate_group_member_handshake_seconds{group="main",member="b"}'), 'no average before a handshake');
+  assert.equal(value(text, 'socksgate_group_member_active_flows{group="main",member="a"}'), 2);
+  assert.equal(value(text, 'socksgate_group_member_failures_total{group="main",member="a"}'), 4);
+  assert.equal(value(text, 'socksgate_group_member_failovers_total{group="main",member="a"}'), 3);
+  assert.equal(value(await metrics.registry.metrics(), 'socksgate_group_member_failovers_total{group="main",member="a"}'), 3, 'a second scrape mirrors, not adds');
+});

@@ -126,3 +126,37 @@ test('stopping the session during the handshake: settle once with SHUTDOWN, clie
   assert.equal(s.obs.closed[0].end.outcome, 'failed');
   assert.equal(s.sessions.size, 0);
 });
+
+/** A plan whose `retry` runs `next` (once) on the same client, as a group's does. */
+function retrying(plan: DialPlan, next: DialPlan | undefined): DialPlan {
+  let retried = false;
+  return { ...plan, retry: () => (retried ? undefined : ((retried = true), next)) };
+}
+
+test('a retrying plan that fails before the relay (connect refused, a garbage reply) leaves the client open: the next plan carries the same flow', T, async () => {
+  for (const first of ['refused', 'garbage'] as const) {
+    const s = await setup('echo');
+    const garbage = await startFakeSocks5({ reply: 'garbage' });
+    cleanups.push(() => garbage.close());
+    // A handshake of its own, as each member's plan has: the good plan's must not have seen the garbage.
+    const bad = { ...s.plan, server: addrOf('127.0.0.1', first === 'refused' ? await closedPort() : garbage.port), handshake: new Socks5Handshake(TARGET, { pipelined: false }) };
+    runNativeSession(s.f, new AcceptedClient(s.accepted.fd), retrying(bad, s.plan), s.deps);
+    s.client.write('hello');
+    const [echo] = (await once(s.client, 'data')) as [Buffer];
+    assert.equal(String(echo), 'hello', first);
+    assert.equal(s.settled.length, 2, 'each plan settled once');
+    assert.equal((s.settled[0][0] as SgError).code, first === 'refused' ? ErrorCode.UPSTREAM_UNREACHABLE : ErrorCode.MALFORMED_REPLY);
+    assert.deepEqual(s.settled[1], [undefined]);
+    assert.deepEqual(s.logger.calls.filter((c) => c.level === 'warn'), [], 'the first failure is not the flow\'s');
+    s.client.destroy();
+  }
+});
+
+test('a retrying plan with nothing left to retry: the client is reset and the failure reported once', T, async () => {
+  const s = await setup('echo');
+  const ended = clientEnd(s.client);
+  runNativeSession(s.f, new AcceptedClient(s.accepted.fd), retrying({ ...s.plan, server: addrOf('127.0.0.1', await closedPort()) }, undefined), s.deps);
+  assert.equal(await ended, 'reset');
+  assert.equal(s.logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(s.sessions.size, 0);
+});

@@ -24,7 +24,7 @@ function routerFor(rules: unknown[], answeredName?: (src: { host: string }, dst:
   const udpCounters = createUdpCounters();
   const obs = fakeObserver();
   const deps = { idleMs: 0, relay: relayTcp, native: true, sessions: new Sessions(), log: fakeLogger().log, observer: obs.observer, udpCounters, decisions: { decided: (network: string, d: { index: number; action: string }) => void decided.push(`${network} ${d.index} ${d.action}`) }, answeredName };
-  const router = new FlowRouter([dante], route, deps);
+  const router = new FlowRouter({ byName: new Map([['dante', dante]]), upstreams: [], chains: [], groups: [] }, route, deps);
   const forwarded: string[] = [];
   router.serveDatagrams((_src, dst, _data, _headroom, outbound) => void forwarded.push(`${dst.host}:${dst.port} → ${outbound.name}`));
   return { router, decided, udpCounters, forwarded, obs };
