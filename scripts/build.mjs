@@ -17,11 +17,23 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  // A third less source to read, compile and keep in the heap (~3 MiB of idle RSS); names stay, so
+  // stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Loaded with require() only on demand: pretty logs, --metrics, a YAML config file.
   external: ['pino-pretty', 'prom-client', 'yaml'],
   // The sources are ES modules that find files (the addon, those packages) from import.meta.url.
-  define: { 'import.meta.url': '__socksgateUrl' },
-  banner: { js: "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Intl.Segmenter: yargs' help layout (string-width, wrap-ansi) makes three when its modules load;
+  // each loads ICU's break rules, ~2.5 MiB of RSS for help text `run` never lays out. The stand-in
+  // makes the real one at the first segment().
+  define: { 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter' },
+  banner: {
+    js: [
+      "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;",
+      'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
+    ].join('\n'),
+  },
   plugins: [lazyAssert()],
   logLevel: 'warning',
 });
