@@ -27,10 +27,13 @@ await build({
   // Intl.Segmenter: yargs' help layout (string-width, wrap-ansi) makes three when its modules load;
   // each loads ICU's break rules, ~2.5 MiB of RSS for help text `run` never lays out. The stand-in
   // makes the real one at the first segment().
-  define: { 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter' },
+  // process.stdout.columns: yargs reads it as its modules load, and asking makes process.stdout, a
+  // stream (~5 ms of start-up); only a terminal has columns, so other stdouts are not asked.
+  define: { 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter', 'process.stdout.columns': '__socksgateStdout.columns' },
   banner: {
     js: [
       "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;",
+      "const __socksgateStdout = { get columns() { return require('node:tty').isatty(1) ? process.stdout.columns : undefined; } };",
       'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
     ].join('\n'),
   },

@@ -8,7 +8,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
-import { isatty } from 'node:tty';
 
 /**
  * Each command's module (and what it imports: firewall, DNS, cgroups, the lab…) is loaded only
@@ -37,8 +36,7 @@ void (async () => {
     .usage(
       '$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their traffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.',
     )
-    // Only a terminal has columns; asking process.stdout otherwise makes a stream for nothing (~3 ms).
-    .wrap(Math.min(110, (isatty(1) ? process.stdout.columns : undefined) ?? 100));
+    .wrap(Math.min(110, process.stdout.columns ?? 100));
   for (const module of modules) cli.command(module);
   if (named && !argv.some((a) => /^(-[^-]*h|--help)/.test(a))) {
     // yargs lays out a command's whole help text as its handler starts, in case the handler prints
