@@ -1,7 +1,9 @@
 /**
  * Start-up to listening and idle RSS of `socksgate run`, next to a bare `node -e 0` in the same run.
  *
- *   node --import tsx scripts/startup-time.ts [--runs 10] [--rss-runs 3] [--idle-s 5] [--main dist/main.js] [-- extra run args]
+ *   node --import tsx scripts/startup-time.ts [--runs 10] [--rss-runs 3] [--idle-s 5] [--main dist/main.js]… [-- extra run args]
+ *
+ * Several --main (say, another build's dist/main.js) are measured in turn within each round.
  *
  * Start-up: spawn of dist/main.js as its bin runs (the shebang's node flags) with one redirect
  * listener on loopback and one upstream (socks5://127.0.0.1:1, never dialled: no client comes),
@@ -26,14 +28,14 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string', default: '10' },
     'rss-runs': { type: 'string', default: '3' },
     'idle-s': { type: 'string', default: '5' },
-    main: { type: 'string', default: 'dist/main.js' },
+    main: { type: 'string', multiple: true, default: ['dist/main.js'] },
   },
   allowPositionals: true,
 });
 const RUNS = Number(values.runs);
 const RSS_RUNS = Number(values['rss-runs']);
 const IDLE_MS = Number(values['idle-s']) * 1000;
-const MAIN = path.resolve(values.main);
+const MAINS = values.main.map((m) => path.resolve(m));
 const dir = mkdtempSync(path.join(os.tmpdir(), 'socksgate-startup-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,8 +63,8 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
-function startDaemon(port: number): { child: ChildProcess; output: () => string } {
-  const args = [...shebangFlags(MAIN), MAIN, 'run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`,
+function startDaemon(main: string, port: number): { child: ChildProcess; output: () => string } {
+  const args = [...shebangFlags(main), main, 'run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`,
     '--mark', '1', '--rules', 'off', '--control', path.join(dir, `control-${port}.sock`), ...positionals];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -71,10 +73,10 @@ function startDaemon(port: number): { child: ChildProcess; output: () => string 
 }
 
 /** ms from spawn until the redirect listener accepts, and the CPU ms used by then; the daemon is left running. */
-async function timeDaemon(): Promise<{ ms: number; cpu: number; child: ChildProcess }> {
+async function timeDaemon(main: string): Promise<{ ms: number; cpu: number; child: ChildProcess }> {
   const port = await freePort();
   const t0 = performance.now();
-  const { child, output } = startDaemon(port);
+  const { child, output } = startDaemon(main, port);
   for (;;) {
     if (await tryConnect(port)) return { ms: performance.now() - t0, cpu: cpuMs(child.pid!), child };
     if (child.exitCode !== null) throw new Error(`socksgate exited (${child.exitCode}) before listening:\n${output()}`);
@@ -118,34 +120,37 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 try {
-  const daemonMs: number[] = [];
   const nodeMs: number[] = [];
-  const daemonCpu: number[] = [];
   const nodeCpu: number[] = [];
+  const nodeRss: number[] = [];
+  const daemons = MAINS.map((main) => ({ main, ms: [] as number[], cpu: [] as number[], rss: [] as number[] }));
   for (let i = 0; i < RUNS; i++) {
     nodeMs.push(await timeBareNode());
     nodeCpu.push(await bareNodeCpuMs());
-    const { ms, cpu, child } = await timeDaemon();
-    daemonMs.push(ms);
-    daemonCpu.push(cpu);
-    await stop(child);
+    for (const d of daemons) {
+      const { ms, cpu, child } = await timeDaemon(d.main);
+      d.ms.push(ms);
+      d.cpu.push(cpu);
+      await stop(child);
+    }
   }
-  const daemonRss: number[] = [];
-  const nodeRss: number[] = [];
   for (let i = 0; i < RSS_RUNS; i++) {
     const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
-    const { child } = await timeDaemon();
+    const children: ChildProcess[] = [];
+    for (const d of daemons) children.push((await timeDaemon(d.main)).child);
     await sleep(IDLE_MS);
     nodeRss.push(rssMiB(bare.pid!));
-    daemonRss.push(rssMiB(child.pid!));
-    await Promise.all([stop(bare), stop(child)]);
+    daemons.forEach((d, j) => d.rss.push(rssMiB(children[j]!.pid!)));
+    await Promise.all([stop(bare), ...children.map(stop)]);
   }
-  console.log(`node ${process.version}, ${os.cpus().length} cores, ${RUNS} starts, ${RSS_RUNS} idle runs of ${IDLE_MS / 1000} s; median (min–max)`);
-  console.log(`| | bare node | socksgate run | ratio |`);
-  console.log(`|---|---:|---:|---:|`);
-  console.log(`| start-up, ms | ${summary(nodeMs)} | ${summary(daemonMs)} | ${(median(daemonMs) / median(nodeMs)).toFixed(2)}× |`);
-  console.log(`| CPU time by then (all threads), ms | ${summary(nodeCpu)} | ${summary(daemonCpu)} | ${(median(daemonCpu) / median(nodeCpu)).toFixed(2)}× |`);
-  console.log(`| idle RSS, MiB | ${summary(nodeRss, 1)} | ${summary(daemonRss, 1)} | ${(median(daemonRss) / median(nodeRss)).toFixed(2)}× |`);
+  console.log(`node ${process.version}, ${os.cpus().length} cores, ${RUNS} starts, ${RSS_RUNS} idle runs of ${IDLE_MS / 1000} s; median (min–max); ratio to bare node`);
+  console.log('| | start-up, ms | CPU time by then (all threads), ms | idle RSS, MiB |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| bare node | ${summary(nodeMs)} | ${summary(nodeCpu)} | ${summary(nodeRss, 1)} |`);
+  const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}×`;
+  for (const d of daemons) {
+    console.log(`| ${path.relative(process.cwd(), d.main)} run | ${summary(d.ms)}, ${ratio(d.ms, nodeMs)} | ${summary(d.cpu)}, ${ratio(d.cpu, nodeCpu)} | ${summary(d.rss, 1)}, ${ratio(d.rss, nodeRss)} |`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
