@@ -28,10 +28,11 @@ WORKDIR /src
 # them instead of downloading a headers tarball.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/main-loader.cjs ./scripts/
 COPY src ./src
 # npm ci installs the dependencies and runs the package's own `install` (node-gyp rebuild:
-# build/Release/socksgate_native.node) and `prepare` (type check, then esbuild: dist/) scripts; then the dev
+# build/Release/socksgate_native.node) and `prepare` (type check, esbuild, one start of the bundle for
+# V8's code cache: dist/) scripts; then the dev
 # dependencies go.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \

@@ -24,32 +24,36 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['demo', async () => (await import('./cli/demo/index.js')).demoModule],
 ];
 
-const argv = hideBin(process.argv);
-const named = COMMANDS.find(([name]) => name === argv[0]);
-const modules = await Promise.all((named ? [named] : COMMANDS).map(([, load]) => load()));
+// Not top-level await: the bundle is CommonJS (no ESM loader at start-up); a rejection still
+// ends the process with its stack, as an unhandled rejection.
+void (async () => {
+  const argv = hideBin(process.argv);
+  const named = COMMANDS.find(([name]) => name === argv[0]);
+  const modules = await Promise.all((named ? [named] : COMMANDS).map(([, load]) => load()));
 
-const cli = yargs(argv)
-  .scriptName('socksgate')
-  .usage(
-    '$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their traffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.',
-  )
-  .wrap(Math.min(110, process.stdout.columns ?? 100));
-for (const module of modules) cli.command(module);
-if (named && !argv.some((a) => /^(-[^-]*h|--help)/.test(a))) {
-  // yargs lays out a command's whole help text as its handler starts, in case the handler prints
-  // it (~25 ms of start-up, ~100 ms wrapped); no handler here does, so that copy is skipped.
-  const usage = (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance();
-  usage.cacheHelpMessage = () => {};
-}
-await cli
-  .demandCommand(1, 'name a command')
-  .strict()
-  .help()
-  .alias('h', 'help')
-  .version()
-  .fail((msg, err) => {
-    if (err) throw err;
-    process.stderr.write(`${msg}\nRun socksgate --help for usage.\n`);
-    process.exit(2);
-  })
-  .parseAsync();
+  const cli = yargs(argv)
+    .scriptName('socksgate')
+    .usage(
+      '$0 <command> [options]\n\nMakes unmodified programs use a SOCKS or HTTP CONNECT proxy: the kernel diverts their traffic (REDIRECT/TPROXY) and socksgate carries it through the upstream.',
+    )
+    .wrap(Math.min(110, process.stdout.columns ?? 100));
+  for (const module of modules) cli.command(module);
+  if (named && !argv.some((a) => /^(-[^-]*h|--help)/.test(a))) {
+    // yargs lays out a command's whole help text as its handler starts, in case the handler prints
+    // it (~25 ms of start-up, ~100 ms wrapped); no handler here does, so that copy is skipped.
+    const usage = (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance();
+    usage.cacheHelpMessage = () => {};
+  }
+  await cli
+    .demandCommand(1, 'name a command')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`${msg}\nRun socksgate --help for usage.\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+})();

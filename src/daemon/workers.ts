@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Logger } from '../core/log.js';
 import { redactArgv } from '../config/secret-args.js';
 
@@ -35,7 +36,7 @@ export interface WorkerHooks {
  * SO_REUSEPORT listeners), forwards signals, restarts a worker that dies unexpectedly.
  */
 export class Workers {
-  private readonly children = new Map<number, ChildProcess>();
+  private readonly children = new Map<number, ChildProcesses.ChildProcess>();
   private readonly backoff = new Map<number, number>();
   private readonly ready = new Set<number>();
   private started = false;
@@ -66,6 +67,8 @@ export class Workers {
     // Own process group: a terminal's Ctrl-C reaches the primary only, which forwards it once.
     // No password in its argv, where `ps` would show it before the worker could hide it.
     const env = { ...process.env, ...this.env, [WORKER_ENV]: String(n) };
+    // Required here, not imported: only a primary forks, and child_process costs ~5 ms of start-up.
+    const { fork } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
     const child = fork(argv1, redactArgv(process.argv.slice(2)), { env, stdio: 'inherit', detached: true });
     const bornAt = Date.now();
     this.children.set(n, child);

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Step } from './step.js';
 
 /**
@@ -21,6 +22,9 @@ export interface ToolResult {
  * its silence says nothing about the machine, and read as "not there" it would mislead apply.
  */
 export function runTool(cmd: string, args: readonly string[], input?: string): ToolResult {
+  // Required here, not imported: loading child_process costs `run` ~5 ms of start-up, and `run`
+  // without --rules auto never runs a tool.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
   const r = spawnSync(cmd, args, { input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
   if (r.signal) throw new FirewallError(`${cmd} ${args.join(' ')} was killed by ${r.signal}`);
   const stderr = r.error ? `${r.error.message}\n${r.stderr ?? ''}` : (r.stderr ?? '');

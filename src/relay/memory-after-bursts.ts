@@ -1,6 +1,8 @@
 import { releaseMemory } from '../native/index.js';
 
 const CHECK_MS = 5_000;
+/** Start-up is a burst of its own (the config parsed, modules run, code compiled); over by then. */
+const AFTER_START_MS = 1_000;
 /** Fewer live flows than this at the peak is no burst: V8's own GC heuristics are enough. */
 const MIN_PEAK = 1_000;
 
@@ -10,7 +12,8 @@ const MIN_PEAK = 1_000;
  * thousands of concurrent flows leave committed (and malloc's free chunks) would stay for good.
  * When the live flows have fallen to a quarter of a peak of at least MIN_PEAK and stayed there for
  * a check, one memory-reducing collection and a malloc trim return them: tens of ms, at most once
- * per burst.
+ * per burst. Also once a second after start-up, whose garbage would otherwise stay committed:
+ * idle RSS 58 → 51 MiB.
  */
 export function releaseMemoryAfterBursts(
   flows: { readonly size: number; readonly peak: number; resetPeak(): void },
@@ -26,5 +29,12 @@ export function releaseMemoryAfterBursts(
     release();
   }, CHECK_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const afterStart = setTimeout(release, AFTER_START_MS);
+  afterStart.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(afterStart);
+    },
+  };
 }

@@ -60,7 +60,7 @@ test('Dockerfile: node:20-bookworm-slim, compilers only in the build stage, the 
 test('Dockerfile: every path it copies from the context exists, and the runtime gets the built program', () => {
   const [build, runtime] = stages();
   const fromContext = build.lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(' ').slice(1, -1));
-  assert.deepEqual(fromContext, ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'src']);
+  assert.deepEqual(fromContext, ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/main-loader.cjs', 'src']);
   for (const p of fromContext) assert.ok(existsSync(path.join(ROOT, p)), p);
   // The addon's sources are under src/ (copied above).
   const gyp = JSON.parse(readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')) as { targets: { target_name: string; sources: string[] }[] };
@@ -76,7 +76,7 @@ test('Dockerfile: every path it copies from the context exists, and the runtime 
       ['/src/build/Release/socksgate_native.node', './build/Release/socksgate_native.node'],
     ],
   );
-  // The bundle's chunks in dist/ load the addon one level up, as the runtime layout has it.
+  // The bundle in dist/ loads the addon one level up, as the runtime layout has it.
   assert.match(readFileSync(path.join(ROOT, 'src/native/index.ts'), 'utf8'), /'\.\.\/build\/Release\/socksgate_native\.node'/);
   assert.match(dockerfile, /^WORKDIR \/opt\/socksgate$/m);
   assert.equal(pkg.bin.socksgate, 'dist/main.js');

@@ -49,3 +49,24 @@ test('no collection for a small peak, or while most flows of the burst are still
     mock.timers.reset();
   }
 });
+
+test('one collection a second after start-up, whatever the flows', () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let collections = 0;
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    mock.timers.tick(999);
+    assert.equal(collections, 0);
+    mock.timers.tick(1);
+    assert.equal(collections, 1);
+    mock.timers.tick(60_000);
+    assert.equal(collections, 1, 'no burst since');
+    release.stop();
+    const stoppedEarly = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    stoppedEarly.stop();
+    mock.timers.tick(5_000);
+    assert.equal(collections, 1, 'stopped before the second');
+  } finally {
+    mock.timers.reset();
+  }
+});
