@@ -14,7 +14,7 @@ writeFileSync(alicePass, 's3cret:with colon\n\n');
 
 test('a listener with nothing said: loopback port 1080, no users, no REDIRECT listener added', () => {
   const config = validateConfig({ upstreams, inbounds: { socks: [{}] } });
-  assert.deepEqual(config.inbounds.socks, [{ listen: { kind: 'ipv4', host: '127.0.0.1', port: 1080 }, users: [], allowOpen: false, maxHandshakes: 256 }]);
+  assert.deepEqual(config.inbounds.socks, [{ listen: { kind: 'ipv4', host: '127.0.0.1', port: 1080 }, users: [], allowOpen: false, maxHandshakes: 256, bindTimeoutMs: 120_000 }]);
   assert.deepEqual(loadConfig(undefined, { upstream: upstreams, socks: ['127.0.0.1:1080'] }).redirect, []);
   assert.equal(loadConfig(undefined, { upstream: upstreams }).redirect.length, 1, 'without a proxy inbound the default REDIRECT listener stays');
 });
