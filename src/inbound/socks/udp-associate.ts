@@ -25,6 +25,7 @@ export interface UdpAssociateCommand {
 /** One client's association: its socket, and the table of upstream associations its datagrams opened. */
 interface ClientAssociation {
   readonly nat: UdpNat;
+  /** Closes the table, the socket and the control connection. */
   close(): void;
 }
 
@@ -47,7 +48,6 @@ export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig
         watch.signal.addEventListener('abort', () => {
           live.delete(association);
           association.close();
-          request.socket.destroy();
         });
       },
       (err: unknown) => {
@@ -137,6 +137,7 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
       closed = true;
       nat.close();
       socket.close();
+      control.destroy();
       log.debug('UDP ASSOCIATE closed');
     },
   };

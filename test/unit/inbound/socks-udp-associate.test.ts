@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
+import fc from 'fast-check';
 import type { UdpAssociationEvents } from '../../../src/adapter/udp.js';
 import { addrOf, type SocksAddr } from '../../../src/core/addr.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader } from '../../../src/codec/socks5-udp.js';
@@ -129,4 +130,30 @@ test('the association ends with the control connection: its upstream association
   const probe = createSocket('udp4');
   cleanups.push(() => probe.close());
   await new Promise<void>((resolve) => probe.bind(relay.port, '127.0.0.1', resolve));
+});
+
+test('random and mutated datagrams from the client: each dropped or sent on, nothing thrown, the association still serves', T, async () => {
+  const echo = echoOutbound();
+  const s = await startCommandServer(cleanups, () => decision(echo.outbound));
+  const { relay } = await associate(s.port, addrOf('0.0.0.0', 0));
+  const client = await udpClient();
+  const valid = datagram(addrOf('192.0.2.53', 53), 'payload');
+  const mutated = fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })).map(([at, byte]) => {
+    const copy = Buffer.from(valid);
+    copy[at] = byte;
+    return copy;
+  });
+  const inputs = [...fc.sample(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), 300), ...fc.sample(mutated, 300)];
+  // Paced, so the kernel's receive buffer never overflows on loopback: every datagram is seen.
+  for (let i = 0; i < inputs.length; i += 20) {
+    for (const input of inputs.slice(i, i + 20)) client.send(input, relay.port, relay.host);
+    await until(() => s.counters.datagramsIn >= Math.min(i + 20, inputs.length));
+  }
+  client.send(datagram(addrOf('192.0.2.53', 53), 'still here'), relay.port, relay.host);
+  for (;;) {
+    const [reply] = (await once(client, 'message')) as [Buffer];
+    if (reply.subarray(-10).toString() === 'still here') break;
+  }
+  const c = s.counters;
+  assert.equal(c.datagramsOut + c.droppedMalformed + c.droppedFragmented + c.droppedLoop + c.droppedPendingLimit + c.droppedQueueFull, inputs.length + 1);
 });
