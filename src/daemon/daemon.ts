@@ -72,7 +72,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const guard = new LoopGuard(guardedListeners(config), outbounds.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
-  const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 }, { router, guard, flows: tcp });
+  const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 }, { router, guard, flows: tcp, fakeIp });
   try {
     socks.update(config);
   } catch (err) {

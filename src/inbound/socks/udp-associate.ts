@@ -106,6 +106,7 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
     queueBytes: udp.queue_bytes,
     inbound: 'socks',
     user,
+    fakeIp: deps.fakeIp,
     counters: c,
     log,
     deliver: (from, client, payload) => {
@@ -166,7 +167,8 @@ function forward(msg: Buffer, client: SocksAddr, user: string | undefined, nat: 
     c.droppedLoop++;
     return;
   }
-  const decision = deps.router.decide({ network: 'udp', inbound: 'socks', src: client, dst, user });
+  const host = dst.kind === 'domain' ? undefined : deps.flows.nameOf?.(dst);
+  const decision = deps.router.decide({ network: 'udp', inbound: 'socks', src: client, dst, user, ...(host !== undefined ? { host } : {}) });
   deps.flows.decisions?.decided('udp', decision);
   if (decision.action === 'reject') {
     c.droppedRejected++;
