@@ -4,7 +4,8 @@
 // Dante (it sees the proxy), a DNS query through Dante gets dnsmasq's answer, a rejected
 // destination and a datagram from a second address of the client namespace are dropped and
 // counted in metrics. BIND: the remote in the internet namespace connects to the announced address
-// and bytes flow both ways, directly (SOCKS5 and SOCKS4) and through Dante's BIND; a reject rule
+// and bytes flow both ways, directly (SOCKS5 and SOCKS4; another host than the expected peer is
+// turned away) and through Dante's BIND; a reject rule
 // answers REP 2; an unused BIND times out (second reply REP 4) and its port is closed.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -109,22 +110,28 @@ test('UDP ASSOCIATE: a datagram from another address of the client namespace, or
 });
 
 /** A BIND from the client namespace; the remote connects (from `from`) to the announced address. */
-async function bindExchange(peer: string, opts: { version?: '4' | '5'; from?: string; proxy?: string; connect?: boolean } = {}) {
+async function bindExchange(peer: string, opts: { version?: '4' | '5'; from?: string; proxy?: string; connect?: boolean; intruder?: string } = {}) {
   const client = lab.spawn('client', process.execPath, [CLIENT, 'bind', '--proxy', opts.proxy ?? OPEN, '--peer', peer, '--version', opts.version ?? '5'], { name: `bind-${peer}-${opts.version ?? 5}` });
   const first = await waitForLog(client.logPath, /^(BOUND|FAILED) .*$/m, 10_000);
   const bound = /^BOUND (\S+)$/m.exec(first)?.[1];
   let remote: string | undefined;
+  let intruder: string | undefined;
+  if (bound && opts.intruder) {
+    const r = await lab.exec('internet', process.execPath, [CLIENT, 'remote', '--to', bound, '--from', opts.intruder], { timeoutMs: 15_000 });
+    intruder = r.stdout.trim();
+  }
   if (bound && opts.connect !== false) {
     const r = await lab.exec('internet', process.execPath, [CLIENT, 'remote', '--to', bound, ...(opts.from ? ['--from', opts.from] : [])], { timeoutMs: 15_000 });
     remote = r.stdout.trim();
   }
   await Promise.race([client.exited(), new Promise((r) => setTimeout(r, 10_000))]);
-  return { bound, client: client.output().trim(), remote };
+  return { bound, client: client.output().trim(), remote, intruder };
 }
 
-test('BIND direct (SOCKS5 and SOCKS4): a local port on the client address, the remote connects, bytes flow both ways', async () => {
+test('BIND direct (SOCKS5 and SOCKS4): a local port on the client address, another host is turned away, the peer connects, bytes flow both ways', async () => {
   for (const version of ['5', '4'] as const) {
-    const r = await bindExchange(`${lab.addr.extraTarget}:0`, { version, from: lab.addr.extraTarget });
+    const r = await bindExchange(`${lab.addr.extraTarget}:0`, { version, from: lab.addr.extraTarget, intruder: lab.addr.internet });
+    assert.match(r.intruder ?? '', /^(CLOSED|ERROR ECONNRESET)$/, r.intruder);
     assert.match(r.bound ?? '', new RegExp(`^${lab.addr.client.replace(/\./g, '\\.')}:\\d+$`), r.client);
     assert.match(r.client, new RegExp(`^PEER ${lab.addr.extraTarget.replace(/\./g, '\\.')}:\\d+$`, 'm'), r.client);
     assert.match(r.client, /^GOT hello from remote$/m);
