@@ -5,8 +5,8 @@
 // destination and a datagram from a second address of the client namespace are dropped and
 // counted in metrics. BIND: the remote in the internet namespace connects to the announced address
 // and bytes flow both ways, directly (SOCKS5 and SOCKS4; another host than the expected peer is
-// turned away) and through Dante's BIND; a reject rule
-// answers REP 2; an unused BIND times out (second reply REP 4) and its port is closed.
+// turned away) and through Dante's BIND; a reject rule answers REP 2; an unused BIND times out
+// (second reply REP 4) and its port is closed.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
