@@ -56,3 +56,9 @@ test('--socks replaces the file\'s listeners (their users with them) and keeps t
   assert.deepEqual(config.inbounds.socks.map((s) => [s.listen.host, s.listen.port, s.users.length]), [['127.0.0.1', 1090, 0], ['::1', 1090, 0]]);
   assert.match(configIssues(() => loadConfig(file, { socks: ['192.0.2.1:1080'] }))[0], /^inbounds\.socks\.0\.listen: /);
 });
+
+test('bind_timeout_s: in seconds, positive; a bad value is named by its path', () => {
+  assert.equal(validateConfig({ upstreams, inbounds: { socks: [{ bind_timeout_s: 1.5 }] } }).inbounds.socks[0].bindTimeoutMs, 1_500);
+  const issues = configIssues(() => validateConfig({ upstreams, inbounds: { socks: [{ bind_timeout_s: 0 }] } }));
+  assert.ok(issues.some((i) => i.startsWith('inbounds.socks.0.bind_timeout_s: ')), issues.join());
+});
