@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { addrOf, formatAddr, type SocksAddr } from '../../core/addr.js';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import { NEED_MORE } from '../../core/need-more.js';
+import { RateLimitedWarning } from '../../core/rate-limited-warning.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader, SOCKS5_UDP_MAX_HEADER } from '../../codec/socks5-udp.js';
 import type { UdpConfig } from '../../config/schema.js';
 import { UdpNat } from '../../relay/udp-nat.js';
@@ -12,6 +13,9 @@ import { closeWith } from './handshake.js';
 
 /** Spare bytes in front of each payload handed on: room for the upstream's own SOCKS5 UDP header. */
 const HEADROOM = SOCKS5_UDP_MAX_HEADER;
+
+/** Refusals for the association cap are logged at most this often. */
+const FULL_LOG_MS = 10_000;
 
 /** The proxy inbound's UDP ASSOCIATE handler, and what its live associations hold (metrics, stop). */
 export interface UdpAssociateCommand {
@@ -34,23 +38,38 @@ interface ClientAssociation {
  * connection on, announced in the reply. Only datagrams from the client's IP are taken (and only
  * from the port the request named, when it named one: 0.0.0.0:0 is the NAT form, the client's port
  * unknown yet); each is decided by the router and sent through its outbound's association, via a
- * table with the same bounds as the TPROXY path (`udp.*`, per client association). Replies come
+ * table with the same bounds as the TPROXY path (`udp.*`, per client association; at most
+ * `udp.max_associations` client associations at once, further requests get REP 1). Replies come
  * back wrapped in a SOCKS5 UDP header naming their source. Everything ends with the control connection.
  */
 export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig): UdpAssociateCommand {
   const live = new Set<ClientAssociation>();
+  /** Associations open or opening: each holds a UDP socket, so at most udp.max_associations of them. */
+  let held = 0;
+  const full = new RateLimitedWarning(FULL_LOG_MS);
   const handler: SocksCommandHandler = (request) => {
-    openAssociation(request, deps, udp()).then(
+    const config = udp();
+    if (held >= config.max_associations) {
+      closeWith(request.socket, request.encode('general-failure'));
+      full.maybe((suppressed) => deps.flows.log.warn({ inbound: 'socks', network: 'udp', client: formatAddr(request.src), suppressed }, `UDP ASSOCIATE refused: ${held} associations are open already (udp.max_associations)`));
+      return;
+    }
+    held++;
+    openAssociation(request, deps, config).then(
       (association) => {
-        if (!association) return;
+        if (!association) {
+          held--;
+          return;
+        }
         live.add(association);
         const watch = watchControl(request.socket, false);
         watch.signal.addEventListener('abort', () => {
-          live.delete(association);
+          if (live.delete(association)) held--;
           association.close();
         });
       },
       (err: unknown) => {
+        held--;
         deps.flows.log.error({ inbound: 'socks', reason: errorCode(err) }, `UDP ASSOCIATE failed: ${errorMessage(err)}`);
         request.socket.destroy();
       },
@@ -65,6 +84,7 @@ export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig
     },
     closeAll() {
       for (const a of live) a.close();
+      held -= live.size;
       live.clear();
     },
   };

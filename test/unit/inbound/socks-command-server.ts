@@ -33,7 +33,7 @@ export function decision(outbound: Partial<Outbound> & { name: string }, action:
   return { outbound: outbound as Outbound, rule: `final → ${outbound.name}`, index: -1, action };
 }
 
-export async function startCommandServer(cleanups: (() => void)[], decide: (flow: Omit<Flow, 'id'>) => Decision, opts: { bindTimeoutMs?: number; users?: { name: string; password: string }[] } = {}): Promise<CommandServer> {
+export async function startCommandServer(cleanups: (() => void)[], decide: (flow: Omit<Flow, 'id'>) => Decision, opts: { bindTimeoutMs?: number; users?: { name: string; password: string }[]; maxAssociations?: number } = {}): Promise<CommandServer> {
   const port = await closedPort();
   const counters = createUdpCounters();
   const opened: Flow[] = [];
@@ -51,7 +51,7 @@ export async function startCommandServer(cleanups: (() => void)[], decide: (flow
   const guard = new LoopGuard([listen], [], async () => []);
   const sessions = new Sessions();
   const deps: SocksCommandDeps = { router, guard, flows: { sessions, log, observer, idleMs: 0, relay: relayTcp, udpCounters: counters } };
-  const udp = udpAssociateCommand(deps, () => ({ timeout_s: 60, max_associations: 16, max_pending_associations: 4, max_reply_sockets: 16, queue_datagrams: 8, queue_bytes: 65_536, send_source: false }));
+  const udp = udpAssociateCommand(deps, () => ({ timeout_s: 60, max_associations: opts.maxAssociations ?? 16, max_pending_associations: 4, max_reply_sockets: 16, queue_datagrams: 8, queue_bytes: 65_536, send_source: false }));
   const commands = { bind: bindCommand(deps, () => opts.bindTimeoutMs ?? 5_000), udpAssociate: udp.handler };
   const inbound = startSocksInbound({ listen, users: opts.users ?? [], allowOpen: false, maxHandshakes: 16, bindTimeoutMs: 0 }, { router, guard, log, handshakeMs: 2_000, commands });
   cleanups.push(() => inbound.close(), () => udp.closeAll());

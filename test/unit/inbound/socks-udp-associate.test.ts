@@ -157,3 +157,17 @@ test('random and mutated datagrams from the client: each dropped or sent on, not
   const c = s.counters;
   assert.equal(c.datagramsOut + c.droppedMalformed + c.droppedFragmented + c.droppedLoop + c.droppedPendingLimit + c.droppedQueueFull, inputs.length + 1);
 });
+
+test('at most udp.max_associations client associations at once: one more gets REP 1; a closed one makes room', T, async () => {
+  const echo = echoOutbound();
+  const s = await startCommandServer(cleanups, () => decision(echo.outbound), { maxAssociations: 1 });
+  const first = await associate(s.port, addrOf('0.0.0.0', 0));
+  const refused = await ByteClient.connect(cleanups, s.port);
+  refused.socket.write(Buffer.concat([encodeGreeting([0]), encodeRequest(Socks5Command.UDP_ASSOCIATE, addrOf('0.0.0.0', 0))]));
+  assert.deepEqual(await refused.read(2), Buffer.of(5, 0));
+  assert.equal((await refused.read(10))[1], 1);
+  await refused.closed();
+  first.control.socket.end();
+  await first.control.closed();
+  await associate(s.port, addrOf('0.0.0.0', 0));
+});
