@@ -22,7 +22,11 @@ export type RouteAction = 'upstream' | 'direct' | 'reject';
  * decides, has the chosen outbound dial, and starts the relay.
  */
 export interface Router {
-  decide(flow: Flow): Decision;
+  /**
+   * The decision for a flow, or for one datagram (which has no flow id of its own); `host`: the
+   * name an IP destination is known to stand for (a fake-IP address's), for domain rules.
+   */
+  decide(flow: Omit<Flow, 'id'> & { readonly host?: string }): Decision;
   /** Carries a TCP flow to its end. Never throws: a failure resets the client and is logged once. */
   routeTcp(flow: Flow, client: ClientConn): void;
   /**

@@ -27,6 +27,8 @@ export interface UdpCounters {
   droppedNoMapping: number;
   droppedLoop: number;
   droppedFragmented: number;
+  /** Sent to a proxy-inbound UDP ASSOCIATE's socket by someone other than its client. */
+  droppedForeignSource: number;
   droppedMalformed: number;
   droppedUnresolvable: number;
   droppedSendError: number;
@@ -56,6 +58,7 @@ export function createUdpCounters(): UdpCounters {
     droppedNoMapping: 0,
     droppedLoop: 0,
     droppedFragmented: 0,
+    droppedForeignSource: 0,
     droppedMalformed: 0,
     droppedUnresolvable: 0,
     droppedSendError: 0,

@@ -34,6 +34,8 @@ export const socksInboundSchema = z.strictObject({
   allow_open: z.boolean().default(false),
   /** Connections still in their handshake at once; further ones are closed at once. */
   max_handshakes: z.number().int().min(1).default(256),
+  /** How long a BIND waits for the remote to connect to the announced address before it is closed. */
+  bind_timeout_s: z.number().positive().default(120),
 });
 
 export const inboundsSchema = z.strictObject({
@@ -53,6 +55,7 @@ export interface SocksInboundConfig {
   readonly users: readonly SocksUser[];
   readonly allowOpen: boolean;
   readonly maxHandshakes: number;
+  readonly bindTimeoutMs: number;
 }
 
 /** A listen address only this host can reach. */
@@ -81,6 +84,6 @@ export function resolveSocksInbounds(entries: readonly SocksInboundEntry[], env:
         message: `${entry.listen.kind === 'ipv6' ? `[${entry.listen.host}]` : entry.listen.host}:${entry.listen.port} is not a loopback address and the listener has no users: anyone who can reach it could use it as an open proxy. Add users, listen on 127.0.0.1 / [::1], or set allow_open: true`,
       });
     }
-    return { listen: entry.listen, users, allowOpen: entry.allow_open, maxHandshakes: entry.max_handshakes };
+    return { listen: entry.listen, users, allowOpen: entry.allow_open, maxHandshakes: entry.max_handshakes, bindTimeoutMs: entry.bind_timeout_s * 1000 };
   });
 }

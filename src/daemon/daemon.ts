@@ -72,7 +72,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const guard = new LoopGuard(guardedListeners(config), registry.upstreams.map((o) => o.server));
   const listeners = new TcpListeners({ guard, router, log, reusePort: config.workers > 1 });
   listeners.update(config);
-  const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 });
+  const socks = new SocksListeners({ guard, router, log, handshakeMs: config.timeouts.handshake_ms, reusePort: config.workers > 1 }, { router, guard, flows: tcp, fakeIp });
   try {
     socks.update(config);
   } catch (err) {
@@ -85,7 +85,17 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   for (const group of registry.groups) group.start();
   const memory = releaseMemoryAfterBursts(sessions);
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
-  await observe.serve({ registry: () => router.registry, udp: () => state.udp, dns: () => dns.resolver, endpoints });
+  // The proxy inbound's UDP ASSOCIATE counts in the same counters: they are shown with or without TPROXY.
+  const udpView = () => {
+    const service = state.udp;
+    if (!service && state.config.inbounds.socks.length === 0) return undefined;
+    const sizes = () => {
+      const own = service?.sizes() ?? { associations: 0, replySockets: 0 };
+      return { ...own, associations: own.associations + socks.udpAssociations };
+    };
+    return { counters: udpCounters, sizes };
+  };
+  await observe.serve({ registry: () => router.registry, udp: udpView, dns: () => dns.resolver, endpoints });
 
   const stop = async () => {
     memory.stop();

@@ -33,6 +33,7 @@ const UDP_DROPS = {
   no_mapping: 'droppedNoMapping',
   loop: 'droppedLoop',
   fragmented: 'droppedFragmented',
+  foreign_source: 'droppedForeignSource',
   malformed: 'droppedMalformed',
   unresolvable: 'droppedUnresolvable',
   send_error: 'droppedSendError',

@@ -4,7 +4,8 @@ import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedWarning } from '../core/rate-limited-warning.js';
 import type { DialPlan } from '../adapter/handshake.js';
-import type { DialContext, Outbound } from '../adapter/outbound.js';
+import type { BindContext, DialContext, Outbound } from '../adapter/outbound.js';
+import type { BindListener } from '../adapter/bind.js';
 import type { GroupHealth } from '../adapter/upstream-health.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import { GroupProbes, type ProbeTargets } from './group-probe.js';
@@ -122,6 +123,26 @@ export class GroupOutbound implements Outbound {
         if (!this.failedOn(member, err)) throw err;
         lastError = err;
         if (i + 1 < tries.length) member.health.failovers++;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * A BIND through the first usable member (in policy order) that can BIND; a member that fails
+   * to open it is passed over for the next, as for a dial.
+   */
+  async bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {
+    const tries = this.attempts('tcp').filter((m) => m.outbound.bind !== undefined);
+    if (tries.length === 0) throw new SgError(ErrorCode.BIND_UNSUPPORTED, `group "${this.name}": no usable member can BIND`);
+    let lastError: unknown;
+    for (const member of tries) {
+      try {
+        return await member.outbound.bind!(peer, ctx);
+      } catch (err) {
+        // A server that refuses BIND may carry every CONNECT: no mark against its health.
+        if (errorCode(err) !== ErrorCode.BIND_UNSUPPORTED && !this.failedOn(member, err)) throw err;
+        lastError = err;
       }
     }
     throw lastError;

@@ -33,6 +33,9 @@ export interface UdpNatOptions {
    * a name drops the datagram. Absent: destinations as they are.
    */
   readonly fakeIp?: FakeDestinations;
+  /** Who the datagrams come from, for the flows' logs: TPROXY (the default), or the proxy inbound's UDP ASSOCIATE and its user. */
+  readonly inbound?: 'tproxy' | 'socks';
+  readonly user?: string;
 }
 
 interface Pending {
@@ -122,7 +125,7 @@ export class UdpNat {
   }
 
   private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer): Entry {
-    const flow = newFlow({ network: 'udp', src, dst, inbound: 'tproxy' });
+    const flow = newFlow({ network: 'udp', src, dst, inbound: this.opts.inbound ?? 'tproxy', user: this.opts.user });
     const names = this.opts.fakeIp && new FakeNames(this.opts.fakeIp);
     const entry: Entry = { key, flow, dialer, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);

@@ -64,7 +64,7 @@ test('fuzz proxy inbound: every connection ends, nothing throws, a valid client 
     },
   } as unknown as Router;
   const inbound = startSocksInbound(
-    { listen: addrOf('127.0.0.1', port), users: [{ name: 'alice', password: 'pw' }], allowOpen: false, maxHandshakes: 64 },
+    { listen: addrOf('127.0.0.1', port), users: [{ name: 'alice', password: 'pw' }], allowOpen: false, maxHandshakes: 64, bindTimeoutMs: 120_000 },
     { router, guard: new LoopGuard([], [], async () => []), log: pino({ level: 'silent' }), handshakeMs: HANDSHAKE_MS },
   );
   cleanups.push(() => inbound.close());

@@ -47,7 +47,8 @@ export function failureOf(err: unknown): ReplyCode {
   if (err instanceof Socks5Refusal) return BY_UPSTREAM_REPLY[err.reply] ?? 'general-failure';
   const code = errorCode(err);
   if (code === ErrorCode.REJECTED || code === ErrorCode.LOOP) return 'not-allowed';
-  if (code === ErrorCode.CONNECT_TIMEOUT || code === ErrorCode.HANDSHAKE_TIMEOUT) return 'timed-out';
+  if (code === ErrorCode.CONNECT_TIMEOUT || code === ErrorCode.HANDSHAKE_TIMEOUT || code === ErrorCode.BIND_TIMEOUT) return 'timed-out';
+  if (code === ErrorCode.BIND_UNSUPPORTED) return 'command-not-supported';
   for (let cause: unknown = err; cause instanceof Error; cause = cause.cause) {
     const known = BY_ERRNO[errorCode(cause)];
     if (known) return known;

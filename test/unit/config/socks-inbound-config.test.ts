@@ -14,7 +14,7 @@ writeFileSync(alicePass, 's3cret:with colon\n\n');
 
 test('a listener with nothing said: loopback port 1080, no users, no REDIRECT listener added', () => {
   const config = validateConfig({ upstreams, inbounds: { socks: [{}] } });
-  assert.deepEqual(config.inbounds.socks, [{ listen: { kind: 'ipv4', host: '127.0.0.1', port: 1080 }, users: [], allowOpen: false, maxHandshakes: 256 }]);
+  assert.deepEqual(config.inbounds.socks, [{ listen: { kind: 'ipv4', host: '127.0.0.1', port: 1080 }, users: [], allowOpen: false, maxHandshakes: 256, bindTimeoutMs: 120_000 }]);
   assert.deepEqual(loadConfig(undefined, { upstream: upstreams, socks: ['127.0.0.1:1080'] }).redirect, []);
   assert.equal(loadConfig(undefined, { upstream: upstreams }).redirect.length, 1, 'without a proxy inbound the default REDIRECT listener stays');
 });
@@ -55,4 +55,10 @@ test('--socks replaces the file\'s listeners (their users with them) and keeps t
   const config = loadConfig(file, { socks: ['127.0.0.1:1090', '[::1]:1090'] });
   assert.deepEqual(config.inbounds.socks.map((s) => [s.listen.host, s.listen.port, s.users.length]), [['127.0.0.1', 1090, 0], ['::1', 1090, 0]]);
   assert.match(configIssues(() => loadConfig(file, { socks: ['192.0.2.1:1080'] }))[0], /^inbounds\.socks\.0\.listen: /);
+});
+
+test('bind_timeout_s: in seconds, positive; a bad value is named by its path', () => {
+  assert.equal(validateConfig({ upstreams, inbounds: { socks: [{ bind_timeout_s: 1.5 }] } }).inbounds.socks[0].bindTimeoutMs, 1_500);
+  const issues = configIssues(() => validateConfig({ upstreams, inbounds: { socks: [{ bind_timeout_s: 0 }] } }));
+  assert.ok(issues.some((i) => i.startsWith('inbounds.socks.0.bind_timeout_s: ')), issues.join());
 });

@@ -59,7 +59,7 @@ async function startServer(opts: { users?: { name: string; password: string }[];
       );
     },
   } as unknown as Router;
-  const config: SocksInboundConfig = { listen: addrOf('127.0.0.1', port), users: opts.users ?? [], allowOpen: false, maxHandshakes: opts.maxHandshakes ?? 16 };
+  const config: SocksInboundConfig = { listen: addrOf('127.0.0.1', port), users: opts.users ?? [], allowOpen: false, maxHandshakes: opts.maxHandshakes ?? 16, bindTimeoutMs: 120_000 };
   const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) });
   const log = pino({ level: 'debug' }, sink);
   const guard = new LoopGuard([config.listen], [], async () => []);
@@ -182,6 +182,6 @@ test('garbage, silence past the deadline, too many handshakes and loops are turn
 
 test('reconfigure: new users apply to the next connection', T, async () => {
   const s = await startServer();
-  s.inbound.reconfigure({ listen: addrOf('127.0.0.1', s.port), users: [{ name: 'dave', password: 'pw' }], allowOpen: false, maxHandshakes: 16 });
+  s.inbound.reconfigure({ listen: addrOf('127.0.0.1', s.port), users: [{ name: 'dave', password: 'pw' }], allowOpen: false, maxHandshakes: 16, bindTimeoutMs: 120_000 });
   assert.deepEqual((await exchange(s.port, [hex('05 01 00')])).reply, hex('05 ff'));
 });

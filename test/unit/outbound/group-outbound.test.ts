@@ -143,3 +143,15 @@ test('a group rebuilt by a reload keeps the health of the members it still has (
   const changed = new GroupOutbound({ ...settings, health: { ...settings.health, failAfter: 5 } }, [fake('a')], log, old);
   assert.equal(changed.health().members[0].state, 'up', 'other health settings: a fresh start');
 });
+
+test('BIND goes through the first usable member that can BIND; a refusal passes to the next without marking the member down', async () => {
+  const bound = addrOf('198.51.100.1', 40000);
+  const listener = { bound, accepted: () => Promise.reject(new Error('unused')), close: () => {} };
+  const noBind = fake('no-bind');
+  const refusing: Outbound = { ...fake('refusing'), bind: () => Promise.reject(new SgError(ErrorCode.BIND_UNSUPPORTED, 'refused')) };
+  const binding: Outbound = { ...fake('binding'), bind: async () => listener };
+  const g = group([noBind, refusing, binding]);
+  assert.equal(await g.bind(addrOf('203.0.113.9', 0), { flowId: 1, localHost: '192.0.2.2' }), listener);
+  assert.deepEqual(g.health().members.map((m) => m.state), ['up', 'up', 'up']);
+  await assert.rejects(group([noBind]).bind(addrOf('203.0.113.9', 0), { flowId: 2, localHost: '192.0.2.2' }), { code: ErrorCode.BIND_UNSUPPORTED });
+});
