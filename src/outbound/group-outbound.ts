@@ -3,7 +3,7 @@ import type { SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedWarning } from '../core/rate-limited-warning.js';
-import type { DialPlan } from '../adapter/handshake.js';
+import type { ChainLeg, DialPlan, LegCommand } from '../adapter/handshake.js';
 import type { BindContext, DialContext, Outbound } from '../adapter/outbound.js';
 import type { BindListener } from '../adapter/bind.js';
 import type { GroupHealth } from '../adapter/upstream-health.js';
@@ -197,6 +197,29 @@ export class GroupOutbound implements Outbound {
         inner.closed?.();
       },
     });
+  }
+
+  /**
+   * This group as a hop of a chain: the leg of its first usable member (in policy order) that can
+   * be a hop, whose outcome counts for that member's health. A chain's handshake does not fail over
+   * within a flow (its legs are written together); the chain's next flow picks again.
+   */
+  leg(dst: SocksAddr, command: LegCommand): ChainLeg {
+    const member = this.attempts(command === 'connect' ? 'tcp' : 'udp').find((m) => m.outbound.leg !== undefined);
+    if (member === undefined) throw new SgError(ErrorCode.NO_HEALTHY_MEMBER, `group "${this.name}": no usable member can be a hop of a chain`);
+    const inner = member.outbound.leg!(dst, command);
+    const startedAt = performance.now();
+    return {
+      server: inner.server,
+      handshake: inner.handshake,
+      takesTrailingBytes: inner.takesTrailingBytes,
+      bound: () => inner.bound(),
+      settle: (err) => {
+        inner.settle(err);
+        if (err === undefined) member.health.dialSucceeded(performance.now() - startedAt);
+        else this.failedOn(member, err);
+      },
+    };
   }
 
   associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {

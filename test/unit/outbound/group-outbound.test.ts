@@ -155,3 +155,19 @@ test('BIND goes through the first usable member that can BIND; a refusal passes 
   assert.deepEqual(g.health().members.map((m) => m.state), ['up', 'up', 'up']);
   await assert.rejects(group([noBind]).bind(addrOf('203.0.113.9', 0), { flowId: 2, localHost: '192.0.2.2' }), { code: ErrorCode.BIND_UNSUPPORTED });
 });
+
+test('as a hop of a chain, a group gives its first usable member\'s leg; the leg\'s outcome counts for that member', () => {
+  const legOf = (name: string): Outbound => ({
+    ...fake(name),
+    leg: (dst) => ({ server: addrOf(name === 'a' ? '198.51.100.1' : '198.51.100.2', 1080), handshake: { opening: Buffer.from(`${name}>${dst.host}`), expecting: 'x', advance: () => ({ done: 0 }) }, takesTrailingBytes: false, bound: () => undefined, settle: () => {} }),
+  });
+  const g = group([fake('no-leg'), legOf('a'), legOf('b')]);
+  const first = g.leg(DST, 'connect');
+  assert.equal(String(first.handshake.opening), 'a>203.0.113.2');
+  first.settle(new SgError(ErrorCode.CONNECT_TIMEOUT, 'hop down'));
+  assert.equal(g.health().members[1].state, 'down');
+  const second = g.leg(DST, 'connect');
+  assert.deepEqual(second.server, addrOf('198.51.100.2', 1080));
+  second.settle(undefined);
+  assert.equal(g.health().members[2].state, 'up');
+});
