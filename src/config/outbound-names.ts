@@ -95,3 +95,8 @@ export function namedEntries(config: NamedOutbounds): NamedEntry[] {
     ...config.groups.map((g, i) => ({ name: g.name, path: `groups.${i}.name`, refs: g.members.map((name, j) => ({ name, path: `groups.${i}.members.${j}` })) })),
   ];
 }
+
+/** A validated config's named outbounds (chains apart from the upstreams with a URL) as namedEntries reads them. */
+export function configOutbounds(config: { readonly upstreams: readonly { readonly name: string }[]; readonly chains: readonly { readonly name: string; readonly hops: readonly string[] }[]; readonly groups: NamedOutbounds['groups'] }): NamedOutbounds {
+  return { upstreams: [...config.upstreams, ...config.chains.map((c) => ({ name: c.name, chain: c.hops }))], groups: config.groups };
+}

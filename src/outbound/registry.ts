@@ -14,7 +14,7 @@ import { WatchedOutbound } from './watched-outbound.js';
 import { createChain } from './chain/chain-outbound.js';
 import type { OutboundSettings } from './outbound-settings.js';
 import { GroupOutbound } from './group-outbound.js';
-import { dependencyOrder, namedEntries } from '../config/outbound-names.js';
+import { configOutbounds, dependencyOrder, namedEntries } from '../config/outbound-names.js';
 import { parseHostPort } from '../core/addr.js';
 
 /** After an upstream refused UDP ASSOCIATE, ask it again only this often. */
@@ -94,8 +94,7 @@ export function addGroups(config: Config, upstreams: readonly WatchedOutbound[],
   const chainConfigs = new Map(config.chains.map((c) => [c.name, c]));
   const groups: GroupOutbound[] = [];
   const chains: WatchedOutbound[] = [];
-  const entries = namedEntries({ upstreams: [...config.upstreams, ...config.chains.map((c) => ({ name: c.name, chain: c.hops }))], groups: config.groups });
-  for (const name of dependencyOrder(entries)) {
+  for (const name of dependencyOrder(namedEntries(configOutbounds(config)))) {
     const group = groupConfigs.get(name);
     const chain = chainConfigs.get(name);
     if (group !== undefined) {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js';
-import { dependencyOrder, namedEntries } from '../../config/outbound-names.js';
+import { configOutbounds, dependencyOrder, namedEntries } from '../../config/outbound-names.js';
 import { finding, type Finding } from './report.js';
 
 /** What doctor learned of one named outbound: why it is broken (undefined: it works), and whether it carries UDP. */
@@ -14,16 +14,29 @@ function upstreamVerdict(findings: readonly Finding[]): Verdict {
   return { ...(fail ? { broken: `${fail.subject.replace(/^upstream [^:]+: /, '')}: ${fail.text}` } : {}), udp: findings.some((f) => /UDP ASSOCIATE/.test(f.subject) && f.status === 'ok') };
 }
 
+/** A chain works when every hop does, and carries UDP when every hop does. */
+function chainFinding(name: string, hops: readonly string[], verdicts: Map<string, Verdict>): Finding {
+  const broken = hops.filter((hop) => verdicts.get(hop)?.broken !== undefined);
+  const udp = hops.every((hop) => verdicts.get(hop)?.udp === true);
+  verdicts.set(name, { ...(broken.length ? { broken: `hop ${broken.join(', ')} broken` } : {}), udp });
+  const subject = `chain ${name} (${hops.join(' → ')})`;
+  if (broken.length) return finding('FAIL', subject, broken.map((hop) => `${hop} is broken (${verdicts.get(hop)!.broken})`).join('; '));
+  return finding('ok', subject, `every hop works${udp ? '' : '; not every hop carries UDP (its UDP flows are dropped)'}`);
+}
+
 /**
- * One line per group from its members' checks: which member is broken and why, which carry no UDP
- * (UDP flows skip them). A group with a working member still carries flows (a warning); one with
- * none is a failure.
+ * One line per chain and per group from the checks of their hops and members: which one is broken
+ * and why, which carry no UDP (UDP flows skip them). A group with a working member still carries
+ * flows (a warning); one with none is a failure.
  */
 export function groupFindings(config: Config, byUpstream: ReadonlyMap<string, readonly Finding[]>): Finding[] {
   const verdicts = new Map<string, Verdict>([...byUpstream].map(([name, findings]) => [name, upstreamVerdict(findings)]));
   const groups = new Map(config.groups.map((g) => [g.name, g]));
+  const chains = new Map(config.chains.map((c) => [c.name, c]));
   const out: Finding[] = [];
-  for (const name of dependencyOrder(namedEntries(config))) {
+  for (const name of dependencyOrder(namedEntries(configOutbounds(config)))) {
+    const chain = chains.get(name);
+    if (chain) out.push(chainFinding(name, chain.hops, verdicts));
     const group = groups.get(name);
     if (!group) continue;
     const members = group.members.map((member) => ({ member, verdict: verdicts.get(member) ?? { broken: 'not checked', udp: false } }));
