@@ -1,6 +1,6 @@
 // Chains: curl through Dante → Dante (username/password on hop 2) and Dante → tinyproxy (HTTP
 // CONNECT), each hop's log showing its leg; dig and a UDP echo through a two-hop SOCKS5 chain of
-// Dante servers (N-fold encapsulation); a refusal at hop 2 names that hop.
+// Dante servers (N-fold encapsulation); a refusal at hop 2 names that hop; a group as hop 1.
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -47,9 +47,9 @@ const UPSTREAMS = () => [
   '  - { name: d1-d2, chain: [d1, d2] }',
 ];
 
-async function withChain(final: string, name: string, body: (daemon: Daemon) => Promise<void>, extraArgs: readonly string[] = []): Promise<Daemon> {
+async function withChain(final: string, name: string, body: (daemon: Daemon) => Promise<void>, extraArgs: readonly string[] = [], more: { upstreams?: string[]; yaml?: string[] } = {}): Promise<Daemon> {
   const config = path.join(lab.dir, `${name}.yaml`);
-  await fsp.writeFile(config, ['upstreams:', ...UPSTREAMS(), 'route:', `  final: ${final}`, ''].join('\n'));
+  await fsp.writeFile(config, ['upstreams:', ...UPSTREAMS(), ...(more.upstreams ?? []), ...(more.yaml ?? []), 'route:', `  final: ${final}`, ''].join('\n'));
   const daemon = await startSocksgate(lab, 'client', ['--config', config, '--mark', String(DAEMON_MARK), '--tproxy', `0.0.0.0:${TPROXY_PORT}`, '--redirect', '127.0.0.1:12345', ...extraArgs], {
     name,
     env: { SG_PASS: TEST_PASS },
@@ -136,4 +136,30 @@ test('UDP through a two-hop Dante chain (N-fold encapsulation): dig and 200 echo
   // Hop 1 relayed to hop 2's relay, hop 2 to the target.
   assert.match(readFileSync(hop1.log, 'utf8'), /udp\/udpassociate/);
   assert.match(readFileSync(hop2.log, 'utf8'), /udp\/udpassociate/);
+});
+
+test('a group as hop 1: the chain goes through its usable member (the dead one is probed down and skipped)', async () => {
+  const legsBefore = danteLegs(hop1, lab.addr.client, `${lab.addr.proxyInternetSide}.${hop2.port}`).length;
+  const group = [
+    'groups:',
+    `  - { name: entry, policy: failover, members: [dead, d1], fail_after: 1, check: { interval_s: 30, timeout_ms: 1000, tcp: "${lab.addr.internet}:80" } }`,
+  ];
+  const upstreams = [`  - { name: dead, url: "socks5://${hop1.host}:1" }`, '  - { name: entry-d2, chain: [entry, d2] }'];
+  await withChain(
+    'entry-d2',
+    'sg-chain-group-hop',
+    async (daemon) => {
+      // The probe runs at start; until it is back, a flow may still pick the dead member (a chain does not fail over mid-handshake).
+      let r = await curl(lab, 'client', nginx.url('/small.txt'));
+      for (let i = 0; i < 20 && r.code !== 0; i++) {
+        await delay(250);
+        r = await curl(lab, 'client', nginx.url('/small.txt'));
+      }
+      assert.equal(r.code, 0, `${r.stderr}\n${daemon.proc.output()}`);
+      assert.equal(r.body, nginx.smallText);
+    },
+    [],
+    { upstreams, yaml: group },
+  );
+  assert.ok(danteLegs(hop1, lab.addr.client, `${lab.addr.proxyInternetSide}.${hop2.port}`).length > legsBefore, 'the live member (d1) connected to hop 2');
 });
