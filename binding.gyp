@@ -17,6 +17,7 @@
         "src/native/tcp-dial.c",
         "src/native/tcp-socket.c",
         "src/native/udp-listen.c",
+        "src/native/udp-send.c",
         "src/native/udp-socket.c",
         "src/native/memory.cc"
       ],

@@ -14,6 +14,7 @@
  *   fds.c         closeFd(fd)                   -> undefined
  *                 raiseNofile()                 -> { soft, hard }  RLIMIT_NOFILE soft limit raised to hard
  *   udp-socket.c  udpSocket(sockaddr, opts)     -> fd       bound UDP socket: transparent?, reuseAddr?, mark
+ *   udp-send.c    udpSend(fd, buf), udpSendTo(fd, buf, host, port) -> 0 | -errno   one datagram, synchronously
  *   udp-listen.c  udpListen(sockaddr, opts, cb) -> handle   transparent UDP receiver
  *                 udpListenClose(handle)        -> undefined
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
@@ -34,6 +35,7 @@
 #include "tcp-dial.h"
 #include "tcp-socket.h"
 #include "udp-listen.h"
+#include "udp-send.h"
 #include "udp-socket.h"
 
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -49,6 +51,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("closeFd", CloseFd),
       EXPORT("raiseNofile", RaiseNofile),
       EXPORT("udpSocket", UdpSocket),
+      EXPORT("udpSend", UdpSend),
+      EXPORT("udpSendTo", UdpSendTo),
       EXPORT("udpListen", UdpListen),
       EXPORT("udpListenClose", UdpListenClose),
       EXPORT("spliceRelay", SpliceRelay),

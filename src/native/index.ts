@@ -40,6 +40,8 @@ export interface NativeBinding {
   udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
   udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
   udpListenClose(handle: object): void;
+  udpSend(fd: number, data: Buffer): number;
+  udpSendTo(fd: number, data: Buffer, host: string, port: number): number;
   reduceHeap(): void;
   trimMalloc(): void;
 }
@@ -244,6 +246,22 @@ export interface UdpSocketOptions {
  * carry options Node cannot set. Bound and usable when this returns; throws the addon's Error
  * (EPERM without CAP_NET_ADMIN/CAP_NET_RAW, EADDRINUSE, ...).
  */
+/** The fds of the sockets openUdpSocket made, for sendDatagram. */
+const udpFds = new WeakMap<dgram.Socket, number>();
+
+/**
+ * Sends one datagram on a socket from openUdpSocket, synchronously in the addon (no per-datagram
+ * send request, callback or lookup as dgram's send makes; see udp-send.c), to `to` (an IP literal)
+ * or to the peer it is connected to. False when it was not sent (a full socket buffer, no route:
+ * the datagram is lost, as UDP allows); undefined for a socket openUdpSocket did not make (the
+ * caller sends it with dgram).
+ */
+export function trySendDatagram(socket: dgram.Socket, data: Buffer, to?: SocksAddr): boolean | undefined {
+  const fd = udpFds.get(socket);
+  if (fd === undefined) return undefined;
+  return (to === undefined ? nativeBinding().udpSend(fd, data) : nativeBinding().udpSendTo(fd, data, to.host, to.port)) === 0;
+}
+
 export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): dgram.Socket {
   if (addr.kind === 'domain') throw invalidArg(`UDP bind address must be an IP literal, got "${addr.host}"`);
   const fd = nativeBinding().udpSocket(encodeSockaddr(addr), {
@@ -259,6 +277,7 @@ export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): dgr
     nativeBinding().closeFd(fd);
     throw err;
   }
+  udpFds.set(socket, fd);
   return socket;
 }
 

@@ -1,6 +1,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { addrOf, type SocksAddr } from '../core/addr.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
+import { trySendDatagram } from '../native/index.js';
 
 /** Names resolved per association, so a name costs one lookup, not one per datagram. */
 const MAX_NAMES = 64;
@@ -55,6 +56,8 @@ export class DirectAssociation implements UdpAssociation {
       socket.on('error', () => {}); // an ICMP error for one remote must not end the others
       this.sockets.set(family, socket);
     }
+    const sent = trySendDatagram(socket, payload, dst);
+    if (sent !== undefined) return sent;
     socket.send(payload, dst.port, dst.host);
     return true;
   }

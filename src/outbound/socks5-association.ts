@@ -7,6 +7,7 @@ import { writeSocks5UdpHeader } from '../codec/socks5-udp.js';
 import { decodeNestedSocks5UdpHeaders, nestedHeadersLength, writeNestedSocks5UdpHeaders } from '../codec/socks5-udp-nested.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
+import { trySendDatagram } from '../native/index.js';
 
 /** Destinations remembered per association to name a remote that a reply gives as a domain. */
 const MAX_REMEMBERED = 64;
@@ -70,9 +71,12 @@ export class Socks5Association implements UdpAssociation {
     this.destinations.delete(dst.port);
     this.destinations.set(dst.port, dst);
     if (this.destinations.size > MAX_REMEMBERED) this.destinations.delete(this.destinations.keys().next().value!);
-    this.udp.send(datagram, (err) => {
-      if (err) this.counters.droppedSendError++;
-    });
+    const sent = trySendDatagram(this.udp, datagram);
+    if (sent === false) this.counters.droppedSendError++;
+    else if (sent === undefined)
+      this.udp.send(datagram, (err) => {
+        if (err) this.counters.droppedSendError++;
+      });
     return true;
   }
 

@@ -2,6 +2,7 @@ import type { Socket } from 'node:dgram';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { trySendDatagram } from '../native/index.js';
 import { IdleLru } from './idle-lru.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 
@@ -63,6 +64,12 @@ export class ReplySockets {
     const key = formatAddr(source);
     const entry = this.cache.get(key) ?? this.open(key, source);
     if (entry === undefined) return;
+    const sent = trySendDatagram(entry.socket, payload, to);
+    if (sent !== undefined) {
+      if (sent) c.repliesOut++;
+      else c.droppedSendError++;
+      return;
+    }
     entry.pending++;
     entry.socket.send(payload, to.port, to.host, (err) => {
       entry.pending--;
