@@ -6,15 +6,15 @@
  *
  *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient]) -> handle
  *       Owns clientFd from here on (unless it throws: a socket that cannot even be created); with
- *       keepClient, only until the dial ends before the relay: then the client is left open for JS to
- *       dial again (a group's next member) or reset.
- *       Connects (SO_MARK unless 0, TCP_NODELAY), writes `opening`, then reads. Each arrival calls
- *       onEvent(DIAL_DATA, length) with every byte received so far copied to the start of
- *       tcpDialReceived (no Buffer per event); inside that call JS either
- *       calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A failure
- *       calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client (unless
- *       keepClient) and closing the upstream. No event follows tcpDialSplice or tcpDialAbort. An onEvent that throws
- *       aborts the dial (unless it spliced), and its error is reported as uncaught (js-callback.h).
+ *       keepClient, only until the dial ends before the relay, when the client is left open for JS
+ *       to dial again (a group's next member) or reset. Connects (SO_MARK unless 0, TCP_NODELAY),
+ *       writes `opening`, then reads. Each arrival calls onEvent(DIAL_DATA, length) with every byte
+ *       received so far copied to the start of tcpDialReceived (no Buffer per event); inside that
+ *       call JS calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A
+ *       failure calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client
+ *       (unless keepClient) and closing the upstream. No event follows tcpDialSplice or
+ *       tcpDialAbort. An onEvent that throws aborts the dial (unless it spliced); its error is
+ *       reported as uncaught (js-callback.h).
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
  *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone) -> relay handle
  *       The handshake is over: bytes received past `consumed` go to the client first, then
@@ -286,12 +286,9 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
       napi_get_buffer_info(env, argv[3], &opening, &opening_len) != napi_ok || napi_get_value_int64(env, argv[4], &connect_ms) != napi_ok ||
       napi_get_value_int64(env, argv[5], &handshake_ms) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
       cb_type != napi_function || client < 0 || connect_ms <= 0 || handshake_ms <= 0 ||
-      (sa_len != sizeof(struct sockaddr_in) && sa_len != sizeof(struct sockaddr_in6))) {
+      (sa_len != sizeof(struct sockaddr_in) && sa_len != sizeof(struct sockaddr_in6)) ||
+      (argc >= 8 && napi_get_value_bool(env, argv[7], &keep_client) != napi_ok)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial(clientFd, sockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient])");
-    return NULL;
-  }
-  if (argc >= 8 && napi_get_value_bool(env, argv[7], &keep_client) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial: keepClient must be a boolean");
     return NULL;
   }
   const struct sockaddr *server = sa;
