@@ -7,7 +7,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LAB_ADDR, createLab, startNginx, type Lab } from '../../test/e2e/lab.js';
+import { LAB_ADDR, createLab, startNginx, type Lab, type LabProcess } from '../../test/e2e/lab.js';
 import { DAEMON_MARK, startBenchDante, startBenchMicrosocks, waitListening, type DanteHandle } from './bench-lab.js';
 import {
   INBOUND_BULK_STREAMS,
@@ -37,22 +37,25 @@ const PORTS: Readonly<Record<InboundServer, number>> = { dante: 1080, microsocks
  * socksgate with only a SOCKS inbound on the proxy namespace's client-side address, everything
  * direct. A config needs an upstream: Dante's, which `final: direct` never dials.
  */
-async function startInbound(lab: Lab, dante: DanteHandle): Promise<SocksServer> {
-  const port = PORTS.socksgate;
-  const config = path.join(lab.dir, 'socksgate-inbound.yaml');
+async function startInbound(lab: Lab, dante: DanteHandle, profileDir?: string): Promise<{ server: SocksServer; proc: LabProcess }> {
+  // the profiled one (--profile) beside the measured one, on a port of its own
+  const port = profileDir ? PORTS.socksgate + 1 : PORTS.socksgate;
+  const config = path.join(lab.dir, `socksgate-inbound-${port}.yaml`);
   // not loopback and no users: allow_open says that is meant (the lab is closed)
   await fsp.writeFile(config, `inbounds:\n  socks:\n    - { listen: "${LAB_ADDR.proxyClientSide}:${port}", allow_open: true }\nroute:\n  final: direct\n`);
-  const args = [...socksgateArgv(), 'run', '-c', config, '--upstream', socksgateUrl(dante), '--mark', String(DAEMON_MARK), '--control', 'off', '--log-level', 'warn'];
-  const proc = lab.spawn('proxy', process.execPath, args, { name: 'socksgate-inbound' });
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const args = [...prof, ...socksgateArgv(), 'run', '-c', config, '--upstream', socksgateUrl(dante), '--mark', String(DAEMON_MARK), '--control', 'off', '--log-level', 'warn'];
+  const proc = lab.spawn('proxy', process.execPath, args, { name: `socksgate-inbound-${port}` });
   await waitListening(lab, 'proxy', port, 10_000, proc);
-  return { id: 'socksgate', port, pid: proc.pid! };
+  return { server: { id: 'socksgate', port, pid: proc.pid! }, proc };
 }
 
-async function startAll(lab: Lab): Promise<SocksServer[]> {
+async function startAll(lab: Lab): Promise<{ servers: SocksServer[]; dante: DanteHandle }> {
   const dante = await startBenchDante(lab, { port: PORTS.dante });
   const microsocks = await startBenchMicrosocks(lab, PORTS.microsocks);
-  const socksgate = await startInbound(lab, dante);
-  return [socksgate, { id: 'microsocks', port: PORTS.microsocks, pid: microsocks.proc.pid! }, { id: 'dante', port: PORTS.dante, pid: dante.proc.pid! }];
+  const { server: socksgate } = await startInbound(lab, dante);
+  const servers: SocksServer[] = [socksgate, { id: 'microsocks', port: PORTS.microsocks, pid: microsocks.proc.pid! }, { id: 'dante', port: PORTS.dante, pid: dante.proc.pid! }];
+  return { servers, dante };
 }
 
 /** The small page through a server, or a clear error. */
@@ -62,7 +65,18 @@ async function smoke(lab: Lab, server: SocksServer, url: string): Promise<void> 
   if (c.code !== 0 || c.stdout.trim() !== '200') throw new Error(`${server.id}: curl --socks5 ${url} failed (exit ${c.code}, ${c.stdout} ${c.stderr.trim()})`);
 }
 
-export async function figureInbound(o: FigureOptions, r: Results): Promise<void> {
+/** One more (uncounted) connections/s run on a socksgate under `node --cpu-prof`; SIGTERM writes the profile. */
+async function profiledCps(lab: Lab, dante: DanteHandle, profileDir: string, seconds: number): Promise<void> {
+  say('inbound: one more socksgate connections/s run under node --cpu-prof (not counted)');
+  const { server, proc } = await startInbound(lab, dante, profileDir);
+  try {
+    await runInboundCps(lab, server, seconds);
+  } finally {
+    await lab.kill(proc, 12_000);
+  }
+}
+
+export async function figureInbound(o: FigureOptions, r: Results, profileDir?: string): Promise<void> {
   const seconds = o.quick ? 2 : 5;
   const bulkBytes = (o.quick ? 1 : 2) * 2 ** 30;
   const lab = await createLab();
@@ -71,7 +85,7 @@ export async function figureInbound(o: FigureOptions, r: Results): Promise<void>
     say(`inbound lab ${lab.id}: nginx, Dante, microsocks, socksgate's proxy inbound`);
     const nginx = await startNginx(lab);
     writeBulkFile(nginx, bulkBytes);
-    const servers = await startAll(lab);
+    const { servers, dante } = await startAll(lab);
     const url = nginx.url('/small.txt');
     for (const s of servers) await smoke(lab, s, url);
     const res: NonNullable<Results['inbound']> = { concurrency: INBOUND_CONCURRENCY, cpsSeconds: seconds, bulkBytes, cps: {}, bulk: {} };
@@ -89,6 +103,7 @@ export async function figureInbound(o: FigureOptions, r: Results): Promise<void>
         }
       }
     }
+    if (profileDir) await profiledCps(lab, dante, path.join(profileDir, 'inbound'), seconds);
     r.notes.push(
       `SOCKS5 servers: ${INBOUND_SERVERS.map((id) => INBOUND_LABELS[id]).join(', ')}, all in the proxy namespace, started once and measured in turn in each run; the client namespace connects to each directly (nothing diverted). ` +
         `socksgate runs \`run -c\` with only \`inbounds.socks\` (${LAB_ADDR.proxyClientSide}, allow_open) and \`route: { final: direct }\`, --mark ${DAEMON_MARK}, and Dante as its --upstream (a config needs one; never dialed). ` +

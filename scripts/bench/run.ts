@@ -20,8 +20,8 @@
  *   --runs N    runs per figure (default 3; the table shows medians)
  *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
  *               2 with --quick)
- *   --profile   one extra (uncounted) socksgate bulk, connections/s and UDP run under
- *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
+ *   --profile   one extra (uncounted) socksgate bulk, connections/s, UDP and SOCKS5-server
+ *               connections/s run under `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
  *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
  *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)
@@ -392,7 +392,7 @@ async function main(): Promise<void> {
     [['ttfb'], 'time to first byte', () => figureTtfb(o, r)],
     [['dns'], 'DNS', () => figureDns(o, r)],
     [['udp'], 'UDP', () => figureUdp(o, r, profileDir)],
-    [['inbound'], 'SOCKS5 servers', () => figureInbound(o, r)],
+    [['inbound'], 'SOCKS5 servers', () => figureInbound(o, r, profileDir)],
   ];
   // One figure failing (a server that did not start, …) still leaves the others measured.
   for (const [keys, label, run] of figures) {
