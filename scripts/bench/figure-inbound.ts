@@ -12,6 +12,7 @@ import { DAEMON_MARK, startBenchDante, startBenchMicrosocks, waitListening, type
 import {
   INBOUND_BULK_STREAMS,
   INBOUND_CONCURRENCY,
+  INBOUND_LABELS,
   INBOUND_SERVERS,
   inboundBulkCaseName,
   runInboundBulk,
@@ -24,12 +25,6 @@ import type { Results } from './results.js';
 import { live, retryOnce, saveLogs, type FigureOptions } from './run-support.js';
 import { socksgateArgv, socksgateUrl } from './socksifiers.js';
 import { say } from './util.js';
-
-export const INBOUND_LABELS: Readonly<Record<InboundServer, string>> = {
-  socksgate: 'socksgate (proxy inbound, final direct)',
-  microsocks: 'microsocks',
-  dante: 'Dante',
-};
 
 const PORTS: Readonly<Record<InboundServer, number>> = { dante: 1080, microsocks: 1081, socksgate: 1082 };
 

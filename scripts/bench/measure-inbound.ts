@@ -19,6 +19,12 @@ export type InboundServer = 'socksgate' | 'microsocks' | 'dante';
 
 export const INBOUND_SERVERS: readonly InboundServer[] = ['socksgate', 'microsocks', 'dante'];
 
+export const INBOUND_LABELS: Readonly<Record<InboundServer, string>> = {
+  socksgate: 'socksgate (proxy inbound, final direct)',
+  microsocks: 'microsocks',
+  dante: 'Dante',
+};
+
 /** A SOCKS5 server in the proxy namespace, as the measurements see it. */
 export interface SocksServer {
   id: InboundServer;
@@ -61,11 +67,17 @@ export async function runInboundCps(lab: Lab, server: SocksServer, seconds: numb
   return { ...result, cpuS, cpuPer1k: cpuS / (result.connections / 1000), machineBusy };
 }
 
-/** A sparse file of `bytes` in nginx's document root (reads of its holes are zeros: no disk). */
+/**
+ * A sparse file of `bytes` in nginx's document root (its holes read as zeros: no disk), read
+ * through once so that the page cache holds it before the first measured download (the first
+ * server measured would otherwise pay for filling it).
+ */
 export function writeBulkFile(nginx: NginxHandle, bytes: number): void {
-  const fd = fs.openSync(path.join(path.dirname(nginx.bigPath), BULK_FILE), 'w');
+  const fd = fs.openSync(path.join(path.dirname(nginx.bigPath), BULK_FILE), 'w+');
   try {
     fs.ftruncateSync(fd, bytes);
+    const chunk = Buffer.allocUnsafe(8 * 2 ** 20);
+    for (let at = 0; at < bytes; ) at += fs.readSync(fd, chunk, 0, chunk.length, at) || bytes;
   } finally {
     fs.closeSync(fd);
   }

@@ -21,7 +21,8 @@
  *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
  *               2 with --quick)
  *   --profile   one extra (uncounted) socksgate bulk, connections/s, UDP and SOCKS5-server
- *               connections/s run under `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
+ *               connections/s run under `node --cpu-prof`; prints the top functions (profiles
+ *               + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
  *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
  *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)

@@ -3,8 +3,7 @@
  * Dante as SOCKS5 servers, medians of the runs, with "socksgate ÷ microsocks" and "socksgate ÷
  * Dante" columns, and each figure's runs as median [min–max] for the details.
  */
-import { INBOUND_LABELS } from './figure-inbound.js';
-import { INBOUND_SERVERS, type InboundServer } from './measure-inbound.js';
+import { INBOUND_LABELS, INBOUND_SERVERS, type InboundServer } from './measure-inbound.js';
 import type { Results } from './results.js';
 import { fmt, ratio, spread } from './table-format.js';
 import { median } from './util.js';
@@ -35,7 +34,7 @@ export function renderInbound(r: Results): { table: string[]; details: string[] 
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const table = ['### socksgate as a SOCKS5 server (proxy inbound, route final direct)', ''];
   table.push(line(['figure', ...INBOUND_SERVERS.map((id) => INBOUND_LABELS[id]), 'socksgate ÷ microsocks', 'socksgate ÷ Dante']));
-  table.push(`|---|${[...INBOUND_SERVERS, 1, 2].map(() => '---:').join('|')}|`);
+  table.push(`|---|${Array(INBOUND_SERVERS.length + 2).fill('---:').join('|')}|`);
   const details: string[] = [];
   for (const row of rows(inbound)) {
     const m = Object.fromEntries(INBOUND_SERVERS.map((id) => [id, median(row.samples[id] ?? [])])) as Record<InboundServer, number>;
