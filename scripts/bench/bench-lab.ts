@@ -130,14 +130,14 @@ export interface Servers {
   danteAuth?: DanteHandle;
 }
 
-/** nginx (+ iperf3 server and echo server for the throughput / memory lab) and Dante. */
 /** microsocks in the proxy namespace: one process, a thread per connection (lighter than Dante's forks). */
-async function startBenchMicrosocks(lab: Lab, port: number): Promise<DanteHandle> {
+export async function startBenchMicrosocks(lab: Lab, port: number): Promise<DanteHandle> {
   const proc = lab.spawn('proxy', 'microsocks', ['-i', LAB_ADDR.proxyClientSide, '-p', String(port)], { name: `bench-microsocks-${port}` });
   await waitListening(lab, 'proxy', port, 10_000, proc);
   return { host: LAB_ADDR.proxyClientSide, port, proc, log: proc.logPath, pipelining: false };
 }
 
+/** nginx (+ iperf3 server and echo server for the throughput / memory lab) and Dante. */
 export async function startServers(lab: Lab, opts: { iperf?: boolean; echo?: boolean; auth?: boolean; upstream?: 'dante' | 'microsocks' }): Promise<Servers> {
   const nginx = await startNginx(lab);
   if (opts.iperf) {

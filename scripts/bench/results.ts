@@ -2,6 +2,7 @@
 import type { BulkSample } from './measure-bulk.js';
 import type { CpsSample } from './measure-cps.js';
 import type { DnsLatency, DnsNames, DnsRate } from './measure-dns.js';
+import type { InboundBulkSample, InboundCpsSample, InboundServer } from './measure-inbound.js';
 import type { MemoryResult } from './measure-memory.js';
 import type { TtfbSamples } from './measure-ttfb.js';
 import type { UdpSample } from './measure-udp.js';
@@ -51,6 +52,15 @@ export interface Results {
     /** cached ('same' name) / uncached ('unique' names) → variant → one sample per run */
     rate: Partial<Record<DnsNames, Partial<Record<VariantId, DnsRate[]>>>>;
     latency: Partial<Record<DnsNames, Partial<Record<VariantId, DnsLatency>>>>;
+  };
+  /** Figure 6: SOCKS5 servers (socksgate's proxy inbound, microsocks, Dante), one sample per run. */
+  inbound?: {
+    concurrency: number;
+    cpsSeconds: number;
+    bulkBytes: number;
+    cps: Partial<Record<InboundServer, InboundCpsSample[]>>;
+    /** case name → server → samples */
+    bulk: Record<string, Partial<Record<InboundServer, InboundBulkSample[]>>>;
   };
   notes: string[];
 }

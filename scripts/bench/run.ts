@@ -9,18 +9,20 @@
  * taken after the build (bench-out/socksgate-under-test/), so a rebuild by someone else mid-run
  * changes nothing.
  *
- *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem,dns,udp] [--runs N]
+ *   sudo node --import tsx scripts/bench/run.ts [--quick] [--only bulk,ttfb,cps,mem,dns,udp,inbound] [--runs N]
  *                                               [--profile] [--no-build] [--upstream dante|microsocks]
  *                                               [--ipt2socks PATH] [--hev PATH]
  *
- *   --quick     1 s per iperf3 run, 2 s per wrk run, 2,000 idle connections; ~10 min with
- *               --runs 1, most of it the memory figure's 15 s waits (full: 5 s, 5 s, 5,000; ~40 min)
+ *   --quick     1 s per iperf3 run, 2 s per wrk or SOCKS5 connections/s run, 2,000 idle
+ *               connections, 1 GiB per SOCKS5 bulk download; ~10 min with --runs 1, most of it
+ *               the memory figure's 15 s waits (full: 5 s, 5 s, 5,000, 2 GiB; ~45 min)
  *   --only      a subset of the figures
  *   --runs N    runs per figure (default 3; the table shows medians)
  *   --waves N   idle-connection waves on one process for the memory-growth row (default 5;
  *               2 with --quick)
- *   --profile   one extra (uncounted) socksgate bulk, connections/s and UDP run under
- *               `node --cpu-prof`; prints the top functions (profiles + summary in bench-out/prof/)
+ *   --profile   one extra (uncounted) socksgate bulk, connections/s, UDP and SOCKS5-server
+ *               connections/s run under `node --cpu-prof`; prints the top functions (profiles
+ *               + summary in bench-out/prof/)
  *   --no-build  use dist/ as it is (default: `npm run build` first)
  *   --ipt2socks, --hev  the peers' binaries (default: $SG_BENCH_IPT2SOCKS, $SG_BENCH_HEV, else
  *               what ../shared/peers/build.sh builds outside the repository, or $SG_BENCH_PEERS_BUILD)
@@ -44,6 +46,11 @@
  *   5b. DNS (measure-dns.ts, dns-load.mjs): queries/s through socksgate's resolver, cached and
  *      uncached, CPU s/10,000, and an uncached query's latency in round trips of the 20 ms link
  *      (the peers have no resolver: measure-dns.ts DNS_ABSENT)
+ *   6. socksgate as a SOCKS5 server (measure-inbound.ts, socks-cps.mjs): its proxy inbound with
+ *      `route: { final: direct }`, microsocks and Dante side by side in the proxy namespace, the
+ *      client connecting to each directly: SOCKS5 connections/s (CONNECT + GET + close, 50 at
+ *      once) and CPU s/1,000, bulk download by curl --socks5 (1 and 8 streams) in Gbit/s and CPU
+ *      s/GiB, with "socksgate ÷ microsocks" and "socksgate ÷ Dante" columns
  * Diversion: TCP by REDIRECT, except hev-socks5-tproxy (TPROXY only); UDP by TPROXY. Each
  * socksifier's own upstream traffic is skipped by its mark (socksgate, hev) or uid (redsocks,
  * ipt2socks: no SO_MARK option; peers.ts PEER_USER).
@@ -75,12 +82,13 @@ import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelay
 import { emptyResults, type Results } from './results.js';
 import { OUT, REPO, live, machineActivity, retryOnce, saveLogs } from './run-support.js';
 import { figureDns } from './figure-dns.js';
+import { figureInbound } from './figure-inbound.js';
 import { figureTtfb } from './figure-ttfb.js';
 import { figureUdp } from './figure-udp.js';
 import { renderMarkdown } from './table.js';
 import { median, processTree, say } from './util.js';
 
-const FIGURES = ['bulk', 'ttfb', 'cps', 'mem', 'dns', 'udp'] as const;
+const FIGURES = ['bulk', 'ttfb', 'cps', 'mem', 'dns', 'udp', 'inbound'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Options {
@@ -153,7 +161,7 @@ function treeHash(dir: string): string {
   return h.digest('hex').slice(0, 10);
 }
 
-function versions(peers: PeerBinaries): Record<string, string> {
+function versions(peers: PeerBinaries, o: Options): Record<string, string> {
   const pkg = (p: string) => cmdOut('dpkg-query', ['-W', '-f=${Version}', p]);
   const rev = cmdOut('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   const dirty = cmdOut('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? '+dirty src' : '';
@@ -163,6 +171,7 @@ function versions(peers: PeerBinaries): Record<string, string> {
     redsocks: pkg('redsocks'),
     ...peerVersions(peers),
     dante: pkg('dante-server'),
+    ...(o.only.has('inbound') ? { microsocks: pkg('microsocks'), curl: pkg('curl') } : {}),
     iperf3: pkg('iperf3'),
     wrk: pkg('wrk'),
     kernel: os.release(),
@@ -369,7 +378,7 @@ async function main(): Promise<void> {
     memoryWaves: o.waves,
     ttfbCount: 20,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    versions: versions(peers),
+    versions: versions(peers, o),
   });
   if (buildNote) r.notes.push(buildNote);
   r.notes.push(
@@ -384,6 +393,7 @@ async function main(): Promise<void> {
     [['ttfb'], 'time to first byte', () => figureTtfb(o, r)],
     [['dns'], 'DNS', () => figureDns(o, r)],
     [['udp'], 'UDP', () => figureUdp(o, r, profileDir)],
+    [['inbound'], 'SOCKS5 servers', () => figureInbound(o, r, profileDir)],
   ];
   // One figure failing (a server that did not start, …) still leaves the others measured.
   for (const [keys, label, run] of figures) {

@@ -88,6 +88,11 @@ export function setSocksgateMain(main: string): void {
   socksgateMain = main;
 }
 
+/** node's arguments to run socksgate as its bin does (the shebang's flags, then main.js). */
+export function socksgateArgv(): string[] {
+  return [...shebangFlags(socksgateMain), socksgateMain];
+}
+
 /**
  * Whether this socksgate build has `run --relay splice|copy`, and which relay its help calls the
  * default ('unknown' when it does not say).

@@ -1,15 +1,9 @@
 /** The "Details" section of the benchmark's markdown: each figure's runs, median [min–max], and the notes. */
 import type { Results } from './results.js';
 import { STEADY_MS } from './measure-memory.js';
-import { fmt } from './table-format.js';
+import { fmt, spread } from './table-format.js';
+import { renderInbound } from './table-inbound.js';
 import type { VariantId } from './socksifiers.js';
-import { median } from './util.js';
-
-function spread(values: number[]): string {
-  const v = values.filter(Number.isFinite);
-  if (!v.length) return '–';
-  return `${fmt(median(v))} [${fmt(Math.min(...v))}–${fmt(Math.max(...v))}]`;
-}
 
 export function renderDetails(r: Results, variants: { id: VariantId; label: string }[]): string[] {
   const out: string[] = [];
@@ -82,6 +76,7 @@ export function renderDetails(r: Results, variants: { id: VariantId; label: stri
     if (s) out.push(`- start-up to listening, ${v.label}: ${spread(s)} ms`);
   }
   if (r.bareNodeMs.length) out.push(`- bare \`node -e 0\`, spawn to exit: ${spread(r.bareNodeMs)} ms`);
+  out.push(...renderInbound(r).details);
   if (r.notes.length) {
     out.push('');
     out.push('## Notes');

@@ -10,6 +10,7 @@ import { STEADY_MS } from './measure-memory.js';
 import type { Results } from './results.js';
 import { LABELS, PEERS, type VariantId } from './socksifiers.js';
 import { renderDetails } from './table-details.js';
+import { renderInbound } from './table-inbound.js';
 import { fmt, ratio } from './table-format.js';
 import { median } from './util.js';
 
@@ -248,6 +249,7 @@ export function renderMarkdown(r: Results): string {
   for (const g of [bulkGroup(r), ttfbGroup(r), cpsGroup(r), memoryGroup(r), startupGroup(r), udpGroup(r), dnsGroup(r)]) {
     if (g.rows.length) out.push(...renderGroup(g, m.variants, label));
   }
+  out.push(...renderInbound(r).table);
   out.push(...renderDetails(r, m.variants.map((id) => ({ id, label: label(id) }))));
   return out.join('\n');
 }

@@ -24,26 +24,35 @@ const CLK_TCK = (() => {
   return Number.isInteger(n) && n > 0 ? n : 100;
 })();
 
-/** utime + stime of a whole process (all its threads), in seconds, from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * utime + stime of a whole process (all its threads), in seconds, from /proc/PID/stat, plus
+ * cutime + cstime: what its children that it waited for used (Dante's mother process reaps the
+ * children it forked); 0 for a process that is gone.
+ */
+function cpuSeconds(pid: number): number {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // after "pid (comm) ": state is index 0, so utime (field 14) is index 11 and stime index 12
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  // after "pid (comm) ": state is index 0, so utime (field 14) is index 11, stime 12, cutime 13, cstime 14
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
 }
 
-/** A process and its live children (socksgate --workers: the primary and its workers). */
+/** A process and its live descendants (socksgate --workers: the primary and its workers; Dante's forks). */
 export function processTree(pid: number): number[] {
   let children: number[] = [];
   try {
     children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    // no such file: the process alone
+    // no such file (or the process is gone): the process alone
   }
-  return [pid, ...children.filter((child) => fs.existsSync(`/proc/${child}`))];
+  return [pid, ...children.filter((child) => fs.existsSync(`/proc/${child}`)).flatMap(processTree)];
 }
 
-/** CPU seconds of a process and its live children. */
+/** CPU seconds of a process and its live descendants. */
 export function treeCpuSeconds(pid: number): number {
   return processTree(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
 }
