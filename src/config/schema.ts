@@ -248,7 +248,7 @@ export const configSchema = z.strictObject({
   tproxy: z.array(listenSocket).default([]),
   /** Listeners that programs connect to themselves (SOCKS4/4a/5 and HTTP proxy). */
   inbounds: inboundsSchema.prefault({}),
-  upstreams: z.array(upstream).min(1, 'at least one upstream is required'),
+  upstreams: z.array(upstream, { error: (issue) => (issue.input === undefined ? 'at least one upstream is required' : undefined) }).min(1, 'at least one upstream is required'),
   /** Named sets of upstreams with health checks and a policy; usable wherever an upstream name is. */
   groups: z.array(groupSchema).default([]),
   health: healthSchema.prefault({}),

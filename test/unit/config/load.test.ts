@@ -53,8 +53,10 @@ test('wrong types and bad URLs name the path and what was expected', () => {
   assert.match(text, /^redirect\.0: .*missing port/m);
 });
 
-test('no upstream at all is an error', () => {
-  assert.match(configIssues(() => validateConfig({}))[0], /^upstreams: /);
+test('no upstream at all is an error, said the same whether the key is missing or the list empty', () => {
+  assert.deepEqual(configIssues(() => validateConfig({})), ['upstreams: at least one upstream is required']);
+  assert.deepEqual(configIssues(() => validateConfig({ upstreams: [] })), ['upstreams: at least one upstream is required']);
+  assert.match(configIssues(() => validateConfig({ upstreams: 5 }))[0], /^upstreams: .*expected array/);
 });
 
 test('passwords come from a file or an environment variable, never shown in errors', () => {
