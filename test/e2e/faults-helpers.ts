@@ -180,6 +180,10 @@ export async function upstreamSwitch(lab: Lab): Promise<UpstreamSwitch> {
     async to(port) {
       const rule = `add rule ip sg_switch prerouting ip daddr ${host} tcp dport ${SWITCH_PORT} redirect to :${port}`;
       await lab.exec('proxy', 'nft', ['-f', '-'], { input: `flush chain ip sg_switch prerouting\n${rule}\n` });
+      // A connection reset under the old rule leaves its conntrack entry in CLOSE for 10 s, and a SYN
+      // from the same source port takes it up again with the old redirect: a daemon that picks that
+      // port again would reach the previous peer (seen once: a refused CONNECT that reached Dante).
+      await lab.exec('proxy', 'conntrack', ['-F'], { allowFail: true });
     },
   };
 }
