@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { createLab, curl, startDante, startNginx, type Lab, type NginxHandle, type SocksHandle } from './lab.js';
+import { createLab, curl, signalDante, startDante, startNginx, type Lab, type NginxHandle, type SocksHandle } from './lab.js';
 import { applyRedirectRules, DAEMON_MARK, startSocksgate, type Daemon } from './socksgate.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
@@ -17,10 +17,6 @@ let lab: Lab;
 let nginx: NginxHandle;
 
 /** Signals every process of a Dante (it forks workers that carry live sessions): the whole server dies or stalls. */
-function signalAll(dante: SocksHandle, signal: NodeJS.Signals): void {
-  process.kill(-dante.proc.pid!, signal);
-}
-
 before(async () => {
   lab = await createLab();
   nginx = await startNginx(lab);
@@ -82,7 +78,7 @@ for (const relay of ['splice', 'copy'] as const) {
       assert.equal(first.code, 0, `${first.stderr}\n${daemon.proc.output()}`);
       assert.equal(connects(a), 1);
 
-      signalAll(a, 'SIGKILL');
+      signalDante(a, 'SIGKILL');
       await a.proc.exited();
       for (let i = 0; i < 4; i++) {
         const r = await timedCurl(nginx.url('/small.txt'));
@@ -95,7 +91,7 @@ for (const relay of ['splice', 'copy'] as const) {
       assert.match(shown, new RegExp(`main\\s+failover\\s+d${a.port}\\s+down\\s.*\\s0\\s+3\\s+3\\s+SG_ERR_UPSTREAM_UNREACHABLE: cannot connect`), shown);
       assert.match(shown, new RegExp(`main\\s+failover\\s+d${b.port}\\s+up\\s.*\\s0\\s+0\\s+0\\s+-`), shown);
 
-      signalAll(b, 'SIGKILL');
+      signalDante(b, 'SIGKILL');
       await b.proc.exited();
       for (let i = 0; i < 5; i++) {
         const r = await timedCurl(nginx.url('/small.txt'));
@@ -119,7 +115,7 @@ test('SIGSTOP of the primary: new flows fail over within the handshake timeout; 
     const viaA = connects(a);
     assert.ok(viaA >= 1);
 
-    signalAll(a, 'SIGSTOP');
+    signalDante(a, 'SIGSTOP');
     try {
       const stalled = await timedCurl(nginx.url('/small.txt'));
       assert.equal(stalled.code, 0, `${stalled.stderr}\n${daemon.proc.output()}`);
@@ -131,7 +127,7 @@ test('SIGSTOP of the primary: new flows fail over within the handshake timeout; 
       assert.ok(fast.ms < 500, `with the primary down, a flow goes straight to the second member (${fast.ms} ms)`);
       assert.match(await status(control), /d1084\s+down/);
     } finally {
-      signalAll(a, 'SIGCONT');
+      signalDante(a, 'SIGCONT');
     }
     await daemon.waitFor(/member \\"d1084\\" is up again/, 5_000);
     const deadline = Date.now() + 5_000;
@@ -163,7 +159,7 @@ test('optimistic data: the first bytes sent with the stalled primary\'s handshak
     ].join('\n'),
   );
   await withDaemon('sg-optimistic', file, [], async (daemon) => {
-    signalAll(a, 'SIGSTOP');
+    signalDante(a, 'SIGSTOP');
     try {
       const r = await timedCurl(nginx.url('/small.txt'));
       assert.equal(r.code, 0, `${r.stderr}\n${daemon.proc.output()}`);
@@ -173,7 +169,7 @@ test('optimistic data: the first bytes sent with the stalled primary\'s handshak
       assert.ok(Number(finished.earlyBytes) > 0, `the request went in the handshake's write: ${JSON.stringify(finished)}`);
       assert.equal(connects(b), 1);
     } finally {
-      signalAll(a, 'SIGCONT');
+      signalDante(a, 'SIGCONT');
     }
   });
 });

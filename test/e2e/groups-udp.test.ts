@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { createLab, startDante, startDnsmasq, startMicrosocks, startUdpEcho, waitForLog, type Lab, type SocksHandle } from './lab.js';
+import { createLab, signalDante, startDante, startDnsmasq, startMicrosocks, startUdpEcho, waitForLog, type Lab, type SocksHandle } from './lab.js';
 import { applyTproxyUdpRules, DAEMON_MARK, startSocksgate, TPROXY_PORT } from './socksgate.js';
 import { digShort, finalUdpCounters } from './udp-helpers.js';
 
@@ -20,10 +20,6 @@ let a: SocksHandle;
 let b: SocksHandle;
 
 /** Signals every process of a Dante (it forks workers that carry live sessions): the whole server dies or stalls. */
-function signalAll(dante: SocksHandle, signal: NodeJS.Signals): void {
-  process.kill(-dante.proc.pid!, signal);
-}
-
 before(async () => {
   lab = await createLab({ ipv6: true });
   await startDnsmasq(lab);
@@ -63,7 +59,7 @@ test('a UDP flow\'s member killed: the next datagrams go through the next member
     await waitForLog(client.logPath, /^one$/m, 5_000);
     assert.deepEqual([associations(a), associations(b)], [1, 0], 'microsocks refuses UDP: the flow went to a');
 
-    signalAll(a, 'SIGKILL');
+    signalDante(a, 'SIGKILL');
     await a.proc.exited();
     const deadline = Date.now() + 5_000;
     for (let i = 0; !readFileSync(client.logPath, 'utf8').includes('two'); i++) {

@@ -31,7 +31,7 @@ export { createLab, useLab } from './lab/create.js';
 export { startNginx, type NginxHandle } from './lab/servers/nginx.js';
 export { startEcho, type EchoHandle } from './lab/servers/echo.js';
 export type { SocksHandle } from './lab/servers/started.js';
-export { startDante, type DanteOptions } from './lab/servers/dante.js';
+export { signalDante, startDante, type DanteOptions } from './lab/servers/dante.js';
 export { startMicrosocks } from './lab/servers/microsocks.js';
 export { startV2ray } from './lab/servers/v2ray.js';
 export { startSshSocks } from './lab/servers/ssh-socks.js';

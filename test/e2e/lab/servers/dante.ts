@@ -69,3 +69,11 @@ export async function startDante(lab: Lab, opts: DanteOptions = {}): Promise<Soc
     auth,
   });
 }
+
+/**
+ * Signals a Dante's whole process group: it forks a child per session batch, and those children
+ * carry live sessions, so signalling the main process alone would leave them serving.
+ */
+export function signalDante(dante: SocksHandle, signal: NodeJS.Signals): void {
+  process.kill(-dante.proc.pid!, signal);
+}
