@@ -11,6 +11,7 @@
         "src/native/js-callback.c",
         "src/native/pipe-pool.c",
         "src/native/poll-events.c",
+        "src/native/slot-table.c",
         "src/native/sockets.c",
         "src/native/splice.c",
         "src/native/tcp-accept.c",

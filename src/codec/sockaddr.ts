@@ -39,6 +39,24 @@ function isV4Mapped(buf: Buffer, offset: number): boolean {
   return buf[offset + 10] === 0xff && buf[offset + 11] === 0xff;
 }
 
+/**
+ * IPv4 host strings already made, by address: every accepted connection decodes two sockaddrs, and
+ * the same few addresses recur (this host's or the LAN's clients, popular destinations), so each
+ * live flow shares one string per address instead of holding two of its own. Bounded: emptied when full.
+ */
+const IPV4_TEXTS_MAX = 4096;
+const ipv4Texts = new Map<number, string>();
+
+function ipv4Text(buf: Buffer, offset: number): string {
+  const key = buf.readUInt32BE(offset);
+  let text = ipv4Texts.get(key);
+  if (text === undefined) {
+    if (ipv4Texts.size >= IPV4_TEXTS_MAX) ipv4Texts.clear();
+    ipv4Texts.set(key, (text = decodeIpv4(buf, offset)));
+  }
+  return text;
+}
+
 /** The address in a sockaddr_in / sockaddr_in6. Bytes after the struct (sockaddr_storage) are ignored. */
 export function decodeSockaddr(buf: Buffer): SocksAddr {
   if (buf.length < 2) {
@@ -49,14 +67,14 @@ export function decodeSockaddr(buf: Buffer): SocksAddr {
     if (buf.length < SOCKADDR_IN_LEN) {
       throw new CodecError('SOCKADDR_SHORT', `sockaddr_in needs ${SOCKADDR_IN_LEN} bytes, got ${buf.length}`);
     }
-    return { kind: 'ipv4', host: decodeIpv4(buf, 4), port: buf.readUInt16BE(2) };
+    return { kind: 'ipv4', host: ipv4Text(buf, 4), port: buf.readUInt16BE(2) };
   }
   if (family === AF_INET6) {
     if (buf.length < SOCKADDR_IN6_LEN) {
       throw new CodecError('SOCKADDR_SHORT', `sockaddr_in6 needs ${SOCKADDR_IN6_LEN} bytes, got ${buf.length}`);
     }
     const port = buf.readUInt16BE(2);
-    if (isV4Mapped(buf, 8)) return { kind: 'ipv4', host: decodeIpv4(buf, 20), port };
+    if (isV4Mapped(buf, 8)) return { kind: 'ipv4', host: ipv4Text(buf, 20), port };
     return { kind: 'ipv6', host: decodeIpv6(buf, 8), port };
   }
   throw new CodecError('SOCKADDR_BAD_FAMILY', `sockaddr family ${family} is neither AF_INET (2) nor AF_INET6 (10)`);

@@ -1,6 +1,5 @@
-import type { SocksAddr } from '../core/addr.js';
 import type { Flow } from '../core/flow.js';
-import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
+import type { FlowEnd, FlowObserver, OpenedFlow } from '../adapter/flow-observer.js';
 import type { FakeIp } from './fake-ip.js';
 
 /**
@@ -17,9 +16,10 @@ export class FakeIpFlowHolds implements FlowObserver {
     private readonly next: FlowObserver,
   ) {}
 
-  opened(flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string): void {
+  opened(opened: OpenedFlow): void {
+    const { flow, target } = opened;
     if (target?.kind === 'domain' && flow.dst.kind !== 'domain' && this.fakeIp.hold(flow.dst.host)) this.holding.add(flow);
-    this.next.opened(flow, outbound, target, rule);
+    this.next.opened(opened);
   }
 
   closed(flow: Flow, outbound: string, end: FlowEnd): void {

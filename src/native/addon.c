@@ -17,13 +17,13 @@
  *   udp-send.c    udpSend(fd, buf), udpSendTo(fd, buf, host, port) -> 0 | -errno   one datagram, synchronously
  *   udp-listen.c  udpListen(sockaddr, opts, cb) -> handle   transparent UDP receiver
  *                 udpListenClose(handle)        -> undefined
- *   splice.c      spliceRelay(…), spliceRelayStop(handle)
+ *   splice.c      spliceRelayOnDone(cb), spliceRelay(…) -> handle, spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
  *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
- * js-callback.c (calling JS from the loop), handle-box.c, poll-events.c, pipe-pool.c.
+ * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, poll-events.c, pipe-pool.c.
  */
 #include <node_api.h>
 
@@ -55,6 +55,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("udpSendTo", UdpSendTo),
       EXPORT("udpListen", UdpListen),
       EXPORT("udpListenClose", UdpListenClose),
+      EXPORT("spliceRelayOnDone", SpliceRelayOnDone),
       EXPORT("spliceRelay", SpliceRelay),
       EXPORT("spliceRelayStop", SpliceRelayStop),
       EXPORT("tcpAccept", TcpAccept),

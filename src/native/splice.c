@@ -8,15 +8,18 @@
  * connection costs two fds, not six. Backpressure is the pipe itself: at most one pipe's worth of
  * bytes (64 KiB) is in flight per direction, and a full pipe stops reading from the source.
  *
- *   spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)
+ *   spliceRelayOnDone(onDone)   the one function every relay's end is reported to (set before the first relay)
+ *   spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, token) -> handle
  *       Duplicates both fds (the caller closes its own). headDown/headUp (Buffer or null) are bytes
  *       the caller already read and that must be sent first to the client / the upstream.
  *       An upstream EOF with no data back, within earlyCloseMs of the start and before the client
  *       sent earlyCloseMaxUp bytes, is a failed connect: the client is reset.
- *       onDone(outcome, bytesUp, bytesDown, errno, side) once, where outcome is one of the
- *       OUTCOME_* values below and side is 0 (client) or 1 (upstream) for a reset. NO_PIPE: no
- *       pipe could be made (errno EMFILE, ENFILE), both sides reset. An error it throws is reported
- *       as uncaught (js-callback.h).
+ *       onDone(token, outcome, bytesUp, bytesDown, errno, side) once, where token is the caller's
+ *       int32 for this relay (it may come before spliceRelay returns), outcome one of the OUTCOME_*
+ *       values below and side 0 (client) or 1 (upstream) for a reset. NO_PIPE: no pipe could be
+ *       made (errno EMFILE, ENFILE), both sides reset. An error it throws is reported as uncaught
+ *       (js-callback.h). The handle is a small integer (slot-table.h): a live relay holds nothing
+ *       in JS, neither an external nor a reference to a callback of its own.
  *   spliceRelayStop(handle)   resets both sides now (a no-op once finished)
  *
  * splice_start (splice.h) is the same for fds that C already owns: the native dialer's.
@@ -34,10 +37,10 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include "handle-box.h"
 #include "js-callback.h"
 #include "pipe-pool.h"
 #include "poll-events.h"
+#include "slot-table.h"
 #include "splice.h"
 
 enum { OUTCOME_CLOSED = 0, OUTCOME_RESET = 1, OUTCOME_IDLE = 2, OUTCOME_STOPPED = 3, OUTCOME_UPSTREAM_CLOSED_EARLY = 4, OUTCOME_NO_PIPE = 5 };
@@ -57,9 +60,13 @@ typedef struct {
   uint64_t bytes;
 } direction;
 
+/* spliceRelayOnDone's function, and every live relay by its handle. */
+static napi_ref on_done;
+static slot_table relays;
+
 typedef struct {
   napi_env env;
-  napi_ref on_done;
+  int32_t handle, token;
   int fd[2];
   uv_poll_t poll[2];
   int polling[2]; /* the events poll[i] waits for (poll_events) */
@@ -68,7 +75,6 @@ typedef struct {
   direction dir[2];
   int open_handles;
   bool finished; /* onDone called, handles closing */
-  handle_box *box;
 } relay;
 
 static void free_relay(relay *r) {
@@ -78,24 +84,22 @@ static void free_relay(relay *r) {
 
 static void on_handle_closed(uv_handle_t *handle) {
   relay *r = handle->data;
-  if (--r->open_handles == 0) {
-    handle_box_detach(r->box);
-    free_relay(r);
-  }
+  if (--r->open_handles == 0) free_relay(r);
 }
 
 static void report(relay *r, int outcome, int err, int side) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, argv[5];
-  napi_get_reference_value(env, r->on_done, &cb);
-  napi_create_int32(env, outcome, &argv[0]);
-  napi_create_double(env, (double)r->dir[UP].bytes, &argv[1]);
-  napi_create_double(env, (double)r->dir[DOWN].bytes, &argv[2]);
-  napi_create_int32(env, err, &argv[3]);
-  napi_create_int32(env, side, &argv[4]);
-  call_js(env, addon_async_context(), cb, 5, argv); /* the relay is over: nothing to undo if it threw */
+  napi_value cb, argv[6];
+  napi_get_reference_value(env, on_done, &cb);
+  napi_create_int32(env, r->token, &argv[0]);
+  napi_create_int32(env, outcome, &argv[1]);
+  napi_create_double(env, (double)r->dir[UP].bytes, &argv[2]);
+  napi_create_double(env, (double)r->dir[DOWN].bytes, &argv[3]);
+  napi_create_int32(env, err, &argv[4]);
+  napi_create_int32(env, side, &argv[5]);
+  call_js(env, addon_async_context(), cb, 6, argv); /* the relay is over: nothing to undo if it threw */
   napi_close_handle_scope(env, scope);
 }
 
@@ -103,6 +107,7 @@ static void report(relay *r, int outcome, int err, int side) {
 static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
   if (r->finished) return;
   r->finished = true;
+  slot_release(&relays, r->handle);
   for (int i = 0; i < 2; i++) {
     uv_close((uv_handle_t *)&r->poll[i], on_handle_closed);
     if (reset_mask & (1 << i)) {
@@ -123,7 +128,6 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
     }
   }
   report(r, outcome, err, side);
-  napi_delete_reference(r->env, r->on_done);
 }
 
 static void fail(relay *r, int err, int side) {
@@ -292,8 +296,14 @@ static void buffer_bytes(napi_env env, napi_value value, const void **data, size
 }
 
 napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, int64_t idle_ms, int64_t early_close_ms,
-                        int64_t early_close_max_up, napi_value on_done) {
+                        int64_t early_close_max_up, int32_t token) {
   uv_loop_t *loop;
+  if (on_done == NULL) {
+    close(fds[0]);
+    close(fds[1]);
+    napi_throw_error(env, "SG_ERR_SPLICE_STATE", "spliceRelay: spliceRelayOnDone was not called");
+    return NULL;
+  }
   relay *r = calloc(1, sizeof *r);
   if (r == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok) {
     free(r);
@@ -303,18 +313,22 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
     return NULL;
   }
   r->env = env;
+  r->token = token;
   r->fd[CLIENT] = fds[CLIENT];
   r->fd[UPSTREAM] = fds[UPSTREAM];
   r->idle_ms = (uint64_t)idle_ms;
   r->early_close_ms = (uint64_t)early_close_ms;
   r->early_close_max_up = (uint64_t)early_close_max_up;
   for (int d = 0; d < 2; d++) r->dir[d].pipe[0] = r->dir[d].pipe[1] = -1;
-  napi_value external = NULL;
+  napi_value handle = NULL;
   bool copied = copy_head(heads->down, heads->down_len, &r->dir[DOWN]) && copy_head(heads->up, heads->up_len, &r->dir[UP]);
-  if (!copied) napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
-  else if (napi_create_reference(env, on_done, 1, &r->on_done) != napi_ok) napi_throw_error(env, "ERR_NAPI", "spliceRelay: Node-API call failed");
-  else if ((external = handle_box_new(env, r, &r->box)) == NULL) napi_delete_reference(env, r->on_done); /* it threw */
-  if (external == NULL) {
+  if (!copied || (r->handle = slot_put(&relays, r)) < 0) napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
+  else if (napi_create_int32(env, r->handle, &handle) != napi_ok) {
+    slot_release(&relays, r->handle);
+    napi_throw_error(env, "ERR_NAPI", "spliceRelay: Node-API call failed");
+    handle = NULL;
+  }
+  if (handle == NULL) {
     close(r->fd[0]);
     close(r->fd[1]);
     free_relay(r);
@@ -330,23 +344,22 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
   step(r, 1 << UP | 1 << DOWN);
-  return external;
+  return handle;
 }
 
 napi_value SpliceRelay(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay(clientFd, upstreamFd, headDown, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, token)");
     return NULL;
   }
-  int32_t fds[2];
+  int32_t fds[2], token;
   int64_t idle_ms, early_close_ms, early_close_max_up;
-  napi_valuetype cb_type;
   if (napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
       napi_get_value_int64(env, argv[4], &idle_ms) != napi_ok || napi_get_value_int64(env, argv[5], &early_close_ms) != napi_ok ||
-      napi_get_value_int64(env, argv[6], &early_close_max_up) != napi_ok || napi_typeof(env, argv[7], &cb_type) != napi_ok ||
-      cb_type != napi_function || fds[0] < 0 || fds[1] < 0 || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
+      napi_get_value_int64(env, argv[6], &early_close_max_up) != napi_ok || napi_get_value_int32(env, argv[7], &token) != napi_ok ||
+      fds[0] < 0 || fds[1] < 0 || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelay: bad arguments");
     return NULL;
   }
@@ -365,18 +378,34 @@ napi_value SpliceRelay(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  return splice_start(env, own, &heads, idle_ms, early_close_ms, early_close_max_up, argv[7]);
+  return splice_start(env, own, &heads, idle_ms, early_close_ms, early_close_max_up, token);
 }
 
 napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  bool ok;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+  int32_t handle;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &handle) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelayStop(handle)");
     return NULL;
   }
-  relay *r = handle_box_target(env, argv[0], &ok);
+  relay *r = slot_get(&relays, handle);
   if (r != NULL) finish(r, OUTCOME_STOPPED, 0, 0, 3); /* NULL: long over */
+  return NULL;
+}
+
+napi_value SpliceRelayOnDone(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spliceRelayOnDone(onDone)");
+    return NULL;
+  }
+  if (on_done != NULL) napi_delete_reference(env, on_done);
+  if (napi_create_reference(env, argv[0], 1, &on_done) != napi_ok) {
+    on_done = NULL;
+    napi_throw_error(env, "ERR_NAPI", "spliceRelayOnDone: Node-API call failed");
+  }
   return NULL;
 }

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* spliceRelay, spliceRelayStop (see splice.c). */
+/* spliceRelayOnDone, spliceRelay, spliceRelayStop (see splice.c). */
+napi_value SpliceRelayOnDone(napi_env env, napi_callback_info info);
 napi_value SpliceRelay(napi_env env, napi_callback_info info);
 napi_value SpliceRelayStop(napi_env env, napi_callback_info info);
 
@@ -20,10 +21,10 @@ typedef struct {
 
 /*
  * Starts relaying fds[0] (client) ⇄ fds[1] (upstream), which it owns from here on (closed on
- * failure too); the heads are copied. Returns the handle spliceRelayStop takes, or NULL after
- * throwing.
+ * failure too); the heads are copied; its end is reported with `token`. Returns the handle
+ * spliceRelayStop takes, or NULL after throwing.
  */
 napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, int64_t idle_ms, int64_t early_close_ms,
-                        int64_t early_close_max_up, napi_value on_done);
+                        int64_t early_close_max_up, int32_t token);
 
 #endif

@@ -16,7 +16,7 @@
  *       tcpDialAbort. An onEvent that throws aborts the dial (unless it spliced); its error is
  *       reported as uncaught (js-callback.h).
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
- *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone) -> relay handle
+ *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, token) -> relay handle
  *       The handshake is over: bytes received past `consumed` go to the client first, then
  *       spliceRelay's contract (splice.c) with both fds.
  *   tcpDialAbort(handle[, keepClient])         resets the client (unless keepClient), closes the upstream (idempotent)
@@ -351,6 +351,7 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   dial *d;
   int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
+  int32_t token;
   if (!get_dial(env, info, 6, argv, &d)) return NULL;
   if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len) {
     napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
@@ -358,14 +359,14 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   }
   if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_get_value_int64(env, argv[2], &idle_ms) != napi_ok ||
       napi_get_value_int64(env, argv[3], &early_close_ms) != napi_ok || napi_get_value_int64(env, argv[4], &early_close_max_up) != napi_ok ||
-      consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, onDone)");
+      napi_get_value_int32(env, argv[5], &token) != napi_ok || consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, token)");
     return NULL;
   }
   int fds[2] = {d->client, d->upstream};
   splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, NULL, 0};
   dial_end(d, false); /* stops polling the upstream fd, which the relay polls next */
-  napi_value relay = splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, argv[5]);
+  napi_value relay = splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, token);
   drop_buffers(d); /* splice_start copied the heads */
   return relay;
 }

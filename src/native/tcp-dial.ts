@@ -1,7 +1,7 @@
 import { encodeSockaddr } from '../codec/sockaddr.js';
 import type { SocksAddr } from '../core/addr.js';
 import { nativeBinding } from './index.js';
-import { spliceDone, type SpliceHandle, type SpliceResult } from './splice.js';
+import { ownedRelay, type SpliceOwner } from './splice.js';
 
 /** How a native dial failed; mirrors the DIAL_* values in tcp-dial.c. */
 export const DialFailure = { CONNECT_FAILED: 1, CONNECT_TIMEOUT: 2, HANDSHAKE_TIMEOUT: 3, EOF: 4, SOCKET_ERROR: 5 } as const;
@@ -12,9 +12,8 @@ interface DialBinding {
   /** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
   readonly tcpDialReceived: Buffer;
   tcpDialSend(handle: object, bytes: Buffer): void;
-  tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
+  tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, token: number): number;
   tcpDialAbort(handle: object, keepClient: boolean): void;
-  spliceRelayStop(handle: object): void;
 }
 
 export interface NativeDialEvents {
@@ -65,12 +64,12 @@ export class NativeDial {
     this.binding.tcpDialSend(this.handle, bytes);
   }
 
-  /** Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client first. */
-  splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, onDone: (result: SpliceResult) => void): SpliceHandle {
-    const { binding } = this;
-    const relay = binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
-    // Not `this`: the relay outlives the dial, whose handle can then be collected.
-    return { stop: () => binding.spliceRelayStop(relay) };
+  /**
+   * Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client
+   * first, `owner` hears the end. Returns the relay's handle for stopSplice.
+   */
+  splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, owner: SpliceOwner): number {
+    return ownedRelay(owner, (token) => this.binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, token));
   }
 
   /** Closes the upstream and resets the client (keepClient: leaves it open for the caller); no event follows. */

@@ -1,6 +1,6 @@
-import { formatAddr, type SocksAddr } from '../core/addr.js';
+import { formatAddr } from '../core/addr.js';
 import type { Flow } from '../core/flow.js';
-import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
+import type { FlowEnd, FlowObserver, OpenedFlow } from '../adapter/flow-observer.js';
 
 /** One live flow as `socksgate status` shows it. */
 export interface LiveFlow {
@@ -20,14 +20,17 @@ export interface LiveFlow {
 
 /** The flows open right now, for the status table; passes every event on to `next` (metrics). */
 export class FlowTable implements FlowObserver {
-  /** Kept as given and formatted only when listed: an idle flow should cost the daemon next to nothing. */
-  private readonly live = new Map<number, { flow: Flow; outbound: string; target: SocksAddr | undefined; rule: string; startedAt: number }>();
+  /**
+   * The flows' own records, kept as given and formatted only when listed: an idle flow should cost
+   * the daemon next to nothing.
+   */
+  private readonly live = new Map<number, OpenedFlow>();
 
   constructor(private readonly next?: FlowObserver) {}
 
-  opened(flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string): void {
-    this.live.set(flow.id, { flow, outbound, target, rule, startedAt: Date.now() });
-    this.next?.opened(flow, outbound, target, rule);
+  opened(opened: OpenedFlow): void {
+    this.live.set(opened.flow.id, opened);
+    this.next?.opened(opened);
   }
 
   closed(flow: Flow, outbound: string, end: FlowEnd): void {

@@ -3,7 +3,7 @@ import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Flow } from '../core/flow.js';
 import type { DecisionObserver } from '../adapter/decision-observer.js';
-import type { FlowEnd, FlowObserver } from '../adapter/flow-observer.js';
+import type { FlowEnd, FlowObserver, OpenedFlow } from '../adapter/flow-observer.js';
 import type { Decision } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { GroupHealth } from '../adapter/upstream-health.js';
@@ -175,7 +175,7 @@ export class Metrics implements FlowObserver, DecisionObserver {
     });
   }
 
-  opened(flow: Flow, outbound: string): void {
+  opened({ flow, outbound }: OpenedFlow): void {
     this.active.inc({ inbound: flow.inbound, outbound });
   }
 

@@ -2,7 +2,7 @@ import { formatAddr, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, errorCode, errorMessage } from '../core/errors.js';
 import type { Flow } from '../core/flow.js';
 import type { Logger } from '../core/log.js';
-import type { FlowObserver } from '../adapter/flow-observer.js';
+import type { FlowObserver, OpenedFlow } from '../adapter/flow-observer.js';
 import type { Sessions } from './sessions.js';
 import type { RelayResult } from './tcp-relay.js';
 
@@ -14,16 +14,8 @@ export interface FlowReportDeps {
   readonly observer?: FlowObserver;
 }
 
-/** A flow on its way: what its one log line at the end names. */
-export interface FlowInFlight {
-  readonly flow: Flow;
-  readonly outbound: string;
-  /** The route rule that chose the outbound, in its text form. */
-  readonly rule: string;
-  /** What the upstream is asked for; undefined: a fake-IP address with no name. */
-  readonly target: SocksAddr | undefined;
-  readonly startedAt: number;
-}
+/** A flow on its way: what its one log line at the end names (and what its observers are told). */
+export type FlowInFlight = OpenedFlow;
 
 function flowFields({ flow, outbound, rule, target }: FlowInFlight) {
   const fields = { flowId: flow.id, inbound: flow.inbound, ...(flow.user !== undefined ? { user: flow.user } : {}), src: formatAddr(flow.src), dst: formatAddr(flow.dst), outbound, rule };

@@ -1,6 +1,9 @@
+/** What stops a live flow at once: a function, or an object that is its own session (no closure per flow). */
+export type SessionStop = (() => void) | { stop(): void };
+
 /** The live flows, so a graceful stop can wait for them and then cut the rest. */
 export class Sessions {
-  private readonly live = new Map<number, () => void>();
+  private readonly live = new Map<number, SessionStop>();
   private drained?: () => void;
   private highest = 0;
 
@@ -17,7 +20,7 @@ export class Sessions {
     this.highest = this.live.size;
   }
 
-  add(id: number, stop: () => void): void {
+  add(id: number, stop: SessionStop): void {
     this.live.set(id, stop);
     if (this.live.size > this.highest) this.highest = this.live.size;
   }
@@ -37,7 +40,10 @@ export class Sessions {
     clearTimeout(timer);
     if (result !== 'late') return 0;
     const stragglers = [...this.live.values()];
-    for (const stop of stragglers) stop();
+    for (const stop of stragglers) {
+      if (typeof stop === 'function') stop();
+      else stop.stop();
+    }
     return stragglers.length;
   }
 }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../core/errors.js';
 import { socketFd } from '../native/index.js';
-import { SpliceOutcome, spliceRelay, type SpliceResult } from '../native/splice.js';
+import { SpliceOutcome, spliceRelay, stopSplice, type SpliceResult } from '../native/splice.js';
 import { EARLY_CLOSE, relayTcp, type Relay, type RelayOptions, type RelayResult } from './tcp-relay.js';
 
 function takeBuffered(socket: Socket): Buffer | null {
@@ -41,9 +41,9 @@ export function relayTcpSpliced(client: Socket, upstream: Socket, opts: RelayOpt
     { down: takeBuffered(upstream), up: takeBuffered(client) },
     opts.idleMs,
     EARLY_CLOSE,
-    (result) => settle(toRelayResult(result, opts.sentUp ?? 0)),
+    { spliceEnded: (result) => settle(toRelayResult(result, opts.sentUp ?? 0)) },
   );
   client.destroy();
   upstream.destroy();
-  return { done, stop: () => handle.stop() };
+  return { done, stop: () => stopSplice(handle) };
 }

@@ -1,8 +1,10 @@
 import { NEED_MORE } from '../core/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
 import type { ClientConn } from '../adapter/client-conn.js';
+import type { Flow } from '../core/flow.js';
+import type { SocksAddr } from '../core/addr.js';
 import { errnoError } from '../native/errno-error.js';
-import type { SpliceHandle, SpliceResult } from '../native/splice.js';
+import { stopSplice, type SpliceOwner, type SpliceResult } from '../native/splice.js';
 import { DialFailure, NativeDial } from '../native/tcp-dial.js';
 import { handshakeFailure } from '../outbound/handshake.js';
 import type { DialPlan } from '../adapter/handshake.js';
@@ -32,17 +34,43 @@ function dialError(plan: DialPlan, failure: number, errno: number): SgError {
 }
 
 /**
- * Hands the flow to the splice relay. Its own function, so what stays reachable while the
- * connection lives (the session's stop, the end report) holds the flow and nothing of the dial.
+ * A flow in the addon, and the one object it keeps in JS while it lives: its record for the end
+ * report and the status table (FlowInFlight), its session (stop) and its relay's owner
+ * (spliceEnded). Methods, not closures: a live flow holds no function or context of its own.
  */
-function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: NativeSessionDeps, closed: (() => void) | undefined): void {
-  // Registered first: the relay may end inside splice() (both sides already closed).
-  let relay: SpliceHandle | undefined;
-  deps.sessions.add(f.flow.id, () => relay?.stop());
-  relay = dial.splice(consumed, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => {
-    closed?.();
-    relayEnded(f, toRelayResult(result, 0), deps);
-  });
+class NativeFlow implements FlowInFlight, SpliceOwner {
+  readonly flow: Flow;
+  readonly outbound: string;
+  readonly rule: string;
+  readonly target: SocksAddr | undefined;
+  readonly startedAt: number;
+  /** The splice relay's handle once the handshake is over; -1 before. */
+  private relay = -1;
+  /** What the plan wants run when the relay ends (a group counting its members' flows). */
+  private closed: (() => void) | undefined;
+
+  constructor(
+    f: FlowInFlight,
+    private readonly deps: NativeSessionDeps,
+  ) {
+    ({ flow: this.flow, outbound: this.outbound, rule: this.rule, target: this.target, startedAt: this.startedAt } = f);
+  }
+
+  /** Hands both sides to the splice relay; registered as the session first: the relay may end inside splice(). */
+  startRelay(dial: NativeDial, consumed: number, closed: (() => void) | undefined): void {
+    this.closed = closed;
+    this.deps.sessions.add(this.flow.id, this);
+    this.relay = dial.splice(consumed, this.deps.idleMs, EARLY_CLOSE, this);
+  }
+
+  stop(): void {
+    if (this.relay >= 0) stopSplice(this.relay);
+  }
+
+  spliceEnded(result: SpliceResult): void {
+    this.closed?.();
+    relayEnded(this, toRelayResult(result, 0), this.deps);
+  }
 }
 
 /**
@@ -53,11 +81,12 @@ function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: N
  * member's plan runs on the same client: it never sees the first member's failure.
  */
 export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
-  deps.observer?.opened(f.flow, f.outbound, f.target, f.rule);
-  dialNative(f, client, plan, deps);
+  const nf = new NativeFlow(f, deps);
+  deps.observer?.opened(nf);
+  dialNative(nf, client, plan, deps);
 }
 
-function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
+function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
   const keepClient = plan.retry !== undefined;
@@ -88,7 +117,7 @@ function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: N
           return;
         }
         try {
-          startRelay(f, dial, progress.done, deps, plan.closed);
+          f.startRelay(dial, progress.done, plan.closed);
         } catch (err) {
           // EMFILE for a pipe, or a server that answered before taking the whole opening: not retried.
           dial.abort();

@@ -59,7 +59,7 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
     plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
   } catch (err) {
     // A destination the outbound cannot carry (IPv6 over SOCKS4, a reject rule): refused before any dial, as dial would be.
-    deps.observer?.opened(flow, outbound.name, mapped, decision.rule);
+    deps.observer?.opened(f);
     reportDialFailure(f, err, deps);
     client.reset();
     return;
@@ -96,7 +96,7 @@ async function dialAndRelay(f: FlowInFlight, client: Socket, outbound: Outbound,
 
   // Not awaited here: the outbound awaits it once connected, so the wait overlaps the TCP connect.
   const earlyData = target !== undefined && !answer && deps.takeFirstBytes && outbound.takesEarlyData?.() ? deps.takeFirstBytes(client) : undefined;
-  deps.observer?.opened(flow, outbound.name, target, f.rule);
+  deps.observer?.opened(f);
   // What the outbound wants run when the flow is over (a group counting its members' live flows).
   let onEnd: (() => void)[] | undefined;
   const whenEnded = (fn: () => void) => void (onEnd ??= []).push(fn);

@@ -22,7 +22,7 @@ export function fakeObserver() {
   let onClosed!: () => void;
   const closedOnce = new Promise<void>((resolve) => (onClosed = resolve));
   const observer: FlowObserver = {
-    opened: (flow, outbound, target, rule) => void opened.push([flow.id, outbound, target, rule]),
+    opened: ({ flow, outbound, target, rule }) => void opened.push([flow.id, outbound, target, rule]),
     closed: (flow, outbound, end) => {
       closed.push({ flowId: flow.id, outbound, end });
       onClosed();

@@ -37,7 +37,7 @@ async function serveBind(request: SocksCommandRequest, { router, guard, flows: d
   deps.decisions?.decided('tcp', decision);
   const { outbound } = decision;
   const f: FlowInFlight = { flow, outbound: outbound.name, rule: decision.rule, target, startedAt: Date.now() };
-  deps.observer?.opened(flow, outbound.name, target, decision.rule);
+  deps.observer?.opened(f);
   const watch = watchControl(socket, true);
   deps.sessions.add(flow.id, () => socket.destroy());
   let listener: BindListener | undefined;

@@ -103,14 +103,14 @@ test('fake-IP: a live TCP flow to a pool address holds it from its start to its 
   const p = new FakeIpPool(parseIpBlock('198.18.0.0/30'), { capacity: 10, reuseAfterMs: GRACE_MS, now: () => now });
   const fakeIp = new FakeIp({ pools: [p], ttlS: 1, exclude: [], log: pino({ level: 'silent' }) });
   const seen: string[] = [];
-  const next: FlowObserver = { opened: (flow, _outbound, _target, rule) => seen.push(`opened ${flow.id} (${rule})`), closed: (flow) => seen.push(`closed ${flow.id}`) };
+  const next: FlowObserver = { opened: ({ flow, rule }) => void seen.push(`opened ${flow.id} (${rule})`), closed: (flow) => seen.push(`closed ${flow.id}`) };
   const holds = new FakeIpFlowHolds(fakeIp, next);
   fakeIp.answer({ name: 'a.test', type: 'A', class: 'IN' });
   fakeIp.answer({ name: 'b.test', type: 'A', class: 'IN' });
   const flowTo = (host: string): Flow => newFlow({ network: 'tcp', src: { kind: 'ipv4', host: '192.0.2.2', port: 40000 }, dst: { kind: 'ipv4', host, port: 443 }, inbound: 'redirect' });
   const start = (flow: Flow) => {
     const target = fakeIp.mapDestination(flow.dst) as SocksAddr;
-    holds.opened(flow, 'proxy', target, 'final → proxy');
+    holds.opened({ flow, outbound: 'proxy', target, rule: 'final → proxy', startedAt: now });
   };
   const long = flowTo('198.18.0.1');
   const real = flowTo('192.0.2.80');

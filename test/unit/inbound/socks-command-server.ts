@@ -39,7 +39,7 @@ export async function startCommandServer(cleanups: (() => void)[], decide: (flow
   const opened: Flow[] = [];
   const closed: CommandServer['closed'] = [];
   const decided: CommandServer['decided'] = [];
-  const observer: FlowObserver = { opened: (flow) => opened.push(flow), closed: (flow, _o, end) => closed.push({ flow, end }) };
+  const observer: FlowObserver = { opened: ({ flow }) => void opened.push(flow), closed: (flow, _o, end) => closed.push({ flow, end }) };
   const router = {
     decide: (flow: Omit<Flow, 'id'>) => {
       decided.push({ network: flow.network, dst: `${flow.dst.host}:${flow.dst.port}`, user: flow.user });

@@ -109,9 +109,11 @@ test('an onDone that throws: the error is uncaught once, not thrown by the next 
   }
   const thrown = new Error('onDone failed');
   let done = 0;
-  spliceRelay({ client: socketFd(relayClientEnd), upstream: socketFd(relayUpstreamEnd) }, { down: null, up: null }, 0, { withinMs: 0, maxBytesUp: 0 }, () => {
-    done++;
-    throw thrown;
+  spliceRelay({ client: socketFd(relayClientEnd), upstream: socketFd(relayUpstreamEnd) }, { down: null, up: null }, 0, { withinMs: 0, maxBytesUp: 0 }, {
+    spliceEnded() {
+      done++;
+      throw thrown;
+    },
   });
   relayClientEnd.destroy(); // the relay holds its own duplicates
   relayUpstreamEnd.destroy();

@@ -90,7 +90,7 @@ test('happy path, step by step: accumulated onData, send, splice with the relay 
         dial.send(Buffer.from('MORE'));
       } else if (step === 1 && received.length >= 4 + extra.length) {
         step = 2;
-        dial.splice(4, 0, EARLY, done);
+        dial.splice(4, 0, EARLY, { spliceEnded: done });
       }
     },
     onFailure: (kind, errno) => failures.push([kind, errno]),
@@ -194,7 +194,7 @@ test('abort() inside onData resets the client, closes the upstream, and nothing 
   await new Promise((resolve) => setTimeout(resolve, 100));
   dial.abort();
   assert.deepEqual(events, ['data x']);
-  assert.throws(() => dial.splice(0, 0, EARLY, () => {}), { code: 'SG_ERR_DIAL_STATE' });
+  assert.throws(() => dial.splice(0, 0, EARLY, { spliceEnded: () => {} }), { code: 'SG_ERR_DIAL_STATE' });
   dial.send(Buffer.from('ignored')); // a no-op once over
 });
 
@@ -224,7 +224,7 @@ test('splice with a consumed count past what arrived throws; the dial can still 
     const dial: NativeDial = new NativeDial(fd, dialOptions(proxy.port, 'OPEN'), {
       onData(received) {
         try {
-          dial.splice(received.length + 1, 0, EARLY, () => {});
+          dial.splice(received.length + 1, 0, EARLY, { spliceEnded: () => {} });
           resolve('spliced');
         } catch (err) {
           dial.abort();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newFlow } from '../../../src/core/flow.js';
+import type { SocksAddr } from '../../../src/core/addr.js';
+import { newFlow, type Flow } from '../../../src/core/flow.js';
 import type { Outbound } from '../../../src/adapter/outbound.js';
 import type { Decision } from '../../../src/adapter/router.js';
 import { FlowTable } from '../../../src/observe/flow-table.js';
@@ -15,13 +16,16 @@ function value(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** A flow as an observer hears of it when it opens. */
+const opened = (flow: Flow, outbound: string, target: SocksAddr | undefined, rule: string) => ({ flow, outbound, target, rule, startedAt: Date.now() });
+
 test('flows are counted at start and end: active, totals by outcome, bytes, failures by reason', async () => {
   const metrics = new Metrics({ udp: () => undefined, dns: () => undefined });
   const table = new FlowTable(metrics);
   const ok = flowTo(80);
   const failed = flowTo(81);
-  table.opened(ok, 'a', undefined, 'final → a');
-  table.opened(failed, 'a', { kind: 'domain', host: 'example.test', port: 81 }, 'domain_suffix=[example.test] → a');
+  table.opened(opened(ok, 'a', undefined, 'final → a'));
+  table.opened(opened(failed, 'a', { kind: 'domain', host: 'example.test', port: 81 }, 'domain_suffix=[example.test] → a'));
   assert.deepEqual(table.list().map((f) => [f.dst, f.target, f.rule]), [['198.51.100.2:80', undefined, 'final → a'], ['198.51.100.2:81', 'example.test:81', 'domain_suffix=[example.test] → a']]);
   let text = await metrics.registry.metrics();
   assert.equal(value(text, 'socksgate_flows_active{inbound="redirect",outbound="a"}'), 2);
@@ -44,7 +48,7 @@ test('a logged-in proxy-inbound client: its user in the status table and in the 
   const metrics = new Metrics({ udp: () => undefined, dns: () => undefined });
   const table = new FlowTable(metrics);
   const flow = newFlow({ network: 'tcp', inbound: 'socks', user: 'alice', src: { kind: 'ipv4', host: '127.0.0.1', port: 40000 }, dst: { kind: 'domain', host: 'example.test', port: 443 } });
-  table.opened(flow, 'direct', flow.dst, 'user=[alice] → direct');
+  table.opened(opened(flow, 'direct', flow.dst, 'user=[alice] → direct'));
   assert.deepEqual(table.list().map((f) => [f.inbound, f.user, f.dst]), [['socks', 'alice', 'example.test:443']]);
   table.closed(flow, 'direct', { outcome: 'closed', bytesUp: 10, bytesDown: 20 });
   const text = await metrics.registry.metrics();
@@ -52,7 +56,7 @@ test('a logged-in proxy-inbound client: its user in the status table and in the 
   assert.equal(value(text, 'socksgate_user_flows_total{inbound="socks",user="alice",outcome="closed"}'), 1);
   assert.equal(value(text, 'socksgate_user_flow_bytes_total{inbound="socks",user="alice",direction="down"}'), 20);
   // Flows without a user add no per-user series.
-  table.opened(flowTo(80), 'a', undefined, 'final → a');
+  table.opened(opened(flowTo(80), 'a', undefined, 'final → a'));
   table.closed(flowTo(80), 'a', { outcome: 'closed', bytesUp: 1, bytesDown: 1 });
   assert.equal((await metrics.registry.metrics()).match(/^socksgate_user_flows_total\{/gm)?.length, 1);
 });

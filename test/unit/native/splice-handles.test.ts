@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { socketFd } from '../../../src/native/index.js';
+import { SpliceOutcome, spliceRelay, stopSplice, type SpliceResult } from '../../../src/native/splice.js';
+import { readAll, socketPair } from '../../helpers/socket-pair.js';
+
+const NO_EARLY_CLOSE = { withinMs: 0, maxBytesUp: 0 };
+
+/** A spliced relay between two socket pairs; resolves with its end. */
+async function relay(cleanups: (() => void)[]) {
+  const [app, client] = await socketPair();
+  const [upstream, target] = await socketPair();
+  for (const s of [app, client, upstream, target]) {
+    s.on('error', () => {});
+    cleanups.push(() => s.destroy());
+  }
+  let ended!: (r: SpliceResult) => void;
+  const end = new Promise<SpliceResult>((resolve) => (ended = resolve));
+  const handle = spliceRelay({ client: socketFd(client), upstream: socketFd(upstream) }, { down: null, up: null }, 0, NO_EARLY_CLOSE, { spliceEnded: ended });
+  client.destroy(); // the relay holds its own duplicates
+  upstream.destroy();
+  return { app, target, handle, end };
+}
+
+test('splice handles: small integers; a handle kept past its relay stops nothing, not the slot’s next relay', async (t) => {
+  const cleanups: (() => void)[] = [];
+  t.after(() => cleanups.forEach((c) => c()));
+  const first = await relay(cleanups);
+  assert.ok(Number.isInteger(first.handle) && first.handle >= 0 && first.handle < 2 ** 30, `handle ${first.handle}`);
+  stopSplice(first.handle);
+  assert.equal((await first.end).outcome, SpliceOutcome.STOPPED);
+  stopSplice(first.handle); // long over: a no-op
+
+  // The freed slot is taken again, under another generation.
+  const second = await relay(cleanups);
+  assert.notEqual(second.handle, first.handle);
+  stopSplice(first.handle);
+  second.app.end('still relayed');
+  assert.equal((await readAll(second.target)).toString(), 'still relayed');
+  second.target.end('and back');
+  assert.equal((await readAll(second.app)).toString(), 'and back');
+  assert.equal((await second.end).outcome, SpliceOutcome.CLOSED);
+});
+
+test('splice handles: many relays at once get distinct handles and each end reaches its own owner', async (t) => {
+  const cleanups: (() => void)[] = [];
+  t.after(() => cleanups.forEach((c) => c()));
+  const relays = [];
+  for (let i = 0; i < 300; i++) relays.push(await relay(cleanups)); // past the table's first 256 slots
+  assert.equal(new Set(relays.map((r) => r.handle)).size, relays.length);
+  for (const [i, r] of relays.entries()) {
+    if (i % 2 === 0) stopSplice(r.handle);
+    else {
+      r.app.end();
+      r.target.end();
+    }
+  }
+  const outcomes = await Promise.all(relays.map((r) => r.end));
+  for (const [i, o] of outcomes.entries()) assert.equal(o.outcome, i % 2 === 0 ? SpliceOutcome.STOPPED : SpliceOutcome.CLOSED, `relay ${i}`);
+});
+
+test('splice handles: stopSplice refuses what is not a handle', () => {
+  assert.throws(() => stopSplice('x' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+  stopSplice(-1);
+  stopSplice(2 ** 30 - 1);
+});
