@@ -1,0 +1,162 @@
+/**
+ * What socksgate's JS heap holds per live proxied connection: one lab (Dante upstream, REDIRECT, the
+ * echo server), socksgate from dist/ with `--heapsnapshot-signal`, a heap snapshot with nothing
+ * proxied and one with N idle connections open, then the difference by constructor (objects and
+ * self bytes per connection), largest first, and the RSS per connection beside it.
+ *
+ *   sudo node --import tsx scripts/bench/heap-per-flow.ts [--count 2000] [--top 30] [--no-build] [--rss-only] [-- extra run flags]
+ *
+ * --rss-only: no snapshots; RSS per connection 1 s and 15 s after the last one opened, as the bench's memory figure.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLab, LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
+import { ECHO_PORT, startServers } from './bench-lab.js';
+import { startVariant } from './socksifiers.js';
+import { rssKiB, sleep } from './util.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const IDLE_CLIENT = path.join(ROOT, 'scripts/bench/idle-conns.mjs');
+
+interface Snapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  edges: number[];
+  strings: string[];
+}
+
+/** Objects and self bytes by "type:name" (closures by their function's name, arrays, strings…). */
+function census(file: string): Map<string, { count: number; bytes: number }> {
+  const snap = JSON.parse(fs.readFileSync(file, 'utf8')) as Snapshot;
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
+  const out = new Map<string, { count: number; bytes: number }>();
+  const edgeCountAt = fields.indexOf('edge_count');
+  const ef = snap.snapshot.meta.edge_fields;
+  const etypes = snap.snapshot.meta.edge_types[0];
+  const [eTypeAt, eNameAt] = [ef.indexOf('type'), ef.indexOf('name_or_index')];
+  // Heap numbers by what holds them (constructor.property): a double field boxes its value per object.
+  const holderOf = new Map<number, string>();
+  const toAt = ef.indexOf('to_node');
+  for (let i = 0, e = 0; i < snap.nodes.length; i += width) {
+    const edges = snap.nodes[i + edgeCountAt]!;
+    for (let k = 0; k < edges; k++, e += ef.length) {
+      const to = snap.edges[e + toAt]!;
+      if (types[snap.nodes[to + typeAt]!] !== 'number') continue;
+      const et = etypes[snap.edges[e + eTypeAt]!];
+      const name = et === 'element' || et === 'hidden' ? String(snap.edges[e + eNameAt]) : snap.strings[snap.edges[e + eNameAt]!]!;
+      holderOf.set(to, `${snap.strings[snap.nodes[i + nameAt]!]}.${name}`);
+    }
+  }
+  let edge = 0;
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + typeAt]!]!;
+    const raw = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '' : snap.strings[snap.nodes[i + nameAt]!]!;
+    // Plain objects and contexts by what they hold: their property and variable names.
+    const names: string[] = [];
+    const edges = snap.nodes[i + edgeCountAt]!;
+    for (let e = 0; e < edges; e++, edge += ef.length) {
+      const et = etypes[snap.edges[edge + eTypeAt]!];
+      if (et === 'property' || et === 'context') names.push(snap.strings[snap.edges[edge + eNameAt]!]!);
+    }
+    const shape = raw === 'Object' || raw === 'system / Context' ? `{${names.filter((n) => n !== '__proto__').join(',')}}` : type === 'number' ? ` in ${holderOf.get(i) ?? '?'}` : '';
+    const key = `${type}:${raw.length > 60 ? `${raw.slice(0, 57)}...` : raw}${shape}`;
+    const e = out.get(key) ?? { count: 0, bytes: 0 };
+    e.count++;
+    e.bytes += snap.nodes[i + sizeAt]!;
+    out.set(key, e);
+  }
+  return out;
+}
+
+async function snapshotOf(pid: number, dir: string): Promise<string> {
+  const before = new Set(fs.readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    await sleep(100);
+    const fresh = fs.readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // Written in one go; its size stops changing once done.
+    if (fresh.length > 0) {
+      const file = path.join(dir, fresh[0]!);
+      const size = fs.statSync(file).size;
+      await sleep(500);
+      if (fs.statSync(file).size === size && size > 0) return file;
+    }
+  }
+  throw new Error('no heap snapshot written');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, def: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1]! : def;
+  };
+  const count = Number(opt('count', '2000'));
+  const top = Number(opt('top', '30'));
+  const rssOnly = args.includes('--rss-only');
+  const extra = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
+  if (!args.includes('--no-build')) spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-heap-'));
+  const lab: Lab = await createLab();
+  try {
+    const servers = await startServers(lab, { echo: true });
+    const running = await startVariant(lab, 'socksgate', servers.dante, { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`], extraArgs: extra });
+    const pid = running.pid!;
+    try {
+      const open = async (n: number) => {
+        const client = lab.spawn('client', process.execPath, [IDLE_CLIENT, '--host', LAB_ADDR.internet, '--port', String(ECHO_PORT), '--count', String(n), '--concurrency', '100'], { name: `idle-${n}`, stdin: 'pipe' });
+        for (let i = 0; i < 1200 && !/open \d+/.test(client.output()); i++) await sleep(100);
+        return client;
+      };
+      // Warm-up: first-use allocations are not per connection.
+      const warm = await open(20);
+      warm.stdin?.end('close\n');
+      await warm.exited();
+      await sleep(1000);
+      if (rssOnly) {
+        // RSS per connection as the bench's memory figure takes it, with no snapshot to disturb it.
+        const rss0 = rssKiB(pid);
+        const client = await open(count);
+        const opened = Number(/open (\d+)/.exec(client.output())?.[1] ?? 0);
+        await sleep(1000);
+        const rss1 = rssKiB(pid);
+        await sleep(14_000);
+        const rss15 = rssKiB(pid);
+        client.stdin?.end('close\n');
+        await client.exited();
+        console.log(`${opened} connections; RSS per connection 1 s after: ${((rss1 - rss0) / opened).toFixed(2)} KiB, 15 s after: ${((rss15 - rss0) / opened).toFixed(2)} KiB (RSS before ${rss0} KiB)`);
+        return;
+      }
+      const emptyFile = await snapshotOf(pid, dir);
+      const rss0 = rssKiB(pid);
+      const client = await open(count);
+      const opened = Number(/open (\d+)/.exec(client.output())?.[1] ?? 0);
+      await sleep(1000);
+      const rss1 = rssKiB(pid);
+      const loadedFile = await snapshotOf(pid, dir);
+      const rss2 = rssKiB(pid);
+      client.stdin?.end('close\n');
+      await client.exited();
+      const [a, b] = [census(emptyFile), census(loadedFile)];
+      const rows = [...b].map(([key, v]) => ({ key, count: (v.count - (a.get(key)?.count ?? 0)) / opened, bytes: (v.bytes - (a.get(key)?.bytes ?? 0)) / opened }));
+      rows.sort((x, y) => y.bytes - x.bytes);
+      const total = rows.reduce((s, r) => s + r.bytes, 0);
+      console.log(`${opened} connections; RSS per connection 1 s after: ${((rss1 - rss0) / opened).toFixed(2)} KiB, after the snapshot's collection: ${((rss2 - rss0) / opened).toFixed(2)} KiB; live JS heap per connection: ${total.toFixed(0)} bytes`);
+      console.log('objects/conn  bytes/conn  type:name');
+      for (const r of rows.slice(0, top)) console.log(`${r.count.toFixed(2).padStart(12)}  ${r.bytes.toFixed(0).padStart(10)}  ${r.key}`);
+    } finally {
+      await running.stop();
+    }
+  } finally {
+    await lab.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
