@@ -74,6 +74,19 @@ function census(file: string): Map<string, { count: number; bytes: number }> {
   return out;
 }
 
+/** Resident KiB by kind of mapping: [heap] (malloc's main arena), anonymous (V8's pages, malloc's mmaps), files. */
+function mappings(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let kind = '';
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) kind = head[1] === '' ? 'anonymous' : head[1]!;
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out.set(kind, (out.get(kind) ?? 0) + Number(rss[1]));
+  }
+  return out;
+}
+
 async function snapshotOf(pid: number, dir: string): Promise<string> {
   const before = new Set(fs.readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
@@ -122,6 +135,7 @@ async function main(): Promise<void> {
       if (rssOnly) {
         // RSS per connection as the bench's memory figure takes it, with no snapshot to disturb it.
         const rss0 = rssKiB(pid);
+        const maps0 = mappings(pid);
         const client = await open(count);
         const opened = Number(/open (\d+)/.exec(client.output())?.[1] ?? 0);
         await sleep(1000);
@@ -131,6 +145,10 @@ async function main(): Promise<void> {
         client.stdin?.end('close\n');
         await client.exited();
         console.log(`${opened} connections; RSS per connection 1 s after: ${((rss1 - rss0) / opened).toFixed(2)} KiB, 15 s after: ${((rss15 - rss0) / opened).toFixed(2)} KiB (RSS before ${rss0} KiB)`);
+        for (const [kind, kib] of mappings(pid)) {
+          const grew = kib - (maps0.get(kind) ?? 0);
+          if (Math.abs(grew) >= 64) console.log(`  ${kind}: ${grew > 0 ? '+' : ''}${grew} KiB (${((grew * 1024) / opened).toFixed(0)} bytes per connection)`);
+        }
         return;
       }
       const emptyFile = await snapshotOf(pid, dir);

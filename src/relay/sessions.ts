@@ -6,6 +6,7 @@ export class Sessions {
   private readonly live = new Map<number, SessionStop>();
   private drained?: () => void;
   private highest = 0;
+  private opened = 0;
 
   get size(): number {
     return this.live.size;
@@ -16,12 +17,20 @@ export class Sessions {
     return this.highest;
   }
 
+  /** Flows added since the start (a flow counts once, however often its stop is replaced). */
+  get added(): number {
+    return this.opened;
+  }
+
   resetPeak(): void {
     this.highest = this.live.size;
   }
 
   add(id: number, stop: SessionStop): void {
+    const before = this.live.size;
     this.live.set(id, stop);
+    if (this.live.size === before) return;
+    this.opened++;
     if (this.live.size > this.highest) this.highest = this.live.size;
   }
 

@@ -50,6 +50,40 @@ test('no collection for a small peak, or while most flows of the burst are still
   }
 });
 
+test('one collection once a burst of openings has calmed down for a check while its flows stay, none for a trickle', () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const sessions = new Sessions();
+    let collections = 0;
+    const release = releaseMemoryAfterBursts(sessions, () => collections++);
+    let id = 0;
+    const open = (n: number) => {
+      for (let i = 0; i < n; i++) sessions.add(++id, () => {});
+    };
+    open(1_200);
+    mock.timers.tick(5_000);
+    assert.equal(collections, 0, 'still opening');
+    open(50);
+    mock.timers.tick(5_000);
+    assert.equal(collections, 0, 'one calm check is not enough');
+    mock.timers.tick(5_000);
+    assert.equal(collections, 1, 'the flows stay; what opening them left behind goes');
+    sessions.add(1, () => {}); // a stop replaced: not a flow opened
+    mock.timers.tick(60_000);
+    assert.equal(collections, 1, 'no burst since');
+    // 90 flows per check for a long time: a trickle, never a burst.
+    for (let check = 0; check < 40; check++) {
+      open(90);
+      mock.timers.tick(5_000);
+    }
+    assert.equal(collections, 1);
+    assert.equal(sessions.added, id);
+    release.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
 test('one collection a second after start-up, whatever the flows', () => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
