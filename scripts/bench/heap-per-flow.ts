@@ -4,7 +4,7 @@
  * proxied and one with N idle connections open, then the difference by constructor (objects and
  * self bytes per connection), largest first, and the RSS per connection beside it.
  *
- *   sudo node --import tsx scripts/bench/heap-per-flow.ts [--count 2000] [--top 30] [--no-build] [--rss-only] [-- extra run flags]
+ *   sudo node --import tsx scripts/bench/heap-per-flow.ts [--count 2000] [--top 30] [--no-build] [--rss-only] [--main dist/main.js] [-- extra run flags]
  *
  * --rss-only: no snapshots; RSS per connection 1 s and 15 s after the last one opened, as the bench's memory figure.
  */
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
 import { ECHO_PORT, startServers } from './bench-lab.js';
-import { startVariant } from './socksifiers.js';
+import { setSocksgateMain, startVariant } from './socksifiers.js';
 import { rssKiB, sleep } from './util.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -113,8 +113,10 @@ async function main(): Promise<void> {
   const count = Number(opt('count', '2000'));
   const top = Number(opt('top', '30'));
   const rssOnly = args.includes('--rss-only');
+  const main = opt('main', '');
+  if (main) setSocksgateMain(path.resolve(main));
   const extra = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
-  if (!args.includes('--no-build')) spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (!args.includes('--no-build') && !main) spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-heap-'));
   const lab: Lab = await createLab();
   try {

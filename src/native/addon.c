@@ -23,7 +23,8 @@
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
- * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, poll-events.c, pipe-pool.c.
+ * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, deadlines.c, poll-events.c,
+ * pipe-pool.c.
  */
 #include <node_api.h>
 

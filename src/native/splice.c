@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "deadlines.h"
 #include "js-callback.h"
 #include "pipe-pool.h"
 #include "poll-events.h"
@@ -70,12 +72,16 @@ typedef struct {
   int fd[2];
   uv_poll_t poll[2];
   int polling[2]; /* the events poll[i] waits for (poll_events) */
-  uv_timer_t idle;
+  deadline idle; /* one timer for every relay's idle timeout (deadlines.h) */
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
   int open_handles;
   bool finished; /* onDone called, handles closing */
 } relay;
+
+static uint64_t loop_now(const relay *r) {
+  return uv_now(uv_handle_get_loop((const uv_handle_t *)&r->poll[CLIENT]));
+}
 
 static void free_relay(relay *r) {
   for (int d = 0; d < 2; d++) free(r->dir[d].head);
@@ -116,7 +122,7 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
     }
     close(r->fd[i]);
   }
-  uv_close((uv_handle_t *)&r->idle, on_handle_closed);
+  deadline_stop(&r->idle);
   for (int d = 0; d < 2; d++) {
     /* A pipe with bytes still in it is not clean enough to pool. */
     if (r->dir[d].pipe[0] >= 0) {
@@ -153,7 +159,7 @@ static bool pump(relay *r, int d) {
       }
       dir->head_off += (size_t)n;
       dir->bytes += (uint64_t)n;
-      r->last_activity = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle));
+      r->last_activity = loop_now(r);
       continue;
     }
     if (dir->in_pipe > 0) {
@@ -165,7 +171,7 @@ static bool pump(relay *r, int d) {
       }
       dir->in_pipe -= (size_t)n;
       dir->bytes += (uint64_t)n;
-      r->last_activity = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle));
+      r->last_activity = loop_now(r);
       continue;
     }
     if (dir->eof) {
@@ -201,7 +207,7 @@ static bool pump(relay *r, int d) {
       pipe_give(dir->pipe);
       /* v2ray answers success before dialing and ssh -D may close at once: an upstream that ends
        * without a single byte while the client still talks is a failed connect, not a clean end. */
-      uint64_t age = uv_now(uv_handle_get_loop((uv_handle_t *)&r->idle)) - r->started;
+      uint64_t age = loop_now(r) - r->started;
       if (d == DOWN && dir->bytes == 0 && !r->dir[UP].eof && age < r->early_close_ms && r->dir[UP].bytes < r->early_close_max_up) {
         finish(r, OUTCOME_UPSTREAM_CLOSED_EARLY, 0, UPSTREAM, 1 << CLIENT);
         return false;
@@ -265,15 +271,13 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   step(r, ((events & UV_READABLE) ? 1 << side : 0) | ((events & UV_WRITABLE) ? 1 << (1 - side) : 0));
 }
 
-static void on_idle_timer(uv_timer_t *timer) {
-  relay *r = timer->data;
+/* Due idle_ms after the relay's start or its last activity as it stood then: idle since, or due again later. */
+static void on_idle(deadline *idle) {
+  relay *r = (relay *)((char *)idle - offsetof(relay, idle));
   if (r->finished) return;
-  uint64_t idle_for = uv_now(uv_handle_get_loop((uv_handle_t *)timer)) - r->last_activity;
-  if (idle_for >= r->idle_ms) {
+  uint64_t now = loop_now(r);
+  if (now - r->last_activity >= r->idle_ms || !deadline_start(uv_handle_get_loop((uv_handle_t *)&r->poll[CLIENT]), idle, r->last_activity + r->idle_ms))
     finish(r, OUTCOME_IDLE, 0, 0, 0);
-    return;
-  }
-  uv_timer_start(timer, on_idle_timer, r->idle_ms - idle_for, 0);
 }
 
 static bool copy_head(const void *data, size_t len, direction *dir) {
@@ -338,11 +342,13 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
     uv_poll_init_socket(loop, &r->poll[i], r->fd[i]);
     r->poll[i].data = r;
   }
-  uv_timer_init(loop, &r->idle);
-  r->idle.data = r;
-  r->open_handles = 3;
+  deadline_init(&r->idle, on_idle);
+  r->open_handles = 2;
   r->last_activity = r->started = uv_now(loop);
-  if (r->idle_ms > 0) uv_timer_start(&r->idle, on_idle_timer, r->idle_ms, 0);
+  if (r->idle_ms > 0 && !deadline_start(loop, &r->idle, r->started + r->idle_ms)) {
+    finish(r, OUTCOME_STOPPED, 0, 0, 3); /* out of memory for the heap: as if stopped at once */
+    return handle;
+  }
   step(r, 1 << UP | 1 << DOWN);
   return handle;
 }
