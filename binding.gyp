@@ -7,6 +7,7 @@
         "src/native/args.c",
         "src/native/deadlines.c",
         "src/native/errors.c",
+        "src/native/fd-watch.c",
         "src/native/fds.c",
         "src/native/handle-box.c",
         "src/native/js-callback.c",

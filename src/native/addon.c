@@ -23,11 +23,12 @@
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
- * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, deadlines.c, poll-events.c,
- * pipe-pool.c.
+ * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, deadlines.c, fd-watch.c,
+ * poll-events.c, pipe-pool.c.
  */
 #include <node_api.h>
 
+#include "fd-watch.h"
 #include "fds.h"
 #include "js-callback.h"
 #include "memory.h"
@@ -43,7 +44,10 @@
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value dial_received;
+  uv_loop_t *loop;
   if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL) return NULL;
+  /* Failing here is no failure: the first relay tries again. */
+  if (napi_get_uv_event_loop(env, &loop) == napi_ok) fd_watch_open(loop);
   napi_property_descriptor props[] = {
       EXPORT("originalDst", OriginalDst),
       EXPORT("tcpListen", TcpListen),

@@ -39,9 +39,9 @@
 #include <uv.h>
 
 #include "deadlines.h"
+#include "fd-watch.h"
 #include "js-callback.h"
 #include "pipe-pool.h"
-#include "poll-events.h"
 #include "slot-table.h"
 #include "splice.h"
 
@@ -70,27 +70,22 @@ typedef struct {
   napi_env env;
   int32_t handle, token;
   int fd[2];
-  uv_poll_t poll[2];
-  int polling[2]; /* the events poll[i] waits for (poll_events) */
+  uv_loop_t *loop;
+  fd_watch watch[2]; /* the client's and the upstream's readiness (fd-watch.h) */
   deadline idle; /* one timer for every relay's idle timeout (deadlines.h) */
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
-  int open_handles;
-  bool finished; /* onDone called, handles closing */
+  bool finished; /* onDone called, fds closed */
 } relay;
 
 static uint64_t loop_now(const relay *r) {
-  return uv_now(uv_handle_get_loop((const uv_handle_t *)&r->poll[CLIENT]));
+  return uv_now(r->loop);
 }
 
+/* The heads now; the relay itself once no event of the batch being dispatched can still name it. */
 static void free_relay(relay *r) {
   for (int d = 0; d < 2; d++) free(r->dir[d].head);
-  free(r);
-}
-
-static void on_handle_closed(uv_handle_t *handle) {
-  relay *r = handle->data;
-  if (--r->open_handles == 0) free_relay(r);
+  fd_watch_free_later(r);
 }
 
 static void report(relay *r, int outcome, int err, int side) {
@@ -115,7 +110,7 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
   r->finished = true;
   slot_release(&relays, r->handle);
   for (int i = 0; i < 2; i++) {
-    uv_close((uv_handle_t *)&r->poll[i], on_handle_closed);
+    fd_watch_set(r->loop, &r->watch[i], 0); /* before close: a dup elsewhere would keep it in the set */
     if (reset_mask & (1 << i)) {
       struct linger abort_on_close = {1, 0};
       setsockopt(r->fd[i], SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
@@ -134,6 +129,7 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
     }
   }
   report(r, outcome, err, side);
+  free_relay(r);
 }
 
 static void fail(relay *r, int err, int side) {
@@ -227,7 +223,7 @@ static bool wants_write(const direction *dir) {
   return dir->in_pipe > 0 || dir->head_off < dir->head_len;
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events);
+static void on_ready(fd_watch *w, int status, int events);
 
 static void relay_poll(relay *r) {
   for (int i = 0; i < 2; i++) {
@@ -236,7 +232,10 @@ static void relay_poll(relay *r) {
     const direction *in = &r->dir[1 - i];
     if (!out->eof && !wants_write(out)) events |= UV_READABLE;
     if (wants_write(in)) events |= UV_WRITABLE;
-    poll_events(&r->poll[i], &r->polling[i], events, on_poll);
+    if (!fd_watch_set(r->loop, &r->watch[i], events)) {
+      fail(r, errno, i);
+      return;
+    }
   }
 }
 
@@ -252,10 +251,10 @@ static void step(relay *r, int dirs) {
   relay_poll(r);
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events) {
-  relay *r = handle->data;
+static void on_ready(fd_watch *w, int status, int events) {
+  relay *r = w->data;
   if (r->finished) return;
-  int side = handle == &r->poll[CLIENT] ? CLIENT : UPSTREAM;
+  int side = w == &r->watch[CLIENT] ? CLIENT : UPSTREAM;
   if (status < 0) {
     /* libuv reports POLLERR (a reset) alone and stops this poll, even with bytes queued ahead of
      * it: a peer that sends its last bytes and resets at once would lose them. Pass them on first:
@@ -276,7 +275,7 @@ static void on_idle(deadline *idle) {
   relay *r = (relay *)((char *)idle - offsetof(relay, idle));
   if (r->finished) return;
   uint64_t now = loop_now(r);
-  if (now - r->last_activity >= r->idle_ms || !deadline_start(uv_handle_get_loop((uv_handle_t *)&r->poll[CLIENT]), idle, r->last_activity + r->idle_ms))
+  if (now - r->last_activity >= r->idle_ms || !deadline_start(r->loop, idle, r->last_activity + r->idle_ms))
     finish(r, OUTCOME_IDLE, 0, 0, 0);
 }
 
@@ -338,12 +337,9 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
     free_relay(r);
     return NULL;
   }
-  for (int i = 0; i < 2; i++) {
-    uv_poll_init_socket(loop, &r->poll[i], r->fd[i]);
-    r->poll[i].data = r;
-  }
+  r->loop = loop;
+  for (int i = 0; i < 2; i++) fd_watch_init(&r->watch[i], r->fd[i], on_ready, r);
   deadline_init(&r->idle, on_idle);
-  r->open_handles = 2;
   r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0 && !deadline_start(loop, &r->idle, r->started + r->idle_ms)) {
     finish(r, OUTCOME_STOPPED, 0, 0, 3); /* out of memory for the heap: as if stopped at once */
