@@ -64,3 +64,19 @@ test('splice handles: stopSplice refuses what is not a handle', () => {
   stopSplice(-1);
   stopSplice(2 ** 30 - 1);
 });
+
+// Both sides of every relay become ready in the same batch of events: the first event of a relay
+// ends it, and the second, still in the batch, must find it ended rather than freed (fd-watch.c).
+test('splice: 200 relays whose both sides close at once all end, each once', async (t) => {
+  const cleanups: (() => void)[] = [];
+  t.after(() => cleanups.forEach((c) => c()));
+  const relays = [];
+  for (let i = 0; i < 200; i++) relays.push(await relay(cleanups));
+  for (const r of relays) {
+    r.app.resetAndDestroy();
+    r.target.resetAndDestroy();
+  }
+  const outcomes = await Promise.all(relays.map((r) => r.end));
+  assert.equal(outcomes.length, 200);
+  for (const o of outcomes) assert.ok(o.outcome === SpliceOutcome.RESET || o.outcome === SpliceOutcome.CLOSED, `outcome ${o.outcome}`);
+});
