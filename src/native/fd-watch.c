@@ -64,7 +64,8 @@ bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events) {
   if (!fd_watch_open(loop)) return false;
   struct epoll_event e = {.events = ((events & UV_READABLE) ? EPOLLIN : 0) | ((events & UV_WRITABLE) ? EPOLLOUT : 0), .data.ptr = w};
   int op = events == 0 ? EPOLL_CTL_DEL : w->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-  if (epoll_ctl(epfd, op, w->fd, &e) != 0) return false;
+  /* A failed removal leaves nothing in the set either: counted out all the same. */
+  if (epoll_ctl(epfd, op, w->fd, &e) != 0 && op != EPOLL_CTL_DEL) return false;
   if (w->events == 0 && watching++ == 0) uv_ref((uv_handle_t *)&set_poll);
   if (events == 0 && --watching == 0) uv_unref((uv_handle_t *)&set_poll);
   w->events = events;
