@@ -22,8 +22,8 @@ export interface UdpNatOptions {
   /** Per association, while its upstream handshake runs. */
   readonly queueDatagrams: number;
   readonly queueBytes: number;
-  /** Sends a reply to the client with `from` as its source address. */
-  readonly deliver: (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
+  /** Sends a reply to the client with `from` as its source address (for associations without an owner). */
+  readonly deliver?: DeliverReply;
   readonly counters: UdpCounters;
   readonly log: Logger;
   readonly now?: () => number;
@@ -38,6 +38,19 @@ export interface UdpNatOptions {
   readonly user?: string;
 }
 
+export type DeliverReply = (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
+
+/**
+ * Who a client's datagrams came in through, when one table serves several (the proxy inbound's
+ * UDP ASSOCIATE sessions): its replies go back the same way, and its associations end with it.
+ */
+export interface UdpNatOwner {
+  readonly id: number;
+  readonly deliver: DeliverReply;
+  /** The user its flows are logged and counted for (instead of the table's). */
+  readonly user?: string;
+}
+
 interface Pending {
   readonly dst: SocksAddr;
   readonly data: Buffer;
@@ -48,6 +61,7 @@ interface Entry {
   readonly key: string;
   readonly flow: Flow;
   readonly dialer: UdpDialer;
+  readonly owner?: UdpNatOwner;
   /** Present in fake-IP mode. */
   readonly names?: FakeNames;
   /** Aborts the upstream dial while it is in progress. */
@@ -87,17 +101,17 @@ export class UdpNat {
 
   /**
    * A datagram from `src` to `dst` that the router sent through `dialer`; `data` holds `headroom`
-   * spare bytes, then the payload. One association per client address and dialer.
+   * spare bytes, then the payload. One association per client address, dialer and owner.
    */
-  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer): void {
-    const key = `${formatAddr(src)} ${dialer.name}`;
+  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer, owner?: UdpNatOwner): void {
+    const key = owner ? `${formatAddr(src)} ${dialer.name} ${owner.id}` : `${formatAddr(src)} ${dialer.name}`;
     let entry = this.table.get(key);
     if (entry === undefined) {
       // No association for a datagram that would be dropped anyway.
       const fakeIp = this.opts.fakeIp;
       if (fakeIp && fakeIp.mapDestination(dst) === undefined) return this.noMapping(src, dst);
       if (this.pending >= this.opts.maxPendingAssociations) return this.pendingLimit(src);
-      entry = this.open(key, src, dst, dialer);
+      entry = this.open(key, src, dst, dialer, owner);
     }
     if (entry.names) {
       const target = entry.names.outbound(dst);
@@ -119,15 +133,22 @@ export class UdpNat {
     return this.table.sweep();
   }
 
+  /** Closes the associations `owner`'s datagrams opened (its session ended); returns how many. */
+  closeOwner(owner: UdpNatOwner): number {
+    const owned = [...this.table.values()].filter((entry) => entry.owner === owner);
+    for (const entry of owned) this.ended(entry, 'client association closed');
+    return owned.length;
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.table.clear('shutdown');
   }
 
-  private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer): Entry {
-    const flow = newFlow({ network: 'udp', src, dst, inbound: this.opts.inbound ?? 'tproxy', user: this.opts.user });
+  private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer, owner: UdpNatOwner | undefined): Entry {
+    const flow = newFlow({ network: 'udp', src, dst, inbound: this.opts.inbound ?? 'tproxy', user: owner ? owner.user : this.opts.user });
     const names = this.opts.fakeIp && new FakeNames(this.opts.fakeIp);
-    const entry: Entry = { key, flow, dialer, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    const entry: Entry = { key, flow, dialer, owner, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
       onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),
@@ -189,7 +210,8 @@ export class UdpNat {
     this.table.get(entry.key); // a reply keeps the association alive too
     entry.received++;
     this.opts.counters.repliesIn++;
-    this.opts.deliver(entry.names ? entry.names.inbound(from) : from, entry.flow.src, payload);
+    const deliver = entry.owner?.deliver ?? this.opts.deliver;
+    deliver?.(entry.names ? entry.names.inbound(from) : from, entry.flow.src, payload);
   }
 
   private noMapping(src: SocksAddr, dst: SocksAddr): void {
