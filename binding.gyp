@@ -16,6 +16,7 @@
         "src/native/tcp-accept.c",
         "src/native/tcp-dial.c",
         "src/native/tcp-socket.c",
+        "src/native/udp-fast.c",
         "src/native/udp-listen.c",
         "src/native/udp-send.c",
         "src/native/udp-socket.c",

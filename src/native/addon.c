@@ -17,6 +17,7 @@
  *   udp-send.c    udpSend(fd, buf), udpSendTo(fd, buf, host, port) -> 0 | -errno   one datagram, synchronously
  *   udp-listen.c  udpListen(sockaddr, opts, cb) -> handle   transparent UDP receiver
  *                 udpListenClose(handle)        -> undefined
+ *   udp-fast.c    udpFast*(…)                   the established UDP path: pairs straight to relays, replies straight back
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
  *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
@@ -34,6 +35,7 @@
 #include "tcp-accept.h"
 #include "tcp-dial.h"
 #include "tcp-socket.h"
+#include "udp-fast.h"
 #include "udp-listen.h"
 #include "udp-send.h"
 #include "udp-socket.h"
@@ -55,6 +57,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("udpSendTo", UdpSendTo),
       EXPORT("udpListen", UdpListen),
       EXPORT("udpListenClose", UdpListenClose),
+      EXPORT("udpFastCreate", UdpFastCreate),
+      EXPORT("udpFastClose", UdpFastClose),
+      EXPORT("udpFastRelay", UdpFastRelay),
+      EXPORT("udpFastRelayClose", UdpFastRelayClose),
+      EXPORT("udpFastForward", UdpFastForward),
+      EXPORT("udpFastClearForwards", UdpFastClearForwards),
+      EXPORT("udpFastReplySocket", UdpFastReplySocket),
+      EXPORT("udpFastReplySocketForget", UdpFastReplySocketForget),
+      EXPORT("udpFastTake", UdpFastTake),
       EXPORT("spliceRelay", SpliceRelay),
       EXPORT("spliceRelayStop", SpliceRelayStop),
       EXPORT("tcpAccept", TcpAccept),

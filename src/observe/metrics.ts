@@ -193,9 +193,9 @@ export class Metrics implements FlowObserver, DecisionObserver {
     if (end.bytesDown) this.userBytes.inc({ inbound, user, direction: 'down' }, end.bytesDown);
   }
 
-  decided(network: 'tcp' | 'udp', decision: Decision): void {
+  decided(network: 'tcp' | 'udp', decision: Decision, count = 1): void {
     const counts = this.decisions[network];
-    counts.set(decision, (counts.get(decision) ?? 0) + 1);
+    counts.set(decision, (counts.get(decision) ?? 0) + count);
   }
 
   handshake(upstream: string, seconds: number): void {
