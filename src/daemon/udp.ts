@@ -120,6 +120,7 @@ export function startUdpService(config: Config, deps: UdpServiceDeps): UdpServic
 function addTotals(c: UdpCounters, t: FastTotals): void {
   c.datagramsIn += t.datagramsIn;
   c.repliesOut += t.repliesOut;
+  c.datagramsFastPath += t.datagramsIn + t.repliesOut + t.replyErrors;
   c.droppedSendError += t.forwardErrors + t.replyErrors;
   c.droppedMalformed += t.malformed;
   c.droppedFragmented += t.fragmented;

@@ -127,6 +127,7 @@ export class Metrics implements FlowObserver, DecisionObserver {
       labelNames: ['network', 'action', 'rule'],
       registers,
       collect() {
+        sources.udp(); // reading the UDP view brings in the addon's counts, its UDP decisions among them
         for (const network of ['tcp', 'udp'] as const) {
           for (const [decision, count] of decisions[network]) {
             this.inc({ network, action: decision.action, rule: decision.index < 0 ? 'final' : String(decision.index) }, count);
