@@ -14,11 +14,12 @@
  *       every failure and by udpFastRelayClose), connects it to the relay and reads it;
  *       cb(null, datagrams: Buffer[]) for the datagrams JavaScript must handle (whole, header
  *       included), cb(error) for a failed read
- *   udpFastRelayClose(relay)                                       idempotent; drops its pairs
+ *   udpFastRelayClose(relay) -> [replies, (forwardId, datagrams)…]  its counts since the last take;
+ *                                                                  idempotent; drops its pairs
  *   udpFastForward(relay, clientSockaddr, dstSockaddr, header, id) -> bool    false: table full
  *   udpFastClearForwards(table)                                    the routes changed
  *   udpFastReplySocket(table, remoteSockaddr, fd)                  -> bool    false: table full
- *   udpFastReplySocketForget(table, remoteSockaddr)                before JavaScript closes it
+ *   udpFastReplySocketForget(table, remoteSockaddr) -> uses        before JavaScript closes it
  *   udpFastTake(table) -> number[]   what happened since the last take:
  *       [datagramsIn, forwardErrors, repliesOut, replyErrors, malformed, fragmented,
  *        F, (forwardId, datagrams) × F, R, (relayId, replies) × R, S, (replyFd, uses) × S]
@@ -560,14 +561,24 @@ static fast_relay *relay_from(napi_env env, napi_value v, bool *ok) {
   return handle_box_target(env, v, ok);
 }
 
+static bool push(napi_env env, napi_value list, uint32_t *at, double value);
+
 napi_value UdpFastRelayClose(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[1], list;
   bool ok;
+  uint32_t at = 0;
   if (!get_args(env, info, 1, argv)) return NULL;
   fast_relay *r = relay_from(env, argv[0], &ok);
   if (!ok) return NULL;
-  if (r != NULL) relay_close(r);
-  return NULL;
+  CHECK_NAPI(napi_create_array(env, &list));
+  if (r == NULL) return list;
+  /* what it did since the last take, so that closing one needs no take of everything */
+  bool counted = push(env, list, &at, r->replies);
+  for (forward *fw = r->forwards; counted && fw != NULL; fw = fw->relay_next)
+    if (fw->used > 0) counted = push(env, list, &at, fw->id) && push(env, list, &at, fw->used);
+  r->replies = 0;
+  relay_close(r);
+  return counted ? list : NULL;
 }
 
 static napi_value bool_value(napi_env env, bool b) {
@@ -661,11 +672,13 @@ napi_value UdpFastReplySocketForget(napi_env env, napi_callback_info info) {
   key_of(&sa, &remote);
   reply_socket **slot = reply_slot(f, &remote);
   reply_socket *s = *slot;
-  if (s == NULL) return NULL;
+  napi_value used;
+  CHECK_NAPI(napi_create_uint32(env, s == NULL ? 0 : s->used, &used));
+  if (s == NULL) return used;
   *slot = s->next;
   f->reply_count--;
   free(s);
-  return NULL;
+  return used;
 }
 
 static bool push(napi_env env, napi_value list, uint32_t *at, double value) {

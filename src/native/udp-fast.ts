@@ -10,11 +10,11 @@ interface UdpFastBinding {
   udpFastCreate(opts: { maxForwards: number; maxReplySockets: number }): object;
   udpFastClose(table: object): void;
   udpFastRelay(table: object, fd: number, relay: Buffer, client: Buffer, id: number, cb: (err: Error | null, datagrams?: Buffer[]) => void): object;
-  udpFastRelayClose(relay: object): void;
+  udpFastRelayClose(relay: object): number[];
   udpFastForward(relay: object, client: Buffer, dst: Buffer, header: Buffer, id: number): boolean;
   udpFastClearForwards(table: object): void;
   udpFastReplySocket(table: object, remote: Buffer, fd: number): boolean;
-  udpFastReplySocketForget(table: object, remote: Buffer): void;
+  udpFastReplySocketForget(table: object, remote: Buffer): number;
   udpFastTake(table: object): number[];
 }
 
@@ -84,8 +84,9 @@ export class UdpFastPath implements FastRelayHost {
       close: () => {
         if (!open) return;
         open = false;
-        this.sync(); // its last counts, before its entries go
-        b.udpFastRelayClose(handle);
+        const last = b.udpFastRelayClose(handle); // its counts since the last sync
+        if (last[0] > 0) onReplies(last[0]);
+        for (let i = 1; i < last.length; i += 2) this.forwards.get(last[i])?.(last[i + 1]);
         this.relays.delete(id);
         for (const f of own) this.forwards.delete(f);
       },
@@ -103,8 +104,8 @@ export class UdpFastPath implements FastRelayHost {
   forgetReplySocket(remote: SocksAddr, socket: dgram.Socket): void {
     const fd = udpSocketFd(socket);
     if (this.closed || fd === undefined || remote.kind === 'domain' || !this.replySockets.has(fd)) return;
-    this.sync();
-    this.binding.udpFastReplySocketForget(this.table, encodeSockaddr(remote));
+    const used = this.binding.udpFastReplySocketForget(this.table, encodeSockaddr(remote));
+    if (used > 0) this.replySockets.get(fd)?.(used);
     this.replySockets.delete(fd);
   }
 
