@@ -17,8 +17,11 @@ export interface UdpAssociationEvents {
 
 /** What a relay socket read in the addon gives back to the association that owns it. */
 export interface FastRelayHandlers {
-  /** Datagrams from the relay that the addon left to JavaScript, whole (header included). */
-  onDatagrams(datagrams: Buffer[]): void;
+  /**
+   * Datagrams from the relay that the addon left to JavaScript, whole (header included); for a
+   * direct socket, with the remote each came from.
+   */
+  onDatagrams(datagrams: Buffer[], sources?: readonly SocksAddr[]): void;
   onError(err: Error): void;
 }
 
@@ -34,9 +37,17 @@ export interface FastRelayPort {
   close(): void;
 }
 
+/** A direct socket read by the addon: no relay, no header; `header` in establish is ignored. */
+export interface FastDirectPort extends FastRelayPort {
+  /** False when it was not sent (a full buffer, no route: lost, as UDP allows). */
+  sendTo(dst: SocksAddr, payload: Buffer): boolean;
+}
+
 export interface FastRelayHost {
   /** Throws the addon's Error when the socket cannot be made or connected. */
   openRelay(relay: SocksAddr, client: SocksAddr, handlers: FastRelayHandlers, onReplies: (count: number) => void): FastRelayPort;
+  /** A marked socket of `family` for direct UDP (full cone: replies from any remote). */
+  openDirect(family: 'ipv4' | 'ipv6', client: SocksAddr, handlers: FastRelayHandlers, onReplies: (count: number) => void): FastDirectPort;
 }
 
 /** One client's UDP path through an upstream: datagrams out, replies via its events. */

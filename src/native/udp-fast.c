@@ -13,10 +13,14 @@
  *   udpFastRelay(table, fd, relaySockaddr, clientSockaddr, id, cb) -> relay  adopts fd (closed on
  *       every failure and by udpFastRelayClose), connects it to the relay and reads it;
  *       cb(null, datagrams: Buffer[]) for the datagrams JavaScript must handle (whole, header
- *       included), cb(error) for a failed read
+ *       included), cb(error) for a failed read.
+ *       relaySockaddr null: a direct socket (no relay, no SOCKS5 header), left unconnected: pairs
+ *       are sent to their destination, a datagram from any remote is a reply from it, and cb gets
+ *       (null, datagrams, sources) with a 28-byte sockaddr slot per datagram in `sources`.
  *   udpFastRelayClose(relay) -> [replies, (forwardId, datagrams)…]  its counts since the last take;
  *                                                                  idempotent; drops its pairs
  *   udpFastForward(relay, clientSockaddr, dstSockaddr, header, id) -> bool    false: table full
+ *       (header: empty for a direct socket)
  *   udpFastClearForwards(table)                                    the routes changed
  *   udpFastReplySocket(table, remoteSockaddr, fd)                  -> bool    false: table full
  *   udpFastReplySocketForget(table, remoteSockaddr) -> uses        before JavaScript closes it
@@ -65,6 +69,8 @@ typedef struct forward {
   uint32_t id;
   uint32_t used;
   fast_relay *relay;
+  struct sockaddr_storage dst_sa; /* where a direct socket sends */
+  socklen_t dst_len;
   struct forward *next;                    /* bucket chain */
   struct forward *relay_prev, *relay_next; /* the relay's pairs */
   uint8_t header_len;
@@ -89,6 +95,7 @@ struct fast_relay {
   struct sockaddr_storage client;
   socklen_t client_len;
   addr_key client_key;
+  bool direct; /* no relay: unconnected, no header, replies from anyone */
   bool closing;
   forward *forwards;
   fast_relay *prev, *next; /* the table's relays */
@@ -114,6 +121,7 @@ struct udp_fast {
   unsigned char *arena;
   struct mmsghdr in_msgs[FAST_BATCH];
   struct iovec in_iov[FAST_BATCH];
+  struct sockaddr_storage in_peers[FAST_BATCH];
   queued queue[FAST_QUEUE];
   int queued_count;
 };
@@ -265,6 +273,10 @@ bool udp_fast_offer(udp_fast *f, const struct sockaddr_storage *peer, const unsi
   q->iov[0] = (struct iovec){fw->header, fw->header_len};
   q->iov[1] = (struct iovec){payload, len};
   q->msg.msg_hdr.msg_iovlen = 2;
+  if (fw->relay->direct) {
+    q->msg.msg_hdr.msg_name = &fw->dst_sa;
+    q->msg.msg_hdr.msg_namelen = fw->dst_len;
+  }
   return true;
 }
 
@@ -334,8 +346,13 @@ static enum reply_kind parse_reply(const unsigned char *d, size_t len, struct so
 /* Hands the datagrams JavaScript must see to it; false when the batch could not be built. */
 static bool relay_deliver(fast_relay *r, const int *which, int count) {
   napi_env env = r->table->env;
-  napi_value list, null_v;
+  napi_value list, null_v, sources = NULL;
+  void *source_data = NULL;
   if (napi_create_array_with_length(env, (size_t)count, &list) != napi_ok || napi_get_null(env, &null_v) != napi_ok) return false;
+  if (r->direct) {
+    if (napi_create_buffer(env, (size_t)count * ADDR_SLOT, &source_data, &sources) != napi_ok) return false;
+    memset(source_data, 0, (size_t)count * ADDR_SLOT);
+  }
   for (int i = 0; i < count; i++) {
     size_t len = r->table->in_msgs[which[i]].msg_len;
     napi_value buf;
@@ -343,9 +360,13 @@ static bool relay_deliver(fast_relay *r, const int *which, int count) {
     if (napi_create_buffer_copy(env, len, r->table->arena + (size_t)which[i] * FAST_SLOT, &data, &buf) != napi_ok ||
         napi_set_element(env, list, (uint32_t)i, buf) != napi_ok)
       return false;
+    if (r->direct) {
+      socklen_t len = r->table->in_msgs[which[i]].msg_hdr.msg_namelen;
+      memcpy((unsigned char *)source_data + (size_t)i * ADDR_SLOT, &r->table->in_peers[which[i]], len < ADDR_SLOT ? len : ADDR_SLOT);
+    }
   }
-  napi_value argv[2] = {null_v, list};
-  relay_call(r, 2, argv);
+  napi_value argv[3] = {null_v, list, sources};
+  relay_call(r, r->direct ? 3 : 2, argv);
   return true;
 }
 
@@ -363,6 +384,10 @@ static int relay_read_batch(fast_relay *r) {
   for (int i = 0; i < FAST_BATCH; i++) {
     f->in_iov[i] = (struct iovec){f->arena + (size_t)i * FAST_SLOT, FAST_SLOT};
     f->in_msgs[i].msg_hdr = (struct msghdr){.msg_iov = &f->in_iov[i], .msg_iovlen = 1};
+    if (r->direct) {
+      f->in_msgs[i].msg_hdr.msg_name = &f->in_peers[i];
+      f->in_msgs[i].msg_hdr.msg_namelen = sizeof f->in_peers[i];
+    }
     f->in_msgs[i].msg_len = 0;
   }
   int n = recvmmsg(r->fd, f->in_msgs, FAST_BATCH, MSG_DONTWAIT, NULL);
@@ -378,7 +403,14 @@ static int relay_read_batch(fast_relay *r) {
     size_t header_len = 0;
     addr_key remote_key;
     reply_socket *s = NULL;
-    enum reply_kind kind = parse_reply(d, f->in_msgs[i].msg_len, &remote, &remote_len, &header_len);
+    enum reply_kind kind = REPLY_OK;
+    if (!r->direct) {
+      kind = parse_reply(d, f->in_msgs[i].msg_len, &remote, &remote_len, &header_len);
+    } else if (!key_of(&f->in_peers[i], &remote_key) || (f->in_peers[i].ss_family == AF_INET6 && remote_key.family == 4)) {
+      kind = REPLY_TO_JS; /* a v4-mapped source: JavaScript spells it as IPv4 for the reply socket */
+    } else {
+      remote = f->in_peers[i];
+    }
     if (kind == REPLY_MALFORMED) f->malformed++;
     else if (kind == REPLY_FRAGMENT) f->fragmented++;
     if (kind != REPLY_OK) {
@@ -512,7 +544,10 @@ napi_value UdpFastRelay(napi_env env, napi_callback_info info) {
   if (f->closed) return close_and_throw(env, fd, EBADF, "udpFastRelay");
   fast_relay *r = calloc(1, sizeof *r);
   if (r == NULL) return close_and_throw(env, fd, ENOMEM, "malloc");
-  if (!get_sockaddr(env, argv[2], &relay_addr, &relay_len) || !get_sockaddr(env, argv[3], &r->client, &r->client_len) ||
+  napi_valuetype relay_type;
+  if (napi_typeof(env, argv[2], &relay_type) != napi_ok) relay_type = napi_undefined;
+  r->direct = relay_type == napi_null;
+  if ((!r->direct && !get_sockaddr(env, argv[2], &relay_addr, &relay_len)) || !get_sockaddr(env, argv[3], &r->client, &r->client_len) ||
       !get_int(env, argv[4], "id", 0, UINT32_MAX, &id) || napi_typeof(env, argv[5], &type) != napi_ok || type != napi_function) {
     free(r);
     close(fd);
@@ -522,7 +557,7 @@ napi_value UdpFastRelay(napi_env env, napi_callback_info info) {
   }
   key_of(&r->client, &r->client_key);
   r->id = (uint32_t)id;
-  if (connect(fd, (struct sockaddr *)&relay_addr, relay_len) != 0) {
+  if (!r->direct && connect(fd, (struct sockaddr *)&relay_addr, relay_len) != 0) {
     free(r);
     return close_and_throw(env, fd, errno, "connect");
   }
@@ -591,13 +626,13 @@ napi_value UdpFastForward(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   bool ok;
   struct sockaddr_storage client_sa, dst_sa;
-  socklen_t ignored;
+  socklen_t ignored, dst_len;
   void *header;
   size_t header_len;
   int64_t id;
   if (!get_args(env, info, 5, argv)) return NULL;
   fast_relay *r = relay_from(env, argv[0], &ok);
-  if (!ok || !get_sockaddr(env, argv[1], &client_sa, &ignored) || !get_sockaddr(env, argv[2], &dst_sa, &ignored) ||
+  if (!ok || !get_sockaddr(env, argv[1], &client_sa, &ignored) || !get_sockaddr(env, argv[2], &dst_sa, &dst_len) ||
       !get_int(env, argv[4], "id", 0, UINT32_MAX, &id))
     return NULL;
   if (napi_get_buffer_info(env, argv[3], &header, &header_len) != napi_ok || header_len > FAST_MAX_HEADER)
@@ -616,7 +651,9 @@ napi_value UdpFastForward(napi_env env, napi_callback_info info) {
   fw->dst = dst;
   fw->id = (uint32_t)id;
   fw->relay = r;
-  fw->header_len = (uint8_t)header_len;
+  fw->dst_sa = dst_sa;
+  fw->dst_len = dst_len;
+  fw->header_len = (uint8_t)(r->direct ? 0 : header_len);
   memcpy(fw->header, header, header_len);
   slot = forward_slot(f, &client, &dst); /* removing may have moved the end of the chain */
   *slot = fw;

@@ -1,15 +1,16 @@
 import type dgram from 'node:dgram';
 import type { SocksAddr } from '../core/addr.js';
-import { encodeSockaddr } from '../codec/sockaddr.js';
-import type { FastRelayHandlers, FastRelayHost, FastRelayPort } from '../adapter/udp.js';
+import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
+import type { FastDirectPort, FastRelayHandlers, FastRelayHost, FastRelayPort } from '../adapter/udp.js';
 import { nativeBinding, udpSocketFd } from './index.js';
 
 interface UdpFastBinding {
   udpSocket(sockaddr: Buffer, opts: { mark?: number }): number;
   udpSend(fd: number, data: Buffer): number;
+  udpSendTo(fd: number, data: Buffer, host: string, port: number): number;
   udpFastCreate(opts: { maxForwards: number; maxReplySockets: number }): object;
   udpFastClose(table: object): void;
-  udpFastRelay(table: object, fd: number, relay: Buffer, client: Buffer, id: number, cb: (err: Error | null, datagrams?: Buffer[]) => void): object;
+  udpFastRelay(table: object, fd: number, relay: Buffer | null, client: Buffer, id: number, cb: (err: Error | null, datagrams?: Buffer[], sources?: Buffer) => void): object;
   udpFastRelayClose(relay: object): number[];
   udpFastForward(relay: object, client: Buffer, dst: Buffer, header: Buffer, id: number): boolean;
   udpFastClearForwards(table: object): void;
@@ -37,6 +38,8 @@ export interface UdpFastPathOptions {
   readonly onTotals: (totals: FastTotals) => void;
 }
 
+const ADDR_SLOT = 28;
+
 const WILDCARD: Record<'ipv4' | 'ipv6', SocksAddr> = { ipv4: { kind: 'ipv4', host: '0.0.0.0', port: 0 }, ipv6: { kind: 'ipv6', host: '::', port: 0 } };
 
 /**
@@ -59,20 +62,32 @@ export class UdpFastPath implements FastRelayHost {
   }
 
   openRelay(relay: SocksAddr, client: SocksAddr, handlers: FastRelayHandlers, onReplies: (count: number) => void): FastRelayPort {
-    if (relay.kind === 'domain' || client.kind === 'domain') throw new TypeError('relay and client must be IP addresses');
+    if (relay.kind === 'domain') throw new TypeError('the relay must be an IP address');
+    return this.open(relay.kind, relay, client, handlers, onReplies);
+  }
+
+  openDirect(family: 'ipv4' | 'ipv6', client: SocksAddr, handlers: FastRelayHandlers, onReplies: (count: number) => void): FastDirectPort {
+    return this.open(family, undefined, client, handlers, onReplies);
+  }
+
+  /** `relay` undefined: a direct socket. */
+  private open(family: 'ipv4' | 'ipv6', relay: SocksAddr | undefined, client: SocksAddr, handlers: FastRelayHandlers, onReplies: (count: number) => void): FastDirectPort {
+    if (client.kind === 'domain') throw new TypeError('the client must be an IP address');
     const b = this.binding;
-    const fd = b.udpSocket(encodeSockaddr(WILDCARD[relay.kind]), { mark: this.opts.mark });
+    const fd = b.udpSocket(encodeSockaddr(WILDCARD[family]), { mark: this.opts.mark });
     const id = this.id();
     // adopts fd, and closes it if this throws
-    const handle = b.udpFastRelay(this.table, fd, encodeSockaddr(relay), encodeSockaddr(client), id, (err, datagrams) => {
-      if (err) handlers.onError(err);
-      else if (datagrams) handlers.onDatagrams(datagrams);
+    const handle = b.udpFastRelay(this.table, fd, relay ? encodeSockaddr(relay) : null, encodeSockaddr(client), id, (err, datagrams, sources) => {
+      if (err) return handlers.onError(err);
+      if (!datagrams) return;
+      handlers.onDatagrams(datagrams, sources && datagrams.map((_, i) => decodeSockaddr(sources.subarray(i * ADDR_SLOT, (i + 1) * ADDR_SLOT))));
     });
     this.relays.set(id, onReplies);
     const own = new Set<number>();
     let open = true;
     return {
       send: (datagram) => open && b.udpSend(fd, datagram) === 0,
+      sendTo: (dst, payload) => open && dst.kind !== 'domain' && b.udpSendTo(fd, payload, dst.host, dst.port) === 0,
       establish: (c, dst, header, onForwarded) => {
         if (!open || c.kind === 'domain' || dst.kind === 'domain') return false;
         const forwardId = this.id();

@@ -40,9 +40,9 @@ export class DirectOutbound implements Outbound {
     return socket;
   }
 
-  async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+  async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'client went away');
-    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events);
+    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events, client);
   }
 
   async bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {

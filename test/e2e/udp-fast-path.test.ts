@@ -1,7 +1,7 @@
 // The addon's established UDP path (src/native/udp-fast.c): once a (client, destination) pair's first
 // datagram has been routed in JavaScript, the pair's datagrams go from the TPROXY listener to the
 // relay, and the relay's replies to the client, inside the addon. What users see stays the same:
-// every byte both ways, every datagram in the counters and the metrics, idle associations expire
+// (through a SOCKS5 relay or direct) every byte both ways, every datagram in the counters and the metrics, idle associations expire
 // with their full counts, the reply-socket bound holds, and broken relay replies are dropped and
 // counted while the daemon carries on.
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { createLab, curl, startDante, startUdpEcho, type Lab } from './lab.js';
+import { routeClientDirectly } from './route-lab.js';
 import { applyTproxyUdpRules, DAEMON_MARK, startSocksgate, TPROXY_PORT, type Daemon } from './socksgate.js';
 import { finalUdpCounters, udpClient } from './udp-helpers.js';
 
@@ -28,6 +29,7 @@ let echoRelay: string;
 
 before(async () => {
   lab = await createLab();
+  await routeClientDirectly(lab); // for the direct test: the internet namespace routes back to the client
   const d = await startDante(lab, { port: 1080 });
   dante = `socks5://${d.host}:${d.port}`;
   await startUdpEcho(lab, { ports: [ECHO], range: [SPREAD_FROM, SPREAD_FROM + SPREAD - 1], hosts: [lab.addr.internet] });
@@ -142,4 +144,22 @@ test('broken relay replies (reserved bytes, truncated, unknown address type, FRA
   assert.equal(c.droppedFragmented, 23);
   assert.equal(c.repliesOut, 30);
   assert.ok(c.datagramsFastPath > 0);
+});
+
+test('direct UDP (route final: direct) takes the same path: 300 echoes, nearly all through the addon', async () => {
+  const config = path.join(lab.dir, 'udp-fast-direct.yaml');
+  await fsp.writeFile(config, ['upstreams:', `  - { name: dante, url: "${dante}" }`, `tproxy: ["[::]:${TPROXY_PORT}"]`, 'route:', '  final: direct', ''].join('\n'));
+  const daemon = await startSocksgate(lab, 'client', ['-c', config, '--mark', String(DAEMON_MARK)], { name: 'sg-udp-fast-direct' });
+  try {
+    const r = await udpClient(lab, 'client', { family: 4, targets: [{ to: `${lab.addr.internet}:${ECHO}`, count: 300, minSize: 1, maxSize: 1400 }] });
+    assert.equal(r.received, 300, `${JSON.stringify(r)}\n${daemon.proc.output()}`);
+    assert.equal(r.corrupted, 0);
+    assert.deepEqual(r.wrongSource, []);
+  } finally {
+    assert.equal(await daemon.stop(), 0, daemon.proc.output());
+  }
+  const c = finalUdpCounters(daemon);
+  assert.ok(c.datagramsFastPath >= 2 * 300 - 10, JSON.stringify(c));
+  assert.equal(c.datagramsOut, c.datagramsIn);
+  assert.ok(c.repliesOut >= 300);
 });

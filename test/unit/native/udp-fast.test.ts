@@ -126,3 +126,35 @@ test('establish: bounded by maxForwards, refused for names and after close; clos
   fast.close();
   relay.close();
 });
+
+test('a direct socket: sends to any destination; replies from a remote with a reply socket go to the client in the addon, others to JavaScript with their source', async () => {
+  const { fast, sum } = setup();
+  const remoteA = await bound();
+  const remoteB = await bound();
+  const client = await bound();
+  const replyAs = openUdpSocket(addrOf('127.0.0.1', 0)); // stands in for the transparent socket bound to remote A
+  const toClient = collect(client);
+  const toJs: { text: string; from: string }[] = [];
+  let replies = 0;
+  const port = fast.openDirect('ipv4', addrOf('127.0.0.1', client.address().port), { onDatagrams: (list, sources) => list.forEach((d, i) => toJs.push({ text: String(d), from: `${sources![i].host}:${sources![i].port}` })), onError: assert.fail }, (n) => (replies += n));
+  const a = addrOf('127.0.0.1', remoteA.address().port);
+  fast.replySocket(a, replyAs, () => {});
+  const gotA = once(remoteA, 'message');
+  const gotB = once(remoteB, 'message');
+  assert.equal(port.sendTo(a, Buffer.from('to A')), true);
+  assert.equal(port.sendTo(addrOf('127.0.0.1', remoteB.address().port), Buffer.from('to B')), true);
+  const [msgA, fromUs] = (await gotA) as [Buffer, dgram.RemoteInfo];
+  assert.equal(String(msgA), 'to A');
+  assert.equal(String(((await gotB) as [Buffer])[0]), 'to B');
+  remoteA.send('A answers', fromUs.port, fromUs.address);
+  remoteB.send('B answers', fromUs.port, fromUs.address);
+  await until(() => toClient.length === 1 && toJs.length === 1);
+  assert.equal(String(toClient[0]), 'A answers', 'no header to strip: the payload as it came');
+  assert.deepEqual(toJs, [{ text: 'B answers', from: `127.0.0.1:${remoteB.address().port}` }]);
+  fast.sync();
+  assert.equal(replies, 1);
+  assert.equal(sum('repliesOut'), 1);
+  port.close();
+  fast.close();
+  for (const s of [remoteA, remoteB, client, replyAs]) s.close();
+});
