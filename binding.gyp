@@ -17,6 +17,7 @@
         "src/native/tcp-dial.c",
         "src/native/tcp-socket.c",
         "src/native/udp-fast.c",
+        "src/native/udp-fast-relay.c",
         "src/native/udp-listen.c",
         "src/native/udp-send.c",
         "src/native/udp-socket.c",

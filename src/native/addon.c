@@ -18,6 +18,7 @@
  *   udp-listen.c  udpListen(sockaddr, opts, cb) -> handle   transparent UDP receiver
  *                 udpListenClose(handle)        -> undefined
  *   udp-fast.c    udpFast*(…)                   the established UDP path: pairs straight to relays, replies straight back
+ *                 (its tables; udp-fast-relay.c its relay sockets and sends)
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
  *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
