@@ -3,7 +3,8 @@
  *
  *   node --import tsx scripts/startup-time.ts [--runs 10] [--rss-runs 3] [--idle-s 5] [--main dist/main.js]… [-- extra run args]
  *
- * Several --main (say, another build's dist/main.js) are measured in turn within each round.
+ * Several --main (say, another build's dist/main.js) are measured in turn within each round. A
+ * --main that does not end in .js is run as a program (a wrapper script, say), not under this node.
  *
  * Start-up: spawn of dist/main.js as its bin runs (the shebang's node flags) with one redirect
  * listener on loopback and one upstream (socks5://127.0.0.1:1, never dialled: no client comes),
