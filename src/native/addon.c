@@ -19,7 +19,9 @@
  *                 udpListenClose(handle)        -> undefined
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
- *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
+ *   client-read.c clientRead(fd, timeoutMs, cb), clientReadStop(handle), clientReadReceived,
+ *                 clientSend(fd, bytes), clientReset(fd)   a proxy client's handshake without a Node socket
+ *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Bound/Abort(handle, …), tcpDialReceived
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
@@ -27,6 +29,7 @@
  */
 #include <node_api.h>
 
+#include "client-read.h"
 #include "fds.h"
 #include "js-callback.h"
 #include "memory.h"
@@ -41,8 +44,11 @@
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_value dial_received;
-  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL) return NULL;
+  napi_value dial_received, client_received;
+  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL ||
+      (client_received = client_read_received(env)) == NULL) {
+    return NULL;
+  }
   napi_property_descriptor props[] = {
       EXPORT("originalDst", OriginalDst),
       EXPORT("tcpListen", TcpListen),
@@ -62,8 +68,14 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("tcpDial", TcpDial),
       EXPORT("tcpDialSend", TcpDialSend),
       EXPORT("tcpDialSplice", TcpDialSplice),
+      EXPORT("tcpDialBound", TcpDialBound),
       EXPORT("tcpDialAbort", TcpDialAbort),
       {"tcpDialReceived", NULL, NULL, NULL, NULL, dial_received, napi_enumerable, NULL},
+      EXPORT("clientRead", ClientRead),
+      EXPORT("clientReadStop", ClientReadStop),
+      {"clientReadReceived", NULL, NULL, NULL, NULL, client_received, napi_enumerable, NULL},
+      EXPORT("clientSend", ClientSend),
+      EXPORT("clientReset", ClientReset),
       EXPORT("reduceHeap", ReduceHeap),
       EXPORT("trimMalloc", TrimMalloc),
   };
