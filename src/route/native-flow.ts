@@ -1,7 +1,6 @@
-import type { SocksAddr } from '../core/addr.js';
 import { NEED_MORE } from '../core/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { ClientConn } from '../adapter/client-conn.js';
+import type { ClientConn, DialAnswer } from '../adapter/client-conn.js';
 import { clientSend } from '../native/client-read.js';
 import { errnoError } from '../native/errno-error.js';
 import type { SpliceHandle, SpliceResult } from '../native/splice.js';
@@ -52,8 +51,8 @@ function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, unsent:
  * byte: a few bytes on a socket that has sent nothing yet, which the kernel takes whole. False
  * when the client is gone (the flow then ends as the Node path ends it: closed before the relay).
  */
-function answerConnected(client: ClientConn, reply: (bound: SocksAddr | undefined) => Buffer, dial: NativeDial): boolean {
-  const bytes = reply(dial.bound());
+function answerConnected(client: ClientConn, answer: Required<DialAnswer>, dial: NativeDial): boolean {
+  const bytes = answer.successReply(dial.bound());
   return clientSend(client.fd, bytes) === bytes.length;
 }
 
@@ -104,7 +103,7 @@ function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: N
           dial.send(progress.send);
           return;
         }
-        if (answer?.successReply && !answerConnected(client, answer.successReply, dial)) {
+        if (answer?.successReply && !answerConnected(client, answer as Required<DialAnswer>, dial)) {
           dial.abort();
           plan.settle(undefined);
           const detail = 'closed before the relay started';

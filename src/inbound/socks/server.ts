@@ -11,9 +11,9 @@ import { AcceptedClient } from '../accepted-client.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { LoopGuard } from '../loop-guard.js';
 import { REFUSAL_LOG_INTERVAL_MS } from '../tcp-inbound.js';
-import { ClientReader } from './client-reader.js';
 import type { SocksCommands } from './commands.js';
 import type { HandshakeContext, HandshakeResult } from './handshake.js';
+import { HandshakeClient } from './handshake-client.js';
 import { HandshakeSlots } from './handshake-slots.js';
 import { httpHandshake, httpRefusal } from './http.js';
 import { protocolOf, type ProxyProtocol } from './protocol.js';
@@ -67,28 +67,26 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
   let users = new SocksUsers(config.users);
   const commands = deps.commands ?? {};
 
-  async function handshake(client: AcceptedClient, src: SocksAddr): Promise<void> {
-    const socket = client.socket();
-    const reader = new ClientReader(socket, AbortSignal.timeout(deps.handshakeMs));
+  async function handshake(client: HandshakeClient, src: SocksAddr): Promise<void> {
     let protocol: ProxyProtocol | undefined;
     let result: HandshakeResult;
     try {
-      protocol = protocolOf(await reader.read(firstByte));
+      protocol = protocolOf(await client.read(firstByte));
       if (!protocol) throw new CodecError('PROXY_UNKNOWN_PROTOCOL', 'neither SOCKS4, SOCKS5 nor an HTTP request');
-      const context: HandshakeContext = { socket, reader, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
+      const context: HandshakeContext = { client, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
       result = await HANDSHAKES[protocol](context);
     } catch (err) {
       // A step that already wrote its last reply (REP 8) closes once that is flushed: not cut short here.
-      if (!socket.writableEnded && !socket.destroyed) {
+      if (!client.done) {
         const last = protocol === 'http' ? httpRefusal(err) : undefined;
-        if (last) socket.end(last, () => socket.destroy());
-        else socket.destroy();
+        if (last) client.closeWith(last);
+        else client.destroy();
       }
       if (log.isLevelEnabled('debug')) log.debug({ src: formatAddr(src), protocol, reason: errorCode(err) }, `handshake failed: ${errorMessage(err)}`);
       return;
     }
     if (result.kind === 'answered') return;
-    reader.release();
+    client.finish();
     const { target, user, answer } = result;
     const loop = deps.guard.check(target);
     if (loop) {
@@ -96,8 +94,8 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
       refuse(src, ErrorCode.LOOP, `loop: ${loop}`, user);
       return;
     }
-    const flow = newFlow({ network: 'tcp', src, dst: target, inbound: 'socks', user });
-    deps.router.routeTcp(flow, { fd: client.fd, socket: () => socket, reset: () => client.reset(), answer });
+    client.answer = answer;
+    deps.router.routeTcp(newFlow({ network: 'tcp', src, dst: target, inbound: 'socks', user }), client);
   }
 
   const fd = listenTcpFd(config.listen, { transparent: false, reusePort: deps.reusePort ?? false, backlog: 1024 });
@@ -105,10 +103,19 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
     fd,
     'local',
     ({ fd: clientFd, src }) => {
-      const client = new AcceptedClient(clientFd);
       if (!slots.take()) {
         refuse(src, 'SG_ERR_HANDSHAKES_FULL', `${slots.max} handshakes already in progress (max_handshakes)`);
-        client.reset();
+        new AcceptedClient(clientFd).reset();
+        return;
+      }
+      let client: HandshakeClient;
+      try {
+        client = new HandshakeClient(clientFd, deps.handshakeMs);
+      } catch (err) {
+        // The addon could not watch the fd (ENOMEM): this client is refused, the listener carries on.
+        slots.release();
+        new AcceptedClient(clientFd).reset();
+        refuse(src, errorCode(err), `cannot read the client: ${errorMessage(err)}`);
         return;
       }
       void handshake(client, src).finally(() => slots.release());
