@@ -19,7 +19,7 @@
  *                 udpListenClose(handle)        -> undefined
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
- *   client-read.c clientRead(fd, timeoutMs, cb), clientReadStop(handle), clientReadReceived,
+ *   client-read.c clientReadInit(cb), clientRead(fd, timeoutMs), clientReadStop(fd), clientReadReceived,
  *                 clientSend(fd, bytes), clientReset(fd)   a proxy client's handshake without a Node socket
  *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Bound/Abort(handle, …), tcpDialReceived
  *   memory.cc     reduceHeap(), trimMalloc()
@@ -71,6 +71,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("tcpDialBound", TcpDialBound),
       EXPORT("tcpDialAbort", TcpDialAbort),
       {"tcpDialReceived", NULL, NULL, NULL, NULL, dial_received, napi_enumerable, NULL},
+      EXPORT("clientReadInit", ClientReadInit),
       EXPORT("clientRead", ClientRead),
       EXPORT("clientReadStop", ClientReadStop),
       {"clientReadReceived", NULL, NULL, NULL, NULL, client_received, napi_enumerable, NULL},

@@ -3,15 +3,18 @@
  * the client's bytes and hands them to JS, which parses them (src/codec) and answers with small
  * synchronous writes. TypeScript keeps every decision; this file only reads, writes and times out.
  *
- *   clientRead(fd, timeoutMs, onEvent) -> handle
- *       Reads fd whenever it is readable, until clientReadStop or the first EOF, error or
- *       timeout (timeoutMs after this call). Each arrival calls onEvent(READ_DATA, length) with
+ *   clientReadInit(onEvent)                  the one callback every reader reports to, set once:
+ *                                            onEvent(fd, kind, value)
+ *   clientRead(fd, timeoutMs)
+ *       Reads fd whenever it is readable, until clientReadStop(fd) or the first EOF, error or
+ *       timeout (timeoutMs after this call). Each arrival calls onEvent(fd, READ_DATA, length) with
  *       the bytes of that arrival at the start of clientReadReceived (valid only during the call:
- *       JS copies what it keeps); then onEvent(READ_EOF, 0), onEvent(READ_ERROR, errno) or
- *       onEvent(READ_TIMEOUT, 0) once, after which the reader has stopped by itself. The fd is
- *       never closed here: it stays the caller's. An onEvent that throws stops the reader and is
- *       reported as uncaught (js-callback.h).
- *   clientReadStop(handle)                   stops reading (idempotent); no event follows
+ *       JS copies what it keeps); then onEvent(fd, READ_EOF, 0), onEvent(fd, READ_ERROR, errno) or
+ *       onEvent(fd, READ_TIMEOUT, 0) once, after which the reader has stopped by itself. Readers
+ *       are known by their fd, not by a JS handle: no object, reference or finalizer per client.
+ *       The fd is never closed here: it stays the caller's. An onEvent that throws stops the
+ *       reader and is reported as uncaught (js-callback.h).
+ *   clientReadStop(fd)                       stops reading (nothing if no reader); no event follows
  *   clientReadReceived                       the Buffer (READ_CHUNK long) READ_DATA fills, shared by every reader
  *   clientSend(fd, bytes) -> count | -errno  one nonblocking send (MSG_NOSIGNAL); a handshake's replies
  *                                            are a few bytes on a fresh socket, which the kernel takes whole
@@ -21,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +34,6 @@
 #include "args.h"
 #include "client-read.h"
 #include "errors.h"
-#include "handle-box.h"
 #include "js-callback.h"
 #include "sockets.h"
 
@@ -42,58 +45,67 @@ enum { READ_DATA = 0, READ_EOF = 1, READ_ERROR = 2, READ_TIMEOUT = 3 };
 
 static unsigned char *scratch;
 static napi_ref scratch_ref;
+static napi_ref on_event; /* clientReadInit's callback, for the module's life */
 
 typedef struct {
   napi_env env;
-  napi_ref on_event;
   int fd;
   bool stopped;
   int open_handles;
-  int dispatching; /* onEvent calls on the stack: the callback must outlive them */
   uv_poll_t poll;
   uv_timer_t timer;
-  handle_box *box;
 } reader;
+
+/* The live readers by fd; a reader leaves as soon as it stops, before its handles are closed. */
+static reader **by_fd;
+static size_t by_fd_len;
+
+static bool table_put(reader *r) {
+  size_t fd = (size_t)r->fd;
+  if (fd >= by_fd_len) {
+    size_t len = by_fd_len == 0 ? 1024 : by_fd_len;
+    while (len <= fd) len *= 2;
+    reader **grown = realloc(by_fd, len * sizeof *grown);
+    if (grown == NULL) return false;
+    memset(grown + by_fd_len, 0, (len - by_fd_len) * sizeof *grown);
+    by_fd = grown;
+    by_fd_len = len;
+  }
+  by_fd[fd] = r;
+  return true;
+}
+
+static reader *table_get(int64_t fd) {
+  return fd >= 0 && (size_t)fd < by_fd_len ? by_fd[fd] : NULL;
+}
 
 static void on_handle_closed(uv_handle_t *handle) {
   reader *r = handle->data;
-  if (--r->open_handles > 0) return;
-  handle_box_detach(r->box);
-  free(r);
-}
-
-static void release_js(reader *r) {
-  if (r->on_event == NULL) return;
-  napi_delete_reference(r->env, r->on_event);
-  r->on_event = NULL;
+  if (--r->open_handles == 0) free(r);
 }
 
 static void reader_stop(reader *r) {
   if (r->stopped) return;
   r->stopped = true;
+  if (table_get(r->fd) == r) by_fd[r->fd] = NULL;
   uv_close((uv_handle_t *)&r->poll, on_handle_closed);
   uv_close((uv_handle_t *)&r->timer, on_handle_closed);
-  if (r->dispatching == 0) release_js(r);
 }
 
-/* onEvent(kind, value); a last event (anything but READ_DATA) stops the reader first. */
+/* onEvent(fd, kind, value); a last event (anything but READ_DATA) stops the reader first. */
 static void reader_event(reader *r, int kind, int64_t value) {
   napi_env env = r->env;
   napi_handle_scope scope;
-  napi_value fn, argv[2];
-  if (kind != READ_DATA) {
-    r->dispatching++;
-    reader_stop(r);
-    r->dispatching--;
-  }
-  if (r->on_event == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
-  r->dispatching++;
-  napi_get_reference_value(env, r->on_event, &fn);
-  napi_create_int32(env, kind, &argv[0]);
-  napi_create_int64(env, value, &argv[1]);
-  if (!call_js(env, addon_async_context(), fn, 2, argv)) reader_stop(r);
+  napi_value fn, argv[3];
+  if (kind != READ_DATA) reader_stop(r);
+  if (on_event == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_get_reference_value(env, on_event, &fn);
+  napi_create_int32(env, r->fd, &argv[0]);
+  napi_create_int32(env, kind, &argv[1]);
+  napi_create_int64(env, value, &argv[2]);
+  /* Even if JS stopped it, the reader lives until the loop runs its close callbacks: still readable here. */
+  if (!call_js(env, addon_async_context(), fn, 3, argv) && !r->stopped) reader_stop(r);
   napi_close_handle_scope(env, scope);
-  if (--r->dispatching == 0 && r->stopped) release_js(r);
 }
 
 static void on_timeout(uv_timer_t *timer) {
@@ -120,17 +132,34 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if (status < 0 && !r->stopped) reader_event(r, READ_ERROR, socket_error(r->fd, -status));
 }
 
-napi_value ClientRead(napi_env env, napi_callback_info info) {
-  napi_value argv[3], external;
-  int64_t fd, timeout_ms;
+napi_value ClientReadInit(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
   napi_valuetype cb_type;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (napi_typeof(env, argv[0], &cb_type) != napi_ok || cb_type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "clientReadInit(onEvent)");
+    return NULL;
+  }
+  if (on_event != NULL) napi_delete_reference(env, on_event);
+  on_event = NULL;
+  CHECK_NAPI(napi_create_reference(env, argv[0], 1, &on_event));
+  return NULL;
+}
+
+napi_value ClientRead(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t fd, timeout_ms;
   uv_loop_t *loop;
-  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd) ||
+  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd) ||
       !get_int(env, argv[1], "timeoutMs", 1, INT32_MAX, &timeout_ms)) {
     return NULL;
   }
-  if (napi_typeof(env, argv[2], &cb_type) != napi_ok || cb_type != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "clientRead(fd, timeoutMs, onEvent)");
+  if (on_event == NULL) {
+    napi_throw_error(env, "SG_ERR_CLIENT_READ_STATE", "clientRead: clientReadInit was not called");
+    return NULL;
+  }
+  if (table_get(fd) != NULL) {
+    napi_throw_error(env, "SG_ERR_CLIENT_READ_STATE", "clientRead: that fd is already being read");
     return NULL;
   }
   CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
@@ -138,15 +167,16 @@ napi_value ClientRead(napi_env env, napi_callback_info info) {
   if (r == NULL) return throw_errno(env, ENOMEM, "clientRead");
   r->env = env;
   r->fd = (int)fd;
-  if (napi_create_reference(env, argv[2], 1, &r->on_event) != napi_ok || (external = handle_box_new(env, r, &r->box)) == NULL) {
-    if (r->on_event != NULL) napi_delete_reference(env, r->on_event);
-    free(r);
-    return NULL;
-  }
   int err = uv_poll_init_socket(loop, &r->poll, r->fd);
-  if (err != 0) {
-    handle_box_detach(r->box);
-    napi_delete_reference(env, r->on_event);
+  if (err != 0 || !table_put(r)) {
+    if (err == 0) {
+      /* The poll is a live handle now: closed, and the reader freed from its callback. */
+      r->stopped = true;
+      r->open_handles = 1;
+      r->poll.data = r;
+      uv_close((uv_handle_t *)&r->poll, on_handle_closed);
+      return throw_errno(env, ENOMEM, "clientRead");
+    }
     free(r);
     return throw_errno(env, -err, "uv_poll_init_socket");
   }
@@ -155,15 +185,15 @@ napi_value ClientRead(napi_env env, napi_callback_info info) {
   r->open_handles = 2;
   uv_poll_start(&r->poll, UV_READABLE, on_poll);
   uv_timer_start(&r->timer, on_timeout, (uint64_t)timeout_ms, 0);
-  return external;
+  return NULL;
 }
 
 napi_value ClientReadStop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  bool ok;
-  if (!get_args(env, info, 1, argv)) return NULL;
-  reader *r = handle_box_target(env, argv[0], &ok);
-  if (ok && r != NULL) reader_stop(r);
+  int64_t fd;
+  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  reader *r = table_get(fd);
+  if (r != NULL) reader_stop(r);
   return NULL;
 }
 

@@ -3,7 +3,8 @@
 
 #include <node_api.h>
 
-/* clientRead, clientReadStop, clientSend, clientReset (see client-read.c). */
+/* clientReadInit, clientRead, clientReadStop, clientSend, clientReset (see client-read.c). */
+napi_value ClientReadInit(napi_env env, napi_callback_info info);
 napi_value ClientRead(napi_env env, napi_callback_info info);
 napi_value ClientReadStop(napi_env env, napi_callback_info info);
 napi_value ClientSend(napi_env env, napi_callback_info info);

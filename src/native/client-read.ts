@@ -5,8 +5,9 @@ export const ClientReadEnd = { EOF: 1, ERROR: 2, TIMEOUT: 3 } as const;
 const READ_DATA = 0;
 
 interface ClientReadBinding {
-  clientRead(fd: number, timeoutMs: number, onEvent: (kind: number, value: number) => void): object;
-  clientReadStop(handle: object): void;
+  clientReadInit(onEvent: (fd: number, kind: number, value: number) => void): void;
+  clientRead(fd: number, timeoutMs: number): void;
+  clientReadStop(fd: number): void;
   /** Where the addon puts each arrival's bytes: one buffer, not a new one per event. */
   readonly clientReadReceived: Buffer;
   clientSend(fd: number, bytes: Buffer): number;
@@ -20,32 +21,38 @@ export interface ClientReadEvents {
   onEnd(end: number, errno: number): void;
 }
 
+/** Who listens to each fd's reader: the addon knows readers by fd, so nothing per client crosses into it but the number. */
+const readers: (ClientReadEvents | undefined)[] = [];
 let binding: ClientReadBinding | undefined;
 
 function clientBinding(): ClientReadBinding {
-  return (binding ??= nativeBinding() as unknown as ClientReadBinding);
+  if (binding) return binding;
+  const b = nativeBinding() as unknown as ClientReadBinding;
+  const received = b.clientReadReceived;
+  b.clientReadInit((fd, kind, value) => {
+    const events = readers[fd];
+    if (!events) return;
+    if (kind === READ_DATA) return events.onData(received.subarray(0, value));
+    readers[fd] = undefined;
+    events.onEnd(kind, value);
+  });
+  return (binding = b);
 }
 
 /**
- * Reads an accepted client fd in the addon (client-read.c) until `stop`, its end or `timeoutMs`
- * from now: a proxy client's handshake without a Node socket. The fd stays the caller's.
+ * Reads an accepted client fd in the addon (client-read.c) until `clientReadStop`, its end or
+ * `timeoutMs` from now: a proxy client's handshake without a Node socket. The fd stays the caller's.
  */
-export class ClientRead {
-  private readonly handle: object;
+export function clientRead(fd: number, timeoutMs: number, events: ClientReadEvents): void {
+  const b = clientBinding();
+  b.clientRead(fd, timeoutMs);
+  readers[fd] = events;
+}
 
-  constructor(fd: number, timeoutMs: number, events: ClientReadEvents) {
-    const b = clientBinding();
-    const received = b.clientReadReceived;
-    this.handle = b.clientRead(fd, timeoutMs, (kind, value) => {
-      if (kind === READ_DATA) events.onData(received.subarray(0, value));
-      else events.onEnd(kind, value);
-    });
-  }
-
-  /** No event follows. */
-  stop(): void {
-    clientBinding().clientReadStop(this.handle);
-  }
+/** No event follows. */
+export function clientReadStop(fd: number): void {
+  readers[fd] = undefined;
+  clientBinding().clientReadStop(fd);
 }
 
 /** One nonblocking send; the count of bytes the kernel took, or -errno. */

@@ -39,10 +39,15 @@ export interface NativeDialOptions {
   readonly keepClient?: boolean;
 }
 
-/** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
+/**
+ * Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its
+ * SocksAddr, frozen with the config. A flow's own destination (a direct dial) is encoded each time:
+ * remembering it would cost more than encoding it.
+ */
 const sockaddrs = new WeakMap<SocksAddr, Buffer>();
 
 function sockaddrOf(addr: SocksAddr): Buffer {
+  if (!Object.isFrozen(addr)) return encodeSockaddr(addr);
   let sockaddr = sockaddrs.get(addr);
   if (!sockaddr) sockaddrs.set(addr, (sockaddr = encodeSockaddr(addr)));
   return sockaddr;

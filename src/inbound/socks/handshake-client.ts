@@ -3,7 +3,7 @@ import type { ClientConn, DialAnswer } from '../../adapter/client-conn.js';
 import { ErrorCode, SgError } from '../../core/errors.js';
 import { NEED_MORE, type Decoder } from '../../core/need-more.js';
 import { nativeBinding } from '../../native/index.js';
-import { ClientRead, ClientReadEnd, clientReset, clientSend, type ClientReadEvents } from '../../native/client-read.js';
+import { clientRead, ClientReadEnd, clientReadStop, clientReset, clientSend, type ClientReadEvents } from '../../native/client-read.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,7 +24,7 @@ function endError(end: number, errno: number): SgError {
  */
 export class HandshakeClient implements ClientConn, ClientReadEvents {
   private buffered: Buffer = EMPTY;
-  private reading: ClientRead | undefined;
+  private reading = true;
   private ended: SgError | undefined;
   private wake: (() => void) | undefined;
   private wrapped: Socket | undefined;
@@ -35,7 +35,7 @@ export class HandshakeClient implements ClientConn, ClientReadEvents {
     readonly fd: number,
     timeoutMs: number,
   ) {
-    this.reading = new ClientRead(fd, timeoutMs, this);
+    clientRead(fd, timeoutMs, this);
   }
 
   /** The next message. Rejects with the decoder's CodecError, or an SgError when the client leaves or the deadline passes. */
@@ -59,7 +59,7 @@ export class HandshakeClient implements ClientConn, ClientReadEvents {
   }
 
   onEnd(end: number, errno: number): void {
-    this.reading = undefined;
+    this.reading = false;
     this.ended = endError(end, errno);
     this.resume();
   }
@@ -141,8 +141,9 @@ export class HandshakeClient implements ClientConn, ClientReadEvents {
   }
 
   private stopReading(): void {
-    this.reading?.stop();
-    this.reading = undefined;
+    if (!this.reading) return;
+    this.reading = false;
+    clientReadStop(this.fd);
   }
 
   private close(): void {

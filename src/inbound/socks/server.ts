@@ -71,10 +71,15 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
     let protocol: ProxyProtocol | undefined;
     let result: HandshakeResult;
     try {
-      protocol = protocolOf(await client.read(firstByte));
-      if (!protocol) throw new CodecError('PROXY_UNKNOWN_PROTOCOL', 'neither SOCKS4, SOCKS5 nor an HTTP request');
-      const context: HandshakeContext = { client, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
-      result = await HANDSHAKES[protocol](context);
+      try {
+        protocol = protocolOf(await client.read(firstByte));
+        if (!protocol) throw new CodecError('PROXY_UNKNOWN_PROTOCOL', 'neither SOCKS4, SOCKS5 nor an HTTP request');
+        const context: HandshakeContext = { client, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
+        result = await HANDSHAKES[protocol](context);
+      } finally {
+        // The slot is for the handshake only: released before the flow is routed.
+        slots.release();
+      }
     } catch (err) {
       // A step that already wrote its last reply (REP 8) closes once that is flushed: not cut short here.
       if (!client.done) {
@@ -118,7 +123,8 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
         refuse(src, errorCode(err), `cannot read the client: ${errorMessage(err)}`);
         return;
       }
-      void handshake(client, src).finally(() => slots.release());
+      // Never rejects: a failed handshake is answered and logged inside.
+      void handshake(client, src);
     },
     (err) => log.error({ reason: errorCode(err) }, `listener error: ${errorMessage(err)}`),
   );
