@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { ClientConn, DialAnswer } from '../../adapter/client-conn.js';
 import { ErrorCode, SgError } from '../../core/errors.js';
-import { NEED_MORE, type Decoder } from '../../core/need-more.js';
+import { NEED_MORE, type Decoder, type NeedMore } from '../../core/need-more.js';
 import { nativeBinding } from '../../native/index.js';
 import { clientRead, ClientReadEnd, clientReadStop, clientReset, clientSend, type ClientReadEvents } from '../../native/client-read.js';
 
@@ -16,17 +16,24 @@ function endError(end: number, errno: number): SgError {
   return new SgError(ErrorCode.CLIENT_RESET, `client closed the connection during the handshake${detail}`);
 }
 
+/** Who is told of each arrival: the server's steps for this client. */
+export interface HandshakeDriver {
+  /** More bytes arrived: take what can be decoded now (`take`), answer, or wait for more. */
+  advance(): void;
+  /** The client closed, failed or ran out of time before the handshake was over; the reading has stopped. */
+  fail(err: SgError): void;
+}
+
 /**
  * A proxy client's connection through its handshake, read and answered in the addon (no Node
- * socket): messages are decoded one at a time from what arrived, under one deadline for the whole
- * handshake. Bytes past the last message are kept: they go upstream first (`unsent`), or back into
- * the Node socket when a flow needs one (`socket()`, which from then on owns the fd).
+ * socket, no promise per message): each arrival drives the server's steps, which take the messages
+ * that are complete, under one deadline for the whole handshake. Bytes past the last message are
+ * kept: they go upstream first (`unsent`), or back into the Node socket when a flow needs one
+ * (`socket()`, which from then on owns the fd).
  */
 export class HandshakeClient implements ClientConn, ClientReadEvents {
   private buffered: Buffer = EMPTY;
   private reading = true;
-  private ended: SgError | undefined;
-  private wake: (() => void) | undefined;
   private wrapped: Socket | undefined;
   private closed = false;
   answer: DialAnswer | undefined;
@@ -34,40 +41,33 @@ export class HandshakeClient implements ClientConn, ClientReadEvents {
   constructor(
     readonly fd: number,
     timeoutMs: number,
+    private readonly driver: HandshakeDriver,
   ) {
     clientRead(fd, timeoutMs, this);
   }
 
-  /** The next message. Rejects with the decoder's CodecError, or an SgError when the client leaves or the deadline passes. */
-  async read<T>(decode: Decoder<T>): Promise<T> {
-    for (;;) {
-      const result = decode(this.buffered, 0);
-      if (result !== NEED_MORE) {
-        this.buffered = this.buffered.subarray(result.bytesRead);
-        return result.value;
-      }
-      if (this.ended) throw this.ended;
-      if (!this.reading) throw new SgError(ErrorCode.CLIENT_RESET, 'the handshake is over');
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  /** The first byte received, if any, left in place. */
+  peek(): number | undefined {
+    return this.buffered.length > 0 ? this.buffered[0] : undefined;
+  }
+
+  /** The next message if all of it has arrived (then consumed), else NEED_MORE; throws the decoder's CodecError. */
+  take<T>(decode: Decoder<T>): T | NeedMore {
+    const result = decode(this.buffered, 0);
+    if (result === NEED_MORE) return NEED_MORE;
+    this.buffered = this.buffered.subarray(result.bytesRead);
+    return result.value;
   }
 
   onData(chunk: Buffer): void {
     // The chunk lives in the addon's shared buffer: copied.
     this.buffered = this.buffered.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffered, chunk]);
-    this.resume();
+    this.driver.advance();
   }
 
   onEnd(end: number, errno: number): void {
     this.reading = false;
-    this.ended = endError(end, errno);
-    this.resume();
-  }
-
-  private resume(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    this.driver.fail(endError(end, errno));
   }
 
   /** Writes a handshake reply (a few bytes on a socket that took nothing yet: the kernel takes them whole). */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { DialAnswer } from '../../adapter/client-conn.js';
 import type { SocksAddr } from '../../core/addr.js';
+import type { NeedMore } from '../../core/need-more.js';
 import type { SocksCommandHandler, SocksCommands } from './commands.js';
 import type { HandshakeClient } from './handshake-client.js';
 import { failureOf, type EncodeReply } from './reply-code.js';
@@ -14,6 +15,15 @@ export interface HandshakeContext {
   readonly commands: SocksCommands;
   /** Logs why a client was turned away (throttled): a failed login, a method or command not served. */
   refused(reason: string, message: string, user?: string): void;
+}
+
+/**
+ * One protocol's server side as steps over what has arrived: `advance` takes every message that is
+ * complete, answers it, and returns how the handshake ended, or NEED_MORE to wait for more bytes.
+ * Throws on bytes that do not parse (after answering, where the protocol has an answer for it).
+ */
+export interface ServerSteps {
+  advance(): HandshakeResult | NeedMore;
 }
 
 /** How a handshake ended: a CONNECT for the router, or already answered (refused, or served by a command). */
