@@ -5,6 +5,7 @@
       "sources": [
         "src/native/addon.c",
         "src/native/args.c",
+        "src/native/client-read.c",
         "src/native/errors.c",
         "src/native/fds.c",
         "src/native/handle-box.c",

@@ -21,7 +21,9 @@
  *                 (its tables; udp-fast-relay.c its relay sockets and sends)
  *   splice.c      spliceRelay(…), spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
- *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
+ *   client-read.c clientReadInit(cb), clientRead(fd, timeoutMs), clientReadStop(fd), clientReadReceived,
+ *                 clientSend(fd, bytes), clientReset(fd)   a proxy client's handshake without a Node socket
+ *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Bound/Abort(handle, …), tcpDialReceived
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
@@ -29,6 +31,7 @@
  */
 #include <node_api.h>
 
+#include "client-read.h"
 #include "fds.h"
 #include "js-callback.h"
 #include "memory.h"
@@ -44,8 +47,11 @@
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_value dial_received;
-  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL) return NULL;
+  napi_value dial_received, client_received;
+  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL ||
+      (client_received = client_read_received(env)) == NULL) {
+    return NULL;
+  }
   napi_property_descriptor props[] = {
       EXPORT("originalDst", OriginalDst),
       EXPORT("tcpListen", TcpListen),
@@ -74,8 +80,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("tcpDial", TcpDial),
       EXPORT("tcpDialSend", TcpDialSend),
       EXPORT("tcpDialSplice", TcpDialSplice),
+      EXPORT("tcpDialBound", TcpDialBound),
       EXPORT("tcpDialAbort", TcpDialAbort),
       {"tcpDialReceived", NULL, NULL, NULL, NULL, dial_received, napi_enumerable, NULL},
+      EXPORT("clientReadInit", ClientReadInit),
+      EXPORT("clientRead", ClientRead),
+      EXPORT("clientReadStop", ClientReadStop),
+      {"clientReadReceived", NULL, NULL, NULL, NULL, client_received, napi_enumerable, NULL},
+      EXPORT("clientSend", ClientSend),
+      EXPORT("clientReset", ClientReset),
       EXPORT("reduceHeap", ReduceHeap),
       EXPORT("trimMalloc", TrimMalloc),
   };

@@ -1,4 +1,4 @@
-import { encodeSockaddr } from '../codec/sockaddr.js';
+import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
 import type { SocksAddr } from '../core/addr.js';
 import { nativeBinding } from './index.js';
 import { spliceDone, type SpliceHandle, type SpliceResult } from './splice.js';
@@ -12,7 +12,8 @@ interface DialBinding {
   /** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
   readonly tcpDialReceived: Buffer;
   tcpDialSend(handle: object, bytes: Buffer): void;
-  tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
+  tcpDialSplice(handle: object, consumed: number, headUp: Buffer | undefined, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, onDone: (...args: number[]) => void): object;
+  tcpDialBound(handle: object): Buffer;
   tcpDialAbort(handle: object, keepClient: boolean): void;
   spliceRelayStop(handle: object): void;
 }
@@ -20,7 +21,7 @@ interface DialBinding {
 export interface NativeDialEvents {
   /**
    * Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for
-   * more. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
+   * more. With an empty opening it is first called with no bytes once connected. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
    * Throwing aborts the dial (unless it spliced) and makes the error an uncaught exception.
    */
   onData(received: Buffer): void;
@@ -38,10 +39,15 @@ export interface NativeDialOptions {
   readonly keepClient?: boolean;
 }
 
-/** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
+/**
+ * Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its
+ * SocksAddr, frozen with the config. A flow's own destination (a direct dial) is encoded each time:
+ * remembering it would cost more than encoding it.
+ */
 const sockaddrs = new WeakMap<SocksAddr, Buffer>();
 
 function sockaddrOf(addr: SocksAddr): Buffer {
+  if (!Object.isFrozen(addr)) return encodeSockaddr(addr);
   let sockaddr = sockaddrs.get(addr);
   if (!sockaddr) sockaddrs.set(addr, (sockaddr = encodeSockaddr(addr)));
   return sockaddr;
@@ -65,12 +71,20 @@ export class NativeDial {
     this.binding.tcpDialSend(this.handle, bytes);
   }
 
-  /** Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client first. */
-  splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, onDone: (result: SpliceResult) => void): SpliceHandle {
+  /**
+   * Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client
+   * first, and `headUp` (bytes the client sent early) to the upstream first.
+   */
+  splice(consumed: number, headUp: Buffer | undefined, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, onDone: (result: SpliceResult) => void): SpliceHandle {
     const { binding } = this;
-    const relay = binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
+    const relay = binding.tcpDialSplice(this.handle, consumed, headUp, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, spliceDone(onDone));
     // Not `this`: the relay outlives the dial, whose handle can then be collected.
     return { stop: () => binding.spliceRelayStop(relay) };
+  }
+
+  /** The upstream connection's local address (what a proxy client's reply names); while connected, before splice. */
+  bound(): SocksAddr {
+    return decodeSockaddr(this.binding.tcpDialBound(this.handle));
   }
 
   /** Closes the upstream and resets the client (keepClient: leaves it open for the caller); no event follows. */

@@ -1,6 +1,7 @@
 import { NEED_MORE } from '../core/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { ClientConn } from '../adapter/client-conn.js';
+import type { ClientConn, DialAnswer } from '../adapter/client-conn.js';
+import { clientSend } from '../native/client-read.js';
 import { errnoError } from '../native/errno-error.js';
 import type { SpliceHandle, SpliceResult } from '../native/splice.js';
 import { DialFailure, NativeDial } from '../native/tcp-dial.js';
@@ -35,14 +36,24 @@ function dialError(plan: DialPlan, failure: number, errno: number): SgError {
  * Hands the flow to the splice relay. Its own function, so what stays reachable while the
  * connection lives (the session's stop, the end report) holds the flow and nothing of the dial.
  */
-function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, deps: NativeSessionDeps, closed: (() => void) | undefined): void {
+function startRelay(f: FlowInFlight, dial: NativeDial, consumed: number, unsent: Buffer | undefined, deps: NativeSessionDeps, closed: (() => void) | undefined): void {
   // Registered first: the relay may end inside splice() (both sides already closed).
   let relay: SpliceHandle | undefined;
   deps.sessions.add(f.flow.id, () => relay?.stop());
-  relay = dial.splice(consumed, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => {
+  relay = dial.splice(consumed, unsent, deps.idleMs, EARLY_CLOSE, (result: SpliceResult) => {
     closed?.();
     relayEnded(f, toRelayResult(result, 0), deps);
   });
+}
+
+/**
+ * A proxy client's success reply, written before the relay starts so it precedes every relayed
+ * byte: a few bytes on a socket that has sent nothing yet, which the kernel takes whole. False
+ * when the client is gone (the flow then ends as the Node path ends it: closed before the relay).
+ */
+function answerConnected(client: ClientConn, answer: Required<DialAnswer>, dial: NativeDial): boolean {
+  const bytes = answer.successReply(dial.bound());
+  return clientSend(client.fd, bytes) === bytes.length;
 }
 
 /**
@@ -60,13 +71,18 @@ export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: Dial
 function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
-  const keepClient = plan.retry !== undefined;
-  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on or reset. */
+  const { answer } = client;
+  // A proxy client is answered on failure, so the addon leaves it open then, as for a retry.
+  const keepClient = plan.retry !== undefined || answer !== undefined;
+  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on, answer or reset. */
   const failed = (err: unknown, clientOpen: boolean) => {
     plan.settle(err);
     const next = clientOpen ? plan.retry?.() : undefined;
     if (next) return dialNative(f, client, next, deps);
-    if (clientOpen) client.reset();
+    if (clientOpen) {
+      if (answer) answer.failed(err);
+      else client.reset();
+    }
     reportDialFailure(f, err, deps);
   };
   let dial: NativeDial;
@@ -87,8 +103,16 @@ function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: N
           dial.send(progress.send);
           return;
         }
+        if (answer?.successReply && !answerConnected(client, answer as Required<DialAnswer>, dial)) {
+          dial.abort();
+          plan.settle(undefined);
+          const detail = 'closed before the relay started';
+          relayEnded(f, { outcome: 'reset', reason: ErrorCode.CLIENT_RESET, detail, bytesUp: 0, bytesDown: 0 }, deps);
+          plan.closed?.();
+          return;
+        }
         try {
-          startRelay(f, dial, progress.done, deps, plan.closed);
+          startRelay(f, dial, progress.done, client.unsent, deps, plan.closed);
         } catch (err) {
           // EMFILE for a pipe, or a server that answered before taking the whole opening: not retried.
           dial.abort();
@@ -104,7 +128,8 @@ function dialNative(f: FlowInFlight, client: ClientConn, plan: DialPlan, deps: N
   } catch (err) {
     // The addon could not even create the socket (EMFILE, EPERM for the mark): the client is still
     // ours. The daemon's own failure, not the upstream's: reported as is, as the Node socket path does.
-    client.reset();
+    if (answer) answer.failed(err);
+    else client.reset();
     failed(err, false);
     return;
   }
