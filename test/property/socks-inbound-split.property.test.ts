@@ -1,4 +1,4 @@
-// Property: the proxy inbound reads its clients in the addon (src/inbound/socks/handshake-client.ts)
+// Property: the proxy inbound reads its clients in the addon (src/inbound/socks/proxy-client-conn.ts)
 // however their bytes arrive. A valid CONNECT (SOCKS5, SOCKS4/4a, HTTP) followed by pipelined bytes,
 // split anywhere into separate writes, reaches the router with the destination a one-shot decode
 // of the same bytes gives, and every byte after the request reaches the relay once, in order.

@@ -1,7 +1,7 @@
 import type { SocksAddr } from '../../core/addr.js';
 import { CodecError, NEED_MORE, type NeedMore } from '../../core/need-more.js';
 import type { SocksCommands } from './commands.js';
-import { HandshakeClient, type HandshakeDriver } from './handshake-client.js';
+import { ProxyClientConn, type HandshakeDriver } from './proxy-client-conn.js';
 import type { HandshakeContext, HandshakeResult, ServerSteps } from './handshake.js';
 import { HttpSteps, httpRefusal } from './http.js';
 import { protocolOf, type ProxyProtocol } from './protocol.js';
@@ -32,7 +32,7 @@ export interface HandshakeListener {
  * byte) over what has come so far; no promise or timer per client, the deadline is the addon's.
  */
 export class ClientHandshake implements HandshakeDriver, HandshakeContext {
-  readonly client: HandshakeClient;
+  readonly client: ProxyClientConn;
   /** As they were when the client came: a reload applies to the next connection. */
   readonly users: SocksUsers;
   readonly commands: SocksCommands;
@@ -48,7 +48,7 @@ export class ClientHandshake implements HandshakeDriver, HandshakeContext {
   ) {
     this.users = listener.users;
     this.commands = listener.commands;
-    this.client = new HandshakeClient(fd, listener.handshakeMs, this);
+    this.client = new ProxyClientConn(fd, listener.handshakeMs, this);
   }
 
   refused(reason: string, message: string, user?: string): void {

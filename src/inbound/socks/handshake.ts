@@ -3,13 +3,13 @@ import type { DialAnswer } from '../../adapter/client-conn.js';
 import type { SocksAddr } from '../../core/addr.js';
 import type { NeedMore } from '../../core/need-more.js';
 import type { SocksCommandHandler, SocksCommands } from './commands.js';
-import type { HandshakeClient } from './handshake-client.js';
+import type { ProxyClientConn } from './proxy-client-conn.js';
 import { failureOf, type EncodeReply } from './reply-code.js';
 import type { SocksUsers } from './users.js';
 
 /** What one protocol's server steps get: the client, the logins and the extra commands. */
 export interface HandshakeContext {
-  readonly client: HandshakeClient;
+  readonly client: ProxyClientConn;
   readonly src: SocksAddr;
   readonly users: SocksUsers;
   readonly commands: SocksCommands;
@@ -41,7 +41,7 @@ export function closeWith(socket: Socket, bytes: Buffer): void {
 /** The DialAnswer of a client that is answered with `encode`'s replies, on its Node socket or by the addon. */
 export class ClientAnswer implements DialAnswer {
   constructor(
-    private readonly client: HandshakeClient,
+    private readonly client: ProxyClientConn,
     private readonly encode: EncodeReply,
   ) {}
 

@@ -31,7 +31,7 @@ export interface HandshakeDriver {
  * kept: they go upstream first (`unsent`), or back into the Node socket when a flow needs one
  * (`socket()`, which from then on owns the fd).
  */
-export class HandshakeClient implements ClientConn, ClientReadEvents {
+export class ProxyClientConn implements ClientConn, ClientReadEvents {
   private buffered: Buffer = EMPTY;
   private reading = true;
   private wrapped: Socket | undefined;
