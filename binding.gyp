@@ -5,6 +5,7 @@
       "sources": [
         "src/native/addon.c",
         "src/native/args.c",
+        "src/native/client-read.c",
         "src/native/deadlines.c",
         "src/native/errors.c",
         "src/native/fd-watch.c",
@@ -19,6 +20,8 @@
         "src/native/tcp-accept.c",
         "src/native/tcp-dial.c",
         "src/native/tcp-socket.c",
+        "src/native/udp-fast.c",
+        "src/native/udp-fast-relay.c",
         "src/native/udp-listen.c",
         "src/native/udp-send.c",
         "src/native/udp-socket.c",

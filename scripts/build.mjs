@@ -37,7 +37,7 @@ await build({
       'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
     ].join('\n'),
   },
-  plugins: [lazyAssert()],
+  plugins: [lazyAssert(), lazyBuiltins({ 'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'], 'node:dns/promises': ['lookup'] })],
   logLevel: 'warning',
 });
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
@@ -69,6 +69,29 @@ function lazyAssert() {
     setup(b) {
       b.onResolve({ filter: /^(node:)?assert$/ }, (args) => (args.importer.includes('node_modules') ? { path: 'lazy-assert', namespace: 'lazy-assert' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * Node modules that socksgate's sources import at the top of modules a `run` start loads, for
+ * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids) and
+ * dns/promises (names of upstreams and direct targets). Loading crypto alone costs ~10 ms of a
+ * start. Each is replaced, for imports from src/, by functions of the same names that load the
+ * real module on their first call. A name not listed here fails the build ("No matching export").
+ */
+function lazyBuiltins(modules) {
+  const standIn = (id, names) => [
+    'let real;',
+    `const load = () => (real ??= require(${JSON.stringify(id)}));`,
+    ...names.map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+  ].join('\n');
+  const filter = new RegExp(`^(${Object.keys(modules).map((id) => id.replace(/[/]/g, '\\/')).join('|')})$`);
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter }, (args) => (args.importer.includes('node_modules') || args.namespace === 'lazy-builtin' ? undefined : { path: args.path, namespace: 'lazy-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: standIn(args.path, modules[args.path]), loader: 'js' }));
     },
   };
 }

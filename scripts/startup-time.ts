@@ -3,7 +3,8 @@
  *
  *   node --import tsx scripts/startup-time.ts [--runs 10] [--rss-runs 3] [--idle-s 5] [--main dist/main.js]… [-- extra run args]
  *
- * Several --main (say, another build's dist/main.js) are measured in turn within each round.
+ * Several --main (say, another build's dist/main.js) are measured in turn within each round. A
+ * --main that does not end in .js is run as a program (a wrapper script, say), not under this node.
  *
  * Start-up: spawn of dist/main.js as its bin runs (the shebang's node flags) with one redirect
  * listener on loopback and one upstream (socks5://127.0.0.1:1, never dialled: no client comes),
@@ -64,9 +65,12 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 function startDaemon(main: string, port: number): { child: ChildProcess; output: () => string } {
-  const args = [...shebangFlags(main), main, 'run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`,
+  const args = ['run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`,
     '--mark', '1', '--rules', 'off', '--control', path.join(dir, `control-${port}.sock`), ...positionals];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A .js main runs under this node with its shebang's flags; anything else is a bin run as is.
+  const child = main.endsWith('.js')
+    ? spawn(process.execPath, [...shebangFlags(main), main, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(main, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return { child, output: () => err };

@@ -5,8 +5,6 @@
 // background threads each kept a malloc arena that grew with every burst (+2.8 MiB over 8 bursts
 // of 5,000 flows), and moving a heap of ~10 MiB off-thread bought no measurable CPU here.
 // Running `node [flags] main.js` directly overrides this line.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 
 /**
@@ -27,7 +25,11 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
 // Not top-level await: the bundle is CommonJS (no ESM loader at start-up); a rejection still
 // ends the process with its stack, as an unhandled rejection.
 void (async () => {
-  const argv = hideBin(process.argv);
+  const argv = process.argv.slice(2);
+  // A plain `run` line starts the daemon without loading yargs at all (src/cli/run-flags.ts).
+  if (argv[0] === 'run' && (await (await import('./cli/run.js')).runWithoutYargs(argv.slice(1)))) return;
+  // Loaded here, not imported above: a plain `run` never needs it.
+  const { default: yargs } = await import('yargs');
   const named = COMMANDS.find(([name]) => name === argv[0]);
   const modules = await Promise.all((named ? [named] : COMMANDS).map(([, load]) => load()));
 

@@ -11,6 +11,12 @@ export interface DialAnswer {
    * connection's local address, where known). Resolves once written; rejects when the client left.
    */
   connected(bound: SocksAddr | undefined): Promise<void>;
+  /**
+   * The success reply naming `bound`, as bytes the native relay writes to the client's fd before
+   * any relayed byte. Absent: the client is answered on its Node socket only (its request was
+   * rewritten there, e.g. a plain HTTP proxy request).
+   */
+  readonly successReply?: (bound: SocksAddr | undefined) => Buffer;
   /** The dial failed or a rule refused it: writes the failure reply that fits `err`, then closes (instead of a reset). */
   failed(err: unknown): void;
 }
@@ -27,4 +33,9 @@ export interface ClientConn {
   reset(): void;
   /** Present for a client that must be answered (see DialAnswer); absent: a diverted connection, reset on failure. */
   readonly answer?: DialAnswer;
+  /**
+   * Bytes the inbound already read past the client's request (pipelined data): they go upstream
+   * before any other on the native path; `socket()` puts them back in front of the socket's.
+   */
+  readonly unsent?: Buffer;
 }

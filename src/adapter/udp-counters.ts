@@ -9,6 +9,8 @@ export interface UdpCounters {
   /** Datagrams from relays, and those delivered to applications. */
   repliesIn: number;
   repliesOut: number;
+  /** Of those, the datagrams and replies the addon carried on its own (established pairs: udp-fast.c). */
+  datagramsFastPath: number;
   associationsOpened: number;
   associationsFailed: number;
   associationsClosed: number;
@@ -44,6 +46,7 @@ export function createUdpCounters(): UdpCounters {
     datagramsOut: 0,
     repliesIn: 0,
     repliesOut: 0,
+    datagramsFastPath: 0,
     associationsOpened: 0,
     associationsFailed: 0,
     associationsClosed: 0,

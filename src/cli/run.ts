@@ -5,6 +5,7 @@ import { configFromArgs, exitOnConfigError, withConfigOptions } from './options.
 import { restoreWorkerUpstreams, workerSecretsEnv } from '../config/secret-args.js';
 import { withRulesOptions } from './rules-options.js';
 import { controlPath, metricsAddress, withObserveOptions, type ObserveArgs } from './observe-options.js';
+import { readRunFlags } from './run-flags.js';
 
 type RunArgs = Parameters<typeof configFromArgs>[0] & ObserveArgs & { rules?: string };
 
@@ -19,6 +20,17 @@ async function runCommand(args: RunArgs): Promise<void> {
   }
   const workerEnv = workerSecretsEnv(args.upstream);
   await runDaemon({ loadConfig: () => configFromArgs(args), rules: args.rules, observe, workerEnv, onConfigError: exitOnConfigError });
+}
+
+/**
+ * Runs the daemon from a plain `run` command line without yargs (the flags after `run`); false,
+ * having done nothing, when the line needs yargs (help, an error to report, a form only it reads).
+ */
+export async function runWithoutYargs(argv: readonly string[]): Promise<boolean> {
+  const args = readRunFlags(argv);
+  if (!args) return false;
+  await runCommand(args as RunArgs);
+  return true;
 }
 
 export const runModule: CommandModule = {

@@ -93,6 +93,7 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
       const own = service?.sizes() ?? { associations: 0, replySockets: 0 };
       return { ...own, associations: own.associations + socks.udpAssociations };
     };
+    service?.sync(); // what the addon forwarded on its own since the last read
     return { counters: udpCounters, sizes };
   };
   await observe.serve({ registry: () => router.registry, udp: udpView, dns: () => dns.resolver, endpoints });

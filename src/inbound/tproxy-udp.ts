@@ -3,6 +3,7 @@ import { errorCode, errorMessage } from '../core/errors.js';
 import { SOCKS5_UDP_MAX_HEADER } from '../codec/socks5-udp.js';
 import type { Logger } from '../core/log.js';
 import { listenUdpTransparent, type UdpListener } from '../native/index.js';
+import type { UdpFastPath } from '../native/udp-fast.js';
 import type { Router } from '../adapter/router.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { LoopGuard } from './loop-guard.js';
@@ -17,6 +18,8 @@ export interface UdpInboundDeps {
   readonly router: Router;
   /** SO_REUSEPORT: several worker processes share the address; the kernel hashes by 4-tuple. */
   readonly reusePort?: boolean;
+  /** The addon's established pairs: their datagrams go to the relay without reaching this file. */
+  readonly fast?: UdpFastPath;
 }
 
 /**
@@ -29,7 +32,7 @@ export function startTproxyUdpInbound(at: SocksAddr, deps: UdpInboundDeps): UdpL
   const c = deps.counters;
   const listener = listenUdpTransparent(
     at,
-    { headroom: UDP_HEADROOM, reusePort: deps.reusePort ?? false },
+    { headroom: UDP_HEADROOM, reusePort: deps.reusePort ?? false, fast: deps.fast },
     (batch) => {
       for (const { data, src, dst } of batch) {
         c.datagramsIn++;

@@ -17,9 +17,13 @@
  *   udp-send.c    udpSend(fd, buf), udpSendTo(fd, buf, host, port) -> 0 | -errno   one datagram, synchronously
  *   udp-listen.c  udpListen(sockaddr, opts, cb) -> handle   transparent UDP receiver
  *                 udpListenClose(handle)        -> undefined
+ *   udp-fast.c    udpFast*(…)                   the established UDP path: pairs straight to relays, replies straight back
+ *                 (its tables; udp-fast-relay.c its relay sockets and sends)
  *   splice.c      spliceRelayOnDone(cb), spliceRelay(…) -> handle, spliceRelayStop(handle)
  *   tcp-accept.c  tcpAccept(…), tcpAcceptClose(handle)
- *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Abort(handle, …), tcpDialReceived
+ *   client-read.c clientReadInit(cb), clientRead(fd, timeoutMs), clientReadStop(fd), clientReadReceived,
+ *                 clientSend(fd, bytes), clientReset(fd)   a proxy client's handshake without a Node socket
+ *   tcp-dial.c    tcpDial(…), tcpDialSend/Splice/Bound/Abort(handle, …), tcpDialReceived
  *   memory.cc     reduceHeap(), trimMalloc()
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
@@ -28,6 +32,7 @@
  */
 #include <node_api.h>
 
+#include "client-read.h"
 #include "fd-watch.h"
 #include "fds.h"
 #include "js-callback.h"
@@ -36,6 +41,7 @@
 #include "tcp-accept.h"
 #include "tcp-dial.h"
 #include "tcp-socket.h"
+#include "udp-fast.h"
 #include "udp-listen.h"
 #include "udp-send.h"
 #include "udp-socket.h"
@@ -43,9 +49,12 @@
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_value dial_received;
+  napi_value dial_received, client_received;
   uv_loop_t *loop;
-  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL) return NULL;
+  if (!addon_async_context_init(env) || (dial_received = tcp_dial_received(env)) == NULL ||
+      (client_received = client_read_received(env)) == NULL) {
+    return NULL;
+  }
   /* Failing here is no failure: the first relay tries again. */
   if (napi_get_uv_event_loop(env, &loop) == napi_ok) fd_watch_open(loop);
   napi_property_descriptor props[] = {
@@ -60,6 +69,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("udpSendTo", UdpSendTo),
       EXPORT("udpListen", UdpListen),
       EXPORT("udpListenClose", UdpListenClose),
+      EXPORT("udpFastCreate", UdpFastCreate),
+      EXPORT("udpFastClose", UdpFastClose),
+      EXPORT("udpFastRelay", UdpFastRelay),
+      EXPORT("udpFastRelayClose", UdpFastRelayClose),
+      EXPORT("udpFastForward", UdpFastForward),
+      EXPORT("udpFastClearForwards", UdpFastClearForwards),
+      EXPORT("udpFastReplySocket", UdpFastReplySocket),
+      EXPORT("udpFastReplySocketForget", UdpFastReplySocketForget),
+      EXPORT("udpFastTake", UdpFastTake),
       EXPORT("spliceRelayOnDone", SpliceRelayOnDone),
       EXPORT("spliceRelay", SpliceRelay),
       EXPORT("spliceRelayStop", SpliceRelayStop),
@@ -68,8 +86,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("tcpDial", TcpDial),
       EXPORT("tcpDialSend", TcpDialSend),
       EXPORT("tcpDialSplice", TcpDialSplice),
+      EXPORT("tcpDialBound", TcpDialBound),
       EXPORT("tcpDialAbort", TcpDialAbort),
       {"tcpDialReceived", NULL, NULL, NULL, NULL, dial_received, napi_enumerable, NULL},
+      EXPORT("clientReadInit", ClientReadInit),
+      EXPORT("clientRead", ClientRead),
+      EXPORT("clientReadStop", ClientReadStop),
+      {"clientReadReceived", NULL, NULL, NULL, NULL, client_received, napi_enumerable, NULL},
+      EXPORT("clientSend", ClientSend),
+      EXPORT("clientReset", ClientReset),
       EXPORT("reduceHeap", ReduceHeap),
       EXPORT("trimMalloc", TrimMalloc),
   };

@@ -38,7 +38,7 @@ export interface NativeBinding {
   closeFd(fd: number): void;
   raiseNofile(): { soft: number; hard: number };
   udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
-  udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
+  udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean; fast?: object }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;
   udpListenClose(handle: object): void;
   udpSend(fd: number, data: Buffer): number;
   udpSendTo(fd: number, data: Buffer, host: string, port: number): number;
@@ -262,6 +262,11 @@ export function trySendDatagram(socket: dgram.Socket, data: Buffer, to?: SocksAd
   return (to === undefined ? nativeBinding().udpSend(fd, data) : nativeBinding().udpSendTo(fd, data, to.host, to.port)) === 0;
 }
 
+/** The fd under a socket from openUdpSocket (undefined for any other), for the addon's fast path. */
+export function udpSocketFd(socket: dgram.Socket): number | undefined {
+  return udpFds.get(socket);
+}
+
 export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): dgram.Socket {
   if (addr.kind === 'domain') throw invalidArg(`UDP bind address must be an IP literal, got "${addr.host}"`);
   const fd = nativeBinding().udpSocket(encodeSockaddr(addr), {
@@ -306,16 +311,17 @@ function decodePair(addrs: Buffer, index: number): { src: SocksAddr; dst: SocksA
 /**
  * A transparent UDP socket (TPROXY) on `addr`, read in batches by the addon. `[::]` serves IPv4 and
  * IPv6. `onError` gets read errors (polling goes on). Throws the addon's Error when it cannot listen.
+ * With `fast` (a UdpFastPath), datagrams of the pairs established there never reach onBatch.
  */
 export function listenUdpTransparent(
   addr: SocksAddr,
-  opts: { headroom: number; v6only?: boolean; reusePort?: boolean },
+  opts: { headroom: number; v6only?: boolean; reusePort?: boolean; fast?: { readonly table: object } },
   onBatch: (datagrams: TransparentDatagram[]) => void,
   onError: (err: Error) => void,
 ): UdpListener {
   if (addr.kind === 'domain') throw invalidArg(`listen address must be an IP literal, got "${addr.host}"`);
   const binding = nativeBinding();
-  const handle = binding.udpListen(encodeSockaddr(addr), { headroom: opts.headroom, v6only: opts.v6only ?? false, reusePort: opts.reusePort ?? false }, (err, payloads, addrs) => {
+  const handle = binding.udpListen(encodeSockaddr(addr), { headroom: opts.headroom, v6only: opts.v6only ?? false, reusePort: opts.reusePort ?? false, fast: opts.fast?.table }, (err, payloads, addrs) => {
     if (err || !payloads || !addrs) return onError(err ?? new Error('udpListen: empty batch'));
     onBatch(payloads.map((data, i) => ({ data, ...decodePair(addrs, i) })));
   });

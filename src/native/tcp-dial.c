@@ -8,7 +8,9 @@
  *       Owns clientFd from here on (unless it throws: a socket that cannot even be created); with
  *       keepClient, only until the dial ends before the relay, when the client is left open for JS
  *       to dial again (a group's next member) or reset. Connects (SO_MARK unless 0, TCP_NODELAY),
- *       writes `opening`, then reads. Each arrival calls onEvent(DIAL_DATA, length) with every byte
+ *       writes `opening`, then reads. An empty opening (a direct connection: no handshake) is
+ *       reported as DIAL_DATA with 0 bytes as soon as the connect succeeds, so a server that
+ *       speaks first is not waited for. Each arrival calls onEvent(DIAL_DATA, length) with every byte
  *       received so far copied to the start of tcpDialReceived (no Buffer per event); inside that
  *       call JS calls tcpDialSend, tcpDialSplice or tcpDialAbort, or nothing to wait for more. A
  *       failure calls onEvent(kind, errno) with a DIAL_* kind below, after resetting the client
@@ -16,9 +18,12 @@
  *       tcpDialAbort. An onEvent that throws aborts the dial (unless it spliced); its error is
  *       reported as uncaught (js-callback.h).
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
- *   tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, token) -> relay handle
- *       The handshake is over: bytes received past `consumed` go to the client first, then
- *       spliceRelay's contract (splice.c) with both fds.
+ *   tcpDialSplice(handle, consumed, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, token) -> relay handle
+ *       The handshake is over: bytes received past `consumed` go to the client first, headUp
+ *       (a Buffer, or anything else for none: bytes the client sent early) to the upstream first,
+ *       then spliceRelay's contract (splice.c) with both fds.
+ *   tcpDialBound(handle) -> Buffer             the upstream socket's local address (getsockname), raw
+ *                                              sockaddr; before the splice (a proxy client's reply names it)
  *   tcpDialAbort(handle[, keepClient])         resets the client (unless keepClient), closes the upstream (idempotent)
  *   tcpDialReceived                            the Buffer (MAX_RECEIVED long) DIAL_DATA puts the bytes in,
  *                                              shared by every dial
@@ -59,6 +64,7 @@ typedef struct {
   napi_ref on_event;
   int client, upstream;
   bool keep_client; /* a failure leaves the client open (JS dials again or resets it) */
+  bool report_connect; /* the opening is empty: the connect itself is reported (DIAL_DATA, 0 bytes) */
   int state;
   uv_poll_t poll;
   int polling; /* the events poll waits for (poll_events) */
@@ -184,6 +190,16 @@ static void on_timeout(uv_timer_t *timer) {
   else fail(d, d->state == CONNECTING ? DIAL_CONNECT_TIMEOUT : DIAL_TIMEOUT, ETIMEDOUT);
 }
 
+/* Hands every byte received so far to JS (DIAL_DATA). */
+static void report_received(dial *d) {
+  napi_handle_scope scope;
+  napi_value length;
+  if (d->received_len > 0) memcpy(scratch, d->received, d->received_len); /* received_cap never passes MAX_RECEIVED */
+  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
+  if (napi_create_uint32(d->env, (uint32_t)d->received_len, &length) == napi_ok) dial_event(d, DIAL_DATA, length);
+  napi_close_handle_scope(d->env, scope);
+}
+
 static void on_connected(dial *d) {
   int err = 0;
   socklen_t len = sizeof err;
@@ -194,7 +210,9 @@ static void on_connected(dial *d) {
   }
   d->state = HANDSHAKING;
   uv_timer_start(&d->timer, on_timeout, d->handshake_timeout_ms, 0);
-  if (flush(d)) watch(d);
+  if (!flush(d)) return;
+  if (d->report_connect) report_received(d);
+  if (d->state == HANDSHAKING) watch(d);
 }
 
 /* Reads what has arrived and hands all of it to JS. */
@@ -219,12 +237,7 @@ static void on_readable(dial *d) {
     return;
   }
   d->received_len += (size_t)n;
-  napi_handle_scope scope;
-  napi_value length;
-  memcpy(scratch, d->received, d->received_len); /* received_cap never passes MAX_RECEIVED */
-  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
-  if (napi_create_uint32(d->env, (uint32_t)d->received_len, &length) == napi_ok) dial_event(d, DIAL_DATA, length);
-  napi_close_handle_scope(d->env, scope);
+  report_received(d);
   if (d->state == HANDSHAKING) watch(d);
 }
 
@@ -304,6 +317,7 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
   d->env = env;
   d->client = client;
   d->keep_client = keep_client;
+  d->report_connect = opening_len == 0;
   d->upstream = fd;
   d->handshake_timeout_ms = (uint64_t)handshake_ms;
   if (napi_create_reference(env, argv[6], 1, &d->on_event) != napi_ok ||
@@ -348,27 +362,48 @@ napi_value TcpDialSend(napi_env env, napi_callback_info info) {
 }
 
 napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
+  napi_value argv[7];
   dial *d;
   int64_t consumed, idle_ms, early_close_ms, early_close_max_up;
+  void *head_up = NULL;
+  size_t head_up_len = 0;
+  bool head_up_buffer = false;
   int32_t token;
-  if (!get_dial(env, info, 6, argv, &d)) return NULL;
+  if (!get_dial(env, info, 7, argv, &d)) return NULL;
   if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len) {
     napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
     return NULL;
   }
-  if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_get_value_int64(env, argv[2], &idle_ms) != napi_ok ||
-      napi_get_value_int64(env, argv[3], &early_close_ms) != napi_ok || napi_get_value_int64(env, argv[4], &early_close_max_up) != napi_ok ||
-      napi_get_value_int32(env, argv[5], &token) != napi_ok || consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, idleMs, earlyCloseMs, earlyCloseMaxUp, token)");
+  if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_is_buffer(env, argv[2], &head_up_buffer) != napi_ok ||
+      (head_up_buffer && napi_get_buffer_info(env, argv[2], &head_up, &head_up_len) != napi_ok) ||
+      napi_get_value_int64(env, argv[3], &idle_ms) != napi_ok || napi_get_value_int64(env, argv[4], &early_close_ms) != napi_ok ||
+      napi_get_value_int64(env, argv[5], &early_close_max_up) != napi_ok || napi_get_value_int32(env, argv[6], &token) != napi_ok ||
+      consumed < 0 || (size_t)consumed > d->received_len || idle_ms < 0 || early_close_ms < 0 || early_close_max_up < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDialSplice(handle, consumed, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, token)");
     return NULL;
   }
   int fds[2] = {d->client, d->upstream};
-  splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, NULL, 0};
+  splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, head_up, head_up_len};
   dial_end(d, false); /* stops polling the upstream fd, which the relay polls next */
   napi_value relay = splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, token);
   drop_buffers(d); /* splice_start copied the heads */
   return relay;
+}
+
+napi_value TcpDialBound(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  dial *d;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  void *data;
+  if (!get_dial(env, info, 1, argv, &d)) return NULL;
+  if (d == NULL || d->state != HANDSHAKING) {
+    napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialBound: the dial is not connected");
+    return NULL;
+  }
+  if (getsockname(d->upstream, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
+  CHECK_NAPI(napi_create_buffer_copy(env, len, &ss, &data, &out));
+  return out;
 }
 
 napi_value TcpDialAbort(napi_env env, napi_callback_info info) {

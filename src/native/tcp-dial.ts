@@ -1,4 +1,4 @@
-import { encodeSockaddr } from '../codec/sockaddr.js';
+import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
 import type { SocksAddr } from '../core/addr.js';
 import { nativeBinding } from './index.js';
 import { ownedRelay, type SpliceOwner } from './splice.js';
@@ -12,14 +12,15 @@ interface DialBinding {
   /** Where the addon puts a dial's received bytes for onData: one buffer, not a new one per event. */
   readonly tcpDialReceived: Buffer;
   tcpDialSend(handle: object, bytes: Buffer): void;
-  tcpDialSplice(handle: object, consumed: number, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, token: number): number;
+  tcpDialSplice(handle: object, consumed: number, headUp: Buffer | undefined, idleMs: number, earlyCloseMs: number, earlyCloseMaxUp: number, token: number): number;
+  tcpDialBound(handle: object): Buffer;
   tcpDialAbort(handle: object, keepClient: boolean): void;
 }
 
 export interface NativeDialEvents {
   /**
    * Every byte the server sent so far; call send, splice or abort from here, or nothing to wait for
-   * more. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
+   * more. With an empty opening it is first called with no bytes once connected. The buffer is shared by every dial and valid only during the call: copy what must outlive it.
    * Throwing aborts the dial (unless it spliced) and makes the error an uncaught exception.
    */
   onData(received: Buffer): void;
@@ -37,10 +38,15 @@ export interface NativeDialOptions {
   readonly keepClient?: boolean;
 }
 
-/** Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its SocksAddr. */
+/**
+ * Proxy addresses as the addon takes them, encoded once: the plans of one outbound share its
+ * SocksAddr, frozen with the config. A flow's own destination (a direct dial) is encoded each time:
+ * remembering it would cost more than encoding it.
+ */
 const sockaddrs = new WeakMap<SocksAddr, Buffer>();
 
 function sockaddrOf(addr: SocksAddr): Buffer {
+  if (!Object.isFrozen(addr)) return encodeSockaddr(addr);
   let sockaddr = sockaddrs.get(addr);
   if (!sockaddr) sockaddrs.set(addr, (sockaddr = encodeSockaddr(addr)));
   return sockaddr;
@@ -66,10 +72,16 @@ export class NativeDial {
 
   /**
    * Ends the handshake: the splice relay carries both sides, bytes past `consumed` go to the client
-   * first, `owner` hears the end. Returns the relay's handle for stopSplice.
+   * first, and `headUp` (bytes the client sent early) to the upstream first; `owner` hears the end.
+   * Returns the relay's handle for stopSplice.
    */
-  splice(consumed: number, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, owner: SpliceOwner): number {
-    return ownedRelay(owner, (token) => this.binding.tcpDialSplice(this.handle, consumed, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, token));
+  splice(consumed: number, headUp: Buffer | undefined, idleMs: number, earlyClose: { withinMs: number; maxBytesUp: number }, owner: SpliceOwner): number {
+    return ownedRelay(owner, (token) => this.binding.tcpDialSplice(this.handle, consumed, headUp, idleMs, earlyClose.withinMs, earlyClose.maxBytesUp, token));
+  }
+
+  /** The upstream connection's local address (what a proxy client's reply names); while connected, before splice. */
+  bound(): SocksAddr {
+    return decodeSockaddr(this.binding.tcpDialBound(this.handle));
   }
 
   /** Closes the upstream and resets the client (keepClient: leaves it open for the caller); no event follows. */

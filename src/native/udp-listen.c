@@ -7,7 +7,11 @@
  * in a 28-byte slot (a sockaddr_in is zero-padded; family 0 means the kernel gave none).
  * A failed read calls cb(error) and polling goes on.
  *
- *   udpListen(sockaddr, { headroom?, v6only?, reusePort? }, cb) -> handle
+ * With `fast` (a table from udpFastCreate), a datagram of an established (client, destination)
+ * pair goes straight to its relay (udp-fast.c) and only the others reach cb; a batch with none
+ * left makes no call.
+ *
+ *   udpListen(sockaddr, { headroom?, v6only?, reusePort?, fast? }, cb) -> handle
  *   udpListenClose(handle)                                      -> undefined (idempotent)
  */
 #include <errno.h>
@@ -26,6 +30,7 @@
 #include "errors.h"
 #include "js-callback.h"
 #include "sockets.h"
+#include "udp-fast.h"
 #include "udp-listen.h"
 
 #ifndef IP_RECVORIGDSTADDR
@@ -59,7 +64,10 @@ typedef struct {
   bool poll_closed;  /* libuv is done with `poll` */
   bool finalized;    /* the JS handle is gone */
   unsigned char *arena;
+  udp_fast *fast; /* NULL: every datagram goes to JS */
   struct mmsghdr msgs[UDP_BATCH];
+  unsigned char origdst[UDP_BATCH][UDP_ADDR_SLOT];
+  int to_js[UDP_BATCH];
   struct iovec iov[UDP_BATCH];
   struct sockaddr_storage peers[UDP_BATCH];
   union {
@@ -70,6 +78,7 @@ typedef struct {
 
 static void listener_free_if_done(udp_listener *l) {
   if (!l->poll_closed || !l->finalized) return;
+  if (l->fast != NULL) udp_fast_release(l->fast);
   free(l->arena);
   free(l);
 }
@@ -125,7 +134,7 @@ static void copy_origdst(struct msghdr *msg, unsigned char *out) {
   }
 }
 
-/* Hands `count` received datagrams to JS; false when the batch could not be built. */
+/* Hands the received datagrams l->to_js[0, count) to JS; false when the batch could not be built. */
 static bool listener_deliver(udp_listener *l, int count) {
   napi_env env = l->env;
   napi_value payloads, addrs, null_v;
@@ -136,24 +145,38 @@ static bool listener_deliver(udp_listener *l, int count) {
     return false;
   }
   memset(addr_data, 0, (size_t)count * UDP_ADDR_PAIR);
-  for (int i = 0; i < count; i++) {
+  for (int j = 0; j < count; j++) {
+    int i = l->to_js[j];
     struct msghdr *msg = &l->msgs[i].msg_hdr;
     size_t len = l->msgs[i].msg_len;
     void *data;
     napi_value payload;
     if (napi_create_buffer(env, l->headroom + len, &data, &payload) != napi_ok ||
-        napi_set_element(env, payloads, (uint32_t)i, payload) != napi_ok) {
+        napi_set_element(env, payloads, (uint32_t)j, payload) != napi_ok) {
       return false;
     }
     memcpy((unsigned char *)data + l->headroom, l->arena + (size_t)i * UDP_SLOT, len);
-    unsigned char *pair = (unsigned char *)addr_data + (size_t)i * UDP_ADDR_PAIR;
+    unsigned char *pair = (unsigned char *)addr_data + (size_t)j * UDP_ADDR_PAIR;
     socklen_t peer_len = msg->msg_namelen < UDP_ADDR_SLOT ? msg->msg_namelen : UDP_ADDR_SLOT;
     memcpy(pair, &l->peers[i], peer_len);
-    copy_origdst(msg, pair + UDP_ADDR_SLOT);
+    memcpy(pair + UDP_ADDR_SLOT, l->origdst[i], UDP_ADDR_SLOT);
   }
   napi_value argv[3] = {null_v, payloads, addrs};
   listener_call(l, 3, argv);
   return true;
+}
+
+/* Sends the established pairs' datagrams on, then hands the rest to JS. */
+static bool listener_route(udp_listener *l, int n) {
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    memset(l->origdst[i], 0, UDP_ADDR_SLOT);
+    copy_origdst(&l->msgs[i].msg_hdr, l->origdst[i]);
+    if (l->fast == NULL || !udp_fast_offer(l->fast, &l->peers[i], l->origdst[i], l->arena + (size_t)i * UDP_SLOT, l->msgs[i].msg_len))
+      l->to_js[count++] = i;
+  }
+  if (l->fast != NULL) udp_fast_flush(l->fast);
+  return count == 0 || listener_deliver(l, count);
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
@@ -184,7 +207,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     bool more = false;
     if (status < 0) listener_error(l, err, "uv_poll");
     else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) listener_error(l, err, "recvmmsg");
-    else if (n > 0) more = listener_deliver(l, n) && n == UDP_BATCH;
+    else if (n > 0) more = listener_route(l, n) && n == UDP_BATCH;
     napi_close_handle_scope(env, scope);
     if (!more) return;
   }
@@ -205,6 +228,12 @@ napi_value UdpListen(napi_env env, napi_callback_info info) {
       !opt_bool(env, argv[1], "reusePort", "opts.reusePort", &reuse_port)) {
     return NULL;
   }
+  udp_fast *fast = NULL;
+  napi_value fast_v;
+  napi_valuetype fast_type;
+  CHECK_NAPI(napi_get_named_property(env, argv[1], "fast", &fast_v));
+  CHECK_NAPI(napi_typeof(env, fast_v, &fast_type));
+  if (fast_type != napi_undefined && (fast = udp_fast_from(env, fast_v)) == NULL) return NULL;
   uv_loop_t *loop;
   CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
 
@@ -248,6 +277,8 @@ napi_value UdpListen(napi_env env, napi_callback_info info) {
     return close_and_throw(env, fd, -uv_err, "uv_poll_init");
   }
   /* From here on the poll handle owns fd and l: every exit goes through listener_close. */
+  l->fast = fast;
+  if (fast != NULL) udp_fast_hold(fast);
   if ((uv_err = uv_poll_start(&l->poll, UV_READABLE, on_readable)) != 0) {
     listener_close(l);
     l->finalized = true;

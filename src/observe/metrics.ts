@@ -127,6 +127,7 @@ export class Metrics implements FlowObserver, DecisionObserver {
       labelNames: ['network', 'action', 'rule'],
       registers,
       collect() {
+        sources.udp(); // reading the UDP view brings in the addon's counts, its UDP decisions among them
         for (const network of ['tcp', 'udp'] as const) {
           for (const [decision, count] of decisions[network]) {
             this.inc({ network, action: decision.action, rule: decision.index < 0 ? 'final' : String(decision.index) }, count);
@@ -193,9 +194,9 @@ export class Metrics implements FlowObserver, DecisionObserver {
     if (end.bytesDown) this.userBytes.inc({ inbound, user, direction: 'down' }, end.bytesDown);
   }
 
-  decided(network: 'tcp' | 'udp', decision: Decision): void {
+  decided(network: 'tcp' | 'udp', decision: Decision, count = 1): void {
     const counts = this.decisions[network];
-    counts.set(decision, (counts.get(decision) ?? 0) + 1);
+    counts.set(decision, (counts.get(decision) ?? 0) + count);
   }
 
   handshake(upstream: string, seconds: number): void {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { addrOf, type SocksAddr } from '../core/addr.js';
 import { ErrorCode, SgError, errorCode } from '../core/errors.js';
 import type { BindContext, DialContext, DialSettings, Outbound } from '../adapter/outbound.js';
+import type { DialPlan, Handshake } from '../adapter/handshake.js';
 import type { BindListener } from '../adapter/bind.js';
 import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import { directBind } from './direct-bind.js';
@@ -17,6 +18,17 @@ export type DirectResolve = (host: string) => Promise<string>;
 export const systemResolve: DirectResolve = async (host) => (await lookup(host)).address;
 
 const UNROUTED: SocksAddr = { kind: 'ipv4', host: '0.0.0.0', port: 0 };
+
+const CONNECTED = Object.freeze({ done: 0 });
+
+/** A direct connection has no handshake: it is ready once connected, and the server may speak first. */
+export const NO_HANDSHAKE: Handshake = Object.freeze({
+  opening: Buffer.alloc(0),
+  expecting: 'nothing (a direct connection)',
+  advance: () => CONNECTED,
+});
+
+function settled(): void {}
 
 /**
  * `action: direct`: the daemon connects to the destination itself, with its mark, so the
@@ -40,9 +52,17 @@ export class DirectOutbound implements Outbound {
     return socket;
   }
 
-  async associate(_client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
+  /** An address is dialed by the addon (connect only); a name needs resolving first, so it goes through dial. */
+  plan(dst: SocksAddr): DialPlan | undefined {
+    if (dst.kind === 'domain') return undefined;
+    const { mark, connectTimeoutMs } = this.settings;
+    // The handshake timeout never runs: the dial is done as soon as it is connected.
+    return { server: dst, mark, connectTimeoutMs, handshakeTimeoutMs: connectTimeoutMs, handshake: NO_HANDSHAKE, settle: settled };
+  }
+
+  async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'client went away');
-    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events);
+    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events, client);
   }
 
   async bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {

@@ -3,11 +3,20 @@ import type { Socket } from 'node:net';
 import { addrOf, formatAddr, type SocksAddr } from '../core/addr.js';
 import { errorCode } from '../core/errors.js';
 import { NEED_MORE } from '../core/need-more.js';
-import { writeSocks5UdpHeader } from '../codec/socks5-udp.js';
+import { encodeSocks5UdpHeader, writeSocks5UdpHeader } from '../codec/socks5-udp.js';
 import { decodeNestedSocks5UdpHeaders, nestedHeadersLength, writeNestedSocks5UdpHeaders } from '../codec/socks5-udp-nested.js';
-import type { UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
+import type { FastRelayHandlers, FastRelayPort, UdpAssociation, UdpAssociationEvents } from '../adapter/udp.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import { trySendDatagram } from '../native/index.js';
+
+function sendOnDgram(udp: UdpSocket, datagram: Buffer, counters: UdpCounters): void {
+  const sent = trySendDatagram(udp, datagram);
+  if (sent === false) counters.droppedSendError++;
+  else if (sent === undefined)
+    udp.send(datagram, (err) => {
+      if (err) counters.droppedSendError++;
+    });
+}
 
 /** Destinations remembered per association to name a remote that a reply gives as a domain. */
 const MAX_REMEMBERED = 64;
@@ -27,6 +36,9 @@ export function connectUdp(udp: UdpSocket, relay: SocksAddr): Promise<void> {
   });
 }
 
+/** The socket to the first relay: a dgram socket connected to it, or one the addon reads (opened with the handlers). */
+export type RelaySocket = UdpSocket | ((handlers: FastRelayHandlers) => FastRelayPort);
+
 /**
  * A SOCKS5 UDP association: one UDP socket connected to the first relay, and the control TCP
  * connections that keep it (and, through a chain, the relays behind it) alive; any of them closing
@@ -35,13 +47,16 @@ export function connectUdp(udp: UdpSocket, relay: SocksAddr): Promise<void> {
  */
 export class Socks5Association implements UdpAssociation {
   readonly relay: string;
+  /** Only for a single relay read by the addon: nested headers stay in JavaScript. */
+  readonly establish?: (client: SocksAddr, dst: SocksAddr, onForwarded: (count: number) => void) => boolean;
+  private readonly port: { send(datagram: Buffer): void; close(): void };
   private closed = false;
   /** Port → the last destination sent to on it, to name a remote that a reply gives as a domain. */
   private readonly destinations = new Map<number, SocksAddr>();
 
   constructor(
     private readonly controls: readonly Socket[],
-    private readonly udp: UdpSocket,
+    udp: RelaySocket,
     relayAddr: SocksAddr,
     private readonly path: readonly SocksAddr[],
     private readonly events: UdpAssociationEvents,
@@ -56,8 +71,19 @@ export class Socks5Association implements UdpAssociation {
       control.on('data', () => {}); // nothing is expected after the reply; never let it pile up
       control.resume();
     }
-    udp.on('error', (err) => this.end(`udp socket error: ${errorCode(err)}`));
-    udp.on('message', (msg) => this.onMessage(msg));
+    const onError = (err: Error) => this.end(`udp socket error: ${errorCode(err)}`);
+    if (typeof udp === 'function') {
+      const fast = udp({ onDatagrams: (list) => list.forEach((msg) => this.onMessage(msg)), onError });
+      const send = (datagram: Buffer) => {
+        if (!fast.send(datagram)) counters.droppedSendError++;
+      };
+      this.port = { send, close: () => fast.close() };
+      if (path.length === 0) this.establish = (client, dst, onForwarded) => !this.closed && fast.establish(client, dst, encodeSocks5UdpHeader({ frag: 0, addr: dst }), onForwarded);
+    } else {
+      udp.on('error', onError);
+      udp.on('message', (msg) => this.onMessage(msg));
+      this.port = { send: (datagram) => sendOnDgram(udp, datagram, counters), close: () => udp.close() };
+    }
   }
 
   send(dst: SocksAddr, data: Buffer, headroom: number): boolean {
@@ -71,12 +97,7 @@ export class Socks5Association implements UdpAssociation {
     this.destinations.delete(dst.port);
     this.destinations.set(dst.port, dst);
     if (this.destinations.size > MAX_REMEMBERED) this.destinations.delete(this.destinations.keys().next().value!);
-    const sent = trySendDatagram(this.udp, datagram);
-    if (sent === false) this.counters.droppedSendError++;
-    else if (sent === undefined)
-      this.udp.send(datagram, (err) => {
-        if (err) this.counters.droppedSendError++;
-      });
+    this.port.send(datagram);
     return true;
   }
 
@@ -84,7 +105,7 @@ export class Socks5Association implements UdpAssociation {
     if (this.closed) return;
     this.closed = true;
     for (const control of this.controls) control.destroy();
-    this.udp.close();
+    this.port.close();
   }
 
   /** One header per relay behind the first and one for `dst`; copied only when the headroom is short. */

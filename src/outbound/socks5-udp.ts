@@ -4,7 +4,7 @@ import { ErrorCode, SgError } from '../core/errors.js';
 import { Socks5Command } from '../codec/socks5.js';
 import type { UpstreamConfig } from '../config/upstream.js';
 import type { Logger } from '../core/log.js';
-import type { UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
+import type { FastRelayHandlers, UdpAssociation, UdpAssociationEvents, UdpDialer } from '../adapter/udp.js';
 import { Socks5Association, connectUdp } from './socks5-association.js';
 import { NoUdpBackoff, isRefusal } from './no-udp-backoff.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
@@ -48,12 +48,14 @@ export class Socks5UdpDialer implements UdpDialer {
     this.noUdp.check();
     const control = await connectTcp(this.upstream.server, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal });
     let udp: UdpSocket | undefined;
+    // The addon reads the relay socket when the table offers it; announcing our source port needs
+    // the socket before the handshake, which only the dgram path makes.
+    const fast = this.settings.sendSource || client.kind === 'domain' ? undefined : events.fast;
     try {
       const server = addrOf(control.remoteAddress ?? '', control.remotePort ?? 0);
-      udp = this.settings.openSocket(server.kind === 'ipv6' ? 'ipv6' : 'ipv4');
-      const local = udp.address();
-      const request: SocksAddr = this.settings.sendSource
-        ? addrOf(control.localAddress ?? '', local.port)
+      if (!fast) udp = this.settings.openSocket(server.kind === 'ipv6' ? 'ipv6' : 'ipv4');
+      const request: SocksAddr = this.settings.sendSource && udp
+        ? addrOf(control.localAddress ?? '', udp.address().port)
         : server.kind === 'ipv6' ? { kind: 'ipv6', host: '::', port: 0 } : { kind: 'ipv4', host: '0.0.0.0', port: 0 };
       let stage = 'method' as Socks5Stage;
       let announced: SocksAddr;
@@ -72,6 +74,12 @@ export class Socks5UdpDialer implements UdpDialer {
         this.loggedFixup = true;
         this.log.info({ upstream: this.name, announced: formatAddr(announced), relay: formatAddr(relay.addr) }, `udp relay address fixed up: ${relay.fixup}, using the server's address`);
       }
+      if (fast) {
+        if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'the association was dropped while it opened');
+        const open = (handlers: FastRelayHandlers) => fast.openRelay(relay.addr, client, handlers, (count) => events.onFastReplies?.(count));
+        return new Socks5Association([control], open, relay.addr, [], events, this.counters);
+      }
+      udp = udp!; // opened above whenever the addon does not read the relay
       if (relay.addr.kind !== server.kind) {
         udp.close();
         udp = this.settings.openSocket(relay.addr.kind === 'ipv6' ? 'ipv6' : 'ipv4');

@@ -65,6 +65,11 @@ export class IdleLru<K, V> {
     return evicted;
   }
 
+  /** Least recently used first, without touching recency. */
+  *values(): IterableIterator<V> {
+    for (const [, entry] of this.entries.entries()) yield entry.value;
+  }
+
   clear(reason: EvictReason = 'shutdown'): void {
     while (this.entries.size > 0) this.evictOldest(reason);
   }

@@ -4,7 +4,7 @@ import { newFlow, type Flow } from '../core/flow.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedWarning } from '../core/rate-limited-warning.js';
 import { IdleLru, type EvictReason } from './idle-lru.js';
-import type { UdpAssociation, UdpDialer } from '../adapter/udp.js';
+import type { FastRelayHost, UdpAssociation, UdpDialer } from '../adapter/udp.js';
 import type { UdpCounters } from '../adapter/udp-counters.js';
 import { FakeNames, type FakeDestinations } from './udp-fake-names.js';
 
@@ -22,8 +22,8 @@ export interface UdpNatOptions {
   /** Per association, while its upstream handshake runs. */
   readonly queueDatagrams: number;
   readonly queueBytes: number;
-  /** Sends a reply to the client with `from` as its source address. */
-  readonly deliver: (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
+  /** Sends a reply to the client with `from` as its source address (for associations without an owner). */
+  readonly deliver?: DeliverReply;
   readonly counters: UdpCounters;
   readonly log: Logger;
   readonly now?: () => number;
@@ -36,18 +36,41 @@ export interface UdpNatOptions {
   /** Who the datagrams come from, for the flows' logs: TPROXY (the default), or the proxy inbound's UDP ASSOCIATE and its user. */
   readonly inbound?: 'tproxy' | 'socks';
   readonly user?: string;
+  /**
+   * The addon's fast path (TPROXY only: its replies go out through the reply sockets): offered to
+   * the dialers, and each routed (client, destination) pair is handed to it once its association
+   * is open. What it then forwards and delivers is counted here through beforeSweep's sync.
+   */
+  readonly fast?: FastRelayHost;
+  /** Runs before each sweep: the addon's counts of use must be in before idleness is judged. */
+  readonly beforeSweep?: () => void;
+}
+
+export type DeliverReply = (from: SocksAddr, client: SocksAddr, payload: Buffer) => void;
+
+/**
+ * Who a client's datagrams came in through, when one table serves several (the proxy inbound's
+ * UDP ASSOCIATE sessions): its replies go back the same way, and its associations end with it.
+ */
+export interface UdpNatOwner {
+  readonly id: number;
+  readonly deliver: DeliverReply;
+  /** The user its flows are logged and counted for (instead of the table's). */
+  readonly user?: string;
 }
 
 interface Pending {
   readonly dst: SocksAddr;
   readonly data: Buffer;
   readonly headroom: number;
+  readonly decidedAgain?: (count: number) => void;
 }
 
 interface Entry {
   readonly key: string;
   readonly flow: Flow;
   readonly dialer: UdpDialer;
+  readonly owner?: UdpNatOwner;
   /** Present in fake-IP mode. */
   readonly names?: FakeNames;
   /** Aborts the upstream dial while it is in progress. */
@@ -77,7 +100,7 @@ export class UdpNat {
     this.noMappingWarning = new RateLimitedWarning(DROP_LOG_MS, opts.now);
     this.pendingLimitWarning = new RateLimitedWarning(DROP_LOG_MS, opts.now);
     this.table = new IdleLru({ max: opts.maxAssociations, idleMs: opts.idleMs, now: opts.now, onEvict: (_key, entry, reason) => this.evicted(entry, reason) });
-    this.timer = setInterval(() => this.table.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
+    this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
     this.timer.unref();
   }
 
@@ -87,36 +110,45 @@ export class UdpNat {
 
   /**
    * A datagram from `src` to `dst` that the router sent through `dialer`; `data` holds `headroom`
-   * spare bytes, then the payload. One association per client address and dialer.
+   * spare bytes, then the payload. One association per client address, dialer and owner. With
+   * `decidedAgain` (the route holds for later datagrams of the pair) the pair may go to the addon.
    */
-  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer): void {
-    const key = `${formatAddr(src)} ${dialer.name}`;
+  handle(src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, dialer: UdpDialer, owner?: UdpNatOwner, decidedAgain?: (count: number) => void): void {
+    const key = owner ? `${formatAddr(src)} ${dialer.name} ${owner.id}` : `${formatAddr(src)} ${dialer.name}`;
     let entry = this.table.get(key);
     if (entry === undefined) {
       // No association for a datagram that would be dropped anyway.
       const fakeIp = this.opts.fakeIp;
       if (fakeIp && fakeIp.mapDestination(dst) === undefined) return this.noMapping(src, dst);
       if (this.pending >= this.opts.maxPendingAssociations) return this.pendingLimit(src);
-      entry = this.open(key, src, dst, dialer);
+      entry = this.open(key, src, dst, dialer, owner);
     }
     if (entry.names) {
       const target = entry.names.outbound(dst);
       if (target === undefined) return this.noMapping(src, dst);
       dst = target;
     }
-    if (entry.assoc) return this.forward(entry, dst, data, headroom);
+    if (entry.assoc) return this.forward(entry, dst, data, headroom, decidedAgain);
     const bytes = data.length - headroom;
     if (entry.queue.length >= this.opts.queueDatagrams || entry.queuedBytes + bytes > this.opts.queueBytes) {
       this.opts.counters.droppedQueueFull++;
       return;
     }
-    entry.queue.push({ dst, data, headroom });
+    entry.queue.push({ dst, data, headroom, decidedAgain });
     entry.queuedBytes += bytes;
   }
 
   /** Sweeps idle associations now (the timer does it too). */
   sweep(): number {
+    this.opts.beforeSweep?.();
     return this.table.sweep();
+  }
+
+  /** Closes the associations `owner`'s datagrams opened (its session ended); returns how many. */
+  closeOwner(owner: UdpNatOwner): number {
+    const owned = [...this.table.values()].filter((entry) => entry.owner === owner);
+    for (const entry of owned) this.ended(entry, 'client association closed');
+    return owned.length;
   }
 
   close(): void {
@@ -124,14 +156,16 @@ export class UdpNat {
     this.table.clear('shutdown');
   }
 
-  private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer): Entry {
-    const flow = newFlow({ network: 'udp', src, dst, inbound: this.opts.inbound ?? 'tproxy', user: this.opts.user });
+  private open(key: string, src: SocksAddr, dst: SocksAddr, dialer: UdpDialer, owner: UdpNatOwner | undefined): Entry {
+    const flow = newFlow({ network: 'udp', src, dst, inbound: this.opts.inbound ?? 'tproxy', user: owner ? owner.user : this.opts.user });
     const names = this.opts.fakeIp && new FakeNames(this.opts.fakeIp);
-    const entry: Entry = { key, flow, dialer, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
+    const entry: Entry = { key, flow, dialer, owner, names, dial: new AbortController(), queue: [], queuedBytes: 0, closed: false, sent: 0, received: 0 };
     this.table.set(key, entry);
     const events = {
       onReply: (from: SocksAddr, payload: Buffer) => this.reply(entry, from, payload),
       onClose: (reason: string) => this.ended(entry, reason),
+      fast: owner ? undefined : this.opts.fast, // an owner's replies go back its own way, not through reply sockets
+      onFastReplies: (count: number) => this.fastReplies(entry, count),
     };
     this.pending++;
     entry.dialer.associate(src, events, entry.dial.signal).then(
@@ -159,7 +193,7 @@ export class UdpNat {
     const queue = entry.queue;
     entry.queue = [];
     entry.queuedBytes = 0;
-    for (const p of queue) this.forward(entry, p.dst, p.data, p.headroom);
+    for (const p of queue) this.forward(entry, p.dst, p.data, p.headroom, p.decidedAgain);
   }
 
   private failed(entry: Entry, err: unknown): void {
@@ -175,13 +209,34 @@ export class UdpNat {
     this.forget(entry);
   }
 
-  private forward(entry: Entry, dst: SocksAddr, data: Buffer, headroom: number): void {
-    if (entry.assoc!.send(dst, data, headroom)) {
+  private forward(entry: Entry, dst: SocksAddr, data: Buffer, headroom: number, decidedAgain?: (count: number) => void): void {
+    const assoc = entry.assoc!;
+    if (assoc.send(dst, data, headroom)) {
       entry.sent++;
       this.opts.counters.datagramsOut++;
     } else {
       this.opts.counters.droppedSendError++;
+      return;
     }
+    // Fake-IP names are mapped per datagram, here: those pairs stay in JavaScript.
+    if (decidedAgain && assoc.establish && !entry.names) assoc.establish(entry.flow.src, dst, (count) => this.fastForwarded(entry, count, decidedAgain));
+  }
+
+  /**
+   * Datagrams the addon forwarded for the entry, and replies it delivered: counted even after the
+   * entry closed (closing it collects its last counts), kept alive only while it is open.
+   */
+  private fastForwarded(entry: Entry, count: number, decidedAgain: (count: number) => void): void {
+    if (!entry.closed) this.table.get(entry.key);
+    entry.sent += count;
+    this.opts.counters.datagramsOut += count;
+    decidedAgain(count);
+  }
+
+  private fastReplies(entry: Entry, count: number): void {
+    if (!entry.closed) this.table.get(entry.key);
+    entry.received += count;
+    this.opts.counters.repliesIn += count;
   }
 
   private reply(entry: Entry, from: SocksAddr, payload: Buffer): void {
@@ -189,7 +244,8 @@ export class UdpNat {
     this.table.get(entry.key); // a reply keeps the association alive too
     entry.received++;
     this.opts.counters.repliesIn++;
-    this.opts.deliver(entry.names ? entry.names.inbound(from) : from, entry.flow.src, payload);
+    const deliver = entry.owner?.deliver ?? this.opts.deliver;
+    deliver?.(entry.names ? entry.names.inbound(from) : from, entry.flow.src, payload);
   }
 
   private noMapping(src: SocksAddr, dst: SocksAddr): void {

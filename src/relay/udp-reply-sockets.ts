@@ -14,6 +14,13 @@ export interface ReplySocketsOptions {
   readonly counters: UdpCounters;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The addon's fast path: told of each socket, so that it can reply through it; counted there. */
+  readonly fast?: {
+    replySocket(remote: SocksAddr, socket: Socket, onUsed: (count: number) => void): void;
+    forgetReplySocket(remote: SocksAddr, socket: Socket): void;
+  };
+  /** Runs before each sweep: the addon's counts of use must be in before idleness is judged. */
+  readonly beforeSweep?: () => void;
 }
 
 /**
@@ -24,6 +31,7 @@ export interface ReplySocketsOptions {
  */
 interface ReplySocket {
   readonly socket: Socket;
+  readonly remote: SocksAddr;
   /** Sends not yet handed to the kernel: closing now would cancel them. */
   pending: number;
   evicted: boolean;
@@ -41,11 +49,10 @@ export class ReplySockets {
       onEvict: (_key, entry, reason) => {
         if (reason === 'lru') opts.counters.replySocketsEvicted++;
         if (reason === 'idle') opts.counters.replySocketsExpired++;
-        entry.evicted = true;
-        if (entry.pending === 0) entry.socket.close();
+        this.retire(entry);
       },
     });
-    this.timer = setInterval(() => this.cache.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
+    this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, opts.idleMs / 2)));
     this.timer.unref();
   }
 
@@ -79,9 +86,21 @@ export class ReplySockets {
     });
   }
 
+  sweep(): number {
+    this.opts.beforeSweep?.();
+    return this.cache.sweep();
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.cache.clear('shutdown');
+  }
+
+  /** Out of the cache: the addon forgets it first (its fd number may soon name another socket). */
+  private retire(entry: ReplySocket): void {
+    entry.evicted = true;
+    this.opts.fast?.forgetReplySocket(entry.remote, entry.socket);
+    if (entry.pending === 0) entry.socket.close();
   }
 
   private open(key: string, source: SocksAddr): ReplySocket | undefined {
@@ -94,17 +113,19 @@ export class ReplySockets {
       this.opts.log.debug({ remote: key, reason: errorCode(err) }, `udp reply socket: ${errorMessage(err)}`);
       return undefined;
     }
-    const entry: ReplySocket = { socket, pending: 0, evicted: false };
+    const entry: ReplySocket = { socket, remote: source, pending: 0, evicted: false };
     socket.on('error', (err) => {
       c.replySocketErrors++;
       this.opts.log.debug({ remote: key, reason: errorCode(err) }, `udp reply socket: ${errorMessage(err)}`);
       if (entry.evicted) return;
       this.cache.delete(key);
-      entry.evicted = true;
-      if (entry.pending === 0) socket.close();
+      this.retire(entry);
     });
     c.replySocketsOpened++;
     this.cache.set(key, entry);
+    this.opts.fast?.replySocket(source, socket, () => {
+      if (!entry.evicted) this.cache.get(key);
+    });
     return entry;
   }
 }

@@ -1,6 +1,7 @@
 import { NEED_MORE } from '../core/need-more.js';
 import { ErrorCode, SgError } from '../core/errors.js';
-import type { ClientConn } from '../adapter/client-conn.js';
+import type { ClientConn, DialAnswer } from '../adapter/client-conn.js';
+import { clientSend } from '../native/client-read.js';
 import type { Flow } from '../core/flow.js';
 import type { SocksAddr } from '../core/addr.js';
 import { errnoError } from '../native/errno-error.js';
@@ -56,11 +57,14 @@ class NativeFlow implements FlowInFlight, SpliceOwner {
     ({ flow: this.flow, outbound: this.outbound, rule: this.rule, target: this.target, startedAt: this.startedAt } = f);
   }
 
-  /** Hands both sides to the splice relay; registered as the session first: the relay may end inside splice(). */
-  startRelay(dial: NativeDial, consumed: number, closed: (() => void) | undefined): void {
+  /**
+   * Hands both sides to the splice relay (`unsent`: the client's early bytes, for the upstream
+   * first); registered as the session first: the relay may end inside splice().
+   */
+  startRelay(dial: NativeDial, consumed: number, unsent: Buffer | undefined, closed: (() => void) | undefined): void {
     this.closed = closed;
     this.deps.sessions.add(this.flow.id, this);
-    this.relay = dial.splice(consumed, this.deps.idleMs, EARLY_CLOSE, this);
+    this.relay = dial.splice(consumed, unsent, this.deps.idleMs, EARLY_CLOSE, this);
   }
 
   stop(): void {
@@ -71,6 +75,16 @@ class NativeFlow implements FlowInFlight, SpliceOwner {
     this.closed?.();
     relayEnded(this, toRelayResult(result, 0), this.deps);
   }
+}
+
+/**
+ * A proxy client's success reply, written before the relay starts so it precedes every relayed
+ * byte: a few bytes on a socket that has sent nothing yet, which the kernel takes whole. False
+ * when the client is gone (the flow then ends as the Node path ends it: closed before the relay).
+ */
+function answerConnected(client: ClientConn, answer: Required<DialAnswer>, dial: NativeDial): boolean {
+  const bytes = answer.successReply(dial.bound());
+  return clientSend(client.fd, bytes) === bytes.length;
 }
 
 /**
@@ -89,13 +103,18 @@ export function runNativeSession(f: FlowInFlight, client: ClientConn, plan: Dial
 function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: NativeSessionDeps): void {
   const { flow } = f;
   const { handshake } = plan;
-  const keepClient = plan.retry !== undefined;
-  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on or reset. */
+  const { answer } = client;
+  // A proxy client is answered on failure, so the addon leaves it open then, as for a retry.
+  const keepClient = plan.retry !== undefined || answer !== undefined;
+  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on, answer or reset. */
   const failed = (err: unknown, clientOpen: boolean) => {
     plan.settle(err);
     const next = clientOpen ? plan.retry?.() : undefined;
     if (next) return dialNative(f, client, next, deps);
-    if (clientOpen) client.reset();
+    if (clientOpen) {
+      if (answer) answer.failed(err);
+      else client.reset();
+    }
     reportDialFailure(f, err, deps);
   };
   let dial: NativeDial;
@@ -116,8 +135,16 @@ function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: Nat
           dial.send(progress.send);
           return;
         }
+        if (answer?.successReply && !answerConnected(client, answer as Required<DialAnswer>, dial)) {
+          dial.abort();
+          plan.settle(undefined);
+          const detail = 'closed before the relay started';
+          relayEnded(f, { outcome: 'reset', reason: ErrorCode.CLIENT_RESET, detail, bytesUp: 0, bytesDown: 0 }, deps);
+          plan.closed?.();
+          return;
+        }
         try {
-          f.startRelay(dial, progress.done, plan.closed);
+          f.startRelay(dial, progress.done, client.unsent, plan.closed);
         } catch (err) {
           // EMFILE for a pipe, or a server that answered before taking the whole opening: not retried.
           dial.abort();
@@ -133,7 +160,8 @@ function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: Nat
   } catch (err) {
     // The addon could not even create the socket (EMFILE, EPERM for the mark): the client is still
     // ours. The daemon's own failure, not the upstream's: reported as is, as the Node socket path does.
-    client.reset();
+    if (answer) answer.failed(err);
+    else client.reset();
     failed(err, false);
     return;
   }

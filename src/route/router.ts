@@ -13,7 +13,12 @@ import type { RouteQuery } from './match/matcher.js';
 import { dispatchTcp, type TcpDispatchDeps } from './tcp-dispatch.js';
 
 /** Takes the datagrams of UDP flows through the outbound the router chose: the UDP service's association table. */
-export type DatagramHandler = (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, outbound: Outbound) => void;
+/**
+ * `decidedAgain` counts the datagrams of the same (src, dst) that took this decision later without
+ * asking (the addon's fast path); absent when the decision may change from one datagram to the
+ * next (rules on names, which DNS answers feed), so that none may skip the router.
+ */
+export type DatagramHandler = (src: SocksAddr, dst: SocksAddr, data: Buffer, headroom: number, outbound: Outbound, decidedAgain?: (count: number) => void) => void;
 
 export interface FlowRouterDeps extends TcpDispatchDeps {
   /** The name a destination address stands for (a fake-IP pool address's name), for domain rules on UDP. */
@@ -35,6 +40,8 @@ export class FlowRouter implements Router {
   private current!: OutboundRegistry;
   private route!: CompiledRoute;
   private datagrams?: DatagramHandler;
+  /** Told after each swap: decisions taken before it must be taken again. */
+  private routesChanged?: () => void;
   private readonly decideTcp = (flow: Flow, known: string | undefined): Decision => {
     const host = known ?? this.answeredName(flow.src, flow.dst);
     const decision = host === undefined ? this.route.decide(flow) : this.route.decide(withHost(flow, host));
@@ -73,11 +80,13 @@ export class FlowRouter implements Router {
   swap(registry: OutboundRegistry, route: CompiledRoute): void {
     this.current = registry;
     this.route = route;
+    this.routesChanged?.();
   }
 
   /** Where routeDatagram sends datagrams (undefined: UDP is not served, they are dropped). */
-  serveDatagrams(handler: DatagramHandler | undefined): void {
+  serveDatagrams(handler: DatagramHandler | undefined, routesChanged?: () => void): void {
     this.datagrams = handler;
+    this.routesChanged = routesChanged;
   }
 
   private answeredName(src: SocksAddr, dst: SocksAddr): string | undefined {
@@ -107,7 +116,7 @@ export class FlowRouter implements Router {
       this.deps.udpCounters.droppedRejected++;
       return;
     }
-    this.datagrams(src, dst, data, headroom, outbound);
+    this.datagrams(src, dst, data, headroom, outbound, route.needsHost ? undefined : (count) => this.deps.decisions?.decided('udp', decision, count));
   }
 }
 

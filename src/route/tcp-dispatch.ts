@@ -40,8 +40,8 @@ export type DecideTcp = (flow: Flow, host: string | undefined) => Decision;
 /**
  * Carries one TCP flow: maps a fake-IP destination to its name, sniffs one from the client's first
  * bytes (when sniffing is on), asks the router, then dials through the chosen outbound and relays. A flow that Node
- * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans, no client
- * to answer) runs in the addon from accept to close; the others on Node sockets. Never rejects:
+ * need not read (no sniffing, no optimistic data, a spliced relay, an outbound that plans, a client
+ * answered with bytes if any) runs in the addon from accept to close; the others on Node sockets. Never rejects:
  * whatever fails resets the client (or answers it, see DialAnswer) and is reported once.
  */
 export async function dispatchTcp(flow: Flow, client: ClientConn, decide: DecideTcp, deps: TcpDispatchDeps): Promise<void> {
@@ -53,7 +53,8 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
   const decision = decide(flow, mapped?.kind === 'domain' ? mapped.host : undefined);
   const { outbound } = decision;
   const f: FlowInFlight = { flow, outbound: outbound.name, rule: decision.rule, target: mapped, startedAt };
-  const needsNode = answer !== undefined || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
+  // A proxy client is answered by the addon too, unless its request was rewritten in its Node socket.
+  const needsNode = (answer !== undefined && answer.successReply === undefined) || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
   let plan: DialPlan | undefined;
   try {
     plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
@@ -61,7 +62,8 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
     // A destination the outbound cannot carry (IPv6 over SOCKS4, a reject rule): refused before any dial, as dial would be.
     deps.observer?.opened(f);
     reportDialFailure(f, err, deps);
-    client.reset();
+    if (answer) answer.failed(err);
+    else client.reset();
     return;
   }
   if (plan) return runNativeSession(f, client, plan, deps);

@@ -71,9 +71,8 @@ async function serveBind(request: SocksCommandRequest, { router, guard, flows: d
     return;
   }
   watch.signal.removeEventListener('abort', closeListener);
-  // Held bytes go back first, then the reader's (unshift puts each in front of the last).
+  // The bytes the client sent past its request were read first, so they lead the held ones.
   watch.release();
-  request.reader.release();
   let relay;
   try {
     relay = deps.relay(socket, conn.socket, { idleMs: deps.idleMs });

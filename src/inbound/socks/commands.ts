@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import type { SocksAddr } from '../../core/addr.js';
-import type { ClientReader } from './client-reader.js';
 import type { EncodeReply } from './reply-code.js';
 
 /**
@@ -10,9 +9,8 @@ import type { EncodeReply } from './reply-code.js';
  */
 export interface SocksCommandRequest {
   readonly version: 4 | 5;
+  /** Paused; bytes the client sent past its request are back in it, in front. */
   readonly socket: Socket;
-  /** Bytes the client sent past its request are still buffered here. */
-  readonly reader: ClientReader;
   readonly src: SocksAddr;
   /** DST.ADDR:DST.PORT as the client sent it. */
   readonly target: SocksAddr;

@@ -2,7 +2,6 @@ import { formatAddr, type SocksAddr } from '../../core/addr.js';
 import { ErrorCode, errorCode, errorMessage, SgError } from '../../core/errors.js';
 import { newFlow } from '../../core/flow.js';
 import type { Logger } from '../../core/log.js';
-import { CodecError, NEED_MORE, type Decoded } from '../../core/need-more.js';
 import type { Router } from '../../adapter/router.js';
 import type { SocksInboundConfig } from '../../config/socks-inbound.js';
 import { listenTcpFd } from '../../native/index.js';
@@ -11,14 +10,9 @@ import { AcceptedClient } from '../accepted-client.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { LoopGuard } from '../loop-guard.js';
 import { REFUSAL_LOG_INTERVAL_MS } from '../tcp-inbound.js';
-import { ClientReader } from './client-reader.js';
 import type { SocksCommands } from './commands.js';
-import type { HandshakeContext, HandshakeResult } from './handshake.js';
+import { ClientHandshake, type HandshakeListener } from './client-handshake.js';
 import { HandshakeSlots } from './handshake-slots.js';
-import { httpHandshake, httpRefusal } from './http.js';
-import { protocolOf, type ProxyProtocol } from './protocol.js';
-import { socks4Handshake } from './socks4.js';
-import { socks5Handshake } from './socks5.js';
 import { SocksUsers } from './users.js';
 
 export interface SocksInboundDeps {
@@ -39,17 +33,6 @@ export interface SocksInbound {
   close(): void;
 }
 
-const HANDSHAKES: Record<ProxyProtocol, (c: HandshakeContext) => Promise<HandshakeResult>> = {
-  socks5: socks5Handshake,
-  socks4: socks4Handshake,
-  http: httpHandshake,
-};
-
-/** The client's first byte, left in the buffer for the protocol's own decoder. */
-function firstByte(buf: Buffer): Decoded<number> {
-  return buf.length === 0 ? NEED_MORE : { value: buf[0], bytesRead: 0 };
-}
-
 /**
  * A local SOCKS4/4a/5 and HTTP proxy listener. Each connection's protocol is told by its first
  * byte; its handshake recovers the destination (a name stays a name) and the user, and the flow
@@ -64,61 +47,57 @@ export function startSocksInbound(config: SocksInboundConfig, deps: SocksInbound
     if (refusals.allow(reason)) log.warn({ src: formatAddr(src), reason, ...(user !== undefined ? { user } : {}) }, `refused: ${message}`);
   };
   const slots = new HandshakeSlots(config.maxHandshakes);
-  let users = new SocksUsers(config.users);
-  const commands = deps.commands ?? {};
-
-  async function handshake(client: AcceptedClient, src: SocksAddr): Promise<void> {
-    const socket = client.socket();
-    const reader = new ClientReader(socket, AbortSignal.timeout(deps.handshakeMs));
-    let protocol: ProxyProtocol | undefined;
-    let result: HandshakeResult;
-    try {
-      protocol = protocolOf(await reader.read(firstByte));
-      if (!protocol) throw new CodecError('PROXY_UNKNOWN_PROTOCOL', 'neither SOCKS4, SOCKS5 nor an HTTP request');
-      const context: HandshakeContext = { socket, reader, src, users, commands, refused: (reason, message, user) => refuse(src, reason, message, user) };
-      result = await HANDSHAKES[protocol](context);
-    } catch (err) {
-      // A step that already wrote its last reply (REP 8) closes once that is flushed: not cut short here.
-      if (!socket.writableEnded && !socket.destroyed) {
-        const last = protocol === 'http' ? httpRefusal(err) : undefined;
-        if (last) socket.end(last, () => socket.destroy());
-        else socket.destroy();
+  const listener: HandshakeListener = {
+    users: new SocksUsers(config.users),
+    commands: deps.commands ?? {},
+    handshakeMs: deps.handshakeMs,
+    refuse,
+    ended(handshake, result, err, protocol) {
+      // The slot is for the handshake only: released before the flow is routed.
+      slots.release();
+      const { client, src } = handshake;
+      if (result === undefined) {
+        if (log.isLevelEnabled('debug')) log.debug({ src: formatAddr(src), protocol, reason: errorCode(err) }, `handshake failed: ${errorMessage(err)}`);
+        return;
       }
-      if (log.isLevelEnabled('debug')) log.debug({ src: formatAddr(src), protocol, reason: errorCode(err) }, `handshake failed: ${errorMessage(err)}`);
-      return;
-    }
-    if (result.kind === 'answered') return;
-    reader.release();
-    const { target, user, answer } = result;
-    const loop = deps.guard.check(target);
-    if (loop) {
-      answer.failed(new SgError(ErrorCode.LOOP, loop));
-      refuse(src, ErrorCode.LOOP, `loop: ${loop}`, user);
-      return;
-    }
-    const flow = newFlow({ network: 'tcp', src, dst: target, inbound: 'socks', user });
-    deps.router.routeTcp(flow, { fd: client.fd, socket: () => socket, reset: () => client.reset(), answer });
-  }
+      if (result.kind === 'answered') return;
+      const { target, user, answer } = result;
+      const loop = deps.guard.check(target);
+      if (loop) {
+        answer.failed(new SgError(ErrorCode.LOOP, loop));
+        refuse(src, ErrorCode.LOOP, `loop: ${loop}`, user);
+        return;
+      }
+      client.answer = answer;
+      deps.router.routeTcp(newFlow({ network: 'tcp', src, dst: target, inbound: 'socks', user }), client);
+    },
+  };
 
   const fd = listenTcpFd(config.listen, { transparent: false, reusePort: deps.reusePort ?? false, backlog: 1024 });
   const acceptor = acceptTcp(
     fd,
     'local',
     ({ fd: clientFd, src }) => {
-      const client = new AcceptedClient(clientFd);
       if (!slots.take()) {
         refuse(src, 'SG_ERR_HANDSHAKES_FULL', `${slots.max} handshakes already in progress (max_handshakes)`);
-        client.reset();
+        new AcceptedClient(clientFd).reset();
         return;
       }
-      void handshake(client, src).finally(() => slots.release());
+      try {
+        new ClientHandshake(clientFd, src, listener);
+      } catch (err) {
+        // The addon could not watch the fd (ENOMEM): this client is refused, the listener carries on.
+        slots.release();
+        new AcceptedClient(clientFd).reset();
+        refuse(src, errorCode(err), `cannot read the client: ${errorMessage(err)}`);
+      }
     },
     (err) => log.error({ reason: errorCode(err) }, `listener error: ${errorMessage(err)}`),
   );
   log.info({ users: config.users.length }, 'listening (SOCKS4/4a/5 and HTTP proxy)');
   return {
     reconfigure: (next) => {
-      users = new SocksUsers(next.users);
+      listener.users = new SocksUsers(next.users);
       slots.max = next.maxHandshakes;
     },
     close: () => acceptor.close(),

@@ -5,7 +5,7 @@ import { NEED_MORE } from '../../core/need-more.js';
 import { RateLimitedWarning } from '../../core/rate-limited-warning.js';
 import { decodeSocks5UdpHeader, encodeSocks5UdpHeader, SOCKS5_UDP_MAX_HEADER } from '../../codec/socks5-udp.js';
 import type { UdpConfig } from '../../config/schema.js';
-import { UdpNat } from '../../relay/udp-nat.js';
+import { UdpNat, type UdpNatOwner } from '../../relay/udp-nat.js';
 import type { SocksCommandDeps } from './command-deps.js';
 import type { SocksCommandHandler, SocksCommandRequest } from './commands.js';
 import { watchControl } from './control-watch.js';
@@ -26,27 +26,52 @@ export interface UdpAssociateCommand {
   closeAll(): void;
 }
 
-/** One client's association: its socket, and the table of upstream associations its datagrams opened. */
+/** One client's association: its socket, and the upstream associations its datagrams opened in the shared table. */
 interface ClientAssociation {
-  readonly nat: UdpNat;
-  /** Closes the table, the socket and the control connection. */
+  /** Closes its upstream associations, the socket and the control connection. */
   close(): void;
+}
+
+/**
+ * The upstream association table the client associations share, so the `udp.*` bounds hold over
+ * all of them at once, as on the TPROXY path. A reload that changes `udp` starts a new one for
+ * new associations; the old one ends with its last association.
+ */
+interface SharedTable {
+  /** The `udp` settings it was made with, as JSON: a reload may hand over an equal new object. */
+  readonly config: string;
+  readonly nat: UdpNat;
+  users: number;
 }
 
 /**
  * UDP ASSOCIATE (RFC 1928 §7): a UDP socket on the address the client reached the control
  * connection on, announced in the reply. Only datagrams from the client's IP are taken (and only
  * from the port the request named, when it named one: 0.0.0.0:0 is the NAT form, the client's port
- * unknown yet); each is decided by the router and sent through its outbound's association, via a
- * table with the same bounds as the TPROXY path (`udp.*`, per client association; at most
- * `udp.max_associations` client associations at once, further requests get REP 1). Replies come
- * back wrapped in a SOCKS5 UDP header naming their source. Everything ends with the control connection.
+ * unknown yet); each is decided by the router and sent through its outbound's association, in one
+ * table shared by every client association, with the bounds of the TPROXY path (`udp.*`; and at
+ * most `udp.max_associations` client associations at once, further requests get REP 1). Replies
+ * come back wrapped in a SOCKS5 UDP header naming their source. Everything ends with the control connection.
  */
 export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig): UdpAssociateCommand {
   const live = new Set<ClientAssociation>();
+  const tables = new Set<SharedTable>();
+  let current: SharedTable | undefined;
   /** Associations open or opening: each holds a UDP socket, so at most udp.max_associations of them. */
   let held = 0;
+  let nextId = 1;
   const full = new RateLimitedWarning(FULL_LOG_MS);
+  const join = (config: UdpConfig): SharedTable => {
+    const settings = JSON.stringify(config);
+    if (current?.config !== settings) tables.add((current = { config: settings, nat: sharedNat(config, deps), users: 0 }));
+    current.users++;
+    return current;
+  };
+  const leave = (table: SharedTable): void => {
+    if (--table.users > 0 || table === current) return;
+    table.nat.close();
+    tables.delete(table);
+  };
   const handler: SocksCommandHandler = (request) => {
     const config = udp();
     if (held >= config.max_associations) {
@@ -55,21 +80,26 @@ export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig
       return;
     }
     held++;
-    openAssociation(request, deps, config).then(
+    const table = join(config);
+    openAssociation(request, deps, table, nextId++).then(
       (association) => {
         if (!association) {
           held--;
+          leave(table);
           return;
         }
         live.add(association);
         const watch = watchControl(request.socket, false);
         watch.signal.addEventListener('abort', () => {
-          if (live.delete(association)) held--;
+          if (!live.delete(association)) return;
+          held--;
           association.close();
+          leave(table);
         });
       },
       (err: unknown) => {
         held--;
+        leave(table);
         deps.flows.log.error({ inbound: 'socks', reason: errorCode(err) }, `UDP ASSOCIATE failed: ${errorMessage(err)}`);
         request.socket.destroy();
       },
@@ -79,15 +109,32 @@ export function udpAssociateCommand(deps: SocksCommandDeps, udp: () => UdpConfig
     handler,
     get upstreamAssociations() {
       let sum = 0;
-      for (const a of live) sum += a.nat.size;
+      for (const t of tables) sum += t.nat.size;
       return sum;
     },
     closeAll() {
       for (const a of live) a.close();
       held -= live.size;
       live.clear();
+      for (const t of tables) t.nat.close();
+      tables.clear();
+      current = undefined;
     },
   };
+}
+
+function sharedNat(udp: UdpConfig, deps: SocksCommandDeps): UdpNat {
+  return new UdpNat({
+    maxAssociations: udp.max_associations,
+    maxPendingAssociations: udp.max_pending_associations,
+    idleMs: udp.timeout_s * 1000,
+    queueDatagrams: udp.queue_datagrams,
+    queueBytes: udp.queue_bytes,
+    inbound: 'socks',
+    fakeIp: deps.fakeIp,
+    counters: deps.flows.udpCounters,
+    log: deps.flows.log.child({ inbound: 'socks', network: 'udp' }),
+  });
 }
 
 function bindUdp(host: string): Promise<UdpSocket> {
@@ -104,7 +151,7 @@ function bindUdp(host: string): Promise<UdpSocket> {
   });
 }
 
-async function openAssociation(request: SocksCommandRequest, deps: SocksCommandDeps, udp: UdpConfig): Promise<ClientAssociation | undefined> {
+async function openAssociation(request: SocksCommandRequest, deps: SocksCommandDeps, table: SharedTable, id: number): Promise<ClientAssociation | undefined> {
   const { socket: control, src, target, user, encode } = request;
   const log = deps.flows.log.child({ inbound: 'socks', network: 'udp', ...(user !== undefined ? { user } : {}), client: formatAddr(src) });
   const localHost = control.localAddress;
@@ -118,24 +165,16 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
     return undefined;
   }
   const c = deps.flows.udpCounters;
-  const nat = new UdpNat({
-    maxAssociations: udp.max_associations,
-    maxPendingAssociations: udp.max_pending_associations,
-    idleMs: udp.timeout_s * 1000,
-    queueDatagrams: udp.queue_datagrams,
-    queueBytes: udp.queue_bytes,
-    inbound: 'socks',
+  const owner: UdpNatOwner = {
+    id,
     user,
-    fakeIp: deps.fakeIp,
-    counters: c,
-    log,
     deliver: (from, client, payload) => {
       socket.send([encodeSocks5UdpHeader({ frag: 0, addr: from }), payload], client.port, client.host, (err) => {
         if (err) c.droppedSendError++;
         else c.repliesOut++;
       });
     },
-  });
+  };
   // The port the client said it sends from; 0 (the NAT form, or a client that does not know it): any port of its IP.
   const clientPort = target.port === 0 ? undefined : target.port;
   socket.on('message', (msg: Buffer, from: RemoteInfo) => {
@@ -144,7 +183,7 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
       c.droppedForeignSource++;
       return;
     }
-    forward(msg, addrOf(from.address, from.port), user, nat, deps);
+    forward(msg, addrOf(from.address, from.port), owner, table.nat, deps);
   });
   socket.on('error', (err) => log.warn({ reason: errorCode(err) }, `UDP ASSOCIATE socket error: ${errorMessage(err)}`));
   const { port } = socket.address();
@@ -152,11 +191,10 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
   log.debug({ relay: formatAddr(addrOf(localHost!, port)), expected: formatAddr(target) }, 'UDP ASSOCIATE open');
   let closed = false;
   return {
-    nat,
     close() {
       if (closed) return;
       closed = true;
-      nat.close();
+      table.nat.closeOwner(owner);
       socket.close();
       control.destroy();
       log.debug('UDP ASSOCIATE closed');
@@ -165,7 +203,8 @@ async function openAssociation(request: SocksCommandRequest, deps: SocksCommandD
 }
 
 /** One datagram from the client: its header read, its destination decided, its payload sent on. */
-function forward(msg: Buffer, client: SocksAddr, user: string | undefined, nat: UdpNat, deps: SocksCommandDeps): void {
+function forward(msg: Buffer, client: SocksAddr, owner: UdpNatOwner, nat: UdpNat, deps: SocksCommandDeps): void {
+  const { user } = owner;
   const c = deps.flows.udpCounters;
   let header;
   try {
@@ -197,5 +236,5 @@ function forward(msg: Buffer, client: SocksAddr, user: string | undefined, nat: 
   const payload = msg.length - header.bytesRead;
   const data = Buffer.allocUnsafe(HEADROOM + payload);
   msg.copy(data, HEADROOM, header.bytesRead);
-  nat.handle(client, dst, data, HEADROOM, decision.outbound);
+  nat.handle(client, dst, data, HEADROOM, decision.outbound, owner);
 }

@@ -5,8 +5,11 @@ function digest(password: string): Buffer {
   return createHash('sha256').update(password, 'utf8').digest();
 }
 
-/** Compared against when the name is unknown, so an unknown name costs the same time as a wrong password. */
-const NOBODY = digest('');
+/**
+ * Compared against when the name is unknown, so an unknown name costs the same time as a wrong
+ * password. Made at the first check, not at load: a daemon without logins never loads node:crypto.
+ */
+let nobody: Buffer | undefined;
 
 /**
  * The logins of a proxy listener. Passwords are kept only as SHA-256 digests and compared with
@@ -28,7 +31,7 @@ export class SocksUsers {
   /** Whether `name` is a user whose password is `password`. */
   check(name: string, password: string): boolean {
     const want = this.digests.get(name);
-    const same = timingSafeEqual(digest(password), want ?? NOBODY);
+    const same = timingSafeEqual(digest(password), want ?? (nobody ??= digest('')));
     return same && want !== undefined;
   }
 }

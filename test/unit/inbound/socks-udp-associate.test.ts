@@ -171,3 +171,30 @@ test('at most udp.max_associations client associations at once: one more gets RE
   await first.control.closed();
   await associate(s.port, addrOf('0.0.0.0', 0));
 });
+
+test('one table for every client association: udp.max_associations bounds their upstream associations together, and each closes only its own', T, async () => {
+  const echo = echoOutbound();
+  const s = await startCommandServer(cleanups, () => decision(echo.outbound), { maxAssociations: 2 });
+  const a = await associate(s.port, addrOf('0.0.0.0', 0));
+  const b = await associate(s.port, addrOf('0.0.0.0', 0));
+  const target = addrOf('192.0.2.53', 53);
+  const [a1, b1, b2] = [await udpClient(), await udpClient(), await udpClient()];
+  for (const [client, relay] of [[a1, a.relay], [b1, b.relay]] as const) {
+    client.send(datagram(target, 'one'), relay.port, relay.host);
+    await once(client, 'message');
+  }
+  assert.deepEqual([echo.open(), s.udp.upstreamAssociations], [2, 2]);
+  // A third source makes room by closing the least recently used (a1's), whichever session owns it.
+  b2.send(datagram(target, 'three'), b.relay.port, b.relay.host);
+  await once(b2, 'message');
+  assert.deepEqual([echo.open(), s.udp.upstreamAssociations, s.counters.associationsEvicted], [2, 2, 1]);
+  a1.send(datagram(target, 'again'), a.relay.port, a.relay.host);
+  await once(a1, 'message');
+  assert.equal(s.counters.associationsEvicted, 2);
+  b.control.socket.end();
+  await b.control.closed();
+  await until(() => echo.open() === 1 && s.udp.upstreamAssociations === 1);
+  a1.send(datagram(target, 'still'), a.relay.port, a.relay.host);
+  const [reply] = (await once(a1, 'message')) as [Buffer];
+  assert.equal(reply.subarray(-5).toString(), 'still');
+});

@@ -90,7 +90,7 @@ test('happy path, step by step: accumulated onData, send, splice with the relay 
         dial.send(Buffer.from('MORE'));
       } else if (step === 1 && received.length >= 4 + extra.length) {
         step = 2;
-        dial.splice(4, 0, EARLY, { spliceEnded: done });
+        dial.splice(4, undefined, 0, EARLY, { spliceEnded: done });
       }
     },
     onFailure: (kind, errno) => failures.push([kind, errno]),
@@ -131,6 +131,35 @@ test('happy path, step by step: accumulated onData, send, splice with the relay 
   assert.equal(r.bytesDown, extra.length + 4 + 3);
   assert.equal(r.code, undefined);
   assert.deepEqual(failures, []);
+});
+
+test('an empty opening: onData with no bytes once connected (the server need not speak), bound(), headUp before the client\'s bytes', T, async () => {
+  const { client, accepted: { fd } } = await acceptedPair(cleanups, { allowHalfOpen: true });
+  const proxy = await fakeProxy();
+  const lengths: number[] = [];
+  let bound: ReturnType<NativeDial['bound']> | undefined;
+  let done!: (r: SpliceResult) => void;
+  const result = new Promise<SpliceResult>((r) => (done = r));
+  const dial: NativeDial = new NativeDial(fd, dialOptions(proxy.port, ''), {
+    onData(received) {
+      lengths.push(received.length);
+      bound = dial.bound();
+      dial.splice(0, Buffer.from('EARLY:'), 0, EARLY, { spliceEnded: done });
+    },
+    onFailure: (kind, errno) => assert.fail(`unexpected failure ${kind} ${errno}`),
+  });
+  const server = await proxy.next;
+  client.write('late');
+  assert.equal(String(await readBytes(server, 10)), 'EARLY:late');
+  assert.deepEqual(lengths, [0]);
+  assert.deepEqual(bound, addrOf(server.remoteAddress!, server.remotePort!));
+  server.end('hello');
+  assert.equal(String(await readBytes(client, 5)), 'hello');
+  client.end();
+  const r = await result;
+  assert.equal(r.outcome, SpliceOutcome.CLOSED);
+  assert.equal(r.bytesUp, 10);
+  assert.equal(r.bytesDown, 5);
 });
 
 test('a refused connect: CONNECT_FAILED with ECONNREFUSED, the client is reset', T, async () => {
@@ -194,7 +223,7 @@ test('abort() inside onData resets the client, closes the upstream, and nothing 
   await new Promise((resolve) => setTimeout(resolve, 100));
   dial.abort();
   assert.deepEqual(events, ['data x']);
-  assert.throws(() => dial.splice(0, 0, EARLY, { spliceEnded: () => {} }), { code: 'SG_ERR_DIAL_STATE' });
+  assert.throws(() => dial.splice(0, undefined, 0, EARLY, { spliceEnded: () => {} }), { code: 'SG_ERR_DIAL_STATE' });
   dial.send(Buffer.from('ignored')); // a no-op once over
 });
 
@@ -224,7 +253,7 @@ test('splice with a consumed count past what arrived throws; the dial can still 
     const dial: NativeDial = new NativeDial(fd, dialOptions(proxy.port, 'OPEN'), {
       onData(received) {
         try {
-          dial.splice(received.length + 1, 0, EARLY, { spliceEnded: () => {} });
+          dial.splice(received.length + 1, undefined, 0, EARLY, { spliceEnded: () => {} });
           resolve('spliced');
         } catch (err) {
           dial.abort();

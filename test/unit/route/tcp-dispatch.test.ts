@@ -6,7 +6,13 @@ import { addrOf } from '../../../src/core/addr.js';
 import { ErrorCode } from '../../../src/core/errors.js';
 import { newFlow } from '../../../src/core/flow.js';
 import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
+import { nativeBinding } from '../../../src/native/index.js';
+import { DirectOutbound } from '../../../src/outbound/direct.js';
 import { createOutbound } from '../../../src/outbound/registry.js';
+import type { DialAnswer } from '../../../src/adapter/client-conn.js';
+import type { SocksAddr } from '../../../src/core/addr.js';
+import net from 'node:net';
+import { once } from 'node:events';
 import { Sessions } from '../../../src/relay/sessions.js';
 import { relayTcpSpliced } from '../../../src/relay/splice-relay.js';
 import { dispatchTcp } from '../../../src/route/tcp-dispatch.js';
@@ -130,4 +136,75 @@ test('a client to answer (proxy inbound): told the outcome instead of reset, the
   const reject = createOutbound({ name: 'gone', protocol: 'socks5', server: addrOf('127.0.0.1', await closedPort()), pipelining: 'off' }, testOutboundSettings(), pino({ level: 'silent' }));
   await dispatchTcp(flow, { fd: refused.accepted.fd, socket: () => refusedConn.socket(), reset: () => failures.push('reset'), answer: { connected: async () => undefined, failed: (err) => failures.push((err as { code: string }).code) } }, () => ({ outbound: reject, rule: 'final → gone', index: -1, action: 'upstream' }), deps);
   assert.deepEqual(failures, [ErrorCode.UPSTREAM_UNREACHABLE]);
+});
+
+/** A loopback server that greets each connection with `greeting` (a server that speaks first), then echoes. */
+async function greetingEcho(greeting: string): Promise<{ port: number; peers: string[] }> {
+  const peers: string[] = [];
+  const server = net.createServer((s) => {
+    peers.push(`${s.remoteAddress}:${s.remotePort}`);
+    s.on('error', () => {});
+    s.write(greeting);
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, peers };
+}
+
+test('a client answered with bytes (proxy inbound) to a direct address runs in the addon: the reply names the upstream socket\'s address and comes first, the early bytes go up first, a server that speaks first is not waited for', { timeout: 10_000 }, async () => {
+  const target = await greetingEcho('hello;');
+  const direct = new DirectOutbound(testOutboundSettings());
+  const obs = fakeObserver();
+  const deps = { idleMs: 0, relay: relayTcpSpliced, native: true, sessions: new Sessions(), log: pino({ level: 'silent' }), observer: obs.observer };
+  const { client, accepted } = await acceptedPair(cleanups);
+  const told: string[] = [];
+  const answer: DialAnswer = {
+    connected: () => Promise.reject(new Error('the Node path answers with connected, the native one must not')),
+    successReply: (bound: SocksAddr | undefined) => {
+      told.push(`reply ${bound?.host}:${bound?.port}`);
+      return Buffer.from('reply;');
+    },
+    failed: (err: unknown) => void told.push(`failed ${(err as { code: string }).code}`),
+  };
+  const conn = { fd: accepted.fd, socket: () => assert.fail('no Node socket on the native path'), reset: () => told.push('reset'), answer, unsent: Buffer.from('early;') };
+  const flow = newFlow({ network: 'tcp', src: accepted.src, dst: addrOf('127.0.0.1', target.port), inbound: 'socks' });
+  let text = '';
+  const got = (want: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => (text.endsWith(want) ? resolve() : client.once('data', (d: Buffer) => ((text += String(d)), check())));
+      check();
+    });
+  void dispatchTcp(flow, conn, () => ({ outbound: direct, rule: 'final → direct', index: -1, action: 'direct' }), deps);
+  await got('hello;early;');
+  assert.equal(text, 'reply;hello;early;', 'the reply first, then the server\'s greeting, then the echo of the early bytes');
+  client.write('ping');
+  await got('ping');
+  assert.deepEqual(told, [`reply ${target.peers[0]}`], 'the reply names the local address of the connection the target saw');
+  assert.equal(deps.sessions.size, 1);
+  client.end();
+  await obs.closedOnce;
+  assert.deepEqual(obs.closed.map((c) => c.end.bytesUp), [10]);
+
+  // A refused connect: answered (REP 5 would name ECONNREFUSED), not reset.
+  const refused = await acceptedPair(cleanups);
+  const failures: string[] = [];
+  const closed = once(refused.client, 'close');
+  let answered!: () => void;
+  const failedOnce = new Promise<void>((resolve) => (answered = resolve));
+  const refusedAnswer: DialAnswer = {
+    ...answer,
+    failed: (err) => {
+      failures.push((err as { code: string; cause?: { code: string } }).cause?.code ?? 'none');
+      // The client was left open to be answered; this fake answers by closing it.
+      nativeBinding().closeFd(refused.accepted.fd);
+      answered();
+    },
+  };
+  const refusedConn = { fd: refused.accepted.fd, socket: () => assert.fail('no Node socket'), reset: () => failures.push('reset'), answer: refusedAnswer };
+  await dispatchTcp(newFlow({ network: 'tcp', src: refused.accepted.src, dst: addrOf('127.0.0.1', await closedPort()), inbound: 'socks' }), refusedConn, () => ({ outbound: direct, rule: 'final → direct', index: -1, action: 'direct' }), deps);
+  await failedOnce;
+  assert.deepEqual(failures, ['ECONNREFUSED']);
+  refused.client.destroy();
+  await closed;
 });

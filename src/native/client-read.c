@@ -1,0 +1,232 @@
+/*
+ * A proxy client's handshake I/O on its accepted fd, without a Node socket: the addon waits for
+ * the client's bytes and hands them to JS, which parses them (src/codec) and answers with small
+ * synchronous writes. TypeScript keeps every decision; this file only reads, writes and times out.
+ *
+ *   clientReadInit(onEvent)                  the one callback every reader reports to, set once:
+ *                                            onEvent(fd, kind, value)
+ *   clientRead(fd, timeoutMs)
+ *       Reads fd whenever it is readable, until clientReadStop(fd) or the first EOF, error or
+ *       timeout (timeoutMs after this call). Each arrival calls onEvent(fd, READ_DATA, length) with
+ *       the bytes of that arrival at the start of clientReadReceived (valid only during the call:
+ *       JS copies what it keeps); then onEvent(fd, READ_EOF, 0), onEvent(fd, READ_ERROR, errno) or
+ *       onEvent(fd, READ_TIMEOUT, 0) once, after which the reader has stopped by itself. Readers
+ *       are known by their fd, not by a JS handle: no object, reference or finalizer per client.
+ *       The fd is never closed here: it stays the caller's. An onEvent that throws stops the
+ *       reader and is reported as uncaught (js-callback.h).
+ *   clientReadStop(fd)                       stops reading (nothing if no reader); no event follows
+ *   clientReadReceived                       the Buffer (READ_CHUNK long) READ_DATA fills, shared by every reader
+ *   clientSend(fd, bytes) -> count | -errno  one nonblocking send (MSG_NOSIGNAL); a handshake's replies
+ *                                            are a few bytes on a fresh socket, which the kernel takes whole
+ *   clientReset(fd)                          closes fd with an RST (SO_LINGER 0)
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "args.h"
+#include "client-read.h"
+#include "errors.h"
+#include "js-callback.h"
+#include "sockets.h"
+
+/* Mirrored in src/native/client-read.ts. */
+enum { READ_DATA = 0, READ_EOF = 1, READ_ERROR = 2, READ_TIMEOUT = 3 };
+
+/* The most one arrival hands over: an HTTP proxy request's head is at most 16 KiB. */
+#define READ_CHUNK 16384
+
+static unsigned char *scratch;
+static napi_ref scratch_ref;
+static napi_ref on_event; /* clientReadInit's callback, for the module's life */
+
+typedef struct {
+  napi_env env;
+  int fd;
+  bool stopped;
+  int open_handles;
+  uv_poll_t poll;
+  uv_timer_t timer;
+} reader;
+
+/* The live readers by fd; a reader leaves as soon as it stops, before its handles are closed. */
+static reader **by_fd;
+static size_t by_fd_len;
+
+static bool table_put(reader *r) {
+  size_t fd = (size_t)r->fd;
+  if (fd >= by_fd_len) {
+    size_t len = by_fd_len == 0 ? 1024 : by_fd_len;
+    while (len <= fd) len *= 2;
+    reader **grown = realloc(by_fd, len * sizeof *grown);
+    if (grown == NULL) return false;
+    memset(grown + by_fd_len, 0, (len - by_fd_len) * sizeof *grown);
+    by_fd = grown;
+    by_fd_len = len;
+  }
+  by_fd[fd] = r;
+  return true;
+}
+
+static reader *table_get(int64_t fd) {
+  return fd >= 0 && (size_t)fd < by_fd_len ? by_fd[fd] : NULL;
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  reader *r = handle->data;
+  if (--r->open_handles == 0) free(r);
+}
+
+static void reader_stop(reader *r) {
+  if (r->stopped) return;
+  r->stopped = true;
+  if (table_get(r->fd) == r) by_fd[r->fd] = NULL;
+  uv_close((uv_handle_t *)&r->poll, on_handle_closed);
+  uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+}
+
+/* onEvent(fd, kind, value); a last event (anything but READ_DATA) stops the reader first. */
+static void reader_event(reader *r, int kind, int64_t value) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  napi_value fn, argv[3];
+  if (kind != READ_DATA) reader_stop(r);
+  if (on_event == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_get_reference_value(env, on_event, &fn);
+  napi_create_int32(env, r->fd, &argv[0]);
+  napi_create_int32(env, kind, &argv[1]);
+  napi_create_int64(env, value, &argv[2]);
+  /* Even if JS stopped it, the reader lives until the loop runs its close callbacks: still readable here. */
+  if (!call_js(env, addon_async_context(), fn, 3, argv) && !r->stopped) reader_stop(r);
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_timeout(uv_timer_t *timer) {
+  reader *r = timer->data;
+  if (!r->stopped) reader_event(r, READ_TIMEOUT, 0);
+}
+
+/* The socket's pending error, or `fallback` when it has none. */
+static int socket_error(int fd, int fallback) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  return err != 0 ? err : fallback;
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  reader *r = handle->data;
+  if (r->stopped) return;
+  ssize_t n = recv(r->fd, scratch, READ_CHUNK, 0);
+  if (n > 0) reader_event(r, READ_DATA, n);
+  else if (n == 0) reader_event(r, READ_EOF, 0);
+  else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) reader_event(r, READ_ERROR, errno);
+  /* libuv reports POLLERR (a reset) alone and stops polling: bytes queued ahead of it were passed on above. */
+  if (status < 0 && !r->stopped) reader_event(r, READ_ERROR, socket_error(r->fd, -status));
+}
+
+napi_value ClientReadInit(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype cb_type;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (napi_typeof(env, argv[0], &cb_type) != napi_ok || cb_type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "clientReadInit(onEvent)");
+    return NULL;
+  }
+  if (on_event != NULL) napi_delete_reference(env, on_event);
+  on_event = NULL;
+  CHECK_NAPI(napi_create_reference(env, argv[0], 1, &on_event));
+  return NULL;
+}
+
+napi_value ClientRead(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t fd, timeout_ms;
+  uv_loop_t *loop;
+  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd) ||
+      !get_int(env, argv[1], "timeoutMs", 1, INT32_MAX, &timeout_ms)) {
+    return NULL;
+  }
+  if (on_event == NULL) {
+    napi_throw_error(env, "SG_ERR_CLIENT_READ_STATE", "clientRead: clientReadInit was not called");
+    return NULL;
+  }
+  if (table_get(fd) != NULL) {
+    napi_throw_error(env, "SG_ERR_CLIENT_READ_STATE", "clientRead: that fd is already being read");
+    return NULL;
+  }
+  CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
+  reader *r = calloc(1, sizeof *r);
+  if (r == NULL) return throw_errno(env, ENOMEM, "clientRead");
+  r->env = env;
+  r->fd = (int)fd;
+  int err = uv_poll_init_socket(loop, &r->poll, r->fd);
+  if (err != 0 || !table_put(r)) {
+    if (err == 0) {
+      /* The poll is a live handle now: closed, and the reader freed from its callback. */
+      r->stopped = true;
+      r->open_handles = 1;
+      r->poll.data = r;
+      uv_close((uv_handle_t *)&r->poll, on_handle_closed);
+      return throw_errno(env, ENOMEM, "clientRead");
+    }
+    free(r);
+    return throw_errno(env, -err, "uv_poll_init_socket");
+  }
+  uv_timer_init(loop, &r->timer);
+  r->poll.data = r->timer.data = r;
+  r->open_handles = 2;
+  uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  uv_timer_start(&r->timer, on_timeout, (uint64_t)timeout_ms, 0);
+  return NULL;
+}
+
+napi_value ClientReadStop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t fd;
+  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  reader *r = table_get(fd);
+  if (r != NULL) reader_stop(r);
+  return NULL;
+}
+
+napi_value ClientSend(napi_env env, napi_callback_info info) {
+  napi_value argv[2], out;
+  int64_t fd;
+  void *data;
+  size_t len;
+  bool is_buffer = false;
+  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "clientSend(fd, bytes)");
+    return NULL;
+  }
+  ssize_t n = send((int)fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  CHECK_NAPI(napi_create_int64(env, n < 0 ? -errno : n, &out));
+  return out;
+}
+
+napi_value ClientReset(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t fd;
+  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  reset_and_close((int)fd);
+  return NULL;
+}
+
+napi_value client_read_received(napi_env env) {
+  napi_value received;
+  if (napi_create_buffer(env, READ_CHUNK, (void **)&scratch, &received) != napi_ok ||
+      napi_create_reference(env, received, 1, &scratch_ref) != napi_ok) {
+    napi_throw_error(env, "ERR_NAPI", "clientReadReceived: Node-API call failed");
+    return NULL;
+  }
+  return received;
+}
