@@ -37,7 +37,11 @@ await build({
       'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
     ].join('\n'),
   },
-  plugins: [lazyAssert(), lazyBuiltins({ 'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'], 'node:dns/promises': ['lookup'] })],
+  plugins: [
+    lazyAssert(),
+    pinoOnMainThread(),
+    lazyBuiltins({ 'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'], 'node:dns/promises': ['lookup'], 'node:tty': ['isatty'] }),
+  ],
   logLevel: 'warning',
 });
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
@@ -74,9 +78,34 @@ function lazyAssert() {
 }
 
 /**
+ * pino loads worker_threads (and Node's worker internals with it, ~3 ms of start-up) as its modules
+ * load: its tools module to read isMainThread, which decides how a logger running inside a pino
+ * transport's worker behaves, and thread-stream for the Worker class of transports. socksgate's
+ * bundle never runs in a worker thread (its workers are processes; pino-pretty runs as a stream in
+ * the same thread), so for those two imports isMainThread is true and Worker loads the real module
+ * when a transport makes one (socksgate makes none).
+ */
+function pinoOnMainThread() {
+  const contents = `
+    let real;
+    function Worker(...args) { return new (real ??= require('node:worker_threads')).Worker(...args); }
+    module.exports = { isMainThread: true, Worker };
+  `;
+  const importers = /node_modules[\\/](pino[\\/]lib[\\/]tools|thread-stream[\\/]index)\.js$/;
+  return {
+    name: 'pino-on-main-thread',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) => (importers.test(args.importer) ? { path: 'pino-main-thread', namespace: 'pino-main-thread' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'pino-main-thread' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
  * Node modules that socksgate's sources import at the top of modules a `run` start loads, for
  * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids) and
- * dns/promises (names of upstreams and direct targets). Loading crypto alone costs ~10 ms of a
+ * dns/promises (names of upstreams and direct targets), tty (isatty, when a log's fd may be a
+ * terminal). Loading crypto alone costs ~10 ms of a
  * start. Each is replaced, for imports from src/, by functions of the same names that load the
  * real module on their first call. A name not listed here fails the build ("No matching export").
  */
