@@ -40,7 +40,13 @@ await build({
   plugins: [
     lazyAssert(),
     pinoOnMainThread(),
-    lazyBuiltins({ 'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'], 'node:dns/promises': ['lookup'], 'node:tty': ['isatty'] }),
+    lazyBuiltins({
+      'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'],
+      'node:dns/promises': ['lookup'],
+      'node:tty': ['isatty'],
+      'node:net': ['BlockList', 'Socket', 'connect', 'createServer'],
+      'node:dgram': ['createSocket'],
+    }),
   ],
   logLevel: 'warning',
 });
@@ -103,17 +109,19 @@ function pinoOnMainThread() {
 
 /**
  * Node modules that socksgate's sources import at the top of modules a `run` start loads, for
- * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids) and
+ * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids),
  * dns/promises (names of upstreams and direct targets), tty (isatty, when a log's fd may be a
- * terminal). Loading crypto alone costs ~10 ms of a
- * start. Each is replaced, for imports from src/, by functions of the same names that load the
+ * terminal), net and dgram (a flow that needs a Node socket, an upstream's first dial, the control
+ * socket, UDP and DNS listeners: all after the redirect listeners listen). Loading crypto alone
+ * costs ~10 ms of a start, net and the streams under it ~12 ms. Each is replaced, for imports from src/, by functions of the same names that load the
  * real module on their first call. A name not listed here fails the build ("No matching export").
  */
 function lazyBuiltins(modules) {
   const standIn = (id, names) => [
     'let real;',
     `const load = () => (real ??= require(${JSON.stringify(id)}));`,
-    ...names.map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+    // With `new` for a class (BlockList, Socket): what a constructor returns is what `new` gives.
+    ...names.map((name) => `export function ${name}(...args) { return new.target ? new (load().${name})(...args) : load().${name}(...args); }`),
   ].join('\n');
   const filter = new RegExp(`^(${Object.keys(modules).map((id) => id.replace(/[/]/g, '\\/')).join('|')})$`);
   return {
