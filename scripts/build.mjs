@@ -37,15 +37,27 @@ await build({
       'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
     ].join('\n'),
   },
-  plugins: [lazyAssert(), lazyBuiltins({ 'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'], 'node:dns/promises': ['lookup'] })],
+  plugins: [
+    lazyAssert(),
+    pinoOnMainThread(),
+    lazyBuiltins({
+      'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'],
+      'node:dns/promises': ['lookup'],
+      'node:tty': ['isatty'],
+      'node:net': ['BlockList', 'Socket', 'connect', 'createServer'],
+      'node:dgram': ['createSocket'],
+    }),
+  ],
   logLevel: 'warning',
 });
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 const bundle = fs.readFileSync('dist/socksgate.js', 'utf8');
 // The shebang goes to the bin (the node flags it gives are src/main.ts's); the bundle is wrapped.
 const shebang = /^#!.*\n/.exec(bundle)[0];
-// An empty first line instead, so that the source map's line numbers still hold.
-fs.writeFileSync('dist/socksgate.js', `\n${bundle.slice(shebang.length)}`);
+// In its place, the wrapper Node's CommonJS loader puts around a module, on a line of its own so
+// that the source map's line numbers still hold. Written here rather than added by dist/main.js:
+// that concatenation made V8 copy the ~0.8 MB source once more as it compiled (~2 ms of start-up).
+fs.writeFileSync('dist/socksgate.js', `(function (exports, require, module, __filename, __dirname) {\n${bundle.slice(shebang.length)}\n})`);
 fs.writeFileSync('dist/main.js', shebang + fs.readFileSync('scripts/main-loader.cjs', 'utf8'), { mode: 0o755 });
 await writeCodeCache(shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').trim().split(/\s+/).filter(Boolean));
 
@@ -74,17 +86,44 @@ function lazyAssert() {
 }
 
 /**
+ * pino loads worker_threads (and Node's worker internals with it, ~3 ms of start-up) as its modules
+ * load: its tools module to read isMainThread, which decides how a logger running inside a pino
+ * transport's worker behaves, and thread-stream for the Worker class of transports. socksgate's
+ * bundle never runs in a worker thread (its workers are processes; pino-pretty runs as a stream in
+ * the same thread), so for those two imports isMainThread is true and Worker loads the real module
+ * when a transport makes one (socksgate makes none).
+ */
+function pinoOnMainThread() {
+  const contents = `
+    let real;
+    function Worker(...args) { return new (real ??= require('node:worker_threads')).Worker(...args); }
+    module.exports = { isMainThread: true, Worker };
+  `;
+  const importers = /node_modules[\\/](pino[\\/]lib[\\/]tools|thread-stream[\\/]index)\.js$/;
+  return {
+    name: 'pino-on-main-thread',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) => (importers.test(args.importer) ? { path: 'pino-main-thread', namespace: 'pino-main-thread' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'pino-main-thread' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
  * Node modules that socksgate's sources import at the top of modules a `run` start loads, for
- * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids) and
- * dns/promises (names of upstreams and direct targets). Loading crypto alone costs ~10 ms of a
- * start. Each is replaced, for imports from src/, by functions of the same names that load the
+ * functions called only later (if ever): crypto (SOCKS users' password hashes, DNS query ids),
+ * dns/promises (names of upstreams and direct targets), tty (isatty, when a log's fd may be a
+ * terminal), net and dgram (a flow that needs a Node socket, an upstream's first dial, the control
+ * socket, UDP and DNS listeners: all after the redirect listeners listen). Loading crypto alone
+ * costs ~10 ms of a start, net and the streams under it ~12 ms. Each is replaced, for imports from src/, by functions of the same names that load the
  * real module on their first call. A name not listed here fails the build ("No matching export").
  */
 function lazyBuiltins(modules) {
   const standIn = (id, names) => [
     'let real;',
     `const load = () => (real ??= require(${JSON.stringify(id)}));`,
-    ...names.map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+    // With `new` for a class (BlockList, Socket): what a constructor returns is what `new` gives.
+    ...names.map((name) => `export function ${name}(...args) { return new.target ? new (load().${name})(...args) : load().${name}(...args); }`),
   ].join('\n');
   const filter = new RegExp(`^(${Object.keys(modules).map((id) => id.replace(/[/]/g, '\\/')).join('|')})$`);
   return {

@@ -18,9 +18,9 @@ try {
 } catch {
   // No cache (a build that could not start the daemon to make one): compiled from source.
 }
-// The same wrapper as Node's CommonJS loader, so the bundle sees the usual module variables.
-const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
-const script = new Script(source, { filename: file, cachedData });
+// The file is the bundle in the same wrapper as Node's CommonJS loader's (scripts/build.mjs), so
+// the bundle sees the usual module variables.
+const script = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
 cachedData = undefined;
 // scripts/build.mjs sets this for the one start whose compiled code becomes the cache.
 if (process.env.SOCKSGATE_WRITE_CODE_CACHE === '1') process.on('exit', () => writeFileSync(cacheFile, script.createCachedData()));

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP } from '../core/ip-literal.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { Decision } from '../adapter/router.js';
 import { addrOf, formatAddr, parseHostPort, type SocksAddr } from '../core/addr.js';

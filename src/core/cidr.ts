@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from './ip-literal.js';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 

@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
+import { isIP } from '../core/ip-literal.js';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { parseCidr } from '../core/cidr.js';
 import type { RulesConfig } from '../config/schema.js';

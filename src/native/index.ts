@@ -1,16 +1,17 @@
 /**
  * Typed facade over the native addon (src/native/addon.c): the few socket calls Node cannot make.
  * The addon returns fds and raw sockaddr bytes; this module parses them (codec/sockaddr) and hands
- * fds to Node (`server.listen({ fd })`, `new net.Socket({ fd })`).
+ * fds to Node (`server.listen({ fd })`, `new Socket({ fd })`).
  *
  * Addon failures are Errors with `code` (errno name, e.g. 'EPERM'), `errno` and `syscall`
  * (e.g. 'setsockopt(SO_MARK)'); they pass through unchanged.
  */
-import dgram from 'node:dgram';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createRequire } from 'node:module';
-import net from 'node:net';
+import { Socket, type Server, type SocketConstructorOpts } from 'node:net';
 import { ErrorCode } from '../core/errors.js';
 import type { SocksAddr } from '../core/addr.js';
+import { isIP } from '../core/ip-literal.js';
 import { decodeSockaddr, encodeSockaddr } from '../codec/sockaddr.js';
 
 /** An Error from a failed syscall, in the addon or in Node. */
@@ -80,7 +81,7 @@ function invalidArg(message: string): TypeError {
 }
 
 /** The kernel fd under a connected socket or listening server (Node keeps it on the private `_handle`). */
-export function socketFd(socket: net.Socket | net.Server): number {
+export function socketFd(socket: Socket | Server): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) {
     throw Object.assign(new Error('socket has no file descriptor (closed, not yet connected, or not a TCP socket)'), {
@@ -98,7 +99,7 @@ const V4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
  * listener, use the IPv4 call; native IPv6 flows the IPv6 one. Throws the addon's Error, typically
  * `code: 'ENOENT'` when the connection was not NATed (or conntrack is not active in the namespace).
  */
-export function originalDestination(socket: net.Socket): SocksAddr {
+export function originalDestination(socket: Socket): SocksAddr {
   const fd = socketFd(socket);
   // The peer's address has the same family as ours (v4-mapped on both ends or on neither) and Node
   // caches it (the inbound has read it already), which spares a getsockname per connection.
@@ -133,7 +134,7 @@ export function listenTcpFd(addr: SocksAddr, opts: ListenTcpOptions = {}): numbe
 }
 
 /** Makes `server` listen on a listenTcpFd socket. Resolves on 'listening'; rejects with the addon's or Node's error. */
-export function listenTcp(server: net.Server, addr: SocksAddr, opts: ListenTcpOptions = {}): Promise<void> {
+export function listenTcp(server: Server, addr: SocksAddr, opts: ListenTcpOptions = {}): Promise<void> {
   if (server.listening) {
     return Promise.reject(Object.assign(new Error('server is already listening'), { code: 'ERR_SERVER_ALREADY_LISTEN' }));
   }
@@ -181,11 +182,11 @@ export interface DialOptions {
  * arguments or when the addon cannot create the socket (EPERM without CAP_NET_ADMIN/CAP_NET_RAW).
  *
  * How: the addon makes an unconnected nonblocking socket with SO_MARK; Node adopts it with
- * `new net.Socket({ fd })` and `socket.connect()` runs uv_tcp_connect on that same fd, so Node
+ * `new Socket({ fd })` and `socket.connect()` runs uv_tcp_connect on that same fd, so Node
  * drives the whole connect exactly as for its own sockets.
  */
-export function dialMarked(addr: { host: string; port: number }, mark: number, opts: DialOptions = {}): net.Socket {
-  const family = net.isIP(addr.host);
+export function dialMarked(addr: { host: string; port: number }, mark: number, opts: DialOptions = {}): Socket {
+  const family = isIP(addr.host);
   if (family !== 4 && family !== 6) throw invalidArg(`dialMarked needs an IP literal, got "${addr.host}"`);
   if (!Number.isInteger(addr.port) || addr.port < 1 || addr.port > 65535) {
     throw Object.assign(new RangeError(`port must be 1-65535, got ${String(addr.port)}`), { code: 'ERR_SOCKET_BAD_PORT' });
@@ -194,13 +195,13 @@ export function dialMarked(addr: { host: string; port: number }, mark: number, o
     throw Object.assign(new RangeError(`mark must be an integer 0-0xffffffff, got ${String(mark)}`), { code: 'ERR_OUT_OF_RANGE' });
   }
   const fd = nativeBinding().tcpSocket(family, mark);
-  let socket: net.Socket;
+  let socket: Socket;
   try {
     // `manualStart` (an internal option child_process uses) stops the constructor's read(0): on a
     // socket that is not connected yet, epoll reports HUP and the read fails with ENOTCONN. Node
     // starts reading itself after 'connect'. Calling connect() in this same tick (before the event
     // loop polls) guards against that too, should a future Node ignore the option.
-    socket = new net.Socket({ fd, allowHalfOpen: opts.allowHalfOpen ?? false, manualStart: true } as net.SocketConstructorOpts);
+    socket = new Socket({ fd, allowHalfOpen: opts.allowHalfOpen ?? false, manualStart: true } as SocketConstructorOpts);
   } catch (err) {
     nativeBinding().closeFd(fd);
     throw err;
@@ -247,7 +248,7 @@ export interface UdpSocketOptions {
  * (EPERM without CAP_NET_ADMIN/CAP_NET_RAW, EADDRINUSE, ...).
  */
 /** The fds of the sockets openUdpSocket made, for sendDatagram. */
-const udpFds = new WeakMap<dgram.Socket, number>();
+const udpFds = new WeakMap<UdpSocket, number>();
 
 /**
  * Sends one datagram on a socket from openUdpSocket, synchronously in the addon (no per-datagram
@@ -256,25 +257,25 @@ const udpFds = new WeakMap<dgram.Socket, number>();
  * the datagram is lost, as UDP allows); undefined for a socket openUdpSocket did not make (the
  * caller sends it with dgram).
  */
-export function trySendDatagram(socket: dgram.Socket, data: Buffer, to?: SocksAddr): boolean | undefined {
+export function trySendDatagram(socket: UdpSocket, data: Buffer, to?: SocksAddr): boolean | undefined {
   const fd = udpFds.get(socket);
   if (fd === undefined) return undefined;
   return (to === undefined ? nativeBinding().udpSend(fd, data) : nativeBinding().udpSendTo(fd, data, to.host, to.port)) === 0;
 }
 
 /** The fd under a socket from openUdpSocket (undefined for any other), for the addon's fast path. */
-export function udpSocketFd(socket: dgram.Socket): number | undefined {
+export function udpSocketFd(socket: UdpSocket): number | undefined {
   return udpFds.get(socket);
 }
 
-export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): dgram.Socket {
+export function openUdpSocket(addr: SocksAddr, opts: UdpSocketOptions = {}): UdpSocket {
   if (addr.kind === 'domain') throw invalidArg(`UDP bind address must be an IP literal, got "${addr.host}"`);
   const fd = nativeBinding().udpSocket(encodeSockaddr(addr), {
     transparent: opts.transparent ?? false,
     reuseAddr: opts.reuseAddr ?? false,
     mark: opts.mark ?? 0,
   });
-  const socket = dgram.createSocket(addr.kind === 'ipv4' ? 'udp4' : 'udp6');
+  const socket = createSocket(addr.kind === 'ipv4' ? 'udp4' : 'udp6');
   try {
     // Node adopts the fd synchronously (uv_udp_open) and is bound from here on.
     socket.bind({ fd });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
+import { isIP } from '../../core/ip-literal.js';
 import { parseCidr } from '../../core/cidr.js';
 import type { FirewallPlan } from '../../firewall/plan.js';
 import { finding, type Finding } from './report.js';

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP } from '../../core/ip-literal.js';
 
 /** What sniffers return: the name, NEED_MORE (a valid prefix), or undefined (not this protocol / no name). */
 export type SniffResult = string | typeof import('../../core/need-more.js').NEED_MORE | undefined;
