@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { socketFd } from '../../../src/native/index.js';
-import { SpliceOutcome, spliceRelay, stopSplice, type SpliceResult } from '../../../src/native/splice.js';
-import { readAll, socketPair } from '../../helpers/socket-pair.js';
+import { SpliceOutcome, stopSplice } from '../../../src/native/splice.js';
+import { readAll } from '../../helpers/socket-pair.js';
+import { splicedRelay } from '../../helpers/spliced-relay.js';
 
-const NO_EARLY_CLOSE = { withinMs: 0, maxBytesUp: 0 };
-
-/** A spliced relay between two socket pairs; resolves with its end. */
-async function relay(cleanups: (() => void)[]) {
-  const [app, client] = await socketPair();
-  const [upstream, target] = await socketPair();
-  for (const s of [app, client, upstream, target]) {
-    s.on('error', () => {});
-    cleanups.push(() => s.destroy());
-  }
-  let ended!: (r: SpliceResult) => void;
-  const end = new Promise<SpliceResult>((resolve) => (ended = resolve));
-  const handle = spliceRelay({ client: socketFd(client), upstream: socketFd(upstream) }, { down: null, up: null }, 0, NO_EARLY_CLOSE, { spliceEnded: ended });
-  client.destroy(); // the relay holds its own duplicates
-  upstream.destroy();
-  return { app, target, handle, end };
-}
+const relay = (cleanups: (() => void)[]) => splicedRelay(cleanups);
 
 test('splice handles: small integers; a handle kept past its relay stops nothing, not the slot’s next relay', async (t) => {
   const cleanups: (() => void)[] = [];

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { socketFd } from '../../../src/native/index.js';
-import { SpliceOutcome, spliceRelay, stopSplice, type SpliceResult } from '../../../src/native/splice.js';
-import { socketPair } from '../../helpers/socket-pair.js';
+import { SpliceOutcome, stopSplice } from '../../../src/native/splice.js';
+import { splicedRelay } from '../../helpers/spliced-relay.js';
 
 // Every relay's idle timeout runs on one shared timer (deadlines.c): these check that each still
 // ends on its own timeout, in order, that activity postpones it and that a relay ended early
 // leaves the others waiting.
 
 async function relay(cleanups: (() => void)[], idleMs: number, label: string, ends: string[]) {
-  const [app, client] = await socketPair();
-  const [upstream, target] = await socketPair();
-  for (const s of [app, client, upstream, target]) {
-    s.on('error', () => {});
-    cleanups.push(() => s.destroy());
-  }
-  let ended!: (r: SpliceResult) => void;
-  const end = new Promise<SpliceResult>((resolve) => (ended = resolve));
-  const owner = { spliceEnded: (r: SpliceResult) => (ends.push(label), ended(r)) };
-  const handle = spliceRelay({ client: socketFd(client), upstream: socketFd(upstream) }, { down: null, up: null }, idleMs, { withinMs: 0, maxBytesUp: 0 }, owner);
-  client.destroy();
-  upstream.destroy();
-  target.resume();
-  return { app, handle, end };
+  const r = await splicedRelay(cleanups, idleMs, () => ends.push(label));
+  r.target.resume();
+  return r;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
