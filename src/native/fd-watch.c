@@ -7,6 +7,8 @@
 #include "fd-watch.h"
 
 #define BATCH 256
+/* Beside UV_READABLE | UV_WRITABLE in a watch's events: the set's entry names another watch (fd_watch_take). */
+#define TAKEN 0x100
 
 static int epfd = -1;
 static uv_poll_t set_poll;
@@ -70,6 +72,11 @@ bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events) {
   if (events == 0 && --watching == 0) uv_unref((uv_handle_t *)&set_poll);
   w->events = events;
   return true;
+}
+
+void fd_watch_take(fd_watch *to, fd_watch *from) {
+  to->events = from->events == 0 ? 0 : from->events | TAKEN;
+  from->events = 0; /* an event of this batch for `from` is dropped; `to` hears of it at the next wait (level-triggered) */
 }
 
 void fd_watch_free_later(void *p) {

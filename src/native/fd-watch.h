@@ -14,7 +14,7 @@
  */
 typedef struct fd_watch {
   int fd;
-  int events; /* UV_READABLE | UV_WRITABLE waited for now; 0: not in the set */
+  int events; /* UV_READABLE | UV_WRITABLE waited for now (| TAKEN: the set still names the previous owner); 0: not in the set */
   /* status < 0 (UV_EBADF): the socket has an error (read SO_ERROR), as uv_poll reports it. */
   void (*ready)(struct fd_watch *w, int status, int events);
   void *data;
@@ -28,6 +28,12 @@ bool fd_watch_open(uv_loop_t *loop);
 void fd_watch_init(fd_watch *w, int fd, void (*ready)(fd_watch *, int, int), void *data);
 /* Waits for `events` (none: leaves the set); one epoll_ctl when it changes, none otherwise. False with errno on failure. */
 bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events);
+/*
+ * `to` (a watch of the same fd) takes over `from`'s place in the set: `from` waits for nothing and
+ * `to`'s next fd_watch_set is one EPOLL_CTL_MOD, even for the events `from` waited for, where
+ * leaving the set and joining it again would be two. A new owner of a socket thus inherits it.
+ */
+void fd_watch_take(fd_watch *to, fd_watch *from);
 /* Frees p with free(3) now, or after the batch of events being dispatched. */
 void fd_watch_free_later(void *p);
 
