@@ -252,7 +252,7 @@ static void on_ready_locked(dial *d, int status, int events) {
     return;
   }
   if (status < 0) {
-    /* libuv reports POLLERR (a reset) alone, even with bytes queued ahead of it: a server that
+    /* An error (a reset) is reported alone, even with bytes queued ahead of it: a server that
      * answers and resets at once (Dante refusing a CONNECT) would lose its answer. Read them first:
      * the answer is judged, and the read after it fails with the error. */
     for (int i = 0; i < READS_BEFORE_ERROR && d->state == HANDSHAKING; i++) on_readable(d);
@@ -402,7 +402,7 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, head_up, head_up_len};
   enter(d);
   dial_end(d, false);
-  /* The relay takes the upstream's place in the epoll set: one epoll_ctl, not a removal and an addition. */
+  /* The relay takes the upstream's place in the epoll set: no epoll_ctl, where a removal and an addition were two. */
   napi_value relay = splice_start(env, fds, &heads, &d->watch, idle_ms, early_close_ms, early_close_max_up, token);
   leave(d); /* frees the buffers splice_start copied the heads from */
   return relay;
