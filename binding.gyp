@@ -13,7 +13,6 @@
         "src/native/handle-box.c",
         "src/native/js-callback.c",
         "src/native/pipe-pool.c",
-        "src/native/poll-events.c",
         "src/native/slot-table.c",
         "src/native/sockets.c",
         "src/native/splice.c",

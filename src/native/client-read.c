@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 
 #include "args.h"
 #include "client-read.h"
+#include "deadlines.h"
 #include "errors.h"
+#include "fd-watch.h"
 #include "js-callback.h"
 #include "sockets.h"
 
@@ -49,19 +52,20 @@ static napi_ref on_event; /* clientReadInit's callback, for the module's life */
 
 typedef struct {
   napi_env env;
-  int fd;
+  uv_loop_t *loop;
+  fd_watch watch; /* the fd's readability in the addon's epoll set (fd-watch.h) */
+  deadline timeout; /* on the shared timer (deadlines.h) */
   bool stopped;
-  int open_handles;
-  uv_poll_t poll;
-  uv_timer_t timer;
+  /* Calls into this reader on the stack: a stopped reader is freed when the last one returns. */
+  int busy;
 } reader;
 
-/* The live readers by fd; a reader leaves as soon as it stops, before its handles are closed. */
+/* The live readers by fd; a reader leaves as soon as it stops, before it is freed. */
 static reader **by_fd;
 static size_t by_fd_len;
 
 static bool table_put(reader *r) {
-  size_t fd = (size_t)r->fd;
+  size_t fd = (size_t)r->watch.fd;
   if (fd >= by_fd_len) {
     size_t len = by_fd_len == 0 ? 1024 : by_fd_len;
     while (len <= fd) len *= 2;
@@ -79,17 +83,21 @@ static reader *table_get(int64_t fd) {
   return fd >= 0 && (size_t)fd < by_fd_len ? by_fd[fd] : NULL;
 }
 
-static void on_handle_closed(uv_handle_t *handle) {
-  reader *r = handle->data;
-  if (--r->open_handles == 0) free(r);
+static void enter(reader *r) {
+  r->busy++;
+}
+
+/* Leaves a call into the reader: the last one out of a stopped reader frees it (after the batch of events being dispatched). */
+static void leave(reader *r) {
+  if (--r->busy == 0 && r->stopped) fd_watch_free_later(r);
 }
 
 static void reader_stop(reader *r) {
   if (r->stopped) return;
   r->stopped = true;
-  if (table_get(r->fd) == r) by_fd[r->fd] = NULL;
-  uv_close((uv_handle_t *)&r->poll, on_handle_closed);
-  uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+  if (table_get(r->watch.fd) == r) by_fd[r->watch.fd] = NULL;
+  fd_watch_set(r->loop, &r->watch, 0);
+  deadline_stop(&r->timeout);
 }
 
 /* onEvent(fd, kind, value); a last event (anything but READ_DATA) stops the reader first. */
@@ -100,17 +108,19 @@ static void reader_event(reader *r, int kind, int64_t value) {
   if (kind != READ_DATA) reader_stop(r);
   if (on_event == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_get_reference_value(env, on_event, &fn);
-  napi_create_int32(env, r->fd, &argv[0]);
+  napi_create_int32(env, r->watch.fd, &argv[0]);
   napi_create_int32(env, kind, &argv[1]);
   napi_create_int64(env, value, &argv[2]);
-  /* Even if JS stopped it, the reader lives until the loop runs its close callbacks: still readable here. */
+  /* Even if JS stopped it, the reader lives until this call returns (busy): still readable here. */
   if (!call_js(env, addon_async_context(), fn, 3, argv) && !r->stopped) reader_stop(r);
   napi_close_handle_scope(env, scope);
 }
 
-static void on_timeout(uv_timer_t *timer) {
-  reader *r = timer->data;
+static void on_timeout(deadline *timeout) {
+  reader *r = (reader *)((char *)timeout - offsetof(reader, timeout));
+  enter(r);
   if (!r->stopped) reader_event(r, READ_TIMEOUT, 0);
+  leave(r);
 }
 
 /* The socket's pending error, or `fallback` when it has none. */
@@ -121,15 +131,17 @@ static int socket_error(int fd, int fallback) {
   return err != 0 ? err : fallback;
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events) {
-  reader *r = handle->data;
+static void on_ready(fd_watch *w, int status, int events) {
+  reader *r = w->data;
   if (r->stopped) return;
-  ssize_t n = recv(r->fd, scratch, READ_CHUNK, 0);
+  enter(r);
+  ssize_t n = recv(w->fd, scratch, READ_CHUNK, 0);
   if (n > 0) reader_event(r, READ_DATA, n);
   else if (n == 0) reader_event(r, READ_EOF, 0);
   else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) reader_event(r, READ_ERROR, errno);
-  /* libuv reports POLLERR (a reset) alone and stops polling: bytes queued ahead of it were passed on above. */
-  if (status < 0 && !r->stopped) reader_event(r, READ_ERROR, socket_error(r->fd, -status));
+  /* An error (a reset) comes alone, even with bytes queued ahead of it: those were passed on above. */
+  if (status < 0 && !r->stopped) reader_event(r, READ_ERROR, socket_error(w->fd, -status));
+  leave(r);
 }
 
 napi_value ClientReadInit(napi_env env, napi_callback_info info) {
@@ -166,25 +178,18 @@ napi_value ClientRead(napi_env env, napi_callback_info info) {
   reader *r = calloc(1, sizeof *r);
   if (r == NULL) return throw_errno(env, ENOMEM, "clientRead");
   r->env = env;
-  r->fd = (int)fd;
-  int err = uv_poll_init_socket(loop, &r->poll, r->fd);
-  if (err != 0 || !table_put(r)) {
-    if (err == 0) {
-      /* The poll is a live handle now: closed, and the reader freed from its callback. */
-      r->stopped = true;
-      r->open_handles = 1;
-      r->poll.data = r;
-      uv_close((uv_handle_t *)&r->poll, on_handle_closed);
-      return throw_errno(env, ENOMEM, "clientRead");
-    }
-    free(r);
-    return throw_errno(env, -err, "uv_poll_init_socket");
+  r->loop = loop;
+  fd_watch_init(&r->watch, (int)fd, on_ready, r);
+  deadline_init(&r->timeout, on_timeout);
+  int err = 0;
+  if (!table_put(r) || !deadline_start(loop, &r->timeout, uv_now(loop) + (uint64_t)timeout_ms)) err = ENOMEM;
+  else if (!fd_watch_set(loop, &r->watch, UV_READABLE)) err = errno;
+  if (err != 0) {
+    enter(r);
+    reader_stop(r);
+    leave(r);
+    return throw_errno(env, err, "clientRead");
   }
-  uv_timer_init(loop, &r->timer);
-  r->poll.data = r->timer.data = r;
-  r->open_handles = 2;
-  uv_poll_start(&r->poll, UV_READABLE, on_poll);
-  uv_timer_start(&r->timer, on_timeout, (uint64_t)timeout_ms, 0);
   return NULL;
 }
 
@@ -193,7 +198,11 @@ napi_value ClientReadStop(napi_env env, napi_callback_info info) {
   int64_t fd;
   if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
   reader *r = table_get(fd);
-  if (r != NULL) reader_stop(r);
+  if (r != NULL) {
+    enter(r);
+    reader_stop(r);
+    leave(r);
+  }
   return NULL;
 }
 

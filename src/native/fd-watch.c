@@ -1,12 +1,27 @@
 /* One epoll set for the relays' sockets, polled by libuv as one fd (see fd-watch.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "fd-watch.h"
 
 #define BATCH 256
+
+/*
+ * The set's entries name an fd and the generation of its entry, not a watch: the watch is looked up
+ * here, so a new owner takes an entry over by changing this table alone (fd_watch_take), without an
+ * epoll_ctl. The generation tells an event of an entry already removed in this batch (its fd number
+ * closed and reused since) from the new entry's.
+ */
+typedef struct {
+  fd_watch *watch; /* NULL: not in the set */
+  uint32_t generation;
+} entry;
+
+static entry *entries;
+static size_t entries_len;
 
 static int epfd = -1;
 static uv_poll_t set_poll;
@@ -20,9 +35,12 @@ static void on_set_readable(uv_poll_t *handle, int status, int events) {
   int n = epoll_wait(epfd, ready, BATCH, 0);
   dispatching = true;
   for (int i = 0; i < n; i++) {
-    fd_watch *w = ready[i].data.ptr;
+    uint64_t key = ready[i].data.u64;
+    int fd = (int)(uint32_t)key;
+    fd_watch *w = entries[fd].watch;
     uint32_t got = ready[i].events;
-    if (w->events == 0) continue; /* left the set earlier in this batch (its owner may have ended) */
+    /* Left the set earlier in this batch (its owner may have ended), perhaps with its fd number now another's. */
+    if (w == NULL || entries[fd].generation != (uint32_t)(key >> 32)) continue;
     if (got & EPOLLERR) {
       w->ready(w, UV_EBADF, 0);
       continue;
@@ -59,17 +77,44 @@ void fd_watch_init(fd_watch *w, int fd, void (*ready)(fd_watch *, int, int), voi
   w->data = data;
 }
 
+static bool entries_fit(int fd) {
+  if ((size_t)fd < entries_len) return true;
+  size_t len = entries_len == 0 ? 1024 : entries_len;
+  while (len <= (size_t)fd) len *= 2;
+  entry *grown = realloc(entries, len * sizeof *grown);
+  if (grown == NULL) return false;
+  memset(grown + entries_len, 0, (len - entries_len) * sizeof *grown);
+  entries = grown;
+  entries_len = len;
+  return true;
+}
+
 bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events) {
   if (events == w->events) return true;
   if (!fd_watch_open(loop)) return false;
-  struct epoll_event e = {.events = ((events & UV_READABLE) ? EPOLLIN : 0) | ((events & UV_WRITABLE) ? EPOLLOUT : 0), .data.ptr = w};
+  if (!entries_fit(w->fd)) {
+    errno = ENOMEM;
+    return false;
+  }
+  entry *at = &entries[w->fd];
   int op = events == 0 ? EPOLL_CTL_DEL : w->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  uint32_t generation = op == EPOLL_CTL_ADD ? at->generation + 1 : at->generation;
+  struct epoll_event e = {.events = ((events & UV_READABLE) ? EPOLLIN : 0) | ((events & UV_WRITABLE) ? EPOLLOUT : 0),
+                          .data.u64 = (uint64_t)generation << 32 | (uint32_t)w->fd};
   /* A failed removal leaves nothing in the set either: counted out all the same. */
   if (epoll_ctl(epfd, op, w->fd, &e) != 0 && op != EPOLL_CTL_DEL) return false;
+  at->generation = generation;
+  at->watch = events == 0 ? NULL : w;
   if (w->events == 0 && watching++ == 0) uv_ref((uv_handle_t *)&set_poll);
   if (events == 0 && --watching == 0) uv_unref((uv_handle_t *)&set_poll);
   w->events = events;
   return true;
+}
+
+void fd_watch_take(fd_watch *to, fd_watch *from) {
+  to->events = from->events;
+  if (from->events != 0) entries[from->fd].watch = to; /* an event of this batch for the fd goes to `to` */
+  from->events = 0;
 }
 
 void fd_watch_free_later(void *p) {

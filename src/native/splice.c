@@ -298,20 +298,24 @@ static void buffer_bytes(napi_env env, napi_value value, const void **data, size
   *data = bytes;
 }
 
-napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, int64_t idle_ms, int64_t early_close_ms,
+/* A start that failed: the fds leave the set (before close: a dup elsewhere would keep them in it) and close. */
+static void drop_fds(uv_loop_t *loop, const int fds[2], fd_watch *upstream_watch) {
+  if (upstream_watch != NULL) fd_watch_set(loop, upstream_watch, 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, fd_watch *upstream_watch, int64_t idle_ms, int64_t early_close_ms,
                         int64_t early_close_max_up, int32_t token) {
-  uv_loop_t *loop;
-  if (on_done == NULL) {
-    close(fds[0]);
-    close(fds[1]);
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || on_done == NULL) {
+    drop_fds(loop, fds, upstream_watch);
     napi_throw_error(env, "SG_ERR_SPLICE_STATE", "spliceRelay: spliceRelayOnDone was not called");
     return NULL;
   }
   relay *r = calloc(1, sizeof *r);
-  if (r == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    free(r);
-    close(fds[0]);
-    close(fds[1]);
+  if (r == NULL) {
+    drop_fds(loop, fds, upstream_watch);
     napi_throw_error(env, "ENOMEM", "spliceRelay: out of memory");
     return NULL;
   }
@@ -332,13 +336,13 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
     handle = NULL;
   }
   if (handle == NULL) {
-    close(r->fd[0]);
-    close(r->fd[1]);
+    drop_fds(loop, r->fd, upstream_watch);
     free_relay(r);
     return NULL;
   }
   r->loop = loop;
   for (int i = 0; i < 2; i++) fd_watch_init(&r->watch[i], r->fd[i], on_ready, r);
+  if (upstream_watch != NULL) fd_watch_take(&r->watch[UPSTREAM], upstream_watch);
   deadline_init(&r->idle, on_idle);
   r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0 && !deadline_start(loop, &r->idle, r->started + r->idle_ms)) {
@@ -380,7 +384,7 @@ napi_value SpliceRelay(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  return splice_start(env, own, &heads, idle_ms, early_close_ms, early_close_max_up, token);
+  return splice_start(env, own, &heads, NULL, idle_ms, early_close_ms, early_close_max_up, token);
 }
 
 napi_value SpliceRelayStop(napi_env env, napi_callback_info info) {

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,11 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "deadlines.h"
 #include "errors.h"
+#include "fd-watch.h"
 #include "handle-box.h"
 #include "js-callback.h"
-#include "poll-events.h"
 #include "sockets.h"
 #include "splice.h"
 #include "tcp-dial.h"
@@ -66,18 +68,20 @@ typedef struct {
   bool keep_client; /* a failure leaves the client open (JS dials again or resets it) */
   bool report_connect; /* the opening is empty: the connect itself is reported (DIAL_DATA, 0 bytes) */
   int state;
-  uv_poll_t poll;
-  int polling; /* the events poll waits for (poll_events) */
-  uv_timer_t timer;
+  uv_loop_t *loop;
+  /* The upstream's readiness in the addon's epoll set, which the relay inherits (fd-watch.h). */
+  fd_watch watch;
+  deadline timeout; /* the connect's, then the handshake's, on the shared timer (deadlines.h) */
   uint64_t handshake_timeout_ms;
   unsigned char *received;
   size_t received_len, received_cap;
   unsigned char *out; /* not yet written */
   size_t out_len, out_off;
-  int connect_errno; /* a connect that failed at once, reported from the timer */
-  int open_handles;
+  int connect_errno; /* a connect that failed at once, reported when the socket is first ready */
   handle_box *box;
-  int dispatching; /* onEvent calls on the stack (send can fail inside one): the callback must outlive them */
+  /* Calls into this dial on the stack (from the loop, JS, or onEvent): it is freed when the last one
+   * returns after it ended, so nothing below them reaches freed memory. */
+  int busy;
 } dial;
 
 /* The buffers go as soon as the dial ends: the JS handle (and with it this struct) may live on. */
@@ -88,37 +92,30 @@ static void drop_buffers(dial *d) {
   d->received_len = d->received_cap = d->out_len = d->out_off = 0;
 }
 
-static void dial_free_if_done(dial *d) {
-  if (d->open_handles > 0) return;
+static void enter(dial *d) {
+  d->busy++;
+}
+
+/* Leaves a call into the dial: the last one out of an ended dial frees it (after the batch of events being dispatched). */
+static void leave(dial *d) {
+  if (--d->busy > 0 || d->state != ENDED) return;
+  if (d->on_event != NULL) napi_delete_reference(d->env, d->on_event);
   handle_box_detach(d->box);
   drop_buffers(d);
-  free(d);
+  fd_watch_free_later(d);
 }
 
-static void on_handle_closed(uv_handle_t *handle) {
-  dial *d = handle->data;
-  d->open_handles--;
-  dial_free_if_done(d);
-}
-
-static void release_js(dial *d) {
-  if (d->on_event == NULL) return;
-  napi_delete_reference(d->env, d->on_event);
-  d->on_event = NULL;
-}
-
-/* Stops all I/O; with close_fds, resets the client and closes the upstream. */
+/* Stops all I/O; with close_fds, resets the client and closes the upstream (else the caller took the upstream's watch). */
 static void dial_end(dial *d, bool close_fds) {
   if (d->state == ENDED) return;
   d->state = ENDED;
-  uv_close((uv_handle_t *)&d->poll, on_handle_closed);
-  uv_close((uv_handle_t *)&d->timer, on_handle_closed);
+  deadline_stop(&d->timeout);
   if (close_fds) {
+    fd_watch_set(d->loop, &d->watch, 0); /* before close: a dup elsewhere would keep it in the set */
     if (!d->keep_client) reset_and_close(d->client);
     close(d->upstream);
     drop_buffers(d);
   }
-  if (d->dispatching == 0) release_js(d);
 }
 
 /*
@@ -131,30 +128,30 @@ static void dial_event(dial *d, int kind, napi_value value) {
   napi_get_reference_value(env, d->on_event, &fn);
   napi_create_int32(env, kind, &argv[0]);
   argv[1] = value;
-  d->dispatching++;
+  enter(d);
   if (!call_js(env, addon_async_context(), fn, 2, argv)) {
     d->keep_client = false; /* the handler that would have taken the client over threw */
     dial_end(d, true);
   }
-  if (--d->dispatching == 0 && d->state == ENDED) release_js(d);
+  leave(d);
 }
 
 static void fail(dial *d, int kind, int err) {
   napi_handle_scope scope;
   napi_value code;
-  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
-  d->dispatching++; /* dial_end must keep the callback for the call below */
+  enter(d); /* the callback outlives dial_end for the call below */
   dial_end(d, true);
-  napi_create_int32(d->env, err, &code);
-  dial_event(d, kind, code);
-  if (--d->dispatching == 0) release_js(d);
-  napi_close_handle_scope(d->env, scope);
+  if (napi_open_handle_scope(d->env, &scope) == napi_ok) {
+    napi_create_int32(d->env, err, &code);
+    dial_event(d, kind, code);
+    napi_close_handle_scope(d->env, scope);
+  }
+  leave(d);
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events);
-
+/* Waits for what the handshake needs next: the reply, and room for what is left to write. */
 static void watch(dial *d) {
-  poll_events(&d->poll, &d->polling, d->out_off < d->out_len ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_poll);
+  if (!fd_watch_set(d->loop, &d->watch, d->out_off < d->out_len ? UV_READABLE | UV_WRITABLE : UV_READABLE)) fail(d, DIAL_SOCKET_ERROR, errno);
 }
 
 /* Writes what it can of `out`; false after failing the dial. */
@@ -184,10 +181,9 @@ static bool queue(dial *d, const void *bytes, size_t len) {
   return true;
 }
 
-static void on_timeout(uv_timer_t *timer) {
-  dial *d = timer->data;
-  if (d->connect_errno != 0) fail(d, DIAL_CONNECT_FAILED, d->connect_errno);
-  else fail(d, d->state == CONNECTING ? DIAL_CONNECT_TIMEOUT : DIAL_TIMEOUT, ETIMEDOUT);
+static void on_timeout(deadline *timeout) {
+  dial *d = (dial *)((char *)timeout - offsetof(dial, timeout));
+  fail(d, d->state == CONNECTING ? DIAL_CONNECT_TIMEOUT : DIAL_TIMEOUT, ETIMEDOUT);
 }
 
 /* Hands every byte received so far to JS (DIAL_DATA). */
@@ -209,7 +205,11 @@ static void on_connected(dial *d) {
     return;
   }
   d->state = HANDSHAKING;
-  uv_timer_start(&d->timer, on_timeout, d->handshake_timeout_ms, 0);
+  /* Cannot fail: the connect's deadline leaves its place in the heap to this one. */
+  if (!deadline_start(d->loop, &d->timeout, uv_now(d->loop) + d->handshake_timeout_ms)) {
+    fail(d, DIAL_SOCKET_ERROR, ENOMEM);
+    return;
+  }
   if (!flush(d)) return;
   if (d->report_connect) report_received(d);
   if (d->state == HANDSHAKING) watch(d);
@@ -244,11 +244,15 @@ static void on_readable(dial *d) {
 /* Reads at most this many times after a socket error before failing with it. */
 #define READS_BEFORE_ERROR 4
 
-static void on_poll(uv_poll_t *handle, int status, int events) {
-  dial *d = handle->data;
+static void on_ready_locked(dial *d, int status, int events) {
   if (d->state == ENDED) return;
+  if (d->connect_errno != 0) {
+    /* A connect that failed at once: reported from the loop like any failed connect, so JS sees one path. */
+    fail(d, DIAL_CONNECT_FAILED, d->connect_errno);
+    return;
+  }
   if (status < 0) {
-    /* libuv reports POLLERR (a reset) alone, even with bytes queued ahead of it: a server that
+    /* An error (a reset) is reported alone, even with bytes queued ahead of it: a server that
      * answers and resets at once (Dante refusing a CONNECT) would lose its answer. Read them first:
      * the answer is judged, and the read after it fails with the error. */
     for (int i = 0; i < READS_BEFORE_ERROR && d->state == HANDSHAKING; i++) on_readable(d);
@@ -266,6 +270,13 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if ((events & UV_WRITABLE) && !flush(d)) return;
   if (events & UV_READABLE) on_readable(d);
   else watch(d);
+}
+
+static void on_ready(fd_watch *w, int status, int events) {
+  dial *d = w->data;
+  enter(d);
+  on_ready_locked(d, status, events);
+  leave(d);
 }
 
 /* The dial behind the first argument; *d is NULL once the dial is gone (ended and freed). */
@@ -315,6 +326,7 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "tcpDial");
   }
   d->env = env;
+  d->loop = loop;
   d->client = client;
   d->keep_client = keep_client;
   d->report_connect = opening_len == 0;
@@ -327,19 +339,21 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
     close(fd);
     return NULL;
   }
-  uv_poll_init_socket(loop, &d->poll, fd);
-  uv_timer_init(loop, &d->timer);
-  d->poll.data = d->timer.data = d;
-  d->open_handles = 2;
+  fd_watch_init(&d->watch, fd, on_ready, d);
+  deadline_init(&d->timeout, on_timeout);
   d->state = CONNECTING;
-  uv_timer_start(&d->timer, on_timeout, (uint64_t)connect_ms, 0);
-  /* Even a connect that completes at once is reported from the loop: no event fires inside this call. */
-  if (connect(fd, server, (socklen_t)sa_len) == 0 || errno == EINPROGRESS) {
-    poll_events(&d->poll, &d->polling, UV_WRITABLE, on_poll);
-  } else {
-    /* Reported like any failed connect, from the loop rather than inside this call: JS sees one path. */
-    d->connect_errno = errno;
-    uv_timer_start(&d->timer, on_timeout, 0, 0);
+  /* Even a connect that completes (or fails) at once is reported from the loop: no event fires
+   * inside this call. A socket whose connect failed is ready at once (EPOLLHUP). */
+  if (connect(fd, server, (socklen_t)sa_len) != 0 && errno != EINPROGRESS) d->connect_errno = errno;
+  int err = 0;
+  if (!deadline_start(loop, &d->timeout, uv_now(loop) + (uint64_t)connect_ms)) err = ENOMEM;
+  else if (!fd_watch_set(loop, &d->watch, UV_WRITABLE)) err = errno;
+  if (err != 0) {
+    d->keep_client = true; /* it throws: the client stays the caller's */
+    dial_end(d, true);
+    enter(d);
+    leave(d);
+    return throw_errno(env, err, "tcpDial");
   }
   return external;
 }
@@ -357,7 +371,9 @@ napi_value TcpDialSend(napi_env env, napi_callback_info info) {
   }
   if (d == NULL || d->state != HANDSHAKING) return NULL;
   if (!queue(d, bytes, len)) return throw_errno(env, ENOMEM, "tcpDialSend");
-  flush(d); /* on_readable re-arms polling for what is left */
+  enter(d);
+  flush(d); /* on_readable waits for room for what is left */
+  leave(d);
   return NULL;
 }
 
@@ -384,9 +400,11 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   }
   int fds[2] = {d->client, d->upstream};
   splice_heads heads = {d->received + consumed, d->received_len - (size_t)consumed, head_up, head_up_len};
-  dial_end(d, false); /* stops polling the upstream fd, which the relay polls next */
-  napi_value relay = splice_start(env, fds, &heads, idle_ms, early_close_ms, early_close_max_up, token);
-  drop_buffers(d); /* splice_start copied the heads */
+  enter(d);
+  dial_end(d, false);
+  /* The relay takes the upstream's place in the epoll set: no epoll_ctl, where a removal and an addition were two. */
+  napi_value relay = splice_start(env, fds, &heads, &d->watch, idle_ms, early_close_ms, early_close_max_up, token);
+  leave(d); /* frees the buffers splice_start copied the heads from */
   return relay;
 }
 
@@ -419,7 +437,9 @@ napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
   }
   if (d != NULL) {
     d->keep_client = keep_client;
+    enter(d);
     dial_end(d, true);
+    leave(d);
   }
   return NULL;
 }

@@ -10,6 +10,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DialFailure } from '../../src/native/tcp-dial.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PROBE = 'test/e2e/fixtures/native-probe.ts';
@@ -146,6 +147,11 @@ describe('native addon in a network namespace', { skip, timeout: 60_000 }, () =>
     assert.equal(r.unreachable.thrown, undefined);
     assert.equal(r.unreachable.error.code, 'EHOSTUNREACH');
     assert.equal(r.unreachable.error.syscall, 'connect');
+
+    // The native dialer reports a connect that failed at once from the loop, like any failed
+    // connect (CONNECT_FAILED with the connect's errno, not its deadline's), and resets the client.
+    assert.deepEqual({ kind: r.nativeUnreachable.kind, errno: r.nativeUnreachable.errno }, { kind: DialFailure.CONNECT_FAILED, errno: 113 /* EHOSTUNREACH */ });
+    assert.equal(r.nativeUnreachable.clientEnded, 'reset');
 
     // setTimeout works while connecting; the kernel gives up with ETIMEDOUT.
     assert.equal(r.timeout.connect, false);
