@@ -2,7 +2,9 @@
  * Relays an established TCP connection pair in the kernel with splice(2): socket → pipe → socket,
  * so payload bytes never enter user space. It keeps the JavaScript relay's contract: half-close
  * (EOF one way becomes shutdown(SHUT_WR) the other way while the opposite direction flows on),
- * an idle timeout, byte counts, and a reset of both sides when either fails.
+ * an idle timeout, byte counts, and a reset of both sides when either fails. One file: the pump,
+ * the half-close and the ending work on one relay struct from one event handler; what relays share
+ * is split out (pipe-pool.c, deadlines.c, fd-watch.c, slot-table.c).
  *
  * Pipes come from a small shared pool and are held only while bytes are in flight, so an idle
  * connection costs two fds, not six. Backpressure is the pipe itself: at most one pipe's worth of

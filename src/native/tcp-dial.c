@@ -2,7 +2,9 @@
  * Dials the upstream proxy for one accepted client fd and runs the proxy handshake's I/O, then hands
  * both fds to the splice relay: no Node socket, promise or timer per connection. TypeScript keeps
  * every decision: it builds the handshake's bytes and judges each reply (src/outbound/handshake.ts);
- * this file only connects, writes, reads and reports.
+ * this file only connects, writes, reads and reports. One file: connect, handshake I/O and the
+ * hand-over to the relay are one state machine over one struct; what dials share with the rest is
+ * split out (fd-watch.c, deadlines.c, splice.c).
  *
  *   tcpDial(clientFd, serverSockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient]) -> handle
  *       Owns clientFd from here on (unless it throws: a socket that cannot even be created); with
