@@ -15,6 +15,7 @@
         "src/native/pipe-pool.c",
         "src/native/slot-table.c",
         "src/native/sockets.c",
+        "src/native/shared-buffer.c",
         "src/native/splice.c",
         "src/native/tcp-accept.c",
         "src/native/tcp-dial.c",

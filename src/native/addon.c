@@ -28,7 +28,7 @@
  *
  * Shared by those: errors.c (throwing), args.c (arguments), sockets.c (socket options),
  * js-callback.c (calling JS from the loop), handle-box.c, slot-table.c, deadlines.c, fd-watch.c,
- * pipe-pool.c.
+ * pipe-pool.c, shared-buffer.c (a Buffer the addon writes for JS, one per concern).
  */
 #include <node_api.h>
 

@@ -38,6 +38,7 @@
 #include "errors.h"
 #include "fd-watch.h"
 #include "js-callback.h"
+#include "shared-buffer.h"
 #include "sockets.h"
 
 /* Mirrored in src/native/client-read.ts. */
@@ -47,7 +48,6 @@ enum { READ_DATA = 0, READ_EOF = 1, READ_ERROR = 2, READ_TIMEOUT = 3 };
 #define READ_CHUNK 16384
 
 static unsigned char *scratch;
-static napi_ref scratch_ref;
 static napi_ref on_event; /* clientReadInit's callback, for the module's life */
 
 typedef struct {
@@ -231,11 +231,5 @@ napi_value ClientReset(napi_env env, napi_callback_info info) {
 }
 
 napi_value client_read_received(napi_env env) {
-  napi_value received;
-  if (napi_create_buffer(env, READ_CHUNK, (void **)&scratch, &received) != napi_ok ||
-      napi_create_reference(env, received, 1, &scratch_ref) != napi_ok) {
-    napi_throw_error(env, "ERR_NAPI", "clientReadReceived: Node-API call failed");
-    return NULL;
-  }
-  return received;
+  return shared_buffer(env, READ_CHUNK, &scratch, "clientReadReceived");
 }

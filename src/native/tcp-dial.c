@@ -48,6 +48,7 @@
 #include "fd-watch.h"
 #include "handle-box.h"
 #include "js-callback.h"
+#include "shared-buffer.h"
 #include "sockets.h"
 #include "splice.h"
 #include "tcp-dial.h"
@@ -61,7 +62,6 @@ enum { CONNECTING, HANDSHAKING, ENDED };
 
 /* tcpDialReceived: one buffer for every dial's DIAL_DATA, held for the module's life. */
 static unsigned char *scratch;
-static napi_ref scratch_ref;
 
 typedef struct {
   napi_env env;
@@ -447,11 +447,5 @@ napi_value TcpDialAbort(napi_env env, napi_callback_info info) {
 }
 
 napi_value tcp_dial_received(napi_env env) {
-  napi_value received;
-  if (napi_create_buffer(env, MAX_RECEIVED, (void **)&scratch, &received) != napi_ok ||
-      napi_create_reference(env, received, 1, &scratch_ref) != napi_ok) {
-    napi_throw_error(env, "ERR_NAPI", "tcpDialReceived: Node-API call failed");
-    return NULL;
-  }
-  return received;
+  return shared_buffer(env, MAX_RECEIVED, &scratch, "tcpDialReceived");
 }
