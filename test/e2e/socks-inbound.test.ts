@@ -3,9 +3,10 @@
 // (curl in every proxy mode, Dante's socksify wrapping an unmodified curl) reach nginx in the
 // internet namespace; names go through unresolved (only Dante's namespace knows the lab names);
 // a user rule sends alice direct (nginx sees the client) while the rest go through Dante (nginx
-// sees the proxy), a name she asks for resolved by the daemon (one name in the client's hosts file); a reject rule is REP 2 / 0x5b / 403; wrong passwords are refused; flows show
-// up in logs, status and metrics with inbound socks and the user; an open non-loopback listener
-// refuses to start.
+// sees the proxy), a name she asks for resolved by the daemon (one name in the client's hosts
+// file); a reject rule is REP 2 / 0x5b / 403; wrong passwords are refused; flows show up in logs,
+// status and metrics with inbound socks and the user; an open non-loopback listener refuses to
+// start; a daemon stopped while its dials hang answers them (REP 1 / 0x5b / 502).
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -223,4 +224,22 @@ test('reload (SIGHUP) picks up a changed password file: the old password is refu
   assert.match(await seenThrough(['-x', `socks5h://bob:bob-Pw@${locked}`]), /^curl exit 97: /);
   assert.equal(await seenThrough(['-x', `socks5h://bob:bob-New@${locked}`]), lab.addr.proxyInternetSide);
   assert.ok(!daemon.lines().map((l) => JSON.stringify(l)).join('\n').includes('bob-New'));
+});
+
+test('a stop (SIGTERM, drain deadline passed) while dials hang: SOCKS5 REP 1, SOCKS4 0x5b, HTTP 502, not a reset', async () => {
+  const listen = '127.0.0.1:1086';
+  const stopping = path.join(lab.dir, 'stopping.yaml');
+  // 203.0.113.99 is routed into the internet namespace, where nothing has it: the connect hangs.
+  writeFileSync(stopping, ['upstreams: [{ name: dante, url: "socks5://192.0.2.1:1080" }]', `inbounds: { socks: [{ listen: "${listen}" }] }`, 'route: { final: direct }', 'timeouts: { connect_ms: 60000, drain_ms: 300 }', ''].join('\n'));
+  const stopped = await startSocksgate(lab, 'client', ['-c', stopping, '--control', 'off'], { name: 'sg-socks-stopping' });
+  const hanging = 'http://203.0.113.99/ip';
+  const tries = [['--socks5', listen], ['--socks4', listen], ['-p', '-x', `http://${listen}`]].map((args) => curl(lab, 'client', hanging, args));
+  // Well inside curl's 5 s connect timeout: the three are dialing when the daemon stops.
+  await new Promise((r) => setTimeout(r, 1_500));
+  await stopped.stop();
+  const [socks5, socks4, http] = await Promise.all(tries);
+  assert.match(socks5!.stderr, /\(1\)/, socks5!.stderr);
+  assert.match(socks4!.stderr, /\(91\)/, socks4!.stderr);
+  assert.match(http!.stderr, /CONNECT tunnel failed, response 502/, http!.stderr);
+  assert.ok(stopped.lines().some((l) => l.reason === 'SG_ERR_SHUTDOWN'), 'the cut flows are logged as stopped by the daemon');
 });
