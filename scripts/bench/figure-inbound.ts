@@ -13,6 +13,7 @@ import {
   INBOUND_BULK_STREAMS,
   INBOUND_CONCURRENCY,
   INBOUND_LABELS,
+  INBOUND_NAME_TARGET,
   INBOUND_SERVERS,
   inboundBulkCaseName,
   runInboundBulk,
@@ -32,7 +33,7 @@ const PORTS: Readonly<Record<InboundServer, number>> = { dante: 1080, microsocks
  * socksgate with only a SOCKS inbound on the proxy namespace's client-side address, everything
  * direct. A config needs an upstream: Dante's, which `final: direct` never dials.
  */
-async function startInbound(lab: Lab, dante: DanteHandle, profileDir?: string): Promise<{ server: SocksServer; proc: LabProcess }> {
+export async function startInbound(lab: Lab, dante: DanteHandle, profileDir?: string): Promise<{ server: SocksServer; proc: LabProcess }> {
   // the profiled one (--profile) beside the measured one, on a port of its own
   const port = profileDir ? PORTS.socksgate + 1 : PORTS.socksgate;
   const config = path.join(lab.dir, `socksgate-inbound-${port}.yaml`);
@@ -83,7 +84,7 @@ export async function figureInbound(o: FigureOptions, r: Results, profileDir?: s
     const { servers, dante } = await startAll(lab);
     const url = nginx.url('/small.txt');
     for (const s of servers) await smoke(lab, s, url);
-    const res: NonNullable<Results['inbound']> = { concurrency: INBOUND_CONCURRENCY, cpsSeconds: seconds, bulkBytes, cps: {}, bulk: {} };
+    const res: NonNullable<Results['inbound']> = { concurrency: INBOUND_CONCURRENCY, cpsSeconds: seconds, bulkBytes, cps: {}, cpsByName: {}, bulk: {} };
     r.inbound = res;
     for (let run = 1; run <= o.runs; run++) {
       for (const s of servers) {
@@ -91,6 +92,9 @@ export async function figureInbound(o: FigureOptions, r: Results, profileDir?: s
         say(`inbound: run ${run}/${o.runs}, ${name}: connections/s`);
         const c = await retryOnce(r, `SOCKS5 server connections/s, ${name}, run ${run}`, () => runInboundCps(lab, s, seconds));
         if (c) (res.cps[s.id] ??= []).push(c);
+        say(`inbound: run ${run}/${o.runs}, ${name}: connections/s to a name`);
+        const n = await retryOnce(r, `SOCKS5 server connections/s to a name, ${name}, run ${run}`, () => runInboundCps(lab, s, seconds, INBOUND_NAME_TARGET));
+        if (n) (res.cpsByName![s.id] ??= []).push(n);
         for (const streams of INBOUND_BULK_STREAMS) {
           say(`inbound: run ${run}/${o.runs}, ${name}: bulk, ${streams} stream(s)`);
           const b = await retryOnce(r, `SOCKS5 server bulk ${inboundBulkCaseName(streams)}, ${name}, run ${run}`, () => runInboundBulk(lab, nginx, s, streams, bulkBytes));
@@ -102,7 +106,7 @@ export async function figureInbound(o: FigureOptions, r: Results, profileDir?: s
     r.notes.push(
       `SOCKS5 servers: ${INBOUND_SERVERS.map((id) => INBOUND_LABELS[id]).join(', ')}, all in the proxy namespace, started once and measured in turn in each run; the client namespace connects to each directly (nothing diverted). ` +
         `socksgate runs \`run -c\` with only \`inbounds.socks\` (${LAB_ADDR.proxyClientSide}, allow_open) and \`route: { final: direct }\`, --mark ${DAEMON_MARK}, and Dante as its --upstream (a config needs one; never dialed). ` +
-        `Connections/s: scripts/bench/socks-cps.mjs, ${INBOUND_CONCURRENCY} loops of SOCKS5 CONNECT + GET /small.txt + close for ${seconds} s after 1 s unmeasured. ` +
+        `Connections/s: scripts/bench/socks-cps.mjs, ${INBOUND_CONCURRENCY} loops of SOCKS5 CONNECT + GET /small.txt + close for ${seconds} s after 1 s unmeasured, to nginx's address and again to ${INBOUND_NAME_TARGET} (ATYP 3), which each server resolves through the proxy namespace's /etc/hosts. ` +
         `Bulk: curl --socks5 of ${bulkBytes / 2 ** 30} GiB (a sparse file nginx serves), as one range or 8 ranges fetched by 8 curls at once; Gbit/s over the wall time from the first spawn to the last exit. ` +
         `CPU is the server's process tree (Dante forks; the children it reaped count through its cutime) from /proc/PID/stat. The load client, curl and nginx share the same ${os.cpus().length} cores with the server.`,
     );

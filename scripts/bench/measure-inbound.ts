@@ -4,6 +4,8 @@
  * internet namespace. Two measurements per server:
  *   - new connections/s: socks-cps.mjs, 50 loops of SOCKS5 CONNECT + one GET of /small.txt +
  *     close, after one unmeasured second of the same load (the steady state, as measure-cps.ts);
+ *     to the address, and to a name the proxy namespace resolves (its /etc/hosts), as SOCKS5
+ *     clients with remote DNS (socks5h, browsers) ask;
  *   - bulk: `curl --socks5 … -o /dev/null` of a sparse file nginx serves, 1 stream (the whole
  *     range) or 8 parallel streams (8 disjoint ranges of it, 8 curl processes); Gbit/s is the
  *     bytes received over the wall time from the first spawn to the last exit.
@@ -12,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_ADDR, type Lab, type NginxHandle } from '../../test/e2e/lab.js';
+import { LAB_ADDR, LAB_HOSTS, type Lab, type NginxHandle } from '../../test/e2e/lab.js';
 import { runJsonClient, withCpu } from './util.js';
 
 export type InboundServer = 'socksgate' | 'microsocks' | 'dante';
@@ -50,14 +52,17 @@ export interface InboundBulkSample {
 }
 
 export const INBOUND_CONCURRENCY = 50;
+/** The connections/s target by name: nginx's address in the proxy namespace's /etc/hosts (no DNS server). */
+export const INBOUND_NAME_TARGET = LAB_HOSTS.web4;
 export const INBOUND_BULK_STREAMS: readonly number[] = [1, 8];
 
 const LOAD_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'socks-cps.mjs');
 const BULK_FILE = 'inbound-bulk.bin';
 
-export async function runInboundCps(lab: Lab, server: SocksServer, seconds: number): Promise<InboundCpsSample> {
+/** `host`: what the CONNECTs ask for, nginx's address or a name for it (INBOUND_NAME_TARGET). */
+export async function runInboundCps(lab: Lab, server: SocksServer, seconds: number, host: string = LAB_ADDR.internet): Promise<InboundCpsSample> {
   const args = (s: number) => [
-    '--proxy-host', LAB_ADDR.proxyClientSide, '--proxy-port', String(server.port), '--host', LAB_ADDR.internet, '--port', '80',
+    '--proxy-host', LAB_ADDR.proxyClientSide, '--proxy-port', String(server.port), '--host', host, '--port', '80',
     '--path', '/small.txt', '--concurrency', String(INBOUND_CONCURRENCY), '--seconds', String(s),
   ];
   type Out = { connections: number; perSecond: number; errors: number };

@@ -59,6 +59,8 @@ export interface Results {
     cpsSeconds: number;
     bulkBytes: number;
     cps: Partial<Record<InboundServer, InboundCpsSample[]>>;
+    /** The same load with the CONNECTs naming the target (a name the server resolves); absent in older results. */
+    cpsByName?: Partial<Record<InboundServer, InboundCpsSample[]>>;
     /** case name → server → samples */
     bulk: Record<string, Partial<Record<InboundServer, InboundBulkSample[]>>>;
   };

@@ -1,11 +1,11 @@
 // New SOCKS5 connections per second for the benchmark's proxy-inbound figure (plain JS: run with
 // node in the client namespace). wrk cannot speak SOCKS, hence this.
 //
-//   node socks-cps.mjs --proxy-host 192.0.2.1 --proxy-port 1080 --host 198.51.100.2 --port 80
+//   node socks-cps.mjs --proxy-host 192.0.2.1 --proxy-port 1080 --host 198.51.100.2|web4.lab.test --port 80
 //                      [--path /small.txt] [--concurrency 50] [--seconds 5]
 //
 // Each of `concurrency` loops repeats: connect to the SOCKS5 server, greeting (no-auth), wait for
-// the method reply, CONNECT to host:port (IPv4), wait for the reply, one HTTP/1.1 GET with
+// the method reply, CONNECT to host:port (an IPv4 address, or a name the server resolves), wait for the reply, one HTTP/1.1 GET with
 // `Connection: close`, read to the end, close. The greeting and the CONNECT go in separate writes
 // (microsocks cannot take them pipelined). A connection that fails or does not answer 200 within
 // 5 s counts as an error; no loop starts a connection after `seconds`. Prints one JSON line:
@@ -24,17 +24,17 @@ const port = Number(opt('port', '80'));
 const path = opt('path', '/small.txt');
 const concurrency = Number(opt('concurrency', '50'));
 const seconds = Number(opt('seconds', '5'));
-const octets = (host ?? '').split('.').map(Number);
+const octets = /^\d+\.\d+\.\d+\.\d+$/.test(host ?? '') ? host.split('.').map(Number) : undefined;
+const isName = octets === undefined && /^[a-z0-9.-]{1,253}$/i.test(host ?? '');
 if (
   !proxyHost ||
   !(proxyPort > 0 && proxyPort < 65536) ||
-  octets.length !== 4 ||
-  octets.some((o) => !(Number.isInteger(o) && o >= 0 && o <= 255)) ||
+  !(isName || octets?.every((o) => o <= 255)) ||
   !(port > 0 && port < 65536) ||
   !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 1000) ||
   !(seconds >= 0.5 && seconds <= 60)
 ) {
-  console.error('usage: socks-cps.mjs --proxy-host H --proxy-port P --host IPv4 [--port 80] [--path /] [--concurrency 1..1000] [--seconds 0.5..60]');
+  console.error('usage: socks-cps.mjs --proxy-host H --proxy-port P --host IPv4|NAME [--port 80] [--path /] [--concurrency 1..1000] [--seconds 0.5..60]');
   process.exit(2);
 }
 setTimeout(() => {
@@ -43,7 +43,8 @@ setTimeout(() => {
 }, (seconds + 30) * 1000).unref();
 
 const GREETING = Buffer.from([5, 1, 0]);
-const CONNECT = Buffer.from([5, 1, 0, 1, ...octets, port >> 8, port & 0xff]);
+const DESTINATION = isName ? [3, host.length, ...Buffer.from(host, 'latin1')] : [1, ...octets];
+const CONNECT = Buffer.from([5, 1, 0, ...DESTINATION, port >> 8, port & 0xff]);
 const REQUEST = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
 const TIMEOUT_MS = 5000;
 

@@ -21,6 +21,10 @@ function rows(inbound: NonNullable<Results['inbound']>): Row[] {
     { label: `New connections/s (SOCKS5 CONNECT + GET + close, ${inbound.concurrency} at once)`, better: '↑', samples: pick(inbound.cps, (s) => s.perSecond) },
     { label: 'CPU s per 1,000 connections', better: '↓', samples: pick(inbound.cps, (s) => s.cpuPer1k) },
   ];
+  if (inbound.cpsByName) {
+    out.push({ label: 'New connections/s, the CONNECT naming the target (resolved by the server)', better: '↑', samples: pick(inbound.cpsByName, (s) => s.perSecond) });
+    out.push({ label: 'CPU s per 1,000 connections to a name', better: '↓', samples: pick(inbound.cpsByName, (s) => s.cpuPer1k) });
+  }
   for (const [name, byServer] of Object.entries(inbound.bulk)) {
     out.push({ label: `Bulk ${name} (curl), Gbit/s`, better: '↑', samples: pick(byServer, (s) => s.gbps) });
     out.push({ label: `Bulk ${name}, CPU s/GiB`, better: '↓', samples: pick(byServer, (s) => s.cpuPerGiB) });

@@ -55,6 +55,11 @@ export interface Outbound extends UdpDialer {
    */
   readonly dialsAddressItself?: boolean;
   /**
+   * The address a destination name stands for, found as `dial` finds it (its resolver, its
+   * errors), so a flow to a name can take `plan` to that address. Absent: a name is planned as is.
+   */
+  resolveAddress?(dst: SocksAddr): Promise<SocksAddr>;
+  /**
    * Opens a BIND for a client that expects `peer` (its address may be 0.0.0.0 or port 0: any) to
    * connect back. Absent: the outbound cannot (the inbound answers "command not supported").
    */

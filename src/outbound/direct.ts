@@ -45,14 +45,14 @@ export class DirectOutbound implements Outbound {
   ) {}
 
   async dial(dst: SocksAddr, ctx: DialContext): Promise<Socket> {
-    const target = await this.resolved(dst);
+    const target = await this.resolveAddress(dst);
     const socket = await connectTcp(target, { mark: this.settings.mark, timeoutMs: this.settings.connectTimeoutMs, signal: ctx.signal });
     const data = await ctx.earlyData;
     if (data) socket.write(data);
     return socket;
   }
 
-  /** An address is dialed by the addon (connect only); a name needs resolving first, so it goes through dial. */
+  /** An address is dialed by the addon (connect only); a name is resolved first (resolveAddress), then planned. */
   plan(dst: SocksAddr): DialPlan | undefined {
     if (dst.kind === 'domain') return undefined;
     const { mark, connectTimeoutMs } = this.settings;
@@ -62,14 +62,15 @@ export class DirectOutbound implements Outbound {
 
   async associate(client: SocksAddr, events: UdpAssociationEvents, signal?: AbortSignal): Promise<UdpAssociation> {
     if (signal?.aborted) throw new SgError(ErrorCode.ABORTED, 'client went away');
-    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolved(dst), events, client);
+    return new DirectAssociation(this.settings.openSocket, (dst) => this.resolveAddress(dst), events, client);
   }
 
   async bind(peer: SocksAddr, ctx: BindContext): Promise<BindListener> {
-    return directBind(await this.resolved(peer), ctx.localHost);
+    return directBind(await this.resolveAddress(peer), ctx.localHost);
   }
 
-  private async resolved(dst: SocksAddr): Promise<SocksAddr> {
+  /** A name's address from the direct resolver; one that does not resolve is UPSTREAM_UNREACHABLE (host unreachable to a proxy client). */
+  async resolveAddress(dst: SocksAddr): Promise<SocksAddr> {
     if (dst.kind !== 'domain') return dst;
     try {
       return addrOf(await this.resolve(dst.host), dst.port);

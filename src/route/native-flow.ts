@@ -106,10 +106,10 @@ function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: Nat
   const { answer } = client;
   // A proxy client is answered on failure, so the addon leaves it open then, as for a retry.
   const keepClient = plan.retry !== undefined || answer !== undefined;
-  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on, answer or reset. */
-  const failed = (err: unknown, clientOpen: boolean) => {
+  /** The dial failed; `clientOpen`: the addon left the client to us, to dial again on (unless stopping), answer or reset. */
+  const failed = (err: unknown, clientOpen: boolean, mayRetry = clientOpen) => {
     plan.settle(err);
-    const next = clientOpen ? plan.retry?.() : undefined;
+    const next = mayRetry ? plan.retry?.() : undefined;
     if (next) return dialNative(f, client, next, deps);
     if (clientOpen) {
       if (answer) answer.failed(err);
@@ -165,8 +165,9 @@ function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: Nat
     failed(err, false);
     return;
   }
+  // Stopped mid-dial: a proxy client is answered (general failure), as the Node path's aborted dial is; nothing is retried.
   deps.sessions.add(flow.id, () => {
-    dial.abort();
-    failed(new SgError(ErrorCode.SHUTDOWN, 'daemon stopping'), false);
+    dial.abort(keepClient);
+    failed(new SgError(ErrorCode.SHUTDOWN, 'daemon stopping'), keepClient, false);
   });
 }

@@ -55,19 +55,49 @@ export async function dispatchTcp(flow: Flow, client: ClientConn, decide: Decide
   const f: FlowInFlight = { flow, outbound: outbound.name, rule: decision.rule, target: mapped, startedAt };
   // A proxy client is answered by the addon too, unless its request was rewritten in its Node socket.
   const needsNode = (answer !== undefined && answer.successReply === undefined) || (deps.takeFirstBytes !== undefined && outbound.takesEarlyData?.() === true);
+  const native = deps.native && mapped !== undefined && !needsNode;
+  if (native && mapped.kind === 'domain' && outbound.resolveAddress) return planResolved(f, client, mapped, outbound, deps);
   let plan: DialPlan | undefined;
   try {
-    plan = deps.native && mapped !== undefined && !needsNode ? outbound.plan?.(mapped) : undefined;
+    plan = native ? outbound.plan?.(mapped) : undefined;
   } catch (err) {
     // A destination the outbound cannot carry (IPv6 over SOCKS4, a reject rule): refused before any dial, as dial would be.
-    deps.observer?.opened(f);
-    reportDialFailure(f, err, deps);
-    if (answer) answer.failed(err);
-    else client.reset();
-    return;
+    return refuse(f, client, err, deps);
   }
   if (plan) return runNativeSession(f, client, plan, deps);
   return dialAndRelay(f, client.socket(), outbound, deps, answer);
+}
+
+/** A flow that fails before any dial: reported once, and the client answered or reset. */
+function refuse(f: FlowInFlight, client: ClientConn, err: unknown, deps: TcpDispatchDeps): void {
+  deps.observer?.opened(f);
+  reportDialFailure(f, err, deps);
+  if (client.answer) client.answer.failed(err);
+  else client.reset();
+}
+
+/**
+ * A name for an outbound that resolves names itself (direct): resolved as its dial would, then the
+ * plan to the address runs in the addon like any other. A name that does not resolve fails as the
+ * dial's would (the same error, so the same reply); a stop meanwhile answers the client as a stop mid-dial does.
+ */
+async function planResolved(f: FlowInFlight, client: ClientConn, name: SocksAddr, outbound: Outbound, deps: TcpDispatchDeps): Promise<void> {
+  let stopped = false;
+  deps.sessions.add(f.flow.id, () => {
+    stopped = true;
+    refuse(f, client, new SgError(ErrorCode.SHUTDOWN, 'daemon stopping'), deps);
+  });
+  let plan: DialPlan | undefined;
+  try {
+    const address = await outbound.resolveAddress!(name);
+    if (stopped) return;
+    plan = outbound.plan?.(address);
+  } catch (err) {
+    if (!stopped) refuse(f, client, err, deps);
+    return;
+  }
+  if (plan) return runNativeSession(f, client, plan, deps);
+  return dialAndRelay(f, client.socket(), outbound, deps, client.answer);
 }
 
 /** Sniffs the client's first bytes for a name (TLS SNI, HTTP Host), then decides and dials. */

@@ -3,11 +3,12 @@
 // (curl in every proxy mode, Dante's socksify wrapping an unmodified curl) reach nginx in the
 // internet namespace; names go through unresolved (only Dante's namespace knows the lab names);
 // a user rule sends alice direct (nginx sees the client) while the rest go through Dante (nginx
-// sees the proxy); a reject rule is REP 2 / 0x5b / 403; wrong passwords are refused; flows show
-// up in logs, status and metrics with inbound socks and the user; an open non-loopback listener
-// refuses to start.
+// sees the proxy), a name she asks for resolved by the daemon (one name in the client's hosts
+// file); a reject rule is REP 2 / 0x5b / 403; wrong passwords are refused; flows show up in logs,
+// status and metrics with inbound socks and the user; an open non-loopback listener refuses to
+// start; a daemon stopped while its dials hang answers them (REP 1 / 0x5b / 502).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLab, curl, LAB_HOSTS, startDante, startNginx, type Lab, type NginxHandle } from './lab.js';
@@ -20,6 +21,8 @@ const V6_OPEN = '[::1]:1080';
 const METRICS = '127.0.0.1:9464';
 const PASSWORD = 'alice-Pw:1';
 const BLOCKED = 'blocked.lab.test';
+/** The one lab name the client namespace resolves (its /etc/hosts): for alice's direct flows to a name. */
+const NEAR = 'near.lab.test';
 
 let lab: Lab;
 let nginx: NginxHandle;
@@ -32,6 +35,7 @@ let bobPass: string;
 before(async () => {
   lab = await createLab({ ipv6: true });
   await routeClientDirectly(lab);
+  appendFileSync(path.join(path.dirname(lab.resolvConfPath('client')), 'hosts'), `${lab.addr.internet}\t${NEAR}\n`);
   nginx = await startNginx(lab);
   const dante = await startDante(lab, { port: 1080 });
   locked = `${lab.addr.client}:${LOCKED_PORT}`;
@@ -122,6 +126,25 @@ test('users: alice goes direct by a user rule (the target sees the client), bob 
   assert.ok(daemon.lines().some((l) => l.reason === 'SG_ERR_AUTH_FAILED' && l.user === 'alice'), 'a failed login is logged with the name tried');
 });
 
+test('a name on a direct rule is resolved by the daemon and dialed: socks5h, socks4a and HTTP CONNECT reach it; a name it cannot resolve is REP 4, 0x5b, 502', async () => {
+  const client = lab.addr.client;
+  const alice = `alice:${encodeURIComponent(PASSWORD)}`;
+  const modes = [['-x', `socks5h://${alice}@${locked}`], ['-x', `socks4a://alice%3A${encodeURIComponent(PASSWORD)}@${locked}`], ['-p', '-x', `http://${alice}@${locked}`]];
+  for (const args of modes) {
+    const { result, line } = await withFlowLine(daemon, `${NEAR}:80`, () => seenThrough(args, NEAR));
+    assert.equal(result, client, args.join(' '));
+    assert.deepEqual([line.inbound, line.outbound, line.user, line.outcome], ['socks', 'direct', 'alice', 'closed'], args.join(' '));
+  }
+  const big = await curl(lab, 'client', nginx.url('/10mb.bin', NEAR), ['-x', `socks5h://${alice}@${locked}`, '-o', '/dev/null', '-w', '%{size_download}']);
+  assert.equal(big.stdout, String(10 * 1024 * 1024), big.stderr);
+  const unknown = 'nowhere.lab.test';
+  assert.match(await seenThrough(modes[0], unknown), /^curl exit 97: .*\(4\)/);
+  assert.match(await seenThrough(modes[1], unknown), /^curl exit 97: .*\(91\)/);
+  assert.match(await seenThrough(modes[2], unknown), /CONNECT tunnel failed, response 502/);
+  const { line } = await withFlowLine(daemon, `${unknown}:80`, () => seenThrough(modes[0], unknown));
+  assert.deepEqual([line.reason, line.outbound], ['SG_ERR_UPSTREAM_UNREACHABLE', 'direct']);
+});
+
 test('reject rules: SOCKS5 REP 2, SOCKS4 0x5b, HTTP 403, for a name and for a port', async () => {
   assert.match(await seenThrough(['--socks5-hostname', OPEN], BLOCKED), /^curl exit 97: .*\(2\)/);
   assert.match(await seenThrough(['--socks5', OPEN], '', `http://${lab.addr.internet}:81/ip`), /^curl exit 97: .*\(2\)/);
@@ -201,4 +224,22 @@ test('reload (SIGHUP) picks up a changed password file: the old password is refu
   assert.match(await seenThrough(['-x', `socks5h://bob:bob-Pw@${locked}`]), /^curl exit 97: /);
   assert.equal(await seenThrough(['-x', `socks5h://bob:bob-New@${locked}`]), lab.addr.proxyInternetSide);
   assert.ok(!daemon.lines().map((l) => JSON.stringify(l)).join('\n').includes('bob-New'));
+});
+
+test('a stop (SIGTERM, drain deadline passed) while dials hang: SOCKS5 REP 1, SOCKS4 0x5b, HTTP 502, not a reset', async () => {
+  const listen = '127.0.0.1:1086';
+  const stopping = path.join(lab.dir, 'stopping.yaml');
+  // 203.0.113.99 is routed into the internet namespace, where nothing has it: the connect hangs.
+  writeFileSync(stopping, ['upstreams: [{ name: dante, url: "socks5://192.0.2.1:1080" }]', `inbounds: { socks: [{ listen: "${listen}" }] }`, 'route: { final: direct }', 'timeouts: { connect_ms: 60000, drain_ms: 300 }', ''].join('\n'));
+  const stopped = await startSocksgate(lab, 'client', ['-c', stopping, '--control', 'off'], { name: 'sg-socks-stopping' });
+  const hanging = 'http://203.0.113.99/ip';
+  const tries = [['--socks5', listen], ['--socks4', listen], ['-p', '-x', `http://${listen}`]].map((args) => curl(lab, 'client', hanging, args));
+  // Well inside curl's 5 s connect timeout: the three are dialing when the daemon stops.
+  await new Promise((r) => setTimeout(r, 1_500));
+  await stopped.stop();
+  const [socks5, socks4, http] = await Promise.all(tries);
+  assert.match(socks5!.stderr, /\(1\)/, socks5!.stderr);
+  assert.match(socks4!.stderr, /\(91\)/, socks4!.stderr);
+  assert.match(http!.stderr, /CONNECT tunnel failed, response 502/, http!.stderr);
+  assert.ok(stopped.lines().some((l) => l.reason === 'SG_ERR_SHUTDOWN'), 'the cut flows are logged as stopped by the daemon');
 });

@@ -8,6 +8,8 @@ import { addrOf } from '../../../src/core/addr.js';
 import { ErrorCode, SgError } from '../../../src/core/errors.js';
 import { newFlow } from '../../../src/core/flow.js';
 import { AcceptedClient } from '../../../src/inbound/accepted-client.js';
+import { failureOf } from '../../../src/inbound/socks/reply-code.js';
+import { nativeBinding } from '../../../src/native/index.js';
 import type { DialPlan } from '../../../src/adapter/handshake.js';
 import { Socks5Handshake } from '../../../src/outbound/socks5-handshake.js';
 import type { FlowInFlight } from '../../../src/relay/flow-report.js';
@@ -158,5 +160,35 @@ test('a retrying plan with nothing left to retry: the client is reset and the fa
   runNativeSession(s.f, new AcceptedClient(s.accepted.fd), retrying({ ...s.plan, server: addrOf('127.0.0.1', await closedPort()) }, undefined), s.deps);
   assert.equal(await ended, 'reset');
   assert.equal(s.logger.calls.filter((c) => c.level === 'warn').length, 1);
+  assert.equal(s.sessions.size, 0);
+});
+
+test('stopping the session of a proxy client mid-dial: answered with SHUTDOWN (general failure, as the Node path\'s aborted dial), not reset, not retried', T, async () => {
+  const s = await setup('silent');
+  const told: unknown[] = [];
+  const answered = new Promise<void>((resolve) => {
+    const answer = {
+      connected: () => Promise.reject(new Error('not on the native path')),
+      successReply: () => Buffer.from('reply;'),
+      failed: (err: unknown) => {
+        told.push(err);
+        // The client was left open to be answered: the inbound writes its reply and closes it.
+        nativeBinding().closeFd(s.accepted.fd);
+        resolve();
+      },
+    };
+    const conn = { fd: s.accepted.fd, socket: () => assert.fail('no Node socket'), reset: () => told.push('reset'), answer };
+    runNativeSession(s.f, conn, retrying(s.plan, { ...s.plan, server: addrOf('127.0.0.1', 1) }), s.deps);
+  });
+  const ended = clientEnd(s.client);
+  while (s.fake.reads.length === 0 || Buffer.concat(s.fake.reads[0]).length < 3 + 10) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await s.sessions.drain(1), 1);
+  await answered;
+  assert.equal(await ended, 'closed', 'closed after the answer, not reset');
+  assert.equal(told.length, 1);
+  assert.equal((told[0] as SgError).code, ErrorCode.SHUTDOWN);
+  assert.equal(failureOf(told[0]), 'general-failure');
+  assert.equal(s.settled.length, 1, 'the next plan never ran');
+  assert.equal(s.obs.closed.length, 1);
   assert.equal(s.sessions.size, 0);
 });
