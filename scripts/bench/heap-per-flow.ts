@@ -4,7 +4,7 @@
  * proxied and one with N idle connections open, then the difference by constructor (objects and
  * self bytes per connection), largest first, and the RSS per connection beside it.
  *
- *   sudo node --import tsx scripts/bench/heap-per-flow.ts [--count 2000] [--top 30] [--no-build] [--rss-only] [--main dist/main.js] [-- extra run flags]
+ *   sudo node --import tsx scripts/bench/heap-per-flow.ts [--count 2000] [--top 30] [--no-build] [--rss-only [--waves N] [--timeline] [--text-pages] [--node-flags '…']] [--main dist/main.js] [-- extra run flags]
  *
  * --rss-only: no snapshots; RSS per connection 1 s and 15 s after the last one opened, as the bench's memory figure.
  */
@@ -87,6 +87,51 @@ function mappings(pid: number): Map<string, number> {
   return out;
 }
 
+/** The pages of the node binary's mappings that are mapped in (pagemap's present bit), by address. */
+function presentTextPages(pid: number): Set<number> {
+  const out = new Set<number>();
+  const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  const fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s+(\S.*)$/.exec(line);
+      if (!m || m[3] !== exe) continue;
+      const [lo, hi] = [parseInt(m[1]!, 16) / 4096, parseInt(m[2]!, 16) / 4096];
+      const buf = Buffer.alloc((hi - lo) * 8);
+      fs.readSync(fd, buf, 0, buf.length, lo * 8);
+      for (let i = 0; i < hi - lo; i++) if (buf.readBigUInt64LE(i * 8) >> 63n) out.add((lo + i) * 4096);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+/** Pages mapped in since `before`, counted by the function (nm) each page starts in, largest first. */
+function newTextPagesBySymbol(pid: number, before: Set<number>, top: number): string[] {
+  const fresh = [...presentTextPages(pid)].filter((p) => !before.has(p)).sort((a, b) => a - b);
+  const nm = spawnSync('nm', ['-n', '-C', '--defined-only', fs.readlinkSync(`/proc/${pid}/exe`)], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const syms = nm.stdout
+    .split('\n')
+    .map((l) => /^([0-9a-f]+) [tTwW] (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ addr: parseInt(m[1]!, 16), name: m[2]! }));
+  const byName = new Map<string, number>();
+  let j = 0;
+  for (const page of fresh) {
+    // every symbol that starts within the page, or the one the page starts in
+    while (j + 1 < syms.length && syms[j + 1]!.addr <= page) j++;
+    const names = new Set<string>([syms[j]?.name ?? '?']);
+    for (let k = j + 1; k < syms.length && syms[k]!.addr < page + 4096; k++) names.add(syms[k]!.name);
+    // attribute the page to a coarse area: V8's namespace part, else the name
+    for (const n of names) {
+      const area = /^(v8::internal::[A-Za-z]+|v8::[A-Za-z]+|node::[A-Za-z]+|uv_[a-z]+|[A-Za-z_]+)/.exec(n)?.[1] ?? n;
+      byName.set(area, (byName.get(area) ?? 0) + 1 / names.size);
+    }
+  }
+  return [`${fresh.length} pages (${fresh.length * 4} KiB) of the node binary newly mapped in`, ...[...byName].sort((a, b) => b[1] - a[1]).slice(0, top).map(([n, c]) => `${(c * 4).toFixed(0).padStart(7)} KiB  ${n}`)];
+}
+
 async function snapshotOf(pid: number, dir: string): Promise<string> {
   const before = new Set(fs.readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
@@ -113,6 +158,12 @@ async function main(): Promise<void> {
   const count = Number(opt('count', '2000'));
   const top = Number(opt('top', '30'));
   const rssOnly = args.includes('--rss-only');
+  const waves = Number(opt('waves', '1'));
+  const nodeFlags = opt('node-flags', '').split(' ').filter(Boolean);
+  const timeline = args.includes('--timeline');
+  const textPages = args.includes('--text-pages');
+  const warmCount = Number(opt('warm', '20'));
+  const warmOpen = args.includes('--warm-open');
   const main = opt('main', '');
   if (main) setSocksgateMain(path.resolve(main));
   const extra = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
@@ -121,8 +172,9 @@ async function main(): Promise<void> {
   const lab: Lab = await createLab();
   try {
     const servers = await startServers(lab, { echo: true });
-    const running = await startVariant(lab, 'socksgate', servers.dante, { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`], extraArgs: extra });
+    const running = await startVariant(lab, 'socksgate', servers.dante, { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`, ...nodeFlags], extraArgs: extra });
     const pid = running.pid!;
+    const started = performance.now();
     try {
       const open = async (n: number) => {
         const client = lab.spawn('client', process.execPath, [IDLE_CLIENT, '--host', LAB_ADDR.internet, '--port', String(ECHO_PORT), '--count', String(n), '--concurrency', '100'], { name: `idle-${n}`, stdin: 'pipe' });
@@ -130,27 +182,46 @@ async function main(): Promise<void> {
         return client;
       };
       // Warm-up: first-use allocations are not per connection.
-      const warm = await open(20);
-      warm.stdin?.end('close\n');
-      await warm.exited();
-      await sleep(1000);
+      const warm = await open(warmCount);
+      if (!warmOpen) {
+        warm.stdin?.end('close\n');
+        await warm.exited();
+      }
+      await sleep(warmOpen ? 15_000 : 1000);
       if (rssOnly) {
-        // RSS per connection as the bench's memory figure takes it, with no snapshot to disturb it.
-        const rss0 = rssKiB(pid);
-        const maps0 = mappings(pid);
-        const client = await open(count);
-        const opened = Number(/open (\d+)/.exec(client.output())?.[1] ?? 0);
-        await sleep(1000);
-        const rss1 = rssKiB(pid);
-        await sleep(14_000);
-        const rss15 = rssKiB(pid);
-        client.stdin?.end('close\n');
-        await client.exited();
-        console.log(`${opened} connections; RSS per connection 1 s after: ${((rss1 - rss0) / opened).toFixed(2)} KiB, 15 s after: ${((rss15 - rss0) / opened).toFixed(2)} KiB (RSS before ${rss0} KiB)`);
-        for (const [kind, kib] of mappings(pid)) {
-          const grew = kib - (maps0.get(kind) ?? 0);
-          if (Math.abs(grew) >= 64) console.log(`  ${kind}: ${grew > 0 ? '+' : ''}${grew} KiB (${((grew * 1024) / opened).toFixed(0)} bytes per connection)`);
+        // RSS per connection as the bench's memory figure takes it, with no snapshot to disturb it;
+        // with --waves N, N waves on the one process (the later ones show the marginal cost once
+        // the first has touched what any load touches once).
+        for (let w = 1; w <= waves; w++) {
+          const rss0 = rssKiB(pid);
+          const maps0 = mappings(pid);
+          const pages0 = textPages ? presentTextPages(pid) : undefined;
+          const client = await open(count);
+          const opened = Number(/open (\d+)/.exec(client.output())?.[1] ?? 0);
+          const opened0 = performance.now();
+          await sleep(1000);
+          const rss1 = rssKiB(pid);
+          if (timeline) {
+            for (let s = 2; s <= 15; s++) {
+              await sleep(1000);
+              const m = mappings(pid);
+              console.log(`  t+${s}s rss ${rssKiB(pid)} anon ${m.get('anonymous')} heap ${m.get('[heap]')}`);
+            }
+          } else await sleep(14_000);
+          const rss15 = rssKiB(pid);
+          const maps15 = mappings(pid);
+          if (pages0) for (const l of newTextPagesBySymbol(pid, pages0, top)) console.log(`  ${l}`);
+          client.stdin?.end('close\n');
+          await client.exited();
+          console.log(`wave ${w}: ${opened} connections; RSS per connection 1 s after: ${((rss1 - rss0) / opened).toFixed(2)} KiB, 15 s after: ${((rss15 - rss0) / opened).toFixed(2)} KiB (RSS before ${rss0} KiB)`);
+          for (const [kind, kib] of maps15) {
+            const grew = kib - (maps0.get(kind) ?? 0);
+            if (Math.abs(grew) >= 64) console.log(`  ${kind}: ${grew > 0 ? '+' : ''}${grew} KiB (${((grew * 1024) / opened).toFixed(0)} bytes per connection)`);
+          }
+          if (w < waves) await sleep(15_000); // the release after a burst (memory-after-bursts.ts)
+          if (timeline) console.log(`  opened ${Math.round(opened0 - started)} ms after start`);
         }
+        if (timeline) console.log(running.proc?.output());
         return;
       }
       const emptyFile = await snapshotOf(pid, dir);

@@ -4,14 +4,17 @@
  * Dante), minus its RSS just before, per connection — from the first wave on a fresh process
  * (later waves reuse memory the first one left), 1 s after the last one opened and again once they
  * have been idle for STEADY_MS. More waves on the same process show whether RSS
- * keeps growing once the connections are gone.
+ * keeps growing once the connections are gone. The steady figure is also taken from RssAnon alone
+ * (the same for every socksifier): a one-time cost such as the pages of node's optimizing compiler,
+ * first run under the wave's load (~3.75 MiB, whatever the count), is file-backed program code, not
+ * memory per connection; a C peer's per-connection memory is all anonymous.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_ADDR, type Lab } from '../../test/e2e/lab.js';
 import { ECHO_PORT } from './bench-lab.js';
 import type { Running } from './socksifiers.js';
-import { fdCount, rssKiB, sleep } from './util.js';
+import { fdCount, rssAnonKiB, rssKiB, sleep } from './util.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'idle-conns.mjs');
 
@@ -23,6 +26,8 @@ export interface MemoryWave {
   afterKiB: number;
   perConnKiB: number;
   perConnSteadyKiB?: number;
+  /** The same as perConnSteadyKiB from RssAnon: without file-backed pages (program code first run under load). */
+  perConnSteadyAnonKiB?: number;
   fdsPerConn: number;
   opened: number;
   failed: number;
@@ -57,6 +62,7 @@ export const STEADY_MS = 15_000;
 
 async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 1000, steady = false): Promise<MemoryWave> {
   const idleKiB = rssKiB(pid);
+  const idleAnonKiB = rssAnonKiB(pid);
   const fd0 = fdCount(pid);
   const t0 = performance.now();
   const client = lab.spawn(
@@ -77,6 +83,7 @@ async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 
     const fd1 = fdCount(pid);
     if (steady) await sleep(STEADY_MS - settleMs);
     const steadyKiB = steady ? rssKiB(pid) : undefined;
+    const steadyAnonKiB = steady ? rssAnonKiB(pid) : undefined;
     client.stdin?.end('close\n');
     await Promise.race([client.exited(), sleep(10_000)]);
     // wait until the socksifier has closed its side of every connection (or its fd count has
@@ -101,6 +108,7 @@ async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 
       afterKiB,
       perConnKiB: (loadedKiB - idleKiB) / Math.max(1, opened),
       perConnSteadyKiB: steadyKiB === undefined ? undefined : (steadyKiB - idleKiB) / Math.max(1, opened),
+      perConnSteadyAnonKiB: steadyAnonKiB === undefined ? undefined : (steadyAnonKiB - idleAnonKiB) / Math.max(1, opened),
       fdsPerConn: (fd1 - fd0) / Math.max(1, opened),
       opened,
       failed,

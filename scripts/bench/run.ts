@@ -35,9 +35,9 @@
  *      round trips, without and with username/password (a second Dante with the username method)
  *   3. new connections/s (measure-cps.ts): wrk -c 50 with `Connection: close`, and CPU s/1,000;
  *      then socksgate alone and with --workers 2, each process capped at CAP_CPUS (cpu-cap.ts)
- *   4. memory (measure-memory.ts): RSS per idle proxied connection, fds per connection, RSS of the
- *      whole daemon at start and idle, growth across waves and RSS after the last wave vs before
- *      the first
+ *   4. memory (measure-memory.ts): RSS per idle proxied connection (all of it, and its anonymous
+ *      memory alone), fds per connection, RSS of the whole daemon at start and idle, growth across
+ *      waves and RSS after the last wave vs before the first
  *   start-up to listening of every socksifier (from the bulk and connections/s runs), and a bare
  *      `node -e 0` (bare-node.ts) in the same namespace
  *   5a. UDP (measure-udp.ts, udp-echo-load.mjs): a UDP echo through Dante's UDP ASSOCIATE,
@@ -340,7 +340,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       }
       r.notes.push(
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
-          `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes; the second row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
+          `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up, median of ${o.runs} processes; the second row takes the same from RssAnon (/proc/PID/status), the process's anonymous memory, leaving out file-backed pages: node maps ~3.75 MiB of its optimizing compiler's code the first time load makes it optimize, once whatever the count, which the first row spreads over the connections (0.77 KiB each at 5,000); the third row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
           `Growth: on the first process, ${growthWaves} waves; RSS ${STEADY_MS / 1000} s after the last closed − RSS ${STEADY_MS / 1000} s after the first closed.` +
           (SIX_FDS.some((id) => r.meta.memoryCount[id] !== undefined && r.meta.memoryCount[id] !== r.meta.memoryCount.socksgate)
             ? ` ${SIX_FDS.filter((id) => r.meta.memoryCount[id] !== undefined).map((id) => LABELS[id]).join(', ')} were measured with at most 2,500 connections: they need 6 fds each (splice pipes) and RLIMIT_NOFILE is capped at 20,000 here.`

@@ -153,12 +153,14 @@ function cpsGroup(r: Results): Group {
 
 function memoryGroup(r: Results): Group {
   const m = r.meta;
-  const c: Record<'per' | 'steady' | 'fds' | 'start' | 'idle' | 'growth' | 'back', Cells> = { per: {}, steady: {}, fds: {}, start: {}, idle: {}, growth: {}, back: {} };
+  const c: Record<'per' | 'steady' | 'anon' | 'fds' | 'start' | 'idle' | 'growth' | 'back', Cells> = { per: {}, steady: {}, anon: {}, fds: {}, start: {}, idle: {}, growth: {}, back: {} };
   for (const [id, runs] of Object.entries(r.memory) as [VariantId, NonNullable<Results['memory'][VariantId]>][]) {
     if (!runs.length) continue;
     c.per[id] = median(runs.map((x) => x.waves[0]!.perConnKiB));
     const steadyRuns = runs.flatMap((x) => x.waves[0]!.perConnSteadyKiB ?? []);
     if (steadyRuns.length) c.steady[id] = median(steadyRuns);
+    const anonRuns = runs.flatMap((x) => x.waves[0]!.perConnSteadyAnonKiB ?? []);
+    if (anonRuns.length) c.anon[id] = median(anonRuns);
     c.fds[id] = median(runs.map((x) => x.waves[0]!.fdsPerConn));
     const starts = runs.flatMap((x) => x.startKiB ?? []);
     if (starts.length) c.start[id] = median(starts) / 1024;
@@ -172,6 +174,7 @@ function memoryGroup(r: Results): Group {
   const counts = [...new Set(Object.values(m.memoryCount))].join(' / ');
   const rows: Row[] = [
     { label: `RSS per idle proxied connection, KiB (${counts} connections, fresh process, idle ${STEADY_MS / 1000} s)`, better: 'lower', cells: c.steady },
+    { label: 'same, anonymous memory only (RssAnon: no file-backed program pages)', better: 'lower', cells: c.anon },
     { label: 'same, 1 s after the last one opened', better: 'lower', cells: c.per },
     { label: 'File descriptors per proxied connection', better: 'lower', cells: c.fds },
     { label: 'RSS of the whole daemon at start (nothing proxied yet), MiB', better: 'lower', cells: c.start },

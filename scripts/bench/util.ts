@@ -72,6 +72,16 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * Anonymous resident KiB (RssAnon): the process's private memory, without the file-backed pages of
+ * its program and libraries, which are shared with the page cache and every process running them.
+ */
+export function rssAnonKiB(pid: number): number {
+  const m = /^RssAnon:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no RssAnon for pid ${pid}`);
+  return Number(m[1]);
+}
+
 export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }

@@ -26,16 +26,21 @@ export function releaseMemoryAfterBursts(
 ): { stop(): void } {
   let quietChecks = 0;
   let addedBefore = flows.added;
-  /** Flows opened since openings were last quiet. */
+  /** Flows opened since openings last paused (two calm checks in a row). */
   let opening = 0;
+  let calmChecks = 0;
   const timer = setInterval(() => {
     const added = flows.added - addedBefore;
     addedBefore = flows.added;
     const calm = added < QUIET_OPENINGS;
-    if (!calm) opening += added;
+    calmChecks = calm ? calmChecks + 1 : 0;
+    opening += added;
     const closedBurst = flows.peak >= MIN_PEAK && flows.size <= flows.peak / 4;
     const openedBurst = opening >= MIN_PEAK && calm;
-    if (calm && !openedBurst) opening = 0;
+    // A trickle is no burst, but one slow check in a burst slowed down by a busy machine (or a busy
+    // upstream) is no pause either: forgetting the openings there left the burst's garbage
+    // committed for good (RSS per idle flow 15 s after a burst of 5,000: 3.25 against 1.65 KiB).
+    if (calmChecks >= 2 && !openedBurst) opening = 0;
     quietChecks = closedBurst || openedBurst ? quietChecks + 1 : 0;
     if (quietChecks < 2) return;
     quietChecks = 0;

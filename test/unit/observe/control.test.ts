@@ -82,3 +82,17 @@ test('status prints upstream health and live flows as tables', () => {
   assert.match(text, /7\s+tproxy\s+192\.0\.2\.2:40000\s+198\.18\.0\.5:443 \(example\.test:443\)\s+dante\s+1m05s\s+-\s+domain_suffix=\[example\.test\] → dante$/m);
   assert.match(text, /8\s+redirect\s+192\.0\.2\.2:40001\s+198\.51\.100\.9:80\s+dante\s+1s\s+-\s+-$/m);
 });
+
+test('listening on the control socket does not load node:cluster (net.Server#listen would, and child_process and dgram with it)', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'control.sock');
+  const control = new URL('../../../src/observe/control.ts', import.meta.url).href;
+  const script = `
+    const { serveControl } = await import(${JSON.stringify(control)});
+    const c = await serveControl(${JSON.stringify(file)}, () => ({}), { info() {}, error() {} });
+    const loaded = process.moduleLoadList.filter((m) => /^NativeModule cluster$/.test(m));
+    c.close();
+    console.log(JSON.stringify(loaded));`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), []);
+});

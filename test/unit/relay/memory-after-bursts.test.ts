@@ -84,6 +84,31 @@ test('one collection once a burst of openings has calmed down for a check while 
   }
 });
 
+test('a burst of openings slowed down for a check still counts whole', () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const sessions = new Sessions();
+    let collections = 0;
+    const release = releaseMemoryAfterBursts(sessions, () => collections++);
+    let id = 0;
+    const open = (n: number) => {
+      for (let i = 0; i < n; i++) sessions.add(++id, () => {});
+    };
+    open(600);
+    mock.timers.tick(5_000);
+    open(50); // a slow check in the middle: not a pause
+    mock.timers.tick(5_000);
+    open(600);
+    mock.timers.tick(5_000);
+    assert.equal(collections, 0, 'still opening');
+    mock.timers.tick(10_000);
+    assert.equal(collections, 1, 'the 1,250 openings were one burst');
+    release.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
 test('one collection a second after start-up, whatever the flows', () => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
