@@ -5,12 +5,13 @@
 // no other command; ~30% less to read and keep). dist/main.js, the bin (scripts/main-loader.cjs),
 // runs them with V8's code cache, made here by starting `socksgate run` once per bundle. Type
 // checking is tsc's job (`npm run typecheck`, run first by `npm run build`).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import net from 'node:net';
 
 fs.rmSync('dist', { recursive: true, force: true });
+const sectionDefaults = await configSectionDefaults();
 const BUNDLES = { 'src/main.ts': 'dist/socksgate.js', 'src/main-run.ts': 'dist/run.js' };
 for (const [entry, outfile] of Object.entries(BUNDLES)) await bundleOf(entry, outfile);
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
@@ -57,7 +58,9 @@ async function bundleOf(entry, outfile) {
     // makes the real one at the first segment().
     // process.stdout.columns: yargs reads it as its modules load, and asking makes process.stdout, a
     // stream (~5 ms of start-up); only a terminal has columns, so other stdouts are not asked.
-    define: { 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter', 'process.stdout.columns': '__socksgateStdout.columns' },
+    // The config sections' defaults (src/config/section-defaults.ts): a start then builds only the
+    // schemas of the sections its config has.
+    define: { __SOCKSGATE_SECTION_DEFAULTS__: JSON.stringify(sectionDefaults), 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter', 'process.stdout.columns': '__socksgateStdout.columns' },
     banner: {
       js: [
         "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;",
@@ -78,6 +81,27 @@ async function bundleOf(entry, outfile) {
     ],
     logLevel: 'warning',
   });
+}
+
+/** The defaults of every config section, as JSON, from the schemas themselves (run once here). */
+async function configSectionDefaults() {
+  const { outputFiles } = await build({
+    stdin: {
+      contents: "import { SECTION_SCHEMAS } from './src/config/schema.ts'; import { sectionDefaultsJson } from './src/config/section-defaults.ts'; process.stdout.write(sectionDefaultsJson(SECTION_SCHEMAS));",
+      resolveDir: '.',
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    logLevel: 'warning',
+  });
+  const r = spawnSync(process.execPath, ['-'], { input: outputFiles[0].text, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build: cannot compute the config sections' defaults:\n${r.stderr}`);
+  JSON.parse(r.stdout);
+  return r.stdout;
 }
 
 /**
