@@ -1,65 +1,108 @@
-// Builds dist/: the CLI bundled into one CommonJS file, dist/socksgate.js, so start-up reads one
-// file instead of resolving and compiling ~150 modules (~50 ms), without the ESM loader; lazily
-// imported commands and features become functions in it that run only when needed. dist/main.js,
-// the bin, runs it with V8's code cache (scripts/main-loader.cjs), made here by starting
-// `socksgate run` once. Type checking is tsc's job (`npm run typecheck`, run first by `npm run build`).
-import { spawn } from 'node:child_process';
+// Builds dist/: the CLI bundled into CommonJS files, so start-up reads one file instead of resolving
+// and compiling ~150 modules (~50 ms), without the ESM loader; lazily imported commands and
+// features become functions that run only when needed. Two bundles: dist/socksgate.js, every
+// command (src/main.ts), and dist/run.js, what a plain `run` line needs (src/main-run.ts: no yargs,
+// no other command; ~30% less to read and keep). dist/main.js, the bin (scripts/main-loader.cjs),
+// runs them with V8's code cache, made here by starting `socksgate run` once per bundle. Type
+// checking is tsc's job (`npm run typecheck`, run first by `npm run build`).
+import { spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import net from 'node:net';
 
 fs.rmSync('dist', { recursive: true, force: true });
-await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/socksgate.js',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  // A third less source to read, compile and keep in the heap (~3 MiB of idle RSS); names stay, so
-  // stack traces still read.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  // Loaded with require() only on demand: pretty logs, --metrics, a YAML config file.
-  external: ['pino-pretty', 'prom-client', 'yaml'],
-  // The sources are ES modules that find files (the addon, those packages) from import.meta.url.
-  // Intl.Segmenter: yargs' help layout (string-width, wrap-ansi) makes three when its modules load;
-  // each loads ICU's break rules, ~2.5 MiB of RSS for help text `run` never lays out. The stand-in
-  // makes the real one at the first segment().
-  // process.stdout.columns: yargs reads it as its modules load, and asking makes process.stdout, a
-  // stream (~5 ms of start-up); only a terminal has columns, so other stdouts are not asked.
-  define: { 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter', 'process.stdout.columns': '__socksgateStdout.columns' },
-  banner: {
-    js: [
-      "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;",
-      "const __socksgateStdout = { get columns() { return require('node:tty').isatty(1) ? process.stdout.columns : undefined; } };",
-      'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
-    ].join('\n'),
-  },
-  plugins: [
-    lazyAssert(),
-    pinoOnMainThread(),
-    lazyBuiltins({
-      'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'],
-      'node:dns/promises': ['lookup'],
-      'node:tty': ['isatty'],
-      'node:net': ['BlockList', 'Socket', 'connect', 'createServer'],
-      'node:dgram': ['createSocket'],
-    }),
-  ],
-  logLevel: 'warning',
-});
+const sectionDefaults = await configSectionDefaults();
+const BUNDLES = { 'src/main.ts': 'dist/socksgate.js', 'src/main-run.ts': 'dist/run.js' };
+for (const [entry, outfile] of Object.entries(BUNDLES)) await bundleOf(entry, outfile);
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
-const bundle = fs.readFileSync('dist/socksgate.js', 'utf8');
-// The shebang goes to the bin (the node flags it gives are src/main.ts's); the bundle is wrapped.
-const shebang = /^#!.*\n/.exec(bundle)[0];
-// In its place, the wrapper Node's CommonJS loader puts around a module, on a line of its own so
-// that the source map's line numbers still hold. Written here rather than added by dist/main.js:
-// that concatenation made V8 copy the ~0.8 MB source once more as it compiled (~2 ms of start-up).
-fs.writeFileSync('dist/socksgate.js', `(function (exports, require, module, __filename, __dirname) {\n${bundle.slice(shebang.length)}\n})`);
+// The shebang goes to the bin (the node flags it gives are src/main.ts's); each bundle is wrapped.
+const shebang = /^#!.*\n/.exec(fs.readFileSync('dist/socksgate.js', 'utf8'))[0];
+for (const outfile of Object.values(BUNDLES)) {
+  const bundle = fs.readFileSync(outfile, 'utf8');
+  const head = bundle.startsWith('#!') ? /^#!.*\n/.exec(bundle)[0].length : 0;
+  // dist/main.js reads the bundle as Latin-1, which is only right for ASCII (esbuild's default
+  // charset escapes everything else).
+  if (/[^\x00-\x7f]/.test(bundle)) throw new Error(`${outfile} is not ASCII: dist/main.js could not read it as Latin-1`);
+  // In the shebang's place, the wrapper Node's CommonJS loader puts around a module, on a line of
+  // its own so that the source map's line numbers still hold (a bundle without a shebang gets an
+  // empty line's worth: its map was made for line 1, hence the wrapper's newline only there).
+  // Written here rather than added by dist/main.js: that concatenation made V8 copy the source once
+  // more as it compiled (~2 ms of start-up).
+  fs.writeFileSync(outfile, `(function (exports, require, module, __filename, __dirname) {${head ? '\n' : ''}${bundle.slice(head)}\n})`);
+}
 fs.writeFileSync('dist/main.js', shebang + fs.readFileSync('scripts/main-loader.cjs', 'utf8'), { mode: 0o755 });
-await writeCodeCache(shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').trim().split(/\s+/).filter(Boolean));
+const nodeFlags = shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').trim().split(/\s+/).filter(Boolean);
+// dist/run.js from a plain `run` line; dist/socksgate.js from one only yargs reads (a camelCase
+// flag), so its cache too holds yargs and the daemon's start.
+await writeCodeCache(nodeFlags, 'run.js', ['--log-level', 'info']);
+await writeCodeCache(nodeFlags, 'socksgate.js', ['--logLevel', 'info']);
+
+async function bundleOf(entry, outfile) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    // A third less source to read, compile and keep in the heap (~3 MiB of idle RSS); names stay, so
+    // stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Loaded with require() only on demand: pretty logs, --metrics, a YAML config file.
+    external: ['pino-pretty', 'prom-client', 'yaml'],
+    // The sources are ES modules that find files (the addon, those packages) from import.meta.url.
+    // Intl.Segmenter: yargs' help layout (string-width, wrap-ansi) makes three when its modules load;
+    // each loads ICU's break rules, ~2.5 MiB of RSS for help text `run` never lays out. The stand-in
+    // makes the real one at the first segment().
+    // process.stdout.columns: yargs reads it as its modules load, and asking makes process.stdout, a
+    // stream (~5 ms of start-up); only a terminal has columns, so other stdouts are not asked.
+    // The config sections' defaults (src/config/section-defaults.ts): a start then builds only the
+    // schemas of the sections its config has.
+    define: { __SOCKSGATE_SECTION_DEFAULTS__: JSON.stringify(sectionDefaults), 'import.meta.url': '__socksgateUrl', 'Intl.Segmenter': '__socksgateLazySegmenter', 'process.stdout.columns': '__socksgateStdout.columns' },
+    banner: {
+      js: [
+        "const __socksgateUrl = require('node:url').pathToFileURL(__filename).href;",
+        "const __socksgateStdout = { get columns() { return require('node:tty').isatty(1) ? process.stdout.columns : undefined; } };",
+        'class __socksgateLazySegmenter { #args; #real; constructor(...args) { this.#args = args; } segment(text) { return (this.#real ??= new Intl.Segmenter(...this.#args)).segment(text); } resolvedOptions() { return (this.#real ??= new Intl.Segmenter(...this.#args)).resolvedOptions(); } }',
+      ].join('\n'),
+    },
+    plugins: [
+      lazyAssert(),
+      pinoOnMainThread(),
+      lazyBuiltins({
+        'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'],
+        'node:dns/promises': ['lookup'],
+        'node:tty': ['isatty'],
+        'node:net': ['BlockList', 'Socket', 'connect', 'createServer'],
+        'node:dgram': ['createSocket'],
+      }),
+    ],
+    logLevel: 'warning',
+  });
+}
+
+/** The defaults of every config section, as JSON, from the schemas themselves (run once here). */
+async function configSectionDefaults() {
+  const { outputFiles } = await build({
+    stdin: {
+      contents: "import { SECTION_SCHEMAS } from './src/config/schema.ts'; import { sectionDefaultsJson } from './src/config/section-defaults.ts'; process.stdout.write(sectionDefaultsJson(SECTION_SCHEMAS));",
+      resolveDir: '.',
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    logLevel: 'warning',
+  });
+  const r = spawnSync(process.execPath, ['-'], { input: outputFiles[0].text, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build: cannot compute the config sections' defaults:\n${r.stderr}`);
+  JSON.parse(r.stdout);
+  return r.stdout;
+}
 
 /**
  * yargs and sonic-boom (pino's destination) import node:assert for checks that pass: loading it
@@ -136,19 +179,19 @@ function lazyBuiltins(modules) {
 }
 
 /**
- * Starts the bundle once as `socksgate run` on a loopback port (no mark, no rules, no control
- * socket), stops it once it runs, and keeps what V8 compiled as dist/socksgate.js.cache. Without
- * it (nothing may listen here, say) the bin still works, only compiling at every start.
+ * Starts the bin once as `socksgate run` on a loopback port (no mark, no rules, no control socket)
+ * with `flags`, stops it once it runs, and keeps what V8 compiled of dist/`name` as its .cache.
+ * Without it (nothing may listen here, say) the bin still works, only compiling at every start.
  */
-async function writeCodeCache(nodeFlags) {
+async function writeCodeCache(nodeFlags, name, flags) {
   const port = await new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
   });
-  const args = [...nodeFlags, 'dist/main.js', 'run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`, '--control', 'off', '--log-level', 'info'];
-  const child = spawn(process.execPath, args, { env: { ...process.env, SOCKSGATE_WRITE_CODE_CACHE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...nodeFlags, 'dist/main.js', 'run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${port}`, '--control', 'off', ...flags];
+  const child = spawn(process.execPath, args, { env: { ...process.env, SOCKSGATE_WRITE_CODE_CACHE: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   child.stdout.on('data', (d) => {
@@ -158,8 +201,9 @@ async function writeCodeCache(nodeFlags) {
   child.stderr.on('data', (d) => (out += d));
   const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
   clearTimeout(timer);
-  if (code !== 0 || !fs.existsSync('dist/socksgate.js.cache')) {
-    fs.rmSync('dist/socksgate.js.cache', { force: true });
-    console.warn(`build: no code cache (the start that makes it exited with ${code}); dist/main.js compiles at every start:\n${out}`);
+  const cacheFile = `dist/${name}.cache`;
+  if (code !== 0 || !fs.existsSync(cacheFile)) {
+    fs.rmSync(cacheFile, { force: true });
+    console.warn(`build: no code cache for ${name} (the start that makes it exited with ${code}); dist/main.js compiles at every start:\n${out}`);
   }
 }

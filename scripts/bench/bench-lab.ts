@@ -9,6 +9,7 @@
  * packets then cross the same two veth links as proxied traffic does, with the kernel forwarding
  * instead of a SOCKS server relaying.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { LAB_ADDR, TEST_PASS, TEST_USER, startEcho, startNginx, type Lab, type LabProcess, type NginxHandle } from '../../test/e2e/lab.js';
@@ -83,18 +84,97 @@ export async function waitListening(lab: Lab, ns: string, port: number, timeoutM
 /** RLIMIT_NOFILE hard limit on these machines (KERNEL.md): what the C socksifiers are told to raise theirs to. */
 export const NOFILE_LIMIT = 20_000;
 
+const OWN_NETNS = fs.readlinkSync('/proc/self/ns/net');
+
+/**
+ * Whether a socket listens on TCP `port` (state 0A) or is bound to UDP `port`, in the network
+ * namespace of process `pid`, from /proc/PID/net/{tcp,tcp6} or {udp,udp6}: those files show the
+ * sockets of the namespace the process is in. false while the process is still in this process's
+ * namespace (`ip netns exec` before its setns); null: the process is gone (or /proc unreadable).
+ */
+export function boundInNamespaceOf(pid: number, port: number, proto: 'tcp' | 'udp'): boolean | null {
+  try {
+    if (fs.readlinkSync(`/proc/${pid}/ns/net`) === OWN_NETNS) return false;
+  } catch {
+    return null;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let gone = 0;
+  for (const file of proto === 'tcp' ? ['tcp', 'tcp6'] : ['udp', 'udp6']) {
+    let table: string;
+    try {
+      table = fs.readFileSync(`/proc/${pid}/net/${file}`, 'latin1');
+    } catch {
+      gone++;
+      continue;
+    }
+    // "  sl  local_address rem_address   st ...": fields 1 (local address:port) and 3 (state)
+    for (const line of table.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 3 && f[1]!.endsWith(`:${hexPort}`) && (proto === 'udp' || f[3] === '0A')) return true;
+    }
+  }
+  return gone === 2 ? null : false;
+}
+
+/** A socksifier spawned and listening. */
+export interface Started {
+  proc: LabProcess;
+  /** Spawn to listening, wall time (includes `ip netns exec`). */
+  startupMs: number;
+  /**
+   * CPU time the process (all its threads, `ip netns exec` before the exec included) had used when
+   * it was seen listening, from /proc/PID/task/TID/schedstat: unlike the wall time, barely moved
+   * by whatever else runs on the machine. undefined when /proc could not tell.
+   */
+  startupCpuMs?: number;
+}
+
+/** On-CPU time of every thread of `pid` so far (schedstat's first field, ns), in ms; undefined if gone. */
+function cpuMsSoFar(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Waits until a socksifier spawned at `t0` (performance.now()) listens on every one of `ports`,
  * or kills it and throws; startupMs is spawn to listening (includes `ip netns exec`).
+ *
+ * Polled from this process by reading the spawned process's /proc/PID/net/* every ~1 ms (`ip netns
+ * exec` execs the socksifier, so the pid stays; setpriv execs too): the same for every socksifier,
+ * and nothing spawned while it starts. Polling with `ss` cost a process spawn (~10 ms of CPU) per
+ * look, which on 2 cores slowed the start being timed and rounded it up to the next look. `ss` is
+ * asked only if the process's /proc is unreadable (it exited, after forking a daemon, say).
  */
-export async function listeningSince(lab: Lab, proc: LabProcess, t0: number, ports: { port: number; proto: 'tcp' | 'udp' }[]): Promise<{ proc: LabProcess; startupMs: number }> {
+export async function listeningSince(lab: Lab, proc: LabProcess, t0: number, ports: { port: number; proto: 'tcp' | 'udp' }[]): Promise<Started> {
+  const deadline = t0 + 10_000;
   try {
-    for (const { port, proto } of ports) await waitListening(lab, 'client', port, 10_000, proc, proto);
+    let pending = [...ports];
+    for (;;) {
+      const left: typeof pending = [];
+      for (const p of pending) {
+        const bound = proc.pid === undefined ? null : boundInNamespaceOf(proc.pid, p.port, p.proto);
+        if (bound === null) await waitListening(lab, 'client', p.port, Math.max(0, deadline - performance.now()), proc, p.proto);
+        else if (!bound) left.push(p);
+      }
+      pending = left;
+      if (pending.length === 0) break;
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.label} exited before listening:\n${proc.output()}`);
+      if (performance.now() > deadline) throw new Error(`${proc.label} does not listen on ${pending.map((p) => `${p.proto} ${p.port}`).join(', ')} after 10 s:\n${proc.output()}`);
+      await sleep(1);
+    }
   } catch (e) {
     await lab.kill(proc, 500);
     throw e;
   }
-  return { proc, startupMs: performance.now() - t0 };
+  const startupMs = performance.now() - t0;
+  const startupCpuMs = proc.pid === undefined ? undefined : cpuMsSoFar(proc.pid);
+  return { proc, startupMs, ...(startupCpuMs === undefined ? {} : { startupCpuMs }) };
 }
 
 /** Empty mangle tables and no TPROXY routing in the client namespace, both families (TCP and UDP rules alike). */

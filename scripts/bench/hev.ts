@@ -19,7 +19,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { NOFILE_LIMIT, listeningSince } from './bench-lab.js';
+import { NOFILE_LIMIT, listeningSince, type Started } from './bench-lab.js';
 import type { PeerStartOptions } from './peers.js';
 
 export interface HevOptions extends PeerStartOptions {
@@ -57,7 +57,7 @@ export function hevConfig(o: HevOptions): string {
 }
 
 /** Spawned and listening; startupMs is spawn to listening (includes `ip netns exec`). */
-export async function startHev(lab: Lab, name: string, o: HevOptions): Promise<{ proc: LabProcess; startupMs: number }> {
+export async function startHev(lab: Lab, name: string, o: HevOptions): Promise<Started> {
   const conf = path.join(lab.dir, `${name}.yml`);
   await fsp.writeFile(conf, hevConfig(o));
   const t0 = performance.now();

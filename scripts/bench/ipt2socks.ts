@@ -14,7 +14,7 @@
  * (peers.ts asPeerUser), as redsocks.ts does for redudp.
  */
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { NOFILE_LIMIT, listeningSince } from './bench-lab.js';
+import { NOFILE_LIMIT, listeningSince, type Started } from './bench-lab.js';
 import { asPeerUser, type PeerStartOptions } from './peers.js';
 
 export function ipt2socksArgs(o: PeerStartOptions): string[] {
@@ -28,7 +28,7 @@ export function ipt2socksArgs(o: PeerStartOptions): string[] {
 }
 
 /** Spawned and listening; startupMs is spawn to listening (includes `ip netns exec` and setpriv). */
-export async function startIpt2socks(lab: Lab, name: string, o: PeerStartOptions): Promise<{ proc: LabProcess; startupMs: number }> {
+export async function startIpt2socks(lab: Lab, name: string, o: PeerStartOptions): Promise<Started> {
   const t0 = performance.now();
   const proc = lab.spawn('client', ...asPeerUser(o.bin, ipt2socksArgs(o)), { name });
   return listeningSince(lab, proc, t0, [{ port: o.port, proto: o.udp ? 'udp' : 'tcp' }]);

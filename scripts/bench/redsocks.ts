@@ -25,7 +25,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { NOFILE_LIMIT, REDIRECT_PORT, listeningSince } from './bench-lab.js';
+import { NOFILE_LIMIT, REDIRECT_PORT, listeningSince, type Started } from './bench-lab.js';
 import { PEER_USER as REDSOCKS_USER, asPeerUser } from './peers.js';
 
 function quoted(s: string): string {
@@ -84,7 +84,7 @@ export function redsocksConfig(opts: RedsocksOptions): string {
 }
 
 /** Spawned and listening; startupMs is spawn to listening (includes `ip netns exec`). */
-export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOptions): Promise<{ proc: LabProcess; startupMs: number }> {
+export async function startRedsocks(lab: Lab, name: string, opts: RedsocksOptions): Promise<Started> {
   const conf = path.join(lab.dir, `${name}.conf`);
   await fsp.writeFile(conf, redsocksConfig(opts));
   const test = await lab.exec('client', 'redsocks', ['-t', '-c', conf], { allowFail: true });

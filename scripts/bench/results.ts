@@ -43,8 +43,14 @@ export interface Results {
   /** One result per run (a fresh socksifier process each); the first run also has the growth waves. */
   memory: Partial<Record<VariantId, MemoryResult[]>>;
   startupMs: Partial<Record<VariantId, number[]>>;
+  /** CPU time used by then (bench-lab.ts Started.startupCpuMs); absent in results from before it. */
+  startupCpuMs?: Partial<Record<VariantId, number[]>>;
   /** A bare `node -e 0` in the client namespace, spawn to exit (incl. ip netns exec), ms: start-up's floor. */
   bareNodeMs: number[];
+  /** A bare node listening on a TCP port, spawn to listening, timed as the socksifiers are, ms: a second floor. */
+  bareListenMs?: number[];
+  /** That bare node's CPU time when seen listening, ms. */
+  bareListenCpuMs?: number[];
   /** Figure 5a: one sample per run (a fresh socksifier each). */
   udp?: Partial<Record<VariantId, UdpSample[]>>;
   dns?: {

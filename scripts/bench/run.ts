@@ -69,8 +69,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, type Lab } from '../../test/e2e/lab.js';
-import { ECHO_PORT, startServers, type Servers } from './bench-lab.js';
-import { bareNodeMs } from './bare-node.js';
+import { ECHO_PORT, startServers, type Servers, type Started } from './bench-lab.js';
+import { bareListeningNodeMs, bareNodeMs } from './bare-node.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
@@ -211,9 +211,15 @@ function snapshotSocksgate(): string {
   return path.join(dir, 'dist/main.js');
 }
 
+function recordBareListening(r: Results, started: Started): void {
+  (r.bareListenMs ??= []).push(started.startupMs);
+  if (started.startupCpuMs !== undefined) (r.bareListenCpuMs ??= []).push(started.startupCpuMs);
+}
+
 function recordStartup(r: Results, running: Running): void {
   if (running.startupMs === undefined) return;
   (r.startupMs[running.id] ??= []).push(running.startupMs);
+  if (running.startupCpuMs !== undefined) ((r.startupCpuMs ??= {})[running.id] ??= []).push(running.startupCpuMs);
 }
 
 /** A smoke check before measuring: the small page through this variant, or a clear error. */
@@ -275,6 +281,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       for (const c of BULK_CASES) r.bulk[bulkCaseName(c)] = {};
       for (let run = 1; run <= o.runs; run++) {
         r.bareNodeMs.push(await bareNodeMs(lab));
+        recordBareListening(r, await bareListeningNodeMs(lab));
         for (const id of variants) {
           say(`bulk: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `bulk${run}` }, async (running) => {
@@ -298,6 +305,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
     if (o.only.has('cps')) {
       for (let run = 1; run <= o.runs; run++) {
         r.bareNodeMs.push(await bareNodeMs(lab));
+        recordBareListening(r, await bareListeningNodeMs(lab));
         for (const id of cpsVariants) {
           say(`connections/s: run ${run}/${o.runs}, ${LABELS[id]}`);
           await withVariant(lab, id, servers.dante, { tag: `cps${run}` }, async (running) => {

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/e2e/lab.js';
-import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxy, directOff, directOn, listeningSince, type DanteHandle } from './bench-lab.js';
+import { DAEMON_MARK, REDIRECT_PORT, TPROXY_PORT, clearRedirect, clearTproxy, directOff, directOn, listeningSince, type DanteHandle, type Started } from './bench-lab.js';
 import { startHev } from './hev.js';
 import { startIpt2socks } from './ipt2socks.js';
 import { peerUid, type PeerBinaries } from './peers.js';
@@ -113,6 +113,8 @@ export interface Running {
   readonly proc?: LabProcess;
   /** Spawn to listening, ms (every socksifier; includes `ip netns exec`). */
   readonly startupMs?: number;
+  /** CPU the process had used by then, ms (bench-lab.ts Started). */
+  readonly startupCpuMs?: number;
   stop(): Promise<void>;
 }
 
@@ -151,16 +153,17 @@ async function stopProc(lab: Lab, proc: LabProcess, graceMs: number): Promise<vo
  * TPROXY for the UDP figure, else TCP by REDIRECT, or by TPROXY for `tproxyTcp`); stop() undoes
  * that, then stops the process.
  */
-async function diverted(lab: Lab, id: VariantId, opts: StartOptions & { tproxyTcp?: boolean }, exclude: Exclusion, started: { proc: LabProcess; startupMs: number }, graceMs: number): Promise<Running> {
+async function diverted(lab: Lab, id: VariantId, opts: StartOptions & { tproxyTcp?: boolean }, exclude: Exclusion, started: Started, graceMs: number): Promise<Running> {
   if (opts.udp) await applyTproxyRecipe(lab, 'client', 'udp', { port: TPROXY_PORT, exclude });
   else if (opts.tproxyTcp) await applyTproxyRecipe(lab, 'client', 'tcp', { port: REDIRECT_PORT, exclude });
   else await applyRedirectRules(lab, 'client', { exclude });
-  const { proc, startupMs } = started;
+  const { proc, startupMs, startupCpuMs } = started;
   return {
     id,
     pid: proc.pid!,
     proc,
     startupMs,
+    ...(startupCpuMs === undefined ? {} : { startupCpuMs }),
     stop: async () => {
       await (opts.udp || opts.tproxyTcp ? clearTproxy(lab) : clearRedirect(lab));
       await stopProc(lab, proc, graceMs);

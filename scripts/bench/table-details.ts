@@ -73,9 +73,11 @@ export function renderDetails(r: Results, variants: { id: VariantId; label: stri
   }
   for (const v of variants) {
     const s = r.startupMs[v.id];
-    if (s) out.push(`- start-up to listening, ${v.label}: ${spread(s)} ms`);
+    const cpu = r.startupCpuMs?.[v.id];
+    if (s) out.push(`- start-up to listening, ${v.label}: ${spread(s)} ms${cpu ? `; CPU used by then ${spread(cpu)} ms` : ''}`);
   }
   if (r.bareNodeMs.length) out.push(`- bare \`node -e 0\`, spawn to exit: ${spread(r.bareNodeMs)} ms`);
+  if (r.bareListenMs?.length) out.push(`- bare node listening on a TCP port, spawn to listening: ${spread(r.bareListenMs)} ms${r.bareListenCpuMs?.length ? `; CPU used by then ${spread(r.bareListenCpuMs)} ms` : ''}`);
   out.push(...renderInbound(r).details);
   if (r.notes.length) {
     out.push('');

@@ -190,11 +190,21 @@ function startupGroup(r: Results): Group {
   const after: string[] = [];
   if (Object.keys(r.startupMs).length) {
     const cells = medians(r.startupMs, (x) => x);
-    rows.push({ label: 'Start-up to listening, ms (incl. ip netns exec)', better: 'lower', cells });
+    rows.push({ label: 'Start-up to listening, ms (incl. ip netns exec; /proc polled every ~1 ms)', better: 'lower', cells });
+    const cpu = r.startupCpuMs && Object.keys(r.startupCpuMs).length ? medians(r.startupCpuMs, (x) => x) : undefined;
+    if (cpu) rows.push({ label: 'CPU used by then, ms (all threads, incl. ip netns exec)', better: 'lower', cells: cpu });
     if (r.bareNodeMs.length) {
       const bare = median(r.bareNodeMs);
       after.push(
         `A bare \`node -e 0\` in the same namespace, spawn to exit (incl. ip netns exec), same run: ${fmt(bare)} ms (median of ${r.bareNodeMs.length}); socksgate ÷ bare node: ${ratio(cells.socksgate, bare)}.`,
+      );
+    }
+    if (r.bareListenMs?.length) {
+      const floor = median(r.bareListenMs);
+      const cpuFloor = r.bareListenCpuMs?.length ? median(r.bareListenCpuMs) : undefined;
+      after.push(
+        `A bare node that listens on a TCP port, spawn to listening (timed as the socksifiers are), same run: ${fmt(floor)} ms; socksgate ÷ it: ${ratio(cells.socksgate, floor)}` +
+          (cpuFloor === undefined || !cpu ? '.' : `; CPU used by then ${fmt(cpuFloor)} ms, socksgate's ÷ it: ${ratio(cpu.socksgate, cpuFloor)}.`),
       );
     }
   }

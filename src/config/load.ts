@@ -5,7 +5,7 @@ import type * as z from 'zod';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { namedEntries, namespaceIssues, unknownName } from './outbound-names.js';
 import { ROUTE_ACTIONS } from './route-schema.js';
-import { configSchema, type ValidConfig } from './schema.js';
+import { configSchemaFor, type UpstreamsRequirement, type ValidConfig } from './schema.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
 import type { ChainConfig } from './chain.js';
 import { resolveSocksInbounds, type SocksInboundConfig } from './socks-inbound.js';
@@ -133,20 +133,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/**
- * `exec` diverts to a running daemon and dials no upstream itself: its config may name none. The
- * output type is the same; safeExtend's types only refuse the wider input (no key at all).
- */
-const noUpstreams = configSchema.shape.upstreams.default([]) as unknown as typeof configSchema.shape.upstreams;
-const configWithoutUpstreams = configSchema.safeExtend({ upstreams: noUpstreams });
-
-/** Whether the config must name an upstream (every command but `exec`). */
-export type UpstreamsRequirement = 'required' | 'optional';
+export type { UpstreamsRequirement };
 
 export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, requirement: UpstreamsRequirement = 'required'): Config {
   // jitless: zod would otherwise compile a parser (new Function) for each object schema, which
   // V8's code cache cannot keep, to parse one config: ~8 ms of start-up for nothing.
-  const result = (requirement === 'optional' ? configWithoutUpstreams : configSchema).safeParse(raw, { jitless: true });
+  const result = configSchemaFor(raw, requirement).safeParse(raw, { jitless: true });
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.flatMap((issue) => issuePath(issue).map((path) => ({ path, message: describeIssue(issue) }))),

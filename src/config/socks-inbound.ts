@@ -1,48 +1,55 @@
 import * as z from 'zod';
 import { parseHostPort, type SocksAddr } from '../core/addr.js';
+import { lazySchema } from './lazy-schema.js';
 import { readPassword } from './password.js';
 
 /** Where the proxy inbound listens unless told: loopback only, so nothing else can use it unasked. */
 export const DEFAULT_SOCKS_LISTEN = '127.0.0.1:1080';
 
-const listen = z.string().transform((text, ctx): SocksAddr => {
-  try {
-    const addr = parseHostPort(text);
-    if (addr.kind !== 'domain') return addr;
-    ctx.addIssue({ code: 'custom', message: `"${text}": listen on an IP address (127.0.0.1:1080, [::1]:1080), not a name`, input: text });
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message, input: text });
-  }
-  return z.NEVER;
+const listen = () =>
+    z.string().transform((text, ctx): SocksAddr => {
+    try {
+      const addr = parseHostPort(text);
+      if (addr.kind !== 'domain') return addr;
+      ctx.addIssue({ code: 'custom', message: `"${text}": listen on an IP address (127.0.0.1:1080, [::1]:1080), not a name`, input: text });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message, input: text });
+    }
+    return z.NEVER;
 });
 
 /** One login of the proxy inbound; the password is read from its file (one trailing newline trimmed), never written in the config. */
-const socksUserSchema = z.strictObject({
-  name: z.string().min(1).max(255).refine((name) => !name.includes(':'), 'a user name cannot contain ":" (HTTP Basic and the SOCKS4 user-id split at it)'),
-  password_file: z.string().min(1),
+const socksUserSchema = () =>
+    z.strictObject({
+    name: z.string().min(1).max(255).refine((name) => !name.includes(':'), 'a user name cannot contain ":" (HTTP Basic and the SOCKS4 user-id split at it)'),
+    password_file: z.string().min(1),
 });
 
 /**
  * A local SOCKS4/4a/5 and HTTP proxy listener (one port, the protocol told by the first byte):
  * programs that speak SOCKS or HTTP proxy get the same route as diverted flows.
  */
-export const socksInboundSchema = z.strictObject({
-  listen: listen.default(parseHostPort(DEFAULT_SOCKS_LISTEN)),
-  /** Logins; absent: no login asked (then the listener must be on loopback, or allow_open). */
-  users: z.array(socksUserSchema).default([]),
-  /** Serve a non-loopback address without users: anyone who reaches it can use it. */
-  allow_open: z.boolean().default(false),
-  /** Connections still in their handshake at once; further ones are closed at once. */
-  max_handshakes: z.number().int().min(1).default(256),
-  /** How long a BIND waits for the remote to connect to the announced address before it is closed. */
-  bind_timeout_s: z.number().positive().default(120),
-});
+export const socksInboundSchema = lazySchema(() =>
+  z.strictObject({
+    listen: listen().default(parseHostPort(DEFAULT_SOCKS_LISTEN)),
+    /** Logins; absent: no login asked (then the listener must be on loopback, or allow_open). */
+    users: z.array(socksUserSchema()).default([]),
+    /** Serve a non-loopback address without users: anyone who reaches it can use it. */
+    allow_open: z.boolean().default(false),
+    /** Connections still in their handshake at once; further ones are closed at once. */
+    max_handshakes: z.number().int().min(1).default(256),
+    /** How long a BIND waits for the remote to connect to the announced address before it is closed. */
+    bind_timeout_s: z.number().positive().default(120),
+  }),
+);
 
-export const inboundsSchema = z.strictObject({
-  socks: z.array(socksInboundSchema).default([]),
-});
+export const inboundsSchema = lazySchema(() =>
+  z.strictObject({
+    socks: z.array(socksInboundSchema()).default([]),
+  }),
+);
 
-export type SocksInboundEntry = z.output<typeof socksInboundSchema>;
+export type SocksInboundEntry = z.output<ReturnType<typeof socksInboundSchema>>;
 
 /** A login with its password read. */
 export interface SocksUser {
