@@ -1,8 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import { releaseMemory } from '../native/index.js';
 
 const CHECK_MS = 5_000;
 /** Start-up is a burst of its own (the config parsed, modules run, code compiled); over by then. */
 const AFTER_START_MS = 1_000;
+/**
+ * The collection after start-up waits for a second in which the event loop worked less than this
+ * share of the time: it is tens of ms of CPU with the loop stopped, which traffic that began at
+ * once (a first UDP association, a first flow) would feel as a stall, and pay for out of its own CPU.
+ */
+const QUIET_LOOP = 0.02;
 /** Fewer live flows than this at the peak is no burst: V8's own GC heuristics are enough. */
 const MIN_PEAK = 1_000;
 /** Fewer flows opened within a check than this: openings have calmed down. */
@@ -17,12 +24,14 @@ const QUIET_OPENINGS = MIN_PEAK / 10;
  * per burst. The same once a burst of at least MIN_PEAK openings has calmed down for a check while
  * its flows stay: setting them up (handshakes, dial plans, promises) left its garbage in pages that
  * thousands of idle flows would otherwise keep committed (RSS per idle flow 15 s after a burst of
- * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once a second after
- * start-up, whose garbage would otherwise stay committed: idle RSS 58 → 51 MiB.
+ * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once after start-up,
+ * whose garbage would otherwise stay committed (idle RSS 58 → 51 MiB): a second after it, or as
+ * soon after as the loop has had a quiet second (QUIET_LOOP).
  */
 export function releaseMemoryAfterBursts(
   flows: { readonly size: number; readonly peak: number; readonly added: number; resetPeak(): void },
   release: () => void = releaseMemory,
+  loopWorked: () => number = loopUtilization(),
 ): { stop(): void } {
   let quietChecks = 0;
   let addedBefore = flows.added;
@@ -44,12 +53,26 @@ export function releaseMemoryAfterBursts(
     release();
   }, CHECK_MS);
   timer.unref();
-  const afterStart = setTimeout(release, AFTER_START_MS);
-  afterStart.unref();
+  let afterStart: NodeJS.Timeout;
+  const releaseWhenQuiet = () => {
+    if (loopWorked() >= QUIET_LOOP) afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
+    else release();
+  };
+  afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
   return {
     stop: () => {
       clearInterval(timer);
       clearTimeout(afterStart);
     },
+  };
+}
+
+/** The share of the time the event loop worked since the last call (the first: since this was made). */
+function loopUtilization(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const since = performance.eventLoopUtilization(last);
+    last = performance.eventLoopUtilization();
+    return since.utilization;
   };
 }

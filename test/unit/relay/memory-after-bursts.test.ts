@@ -88,7 +88,7 @@ test('one collection a second after start-up, whatever the flows', () => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
     let collections = 0;
-    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => 0);
     mock.timers.tick(999);
     assert.equal(collections, 0);
     mock.timers.tick(1);
@@ -96,10 +96,30 @@ test('one collection a second after start-up, whatever the flows', () => {
     mock.timers.tick(60_000);
     assert.equal(collections, 1, 'no burst since');
     release.stop();
-    const stoppedEarly = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    const stoppedEarly = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => 0);
     stoppedEarly.stop();
     mock.timers.tick(5_000);
     assert.equal(collections, 1, 'stopped before the second');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('the collection after start-up waits while the event loop is busy, and comes after its first quiet second', () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let collections = 0;
+    const worked = [0.4, 0.05, 0.01];
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => worked.shift() ?? 0);
+    mock.timers.tick(1_000);
+    assert.equal(collections, 0, 'busy in the first second');
+    mock.timers.tick(1_000);
+    assert.equal(collections, 0, 'still busy in the second');
+    mock.timers.tick(1_000);
+    assert.equal(collections, 1, 'quiet in the third');
+    mock.timers.tick(60_000);
+    assert.equal(collections, 1, 'once');
+    release.stop();
   } finally {
     mock.timers.reset();
   }
