@@ -5,11 +5,13 @@ const CHECK_MS = 5_000;
 /** Start-up is a burst of its own (the config parsed, modules run, code compiled); over by then. */
 const AFTER_START_MS = 1_000;
 /**
- * The collection after start-up waits for a second in which the event loop worked less than this
- * share of the time: it is tens of ms of CPU with the loop stopped, which traffic that began at
- * once (a first UDP association, a first flow) would feel as a stall, and pay for out of its own CPU.
+ * The collection after start-up waits for a quiet second: no flow opened, no datagram, and the
+ * event loop at work less than QUIET_LOOP of the time. It is tens of ms of CPU with the loop
+ * stopped, which traffic that began at once (a first UDP association, a first flow) would feel as
+ * a stall, and pay for out of its own CPU. At the latest it comes after AFTER_START_TRIES seconds.
  */
 const QUIET_LOOP = 0.02;
+const AFTER_START_TRIES = 60;
 /** Fewer live flows than this at the peak is no burst: V8's own GC heuristics are enough. */
 const MIN_PEAK = 1_000;
 /** Fewer flows opened within a check than this: openings have calmed down. */
@@ -25,13 +27,13 @@ const QUIET_OPENINGS = MIN_PEAK / 10;
  * its flows stay: setting them up (handshakes, dial plans, promises) left its garbage in pages that
  * thousands of idle flows would otherwise keep committed (RSS per idle flow 15 s after a burst of
  * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once after start-up,
- * whose garbage would otherwise stay committed (idle RSS 58 → 51 MiB): a second after it, or as
- * soon after as the loop has had a quiet second (QUIET_LOOP).
+ * whose garbage would otherwise stay committed (idle RSS 58 → 51 MiB): a second after it, or after
+ * the first quiet second (`quiet`, QUIET_LOOP) since.
  */
 export function releaseMemoryAfterBursts(
   flows: { readonly size: number; readonly peak: number; readonly added: number; resetPeak(): void },
   release: () => void = releaseMemory,
-  loopWorked: () => number = loopUtilization(),
+  quiet: () => boolean = quietSince(),
 ): { stop(): void } {
   let quietChecks = 0;
   let addedBefore = flows.added;
@@ -54,8 +56,9 @@ export function releaseMemoryAfterBursts(
   }, CHECK_MS);
   timer.unref();
   let afterStart: NodeJS.Timeout;
+  let tries = 0;
   const releaseWhenQuiet = () => {
-    if (loopWorked() >= QUIET_LOOP) afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
+    if (!quiet() && ++tries < AFTER_START_TRIES) afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
     else release();
   };
   afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
@@ -64,6 +67,21 @@ export function releaseMemoryAfterBursts(
       clearInterval(timer);
       clearTimeout(afterStart);
     },
+  };
+}
+
+/**
+ * Whether the time since the last call (the first: since this was made) was quiet: `activity` (a
+ * count of what the daemon did: flows opened, datagrams) did not move, and the event loop worked
+ * less than QUIET_LOOP of the time.
+ */
+export function quietSince(activity: () => number = () => 0, loopWorked: () => number = loopUtilization()): () => boolean {
+  let done = activity();
+  return () => {
+    const worked = loopWorked();
+    const before = done;
+    done = activity();
+    return done === before && worked < QUIET_LOOP;
   };
 }
 
