@@ -7,7 +7,7 @@ import { createUdpCounters } from '../adapter/udp-counters.js';
 import { dnsListenOf } from '../firewall/from-config.js';
 import { FakeIpFlowHolds } from '../dns/fake-ip-flows.js';
 import { LoopGuard } from '../inbound/loop-guard.js';
-import { releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
+import { quietSince, releaseMemoryAfterBursts } from '../relay/memory-after-bursts.js';
 import { Sessions } from '../relay/sessions.js';
 import { relayTcpSpliced } from '../relay/splice-relay.js';
 import { relayTcp } from '../relay/tcp-relay.js';
@@ -83,7 +83,9 @@ export async function startDaemon(config: Config, log: Logger, rules: DaemonRule
   const state: DaemonState = { config, router, udpCounters, listeners, socks, guard, session: tcp, udp: startUdp(config), startUdp, rules, observe, log, directResolve };
   for (const outbound of registry.upstreams) outbound.start();
   for (const group of registry.groups) group.start();
-  const memory = releaseMemoryAfterBursts(sessions);
+  // UDP counts include the addon's forwarded datagrams once a sweep has collected them (each second at most)
+  const activity = () => sessions.added + udpCounters.datagramsIn + udpCounters.datagramsOut + udpCounters.repliesIn;
+  const memory = releaseMemoryAfterBursts(sessions, undefined, quietSince(activity));
   const endpoints = () => ({ redirect: state.config.redirect, tproxy: state.config.tproxy, dns: dnsListenOf(state.config), mark: state.config.mark, upstreams: state.config.upstreams.map((u) => u.server) });
   // The proxy inbound's UDP ASSOCIATE counts in the same counters: they are shown with or without TPROXY.
   const udpView = () => {

@@ -40,7 +40,7 @@ export function outboundSettings(config: Config, udpCounters: UdpCounters): Outb
 export function createOutbound(upstream: UpstreamConfig, settings: OutboundSettings, log: Logger): Outbound {
   switch (upstream.protocol) {
     case 'socks5':
-      return new Socks5Outbound(upstream, settings, log, new Socks5UdpDialer(upstream, settings, settings.udpCounters, log));
+      return new Socks5Outbound(upstream, settings, log, (pipelining) => new Socks5UdpDialer(upstream, settings, settings.udpCounters, log, pipelining));
     case 'socks4':
     case 'socks4a':
       return new SingleRequestOutbound(upstream, settings, socks4Handshake(upstream.username ?? '', upstream.protocol === 'socks4a'), new NoUdpDialer(upstream.name, log));

@@ -22,12 +22,14 @@ export class Socks5Outbound implements Outbound {
   readonly server: SocksAddr;
   readonly pipelining: PipeliningLearner;
   private readonly credentials?: Socks5Credentials;
+  /** Shares the learner: an ASSOCIATE pipelines when a CONNECT would. */
+  private readonly udp: UdpDialer;
 
   constructor(
     upstream: UpstreamConfig,
     private readonly settings: DialSettings,
     private readonly log: Logger,
-    private readonly udp: UdpDialer,
+    udp: (pipelining: PipeliningLearner) => UdpDialer,
   ) {
     this.name = upstream.name;
     this.server = upstream.server;
@@ -35,6 +37,7 @@ export class Socks5Outbound implements Outbound {
       this.credentials = { username: upstream.username, password: upstream.password ?? '' };
     }
     this.pipelining = new PipeliningLearner(upstream.pipelining, () => this.probePipelining(), log.child({ upstream: this.name }));
+    this.udp = udp(this.pipelining);
   }
 
   start(): void {
@@ -83,7 +86,7 @@ export class Socks5Outbound implements Outbound {
     return { server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, handshake, settle };
   }
 
-  /** A UDP ASSOCIATE goes step by step, as Socks5UdpDialer asks: it is rare and must not be risked. */
+  /** A chain's UDP ASSOCIATE leg goes step by step; a single upstream's (Socks5UdpDialer) pipelines as a CONNECT would. */
   leg(dst: SocksAddr, command: LegCommand): ChainLeg {
     const pipelined = command === 'connect' && this.pipelining.shouldPipeline();
     const handshake = new Socks5Handshake(dst, {

@@ -1,8 +1,17 @@
+import { performance } from 'node:perf_hooks';
 import { releaseMemory } from '../native/index.js';
 
 const CHECK_MS = 5_000;
 /** Start-up is a burst of its own (the config parsed, modules run, code compiled); over by then. */
 const AFTER_START_MS = 1_000;
+/**
+ * The collection after start-up waits for a quiet second: no flow opened, no datagram, and the
+ * event loop at work less than QUIET_LOOP of the time. It is tens of ms of CPU with the loop
+ * stopped, which traffic that began at once (a first UDP association, a first flow) would feel as
+ * a stall, and pay for out of its own CPU. At the latest it comes after AFTER_START_TRIES seconds.
+ */
+const QUIET_LOOP = 0.02;
+const AFTER_START_TRIES = 60;
 /** Fewer live flows than this at the peak is no burst: V8's own GC heuristics are enough. */
 const MIN_PEAK = 1_000;
 /** Fewer flows opened within a check than this: openings have calmed down. */
@@ -17,12 +26,14 @@ const QUIET_OPENINGS = MIN_PEAK / 10;
  * per burst. The same once a burst of at least MIN_PEAK openings has calmed down for a check while
  * its flows stay: setting them up (handshakes, dial plans, promises) left its garbage in pages that
  * thousands of idle flows would otherwise keep committed (RSS per idle flow 15 s after a burst of
- * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once a second after
- * start-up, whose garbage would otherwise stay committed: idle RSS 58 → 51 MiB.
+ * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once after start-up,
+ * whose garbage would otherwise stay committed (idle RSS 58 → 51 MiB): a second after it, or after
+ * the first quiet second (`quiet`, QUIET_LOOP) since.
  */
 export function releaseMemoryAfterBursts(
   flows: { readonly size: number; readonly peak: number; readonly added: number; resetPeak(): void },
   release: () => void = releaseMemory,
+  quiet: () => boolean = quietSince(),
 ): { stop(): void } {
   let quietChecks = 0;
   let addedBefore = flows.added;
@@ -49,12 +60,42 @@ export function releaseMemoryAfterBursts(
     release();
   }, CHECK_MS);
   timer.unref();
-  const afterStart = setTimeout(release, AFTER_START_MS);
-  afterStart.unref();
+  let afterStart: NodeJS.Timeout;
+  let tries = 0;
+  const releaseWhenQuiet = () => {
+    if (!quiet() && ++tries < AFTER_START_TRIES) afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
+    else release();
+  };
+  afterStart = setTimeout(releaseWhenQuiet, AFTER_START_MS).unref();
   return {
     stop: () => {
       clearInterval(timer);
       clearTimeout(afterStart);
     },
+  };
+}
+
+/**
+ * Whether the time since the last call (the first: since this was made) was quiet: `activity` (a
+ * count of what the daemon did: flows opened, datagrams) did not move, and the event loop worked
+ * less than QUIET_LOOP of the time.
+ */
+export function quietSince(activity: () => number = () => 0, loopWorked: () => number = loopUtilization()): () => boolean {
+  let done = activity();
+  return () => {
+    const worked = loopWorked();
+    const before = done;
+    done = activity();
+    return done === before && worked < QUIET_LOOP;
+  };
+}
+
+/** The share of the time the event loop worked since the last call (the first: since this was made). */
+function loopUtilization(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const since = performance.eventLoopUtilization(last);
+    last = performance.eventLoopUtilization();
+    return since.utilization;
   };
 }

@@ -217,12 +217,12 @@ test('runHandshake: timeout, close and abort become catalogued errors naming the
 
 test('plan: the same handshake as data, with the dial settings; undefined for a server named by host', () => {
   const server: SocksAddr = { kind: 'ipv4', host: '127.0.0.1', port: 1080 };
-  const socks5 = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'on', ...credentials }, settings, log, { name: 's5', associate: noUdp });
+  const socks5 = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'on', ...credentials }, settings, log, () => ({ name: 's5', associate: noUdp }));
   const plan = socks5.plan(dst);
   assert.ok(plan);
   assert.deepEqual({ ...plan, handshake: undefined, settle: undefined }, { server, ...settings, handshake: undefined, settle: undefined });
   assert.deepEqual(plan.handshake.opening, new Socks5Handshake(dst, { credentials, pipelined: true }).opening);
-  const named = new Socks5Outbound({ name: 's5', protocol: 'socks5', server: { kind: 'domain', host: 'proxy.test', port: 1080 }, pipelining: 'on' }, settings, log, { name: 's5', associate: noUdp });
+  const named = new Socks5Outbound({ name: 's5', protocol: 'socks5', server: { kind: 'domain', host: 'proxy.test', port: 1080 }, pipelining: 'on' }, settings, log, () => ({ name: 's5', associate: noUdp }));
   assert.equal(named.plan(dst), undefined);
 
   const socks4 = new SingleRequestOutbound({ name: 's4', protocol: 'socks4', server, pipelining: 'auto' }, settings, socks4Handshake('', false), { name: 's4', associate: noUdp });
@@ -232,7 +232,7 @@ test('plan: the same handshake as data, with the dial settings; undefined for a 
 
 test('plan settle teaches what a failed dial teaches: a silent pipelined server is learned again', () => {
   const server: SocksAddr = { kind: 'ipv4', host: '127.0.0.1', port: 1080 };
-  const socks5 = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'auto' }, settings, log, { name: 's5', associate: noUdp });
+  const socks5 = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'auto' }, settings, log, () => ({ name: 's5', associate: noUdp }));
   let forgotten = 0;
   socks5.pipelining.forget = () => void forgotten++;
   // Not learned yet in auto mode: stepwise, so a timeout teaches nothing about pipelining.
@@ -243,7 +243,7 @@ test('plan settle teaches what a failed dial teaches: a silent pipelined server 
   stepwise.settle(Object.assign(new Error('x'), { code: ErrorCode.UPSTREAM_UNREACHABLE }));
   assert.equal(forgotten, 1);
 
-  const pipelinedOut = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'on' }, settings, log, { name: 's5', associate: noUdp });
+  const pipelinedOut = new Socks5Outbound({ name: 's5', protocol: 'socks5', server, pipelining: 'on' }, settings, log, () => ({ name: 's5', associate: noUdp }));
   pipelinedOut.pipelining.forget = () => void forgotten++;
   const pipelined = pipelinedOut.plan(dst)!;
   pipelined.settle(handshakeFailure('timeout', pipelined.handshake, 1));

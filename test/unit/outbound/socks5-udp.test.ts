@@ -26,17 +26,19 @@ interface FakeServer {
   relay: dgram.Socket;
   requests: SocksAddr[];
   controls: Socket[];
+  /** What each control connection's reads returned, in order: shows which messages shared a write. */
+  chunks: Buffer[];
   /** The last client UDP address seen by the relay. */
   peer?: dgram.RemoteInfo;
   received: { dst: SocksAddr; payload: string }[];
 }
 
-/** reply: a REP code to answer with, 'eof' to close, or 'ok' to announce `announce` (default: the relay). */
-async function fakeServer(reply: number | 'eof' | 'ok', announce?: (relayPort: number) => SocksAddr): Promise<FakeServer> {
+/** reply: a REP code to answer with, 'eof' to close, 'silent' to never answer the request, or 'ok' to announce `announce` (default: the relay). */
+async function fakeServer(reply: number | 'eof' | 'silent' | 'ok', announce?: (relayPort: number) => SocksAddr): Promise<FakeServer> {
   const relay = dgram.createSocket('udp4');
   relay.bind(0, '127.0.0.1');
   await once(relay, 'listening');
-  const fake: FakeServer = { port: 0, relay, requests: [], controls: [], received: [] };
+  const fake: FakeServer = { port: 0, relay, requests: [], controls: [], chunks: [], received: [] };
   relay.on('message', (msg, rinfo) => {
     fake.peer = rinfo;
     const h = decodeSocks5UdpHeader(msg, 0);
@@ -48,6 +50,7 @@ async function fakeServer(reply: number | 'eof' | 'ok', announce?: (relayPort: n
     let buf = Buffer.alloc(0);
     let stage = 0;
     socket.on('data', (chunk) => {
+      fake.chunks.push(chunk);
       buf = Buffer.concat([buf, chunk]);
       if (stage === 0) {
         const g = decodeGreeting(buf, 0);
@@ -60,6 +63,7 @@ async function fakeServer(reply: number | 'eof' | 'ok', announce?: (relayPort: n
       if (r === NEED_MORE) return;
       fake.requests.push(r.value.addr);
       if (reply === 'eof') return void socket.end();
+      if (reply === 'silent') return;
       const bound = announce ? announce(relay.address().port) : { kind: 'ipv4' as const, host: '127.0.0.1', port: relay.address().port };
       socket.write(encodeReply(reply === 'ok' ? 0 : reply, bound));
     });
@@ -75,18 +79,18 @@ async function fakeServer(reply: number | 'eof' | 'ok', announce?: (relayPort: n
   return fake;
 }
 
-function dialer(port: number, sendSource = false) {
+function dialer(port: number, sendSource = false, pipelining?: { shouldPipeline(): boolean; forget(): void }, handshakeTimeoutMs = 2000) {
   const counters = createUdpCounters();
   const upstream = { name: 'fake', protocol: 'socks5' as const, server: { kind: 'ipv4' as const, host: '127.0.0.1', port }, pipelining: 'off' as const };
   const settings = {
     mark: 0,
     connectTimeoutMs: 2000,
-    handshakeTimeoutMs: 2000,
+    handshakeTimeoutMs,
     sendSource,
     retryNoUdpMs: 60_000,
     openSocket: (family: 'ipv4' | 'ipv6') => openUdpSocket(family === 'ipv4' ? { kind: 'ipv4', host: '127.0.0.1', port: 0 } : { kind: 'ipv6', host: '::1', port: 0 }),
   };
-  return { counters, dialer: new Socks5UdpDialer(upstream, settings, counters, log) };
+  return { counters, dialer: new Socks5UdpDialer(upstream, settings, counters, log, pipelining) };
 }
 
 function events() {
@@ -128,6 +132,27 @@ test('associate: asks for 0.0.0.0:0, sends with the header in the headroom, deli
   await e.until(() => e.replies.length === 1);
   assert.deepEqual(e.replies, [{ from: { kind: 'ipv4', host: '203.0.113.5', port: 99 }, payload: 'answer' }]);
   assoc.close();
+});
+
+const GREETING = Buffer.from([5, 1, 0]);
+const ASSOCIATE_ANY = Buffer.from([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]);
+
+test('associate: greeting and request share one write when the upstream takes pipelined handshakes, else go one by one', T, async () => {
+  for (const pipelined of [true, false]) {
+    const fake = await fakeServer('ok');
+    const { dialer: d } = dialer(fake.port, false, { shouldPipeline: () => pipelined, forget: () => assert.fail('nothing to forget') });
+    const assoc = await d.associate(client, events().ev);
+    assert.deepEqual(fake.chunks, pipelined ? [Buffer.concat([GREETING, ASSOCIATE_ANY])] : [GREETING, ASSOCIATE_ANY], pipelined ? 'pipelined' : 'stepwise');
+    assoc.close();
+  }
+});
+
+test('associate: a pipelined request left unanswered makes the upstream learn pipelining again', T, async () => {
+  const fake = await fakeServer('silent');
+  let forgotten = 0;
+  const { dialer: d } = dialer(fake.port, false, { shouldPipeline: () => true, forget: () => forgotten++ }, 200);
+  await assert.rejects(d.associate(client, events().ev), (err: Error & { code?: string }) => err.code === ErrorCode.HANDSHAKE_TIMEOUT);
+  assert.equal(forgotten, 1);
 });
 
 test('associate: FRAG≠0, malformed and truncated datagrams are dropped and counted, foreign ones never arrive; domain sources are named', T, async () => {

@@ -25,7 +25,7 @@ async function outboundFor(opts: FakeSocks5Options, upstream: Partial<UpstreamCo
     ...opts.credentials,
     ...upstream,
   };
-  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, log, { name: 'fake', associate: noUdp }) };
+  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, log, () => ({ name: 'fake', associate: noUdp })) };
 }
 
 async function roundTrip(socket: import('node:net').Socket, text: string): Promise<string> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { releaseMemoryAfterBursts } from '../../../src/relay/memory-after-bursts.js';
+import { quietSince, releaseMemoryAfterBursts } from '../../../src/relay/memory-after-bursts.js';
 import { Sessions } from '../../../src/relay/sessions.js';
 
 function withFlows(count: number): Sessions {
@@ -113,7 +113,7 @@ test('one collection a second after start-up, whatever the flows', () => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
     let collections = 0;
-    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => true);
     mock.timers.tick(999);
     assert.equal(collections, 0);
     mock.timers.tick(1);
@@ -121,10 +121,55 @@ test('one collection a second after start-up, whatever the flows', () => {
     mock.timers.tick(60_000);
     assert.equal(collections, 1, 'no burst since');
     release.stop();
-    const stoppedEarly = releaseMemoryAfterBursts(withFlows(0), () => collections++);
+    const stoppedEarly = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => true);
     stoppedEarly.stop();
     mock.timers.tick(5_000);
     assert.equal(collections, 1, 'stopped before the second');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('the collection after start-up waits while the daemon is busy, and comes after its first quiet second', () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let collections = 0;
+    const quiet = [false, false, true];
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => quiet.shift() ?? true);
+    mock.timers.tick(1_000);
+    assert.equal(collections, 0, 'busy in the first second');
+    mock.timers.tick(1_000);
+    assert.equal(collections, 0, 'still busy in the second');
+    mock.timers.tick(1_000);
+    assert.equal(collections, 1, 'quiet in the third');
+    mock.timers.tick(60_000);
+    assert.equal(collections, 1, 'once');
+    release.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a second is quiet when the activity count stood still and the loop mostly waited', () => {
+  let done = 0;
+  const worked = [0, 0, 0.5];
+  const quiet = quietSince(() => done, () => worked.shift() ?? 0);
+  done += 3;
+  assert.equal(quiet(), false, 'three things happened');
+  assert.equal(quiet(), true, 'nothing since');
+  assert.equal(quiet(), false, 'nothing happened, but the loop worked half of the time');
+});
+
+test('the collection after start-up comes at the latest after a minute of traffic', () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let collections = 0;
+    const release = releaseMemoryAfterBursts(withFlows(0), () => collections++, () => false);
+    for (let second = 1; second < 60; second++) mock.timers.tick(1_000); // one retry a second
+    assert.equal(collections, 0);
+    mock.timers.tick(1_000);
+    assert.equal(collections, 1);
+    release.stop();
   } finally {
     mock.timers.reset();
   }
