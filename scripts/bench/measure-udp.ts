@@ -5,7 +5,9 @@
  * round trip of one datagram at a time (median, p99), and the socksifier's CPU seconds per 100,000 echoes
  * (each echo crosses it twice: the request out, the reply back). The socksifiers get the
  * datagrams by TPROXY (socksifiers.ts with `udp`); direct goes through the proxy namespace's IP
- * forwarding.
+ * forwarding. As for new connections (measure-cps.ts), WARM_UP_S of the same load comes first,
+ * unmeasured, for every socksifier: the measured runs see steady state (socksgate's JIT has compiled
+ * its UDP path, its start-up is behind it), and each still opens a new association of its own.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -62,8 +64,12 @@ function load<T>(lab: Lab, args: string[], deadlineMs: number): Promise<T> {
   return runJsonClient<T>(lab, CLIENT, [...target, ...args], deadlineMs + 5_000);
 }
 
-/** One rate run (its CPU measured) and one round-trip run, each from a fresh client socket (a new association). */
+/** Unmeasured load before the measured runs (see the header). */
+const WARM_UP_S = 1;
+
+/** An unmeasured warm-up, then one rate run (its CPU measured) and one round-trip run, each from a fresh client socket (a new association). */
 export async function runUdp(lab: Lab, running: Running, seconds: number, pings: number): Promise<UdpSample> {
+  await load<UdpRate>(lab, ['--mode', 'rate', '--seconds', String(WARM_UP_S), '--window', String(UDP_WINDOW)], (WARM_UP_S + 15) * 1000);
   const { result: rate, cpuS, machineBusy } = await withCpu(running.pid, () =>
     load<UdpRate>(lab, ['--mode', 'rate', '--seconds', String(seconds), '--window', String(UDP_WINDOW)], (seconds + 15) * 1000),
   );
@@ -77,7 +83,7 @@ export function udpNote(seconds: number, pings: number, runs: number, samples: U
   const busy = median(samples.map((s) => s.machineBusy));
   return (
     `UDP (figure 5a): udp-echo-load.mjs in the client namespace, one connect()ed UDP socket to a Node UDP echo server on ${LAB_ADDR.internet}:${UDP_ECHO_PORT} (internet namespace), through Dante's UDP ASSOCIATE. ` +
-    `Datagrams/s = echoes received per second with ${UDP_WINDOW} datagrams of ${UDP_SIZE} B outstanding for ${seconds} s (one unanswered after 500 ms counts as lost and is replaced); ` +
+    `A ${WARM_UP_S} s rate run comes first, unmeasured, for every socksifier (steady state, as for new connections). Datagrams/s = echoes received per second with ${UDP_WINDOW} datagrams of ${UDP_SIZE} B outstanding for ${seconds} s (one unanswered after 500 ms counts as lost and is replaced); ` +
     `round trip = median and 99th percentile of ${pings} sequential ping-pongs (1 s timeout each); CPU s per 100,000 datagrams = the socksifier's CPU during the rate run per 100,000 echoes (each crosses it twice). ` +
     `Each run first waits for one echo, so setting up the association (a TCP connection and UDP ASSOCIATE at Dante) is not measured (it is in the details). ` +
     `The socksifiers get the datagrams by TPROXY in the client namespace (mangle OUTPUT mark + PREROUTING TPROXY to 127.0.0.1, the KERNEL.md recipe): socksgate --tproxy and hev-socks5-tproxy (udp: 'udp', i.e. UDP ASSOCIATE), excluded by SO_MARK; ` +
