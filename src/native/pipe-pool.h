@@ -10,7 +10,7 @@
  *
  * A direction whose splice filled its pipe carries a bulk transfer: pipe_grow makes the pipe
  * PIPE_BULK_BYTES, and the direction asks for a large one each time it takes a pipe again, so the
- * transfer moves in a sixteenth of the splices and wake-ups. At most PIPE_BULK_MAX large pipes
+ * transfer moves in a tenth of the splices (strace -c, scripts/bench/ab-bulk.ts --strace). At most PIPE_BULK_MAX large pipes
  * exist: the kernel counts pipe pages per user, and a user without CAP_SYS_RESOURCE
  * past fs.pipe-user-pages-soft (16384 pages) gets 2-page pipes from then on, so the large ones stay
  * at a quarter of that. A socket that receives small packets (a 1500-byte MTU link) fills the 16
