@@ -66,6 +66,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("unixListen", UnixListen),
       EXPORT("unixAnswers", UnixAnswers),
       EXPORT("closeFd", CloseFd),
+      EXPORT("resetFd", ResetFd),
       EXPORT("raiseNofile", RaiseNofile),
       EXPORT("udpSocket", UdpSocket),
       EXPORT("udpSend", UdpSend),
