@@ -38,20 +38,27 @@ export async function serveControl(file: string, snapshot: () => StatusSnapshot,
   // idle RSS) loads with the first `socksgate status`, not at start; each connection needs a stream.
   let net: Promise<typeof import('node:net')> | undefined;
   const answer = (fd: number) => {
-    (net ??= import('node:net')).then(
-      ({ Socket }) => {
-        const conn = new Socket({ fd, readable: true, writable: true });
+    (net ??= import('node:net'))
+      .then(({ Socket }) => {
+        let conn;
+        try {
+          conn = new Socket({ fd, readable: true, writable: true });
+        } catch (err) {
+          closeSync(fd);
+          throw err;
+        }
         conn.on('error', () => {});
         // Whatever a client sends is dropped, but it must be read: its EOF waits behind unread bytes,
         // and without it the connection (and its descriptor) would stay open after the client left.
         conn.resume();
-        conn.end(`${JSON.stringify(snapshot())}\n`);
-      },
-      (err: unknown) => {
-        closeSync(fd);
-        log.error({ err }, 'control socket error');
-      },
-    );
+        try {
+          conn.end(`${JSON.stringify(snapshot())}\n`);
+        } catch (err) {
+          conn.destroy();
+          throw err;
+        }
+      })
+      .catch((err: unknown) => log.error({ err }, 'control socket error'));
   };
   const acceptor = acceptStream(listenFd, answer, (err) => log.error({ err }, 'control socket error'));
   log.info({ control: file }, 'control socket ready');
