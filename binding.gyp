@@ -25,6 +25,7 @@
         "src/native/udp-listen.c",
         "src/native/udp-send.c",
         "src/native/udp-socket.c",
+        "src/native/unix-socket.c",
         "src/native/memory.cc"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { errorMessage } from '../core/errors.js';
-import { serveControl, type DaemonEndpoints, type StatusSnapshot } from '../observe/control.js';
+import type { DaemonEndpoints, StatusSnapshot } from '../observe/control.js';
+import { serveControl } from './control-socket.js';
 import { FlowTable } from '../observe/flow-table.js';
 import type { Logger } from '../core/log.js';
 import { Metrics, type MetricSources } from '../observe/metrics.js';

@@ -45,6 +45,7 @@
 #include "udp-listen.h"
 #include "udp-send.h"
 #include "udp-socket.h"
+#include "unix-socket.h"
 
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 
@@ -62,7 +63,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("tcpListen", TcpListen),
       EXPORT("tcpSocket", TcpSocket),
       EXPORT("tcpConnect", TcpConnect),
+      EXPORT("unixListen", UnixListen),
+      EXPORT("unixAnswers", UnixAnswers),
       EXPORT("closeFd", CloseFd),
+      EXPORT("resetFd", ResetFd),
       EXPORT("raiseNofile", RaiseNofile),
       EXPORT("udpSocket", UdpSocket),
       EXPORT("udpSend", UdpSend),

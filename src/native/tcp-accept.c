@@ -7,7 +7,8 @@
  *   tcpAccept(listenFd, destination, scratch, onAccept) -> handle
  *       Takes listenFd (a listening socket; closed by tcpAcceptClose). destination 0: the address
  *       before REDIRECT/DNAT (SO_ORIGINAL_DST, IP6T_SO_ORIGINAL_DST for native IPv6 peers);
- *       1: the local address (TPROXY). For each connection, onAccept(fd, err) with the peer's raw
+ *       1: the local address (TPROXY); 2: none, for a listener that is no IP socket (the control
+ *       socket, unix-socket.c). For each connection, onAccept(fd, err) with the peer's raw
  *       sockaddr in scratch[0, 28) and the destination's in scratch[28, 56); err is 0, or the errno
  *       of reading the destination (then the fd is the callback's to reset). A connection whose peer
  *       is gone by then (reset in the queue) is closed without a call. fd -1: accept failed
@@ -85,6 +86,7 @@ static int read_addresses(acceptor *a, int fd) {
   struct sockaddr_storage peer, dst;
   socklen_t peer_len = sizeof peer, dst_len = sizeof dst;
   memset(a->scratch, 0, 2 * ADDR_SLOT);
+  if (a->destination == 2) return 0;
   if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) return -1;
   memcpy(a->scratch, &peer, peer_len < ADDR_SLOT ? peer_len : ADDR_SLOT);
   int err;
@@ -157,8 +159,8 @@ napi_value TcpAccept(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &destination) != napi_ok ||
       napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
       napi_get_buffer_info(env, argv[2], &scratch, &scratch_len) != napi_ok || napi_typeof(env, argv[3], &cb_type) != napi_ok ||
-      cb_type != napi_function || fd < 0 || (destination != 0 && destination != 1) || scratch_len < 2 * ADDR_SLOT) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpAccept(listenFd, destination 0|1, scratch Buffer(56), onAccept)");
+      cb_type != napi_function || fd < 0 || destination < 0 || destination > 2 || scratch_len < 2 * ADDR_SLOT) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpAccept(listenFd, destination 0|1|2, scratch Buffer(56), onAccept)");
     return NULL;
   }
   acceptor *a = calloc(1, sizeof *a);

@@ -4,7 +4,7 @@ import { nativeBinding, type NativeBinding } from './index.js';
 import { errnoError } from './errno-error.js';
 
 interface AcceptBinding extends Pick<NativeBinding, 'closeFd'> {
-  tcpAccept(listenFd: number, destination: 0 | 1, scratch: Buffer, onAccept: (fd: number, err: number) => void): object;
+  tcpAccept(listenFd: number, destination: 0 | 1 | 2, scratch: Buffer, onAccept: (fd: number, err: number) => void): object;
   tcpAcceptClose(handle: object): void;
 }
 
@@ -53,4 +53,14 @@ export function acceptTcp(listenFd: number, destination: DestinationSource, onAc
     onAccept({ fd, src, dst });
   });
   return { close: () => binding.tcpAcceptClose(handle) }; // idempotent in the addon
+}
+
+/**
+ * Accepts on `listenFd` (owned from here on), a listener that is no IP socket (a unix socket): each
+ * connection is only an fd, onAccept's once it returns. Errors as for acceptTcp.
+ */
+export function acceptStream(listenFd: number, onAccept: (fd: number) => void, onError: (err: Error) => void): TcpAcceptor {
+  const binding = nativeBinding() as unknown as AcceptBinding;
+  const handle = binding.tcpAccept(listenFd, 2, Buffer.alloc(2 * ADDR_SLOT), (fd, err) => (fd < 0 ? onError(errnoError(err, 'accept')) : onAccept(fd)));
+  return { close: () => binding.tcpAcceptClose(handle) };
 }

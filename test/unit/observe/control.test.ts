@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { formatStatus, readSnapshot } from '../../../src/cli/status.js';
-import { serveControl, type StatusSnapshot } from '../../../src/observe/control.js';
+import type { StatusSnapshot } from '../../../src/observe/control.js';
+import { serveControl } from '../../../src/daemon/control-socket.js';
 
 const log = pino({ level: 'silent' });
 const NOW = 1_700_000_000_000;
@@ -83,16 +84,28 @@ test('status prints upstream health and live flows as tables', () => {
   assert.match(text, /8\s+redirect\s+192\.0\.2\.2:40001\s+198\.51\.100\.9:80\s+dante\s+1s\s+-\s+-$/m);
 });
 
-test('listening on the control socket does not load node:cluster (net.Server#listen would, and child_process and dgram with it)', () => {
+test('the control socket listens through the addon: no Node server handle (node:net loads with the first client) and no node:cluster', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'control.sock');
-  const control = new URL('../../../src/observe/control.ts', import.meta.url).href;
+  const control = new URL('../../../src/daemon/control-socket.ts', import.meta.url).href;
   const script = `
     const { serveControl } = await import(${JSON.stringify(control)});
+    const nodeHandles = () => process.getActiveResourcesInfo().filter((r) => /Pipe|TCP/.test(r));
+    const before = nodeHandles().length;
     const c = await serveControl(${JSON.stringify(file)}, () => ({}), { info() {}, error() {} });
     const loaded = process.moduleLoadList.filter((m) => /^NativeModule cluster$/.test(m));
+    const handles = nodeHandles().slice(before);
     c.close();
-    console.log(JSON.stringify(loaded));`;
+    console.log(JSON.stringify({ loaded, handles }));`;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(JSON.parse(run.stdout), []);
+  // The built daemon's modules at idle: test/e2e/idle-modules.test.ts (the sources import node:net anyway).
+  assert.deepEqual(JSON.parse(run.stdout), { loaded: [], handles: [] });
+});
+
+test('closing the control socket removes its file', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sg-control-')), 'control.sock');
+  const control = await serveControl(file, () => snapshot, log);
+  control.close();
+  control.close();
+  assert.throws(() => statSync(file), { code: 'ENOENT' });
 });
