@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { releaseMemory } from '../native/index.js';
 
 const CHECK_MS = 5_000;
@@ -6,11 +5,11 @@ const CHECK_MS = 5_000;
 const AFTER_START_MS = 1_000;
 /**
  * The collection after start-up waits for a quiet second: no flow opened, no datagram, and the
- * event loop at work less than QUIET_LOOP of the time. It is tens of ms of CPU with the loop
+ * process busy less than QUIET_CPU of the time. It is tens of ms of CPU with the loop
  * stopped, which traffic that began at once (a first UDP association, a first flow) would feel as
  * a stall, and pay for out of its own CPU. At the latest it comes after AFTER_START_TRIES seconds.
  */
-const QUIET_LOOP = 0.02;
+const QUIET_CPU = 0.02;
 const AFTER_START_TRIES = 60;
 /** Fewer live flows than this at the peak is no burst: V8's own GC heuristics are enough. */
 const MIN_PEAK = 1_000;
@@ -28,7 +27,7 @@ const QUIET_OPENINGS = MIN_PEAK / 10;
  * thousands of idle flows would otherwise keep committed (RSS per idle flow 15 s after a burst of
  * 2,000: 3.9 → 3.2 KiB, scripts/bench/heap-per-flow.ts --rss-only). Also once after start-up,
  * whose garbage would otherwise stay committed (idle RSS 58 → 51 MiB): a second after it, or after
- * the first quiet second (`quiet`, QUIET_LOOP) since.
+ * the first quiet second (`quiet`, QUIET_CPU) since.
  */
 export function releaseMemoryAfterBursts(
   flows: { readonly size: number; readonly peak: number; readonly added: number; resetPeak(): void },
@@ -77,25 +76,33 @@ export function releaseMemoryAfterBursts(
 
 /**
  * Whether the time since the last call (the first: since this was made) was quiet: `activity` (a
- * count of what the daemon did: flows opened, datagrams) did not move, and the event loop worked
- * less than QUIET_LOOP of the time.
+ * count of what the daemon did: flows opened, datagrams) did not move, and the process used less
+ * than QUIET_CPU of a core.
  */
-export function quietSince(activity: () => number = () => 0, loopWorked: () => number = loopUtilization()): () => boolean {
+export function quietSince(activity: () => number = () => 0, busy: () => number = cpuShare()): () => boolean {
   let done = activity();
   return () => {
-    const worked = loopWorked();
+    const worked = busy();
     const before = done;
     done = activity();
-    return done === before && worked < QUIET_LOOP;
+    return done === before && worked < QUIET_CPU;
   };
 }
 
-/** The share of the time the event loop worked since the last call (the first: since this was made). */
-function loopUtilization(): () => number {
-  let last = performance.eventLoopUtilization();
+/**
+ * The share of one core the process used since the last call (the first: since this was made).
+ * process.cpuUsage rather than perf_hooks' eventLoopUtilization: loading perf_hooks costs an idle
+ * daemon ~0.8 MiB of RSS, and CPU also counts work off the event loop.
+ */
+function cpuShare(): () => number {
+  let cpu = process.cpuUsage();
+  let at = process.hrtime.bigint();
   return () => {
-    const since = performance.eventLoopUtilization(last);
-    last = performance.eventLoopUtilization();
-    return since.utilization;
+    const used = process.cpuUsage(cpu);
+    const now = process.hrtime.bigint();
+    const wallUs = Number(now - at) / 1_000;
+    cpu = process.cpuUsage();
+    at = now;
+    return wallUs > 0 ? (used.user + used.system) / wallUs : 0;
   };
 }
