@@ -38,9 +38,10 @@ test('an idle daemon has not loaded node:net; the first socksgate status loads i
   // Preloaded into the daemon: writes the modules it has loaded, every 100 ms, for this test to read.
   const probe = join(dir, 'probe.cjs');
   writeFileSync(probe, `setInterval(() => require('fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(process.moduleLoadList)), 100).unref();\n`);
-  // ?pipelining=off: with 'auto' the daemon's first act is a probe of the upstream through a Node
-  // socket (the daemon's own traffic, not idleness), which loads node:net before any client comes.
-  const args = ['run', '--upstream', 'socks5://127.0.0.1:1?pipelining=off', '--redirect', `127.0.0.1:${await freePort()}`, '--rules', 'off', '--control', control];
+  // The default pipelining ('auto'): the daemon's first act is a probe of the upstream, dialed in the
+  // addon as a flow's would be, so it loads no node:net either. Nothing listens on port 1: the probe
+  // fails to connect, and is retried every few seconds while the daemon stays idle.
+  const args = ['run', '--upstream', 'socks5://127.0.0.1:1', '--redirect', `127.0.0.1:${await freePort()}`, '--rules', 'off', '--control', control];
   const daemon = spawn(process.execPath, [...shebangFlags(MAIN), '--require', probe, MAIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let log = '';
   daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
