@@ -19,6 +19,8 @@
  *       (unless keepClient) and closing the upstream. No event follows tcpDialSplice or
  *       tcpDialAbort. An onEvent that throws aborts the dial (unless it spliced); its error is
  *       reported as uncaught (js-callback.h).
+ *       A clientFd of -1 is a dial of the daemon's own (a pipelining probe): no client to reset,
+ *       and it cannot splice; it ends with a failure or tcpDialAbort.
  *   tcpDialSend(handle, bytes)                 writes bytes (a step-by-step handshake's next message)
  *   tcpDialSplice(handle, consumed, headUp, idleMs, earlyCloseMs, earlyCloseMaxUp, token) -> relay handle
  *       The handshake is over: bytes received past `consumed` go to the client first, headUp
@@ -114,7 +116,7 @@ static void dial_end(dial *d, bool close_fds) {
   deadline_stop(&d->timeout);
   if (close_fds) {
     fd_watch_set(d->loop, &d->watch, 0); /* before close: a dup elsewhere would keep it in the set */
-    if (!d->keep_client) reset_and_close(d->client);
+    if (!d->keep_client && d->client >= 0) reset_and_close(d->client);
     close(d->upstream);
     drop_buffers(d);
   }
@@ -311,7 +313,7 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
       napi_is_buffer(env, argv[3], &opening_buffer) != napi_ok || !opening_buffer ||
       napi_get_buffer_info(env, argv[3], &opening, &opening_len) != napi_ok || napi_get_value_int64(env, argv[4], &connect_ms) != napi_ok ||
       napi_get_value_int64(env, argv[5], &handshake_ms) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
-      cb_type != napi_function || client < 0 || connect_ms <= 0 || handshake_ms <= 0 ||
+      cb_type != napi_function || client < -1 || connect_ms <= 0 || handshake_ms <= 0 ||
       (sa_len != sizeof(struct sockaddr_in) && sa_len != sizeof(struct sockaddr_in6)) ||
       (argc >= 8 && napi_get_value_bool(env, argv[7], &keep_client) != napi_ok)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "tcpDial(clientFd, sockaddr, mark, opening, connectTimeoutMs, handshakeTimeoutMs, onEvent[, keepClient])");
@@ -388,8 +390,8 @@ napi_value TcpDialSplice(napi_env env, napi_callback_info info) {
   bool head_up_buffer = false;
   int32_t token;
   if (!get_dial(env, info, 7, argv, &d)) return NULL;
-  if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len) {
-    napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialSplice: the dial is over or still writing");
+  if (d == NULL || d->state != HANDSHAKING || d->out_off < d->out_len || d->client < 0) {
+    napi_throw_error(env, "SG_ERR_DIAL_STATE", "tcpDialSplice: the dial is over, still writing or has no client");
     return NULL;
   }
   if (napi_get_value_int64(env, argv[1], &consumed) != napi_ok || napi_is_buffer(env, argv[2], &head_up_buffer) != napi_ok ||

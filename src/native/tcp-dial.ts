@@ -6,6 +6,8 @@ import { ownedRelay, type SpliceOwner } from './splice.js';
 /** How a native dial failed; mirrors the DIAL_* values in tcp-dial.c. */
 export const DialFailure = { CONNECT_FAILED: 1, CONNECT_TIMEOUT: 2, HANDSHAKE_TIMEOUT: 3, EOF: 4, SOCKET_ERROR: 5 } as const;
 const DIAL_DATA = 0;
+/** The client fd of a dial of the daemon's own (a pipelining probe): nothing to reset, nothing to splice to. */
+export const NO_CLIENT = -1;
 
 interface DialBinding {
   tcpDial(clientFd: number, server: Buffer, mark: number, opening: Buffer, connectTimeoutMs: number, handshakeTimeoutMs: number, onEvent: (kind: number, value: number) => void, keepClient: boolean): object;

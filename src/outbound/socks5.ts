@@ -12,6 +12,7 @@ import { Socks5Command } from '../codec/socks5.js';
 import { runHandshake } from './socket-handshake.js';
 import { Socks5Handshake, type Socks5Credentials } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
+import { ownHandshake } from './own-handshake.js';
 import { socks5Bind } from './socks5-bind.js';
 
 /** Port 0 is refused at once by every server that reads the request, and reaches nobody. */
@@ -122,24 +123,48 @@ export class Socks5Outbound implements Outbound {
     if (code === ErrorCode.UPSTREAM_UNREACHABLE || silentPipelined) this.pipelining.forget();
   }
 
-  /** Sends greeting, login and a CONNECT to port 0 in one write, and reads the outcome (pipeliningVerdict). */
+  /**
+   * Sends greeting, login and a CONNECT to port 0 in one write, and reads the outcome
+   * (pipeliningVerdict). The handshake may take four times the connect, at least a second.
+   */
   private async probePipelining(): Promise<PipeliningVerdict | undefined> {
-    const startedAt = Date.now();
-    let socket: Socket;
-    try {
-      socket = await this.connect();
-    } catch {
-      return undefined;
-    }
-    const promptMs = Math.min(this.settings.handshakeTimeoutMs, Math.max(1_000, 4 * (Date.now() - startedAt)));
     const handshake = this.handshake(PROBE_DESTINATION, true);
+    let connected = false;
+    const deadlineMs = (connectMs: number) => {
+      connected = true;
+      return Math.min(this.settings.handshakeTimeoutMs, Math.max(1_000, 4 * connectMs));
+    };
     try {
-      await runHandshake(socket, handshake, { timeoutMs: promptMs });
+      await this.probeDial(handshake, deadlineMs);
       return pipeliningVerdict(handshake.stage, undefined);
     } catch (err) {
+      if (!connected) {
+        this.settle(err);
+        return undefined;
+      }
       const code = errorCode(err);
       if (handshake.stage !== 'method' && code === ErrorCode.AUTH_FAILED) this.log.warn({ upstream: this.name }, 'upstream rejected the username/password');
       return pipeliningVerdict(handshake.stage, code);
+    }
+  }
+
+  /**
+   * The probe's connection, dialed as a user flow's would be: in the addon to an address (plan), on
+   * a Node socket to a name that needs resolving, or when there is no addon.
+   */
+  private async probeDial(handshake: Socks5Handshake, deadlineMs: (connectMs: number) => number): Promise<void> {
+    const { mark, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
+    if (this.server.kind !== 'domain') {
+      try {
+        return await ownHandshake({ server: this.server, mark, connectTimeoutMs, handshakeTimeoutMs, deadlineMs }, handshake);
+      } catch (err) {
+        if (errorCode(err) !== ErrorCode.NATIVE_MISSING) throw err;
+      }
+    }
+    const startedAt = Date.now();
+    const socket = await connectTcp(this.server, { mark, timeoutMs: connectTimeoutMs });
+    try {
+      await runHandshake(socket, handshake, { timeoutMs: deadlineMs(Date.now() - startedAt) });
     } finally {
       socket.destroy();
     }

@@ -4,34 +4,16 @@ import type { ClientConn, DialAnswer } from '../adapter/client-conn.js';
 import { clientSend } from '../native/client-read.js';
 import type { Flow } from '../core/flow.js';
 import type { SocksAddr } from '../core/addr.js';
-import { errnoError } from '../native/errno-error.js';
 import { stopSplice, type SpliceOwner, type SpliceResult } from '../native/splice.js';
-import { DialFailure, NativeDial } from '../native/tcp-dial.js';
-import { handshakeFailure } from '../outbound/handshake.js';
+import { NativeDial } from '../native/tcp-dial.js';
+import { nativeDialError } from '../outbound/native-dial-error.js';
 import type { DialPlan } from '../adapter/handshake.js';
-import { connectFailed, connectTimedOut } from '../outbound/tcp-connect.js';
 import { relayEnded, reportDialFailure, type FlowInFlight, type FlowReportDeps } from '../relay/flow-report.js';
 import { toRelayResult } from '../relay/splice-relay.js';
 import { EARLY_CLOSE } from '../relay/tcp-relay.js';
 
 export interface NativeSessionDeps extends FlowReportDeps {
   readonly idleMs: number;
-}
-
-/** A failure the addon reported, as the same error the Node socket path gives. */
-function dialError(plan: DialPlan, failure: number, errno: number): SgError {
-  switch (failure) {
-    case DialFailure.CONNECT_FAILED:
-      return connectFailed(plan.server, errnoError(errno, 'connect'));
-    case DialFailure.CONNECT_TIMEOUT:
-      return connectTimedOut(plan.server, plan.connectTimeoutMs);
-    case DialFailure.HANDSHAKE_TIMEOUT:
-      return handshakeFailure('timeout', plan.handshake, plan.handshakeTimeoutMs);
-    case DialFailure.EOF:
-      return handshakeFailure('eof', plan.handshake, plan.handshakeTimeoutMs);
-    default:
-      return handshakeFailure('socket', plan.handshake, plan.handshakeTimeoutMs, errnoError(errno, 'recv'));
-  }
 }
 
 /**
@@ -154,7 +136,7 @@ function dialNative(f: NativeFlow, client: ClientConn, plan: DialPlan, deps: Nat
         plan.settle(undefined);
       },
       onFailure(failure, errno) {
-        failed(dialError(plan, failure, errno), keepClient);
+        failed(nativeDialError(plan, failure, errno), keepClient);
       },
     });
   } catch (err) {

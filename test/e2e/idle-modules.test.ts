@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAIN, shebangFlags } from './socksgate.js';
+import { startFakeSocks5 } from '../helpers/fake-socks5.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -38,9 +39,10 @@ test('an idle daemon has not loaded node:net; the first socksgate status loads i
   // Preloaded into the daemon: writes the modules it has loaded, every 100 ms, for this test to read.
   const probe = join(dir, 'probe.cjs');
   writeFileSync(probe, `setInterval(() => require('fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(process.moduleLoadList)), 100).unref();\n`);
-  // ?pipelining=off: with 'auto' the daemon's first act is a probe of the upstream through a Node
-  // socket (the daemon's own traffic, not idleness), which loads node:net before any client comes.
-  const args = ['run', '--upstream', 'socks5://127.0.0.1:1?pipelining=off', '--redirect', `127.0.0.1:${await freePort()}`, '--rules', 'off', '--control', control];
+  // A live upstream (in this process) with the default pipelining ('auto'): the daemon's first act is
+  // a probe of it, dialed in the addon as a flow's would be, so the probe loads no node:net either.
+  const upstream = await startFakeSocks5();
+  const args = ['run', '--upstream', `socks5://127.0.0.1:${upstream.port}`, '--redirect', `127.0.0.1:${await freePort()}`, '--rules', 'off', '--control', control];
   const daemon = spawn(process.execPath, [...shebangFlags(MAIN), '--require', probe, MAIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let log = '';
   daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -53,6 +55,8 @@ test('an idle daemon has not loaded node:net; the first socksgate status loads i
   };
   try {
     await until(() => (log.includes('socksgate running') ? true : undefined), 'socksgate running');
+    await until(() => (log.includes('upstream takes a pipelined handshake') ? true : undefined), 'the pipelining probe\'s verdict');
+    assert.equal(upstream.reads.length, 1, 'the probe reached the upstream');
     await sleep(300); // a list written after start-up
     const atIdle = await until(loaded, 'the module list');
     assert.ok(atIdle.includes('NativeModule fs'), 'the probe reports the loaded modules');
@@ -67,5 +71,6 @@ test('an idle daemon has not loaded node:net; the first socksgate status loads i
       daemon.kill('SIGTERM');
       await once(daemon, 'exit');
     }
+    await upstream.close();
   }
 });

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { addrOf } from '../../../src/core/addr.js';
 import { releaseMemory } from '../../../src/native/index.js';
 import { SpliceOutcome, type SpliceResult } from '../../../src/native/splice.js';
-import { DialFailure, NativeDial, type NativeDialEvents, type NativeDialOptions } from '../../../src/native/tcp-dial.js';
+import { DialFailure, NativeDial, NO_CLIENT, type NativeDialEvents, type NativeDialOptions } from '../../../src/native/tcp-dial.js';
 import { acceptedPair, clientEnd, closedPort } from '../../helpers/native-accept.js';
 
 const T = { timeout: 10_000 };
@@ -287,4 +287,32 @@ test('a failed dial lets go of its callbacks, so nothing of its flow stays reach
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.ok(collected, 'the addon still holds the onEvent callback of a failed dial');
+});
+
+test('a dial with no client (the daemon\'s own): replies are judged, it cannot splice, abort and failures close only the upstream', T, async () => {
+  const proxy = await fakeProxy();
+  const received: string[] = [];
+  let dial!: NativeDial;
+  const gotReply = new Promise<void>((resolve) => {
+    dial = new NativeDial(NO_CLIENT, dialOptions(proxy.port, 'hello'), {
+      onData(bytes) {
+        received.push(bytes.toString());
+        assert.throws(() => dial.splice(bytes.length, undefined, 0, EARLY, { spliceEnded: () => assert.fail('no relay') }), { code: 'SG_ERR_DIAL_STATE' });
+        dial.abort();
+        resolve();
+      },
+      onFailure: (kind) => assert.fail(`unexpected failure ${kind}`),
+    });
+  });
+  const server = await proxy.next;
+  assert.equal((await readBytes(server, 5)).toString(), 'hello');
+  server.write('reply');
+  await gotReply;
+  assert.deepEqual(received, ['reply']);
+  server.resume();
+  await once(server, 'end');
+
+  const { events, failure } = failureOnly();
+  new NativeDial(NO_CLIENT, dialOptions(await closedPort(), 'x'), events);
+  assert.deepEqual(await failure, [DialFailure.CONNECT_FAILED, ECONNREFUSED]);
 });

@@ -14,18 +14,19 @@ const dst: SocksAddr = { kind: 'domain', host: 'example.test', port: 80 };
 const servers: FakeSocks5[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
 
-async function outboundFor(opts: FakeSocks5Options, upstream: Partial<UpstreamConfig> = {}, handshakeMs = 2_000) {
+/** `byName`: the server given as a name to resolve (an IP literal, so no resolver is asked) rather than as an address. */
+async function outboundFor(opts: FakeSocks5Options, upstream: Partial<UpstreamConfig> = {}, handshakeMs = 2_000, logger = log, byName = false) {
   const fake = await startFakeSocks5(opts);
   servers.push(fake);
   const config: UpstreamConfig = {
     name: 'fake',
     protocol: 'socks5',
-    server: { kind: 'ipv4', host: '127.0.0.1', port: fake.port },
+    server: { kind: byName ? 'domain' : 'ipv4', host: '127.0.0.1', port: fake.port },
     pipelining: 'on',
     ...opts.credentials,
     ...upstream,
   };
-  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, log, () => ({ name: 'fake', associate: noUdp })) };
+  return { fake, outbound: new Socks5Outbound(config, { mark: 0, connectTimeoutMs: 2_000, handshakeTimeoutMs: handshakeMs }, logger, () => ({ name: 'fake', associate: noUdp })) };
 }
 
 async function roundTrip(socket: import('node:net').Socket, text: string): Promise<string> {
@@ -95,8 +96,8 @@ test('an aborted dial stops at once', async () => {
   await assert.rejects(dial, { code: 'SG_ERR_ABORTED' });
 });
 
-async function learnedVerdict(opts: FakeSocks5Options) {
-  const { outbound } = await outboundFor(opts, { pipelining: 'auto' });
+async function learnedVerdict(opts: FakeSocks5Options, byName = false) {
+  const { outbound } = await outboundFor(opts, { pipelining: 'auto' }, 2_000, log, byName);
   assert.equal(outbound.pipelining.shouldPipeline(), false, 'auto starts step by step');
   for (let i = 0; i < 50 && outbound.pipelining.current === undefined; i++) await sleep(50);
   // Flows work whatever was learned.
@@ -113,6 +114,39 @@ test('auto learns pipelined for a server that reads the whole pipelined handshak
 test('auto learns step-by-step for a server that drops pipelined bytes (microsocks)', async () => {
   assert.equal(await learnedVerdict({ dropsPipelined: true }), 'stepwise');
   assert.equal(await learnedVerdict({ dropsPipelined: true, credentials: { username: 'u', password: 'p' } }), 'stepwise');
+});
+
+test('the probe writes greeting, login and a CONNECT to port 0 in one write, and closes its connection', async () => {
+  const credentials = { username: 'u', password: 'p' };
+  const { fake, outbound } = await outboundFor({ credentials }, { pipelining: 'auto' });
+  outbound.start();
+  for (let i = 0; i < 50 && outbound.pipelining.current === undefined; i++) await sleep(50);
+  assert.equal(outbound.pipelining.current, 'pipelined');
+  const [probe] = fake.reads;
+  assert.equal(probe.length, 1, 'one read');
+  const login = Buffer.from([1, 1, 0x75, 1, 0x70]);
+  const connectToPort0 = Buffer.from([5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(probe[0], Buffer.concat([Buffer.from([5, 1, 2]), login, connectToPort0]));
+  const open = () => new Promise<number>((resolve) => fake.server.getConnections((_err, n) => resolve(n)));
+  for (let i = 0; i < 50 && (await open()) > 0; i++) await sleep(20);
+  assert.equal(await open(), 0, 'the probe closed its connection');
+});
+
+test('a probe whose login is refused learns nothing and warns once', async () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+  const { outbound } = await outboundFor({ credentials: { username: 'u', password: 'right' } }, { pipelining: 'auto', password: 'wrong' }, 2_000, logger);
+  outbound.start();
+  for (let i = 0; i < 50 && lines.length === 0; i++) await sleep(50);
+  await sleep(100);
+  assert.equal(outbound.pipelining.current, undefined);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /rejected the username\/password/);
+});
+
+test('a probe of an upstream given by name (resolved first) judges as one given by address', async () => {
+  assert.equal(await learnedVerdict({ reply: 'echo' }, true), 'pipelined');
+  assert.equal(await learnedVerdict({ dropsPipelined: true }, true), 'stepwise');
 });
 
 test('optimistic data: greeting, login, CONNECT and the client\'s first bytes reach the server in one read', async () => {
