@@ -59,6 +59,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
  * what setting the connections up left behind ~8 s after allocation stops; C programs do not move.
  */
 export const STEADY_MS = 15_000;
+/** Idle time between the warm-up and the first wave, for every socksifier alike. */
+export const IDLE_BEFORE_WAVES_MS = 4_000;
 
 async function wave(lab: Lab, pid: number, count: number, n: number, settleMs = 1000, steady = false): Promise<MemoryWave> {
   const idleKiB = rssKiB(pid);
@@ -125,6 +127,9 @@ export async function runMemory(lab: Lab, running: Running, count: number, waves
   const startKiB = rssKiB(running.pid);
   // warm up: a few connections so first-use allocations do not count as per-connection memory
   await wave(lab, running.pid, 20, 0, 0);
+  // then idle, as the baseline is meant to be: a daemon's own after-start work (socksgate's one
+  // memory-reducing collection waits for a quiet second) is over before the first wave, not in it
+  await sleep(IDLE_BEFORE_WAVES_MS);
   const out: MemoryWave[] = [];
   // the first and the last wave wait for the runtime to collect (with the connections open, then
   // closed), so growth compares like with like; the waves between only churn

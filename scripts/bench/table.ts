@@ -178,7 +178,7 @@ function memoryGroup(r: Results): Group {
     { label: 'same, 1 s after the last one opened', better: 'lower', cells: c.per },
     { label: 'File descriptors per proxied connection', better: 'lower', cells: c.fds },
     { label: 'RSS of the whole daemon at start (nothing proxied yet), MiB', better: 'lower', cells: c.start },
-    { label: 'RSS idle (after a 20-connection warm-up), MiB', better: 'lower', cells: c.idle },
+    { label: 'RSS idle (after a 20-connection warm-up and 4 s idle), MiB', better: 'lower', cells: c.idle },
     { label: `RSS growth from wave 1 to wave ${m.memoryWaves}, ${STEADY_MS / 1000} s after each closed, MiB`, better: 'lower', cells: c.growth },
     { label: `RSS ${STEADY_MS / 1000} s after wave ${m.memoryWaves} closed, % of RSS before wave 1`, better: 'lower', cells: c.back },
   ];
