@@ -75,7 +75,7 @@ import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { runCps } from './measure-cps.js';
 import { capCpu } from './cpu-cap.js';
-import { runMemory, STEADY_MS } from './measure-memory.js';
+import { IDLE_BEFORE_WAVES_MS, runMemory, STEADY_MS } from './measure-memory.js';
 import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
 import { summarizeProfile } from './prof-summary.js';
 import { ALL_VARIANTS, LABELS, setPeerBinaries, setSocksgateMain, socksgateRelayOption, CPS_ONLY_VARIANTS, TTFB_ONLY_VARIANTS, withVariant, type Running, type VariantId } from './socksifiers.js';
@@ -348,7 +348,7 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       }
       r.notes.push(
         `Memory: idle connections from a Node client in the client namespace to a Node echo server (port ${ECHO_PORT}) in the internet namespace through Dante (it forks; it held them all). ` +
-          `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up and 4 s idle, median of ${o.runs} processes; the second row takes the same from RssAnon (/proc/PID/status), the process's anonymous memory, leaving out file-backed pages: node maps ~3.75 MiB of its optimizing compiler's code the first time load makes it optimize, once whatever the count, which the first row spreads over the connections (0.77 KiB each at 5,000); the third row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
+          `Per connection = (RSS with the connections open and idle for ${STEADY_MS / 1000} s − RSS just before) / count, on a fresh socksifier process after a 20-connection warm-up and ${IDLE_BEFORE_WAVES_MS / 1000} s idle, median of ${o.runs} processes; the second row takes the same from RssAnon (/proc/PID/status), the process's anonymous memory, leaving out file-backed pages: node maps ~3.75 MiB of its optimizing compiler's code the first time load makes it optimize, once whatever the count, which the first row spreads over the connections (0.77 KiB each at 5,000); the third row takes RSS 1 s after the last one opened, before V8 has collected what setting them up left behind. ` +
           `Growth: on the first process, ${growthWaves} waves; RSS ${STEADY_MS / 1000} s after the last closed − RSS ${STEADY_MS / 1000} s after the first closed.` +
           (SIX_FDS.some((id) => r.meta.memoryCount[id] !== undefined && r.meta.memoryCount[id] !== r.meta.memoryCount.socksgate)
             ? ` ${SIX_FDS.filter((id) => r.meta.memoryCount[id] !== undefined).map((id) => LABELS[id]).join(', ')} were measured with at most 2,500 connections: they need 6 fds each (splice pipes) and RLIMIT_NOFILE is capped at 20,000 here.`
