@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import type { ClientConn } from '../adapter/client-conn.js';
-import { nativeBinding } from '../native/index.js';
+import { clientReset } from '../native/client-read.js';
 
 /** Swallows a client socket's 'error' ('close' follows it): one function, not a closure per connection. */
 function ignoreError(): void {}
@@ -35,7 +35,7 @@ export class AcceptedClient implements ClientConn {
       // Without a Node socket, which would load node:net into a daemon that may not need it yet (a
       // connection without a destination, refused at once).
       this.resetRaw = true;
-      nativeBinding().resetFd(this.fd);
+      clientReset(this.fd);
     }
   }
 }

@@ -66,7 +66,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       EXPORT("unixListen", UnixListen),
       EXPORT("unixAnswers", UnixAnswers),
       EXPORT("closeFd", CloseFd),
-      EXPORT("resetFd", ResetFd),
       EXPORT("raiseNofile", RaiseNofile),
       EXPORT("udpSocket", UdpSocket),
       EXPORT("udpSend", UdpSend),

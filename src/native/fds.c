@@ -3,7 +3,6 @@
  * may be open (every diverted connection costs at least two).
  *
  *   closeFd(fd)                      -> undefined
- *   resetFd(fd)                      -> undefined  closes a TCP socket with an RST (SO_LINGER 0)
  *   raiseNofile()                    -> { soft, hard }  RLIMIT_NOFILE soft limit raised to hard
  */
 #include <errno.h>
@@ -17,7 +16,6 @@
 #include "args.h"
 #include "errors.h"
 #include "fds.h"
-#include "sockets.h"
 
 /* ---- closeFd(fd) --------------------------------------------------------------------------- */
 
@@ -27,18 +25,6 @@ napi_value CloseFd(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
   /* Linux releases the fd even when close() reports EINTR: never retry. */
   if (close((int)fd) != 0 && errno != EINTR) return throw_errno(env, errno, "close");
-  return NULL;
-}
-
-/* ---- resetFd(fd) --------------------------------------------------------------------------- */
-
-/* For a connection refused before Node ever needed it: wrapping it in a net.Socket only to reset
-   it would load node:net (and its streams) into a daemon that has no other use for it yet. */
-napi_value ResetFd(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int64_t fd;
-  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
-  reset_and_close((int)fd);
   return NULL;
 }
 

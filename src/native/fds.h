@@ -5,7 +5,6 @@
 
 /* closeFd, raiseNofile (see fds.c). */
 napi_value CloseFd(napi_env env, napi_callback_info info);
-napi_value ResetFd(napi_env env, napi_callback_info info);
 napi_value RaiseNofile(napi_env env, napi_callback_info info);
 
 #endif

@@ -37,8 +37,6 @@ export interface NativeBinding {
   tcpSocket(family: 4 | 6, mark: number): number;
   tcpConnect(sockaddr: Buffer, mark: number): number;
   closeFd(fd: number): void;
-  /** Closes a TCP socket with an RST (SO_LINGER 0). */
-  resetFd(fd: number): void;
   raiseNofile(): { soft: number; hard: number };
   udpSocket(sockaddr: Buffer, opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number }): number;
   udpListen(sockaddr: Buffer, opts: { headroom?: number; v6only?: boolean; reusePort?: boolean; fast?: object }, cb: (err: Error | null, payloads?: Buffer[], addrs?: Buffer) => void): object;

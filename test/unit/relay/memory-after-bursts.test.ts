@@ -3,6 +3,18 @@ import { mock, test } from 'node:test';
 import { quietSince, releaseMemoryAfterBursts } from '../../../src/relay/memory-after-bursts.js';
 import { Sessions } from '../../../src/relay/sessions.js';
 
+/** Fresh sessions watched for bursts, the collections asked for so far, and a way to open flows. */
+function openingFlows() {
+  const sessions = new Sessions();
+  const asked = { collections: 0 };
+  const release = releaseMemoryAfterBursts(sessions, () => asked.collections++);
+  let id = 0;
+  const open = (n: number) => {
+    for (let i = 0; i < n; i++) sessions.add(++id, () => {});
+  };
+  return { sessions, asked, release, open, opened: () => id };
+}
+
 function withFlows(count: number): Sessions {
   const sessions = new Sessions();
   for (let id = 1; id <= count; id++) sessions.add(id, () => {});
@@ -53,31 +65,25 @@ test('no collection for a small peak, or while most flows of the burst are still
 test('one collection once a burst of openings has calmed down for a check while its flows stay, none for a trickle', () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
-    const sessions = new Sessions();
-    let collections = 0;
-    const release = releaseMemoryAfterBursts(sessions, () => collections++);
-    let id = 0;
-    const open = (n: number) => {
-      for (let i = 0; i < n; i++) sessions.add(++id, () => {});
-    };
+    const { sessions, asked, release, open, opened } = openingFlows();
     open(1_200);
     mock.timers.tick(5_000);
-    assert.equal(collections, 0, 'still opening');
+    assert.equal(asked.collections, 0, 'still opening');
     open(50);
     mock.timers.tick(5_000);
-    assert.equal(collections, 0, 'one calm check is not enough');
+    assert.equal(asked.collections, 0, 'one calm check is not enough');
     mock.timers.tick(5_000);
-    assert.equal(collections, 1, 'the flows stay; what opening them left behind goes');
+    assert.equal(asked.collections, 1, 'the flows stay; what opening them left behind goes');
     sessions.add(1, () => {}); // a stop replaced: not a flow opened
     mock.timers.tick(60_000);
-    assert.equal(collections, 1, 'no burst since');
+    assert.equal(asked.collections, 1, 'no burst since');
     // 90 flows per check for a long time: a trickle, never a burst.
     for (let check = 0; check < 40; check++) {
       open(90);
       mock.timers.tick(5_000);
     }
-    assert.equal(collections, 1);
-    assert.equal(sessions.added, id);
+    assert.equal(asked.collections, 1);
+    assert.equal(sessions.added, opened());
     release.stop();
   } finally {
     mock.timers.reset();
@@ -87,22 +93,16 @@ test('one collection once a burst of openings has calmed down for a check while 
 test('a burst of openings slowed down for a check still counts whole', () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
-    const sessions = new Sessions();
-    let collections = 0;
-    const release = releaseMemoryAfterBursts(sessions, () => collections++);
-    let id = 0;
-    const open = (n: number) => {
-      for (let i = 0; i < n; i++) sessions.add(++id, () => {});
-    };
+    const { asked, release, open } = openingFlows();
     open(600);
     mock.timers.tick(5_000);
     open(50); // a slow check in the middle: not a pause
     mock.timers.tick(5_000);
     open(600);
     mock.timers.tick(5_000);
-    assert.equal(collections, 0, 'still opening');
+    assert.equal(asked.collections, 0, 'still opening');
     mock.timers.tick(10_000);
-    assert.equal(collections, 1, 'the 1,250 openings were one burst');
+    assert.equal(asked.collections, 1, 'the 1,250 openings were one burst');
     release.stop();
   } finally {
     mock.timers.reset();
