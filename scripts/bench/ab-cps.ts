@@ -9,21 +9,10 @@ import { createLab } from '../../test/e2e/lab.js';
 import { startServers } from './bench-lab.js';
 import { runCps } from './measure-cps.js';
 import { setSocksgateMain, withVariant } from './socksifiers.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { abCommandLine, median } from './util.js';
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (name: string, def: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args.splice(i, 2)[1]! : def;
-  };
-  const rounds = Number(opt('rounds', '5'));
-  const seconds = Number(opt('seconds', '3'));
-  const builds = args.map((a) => a.split('=') as [string, string]);
+  const { rounds, seconds, builds } = abCommandLine(process.argv.slice(2));
   const lab = await createLab();
   const samples = new Map<string, { rps: number[]; cpu: number[] }>();
   try {

@@ -12,19 +12,12 @@ import { startBenchDante } from './bench-lab.js';
 import { startInbound } from './figure-inbound.js';
 import { INBOUND_NAME_TARGET, runInboundCps } from './measure-inbound.js';
 import { setSocksgateMain } from './socksifiers.js';
-import { median } from './util.js';
+import { abCommandLine, median } from './util.js';
 
 const TARGETS = [['address', LAB_ADDR.internet], ['name', INBOUND_NAME_TARGET]] as const;
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (name: string, def: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args.splice(i, 2)[1]! : def;
-  };
-  const rounds = Number(opt('rounds', '5'));
-  const seconds = Number(opt('seconds', '3'));
-  const builds = args.map((a) => a.split('=') as [string, string]);
+  const { rounds, seconds, builds } = abCommandLine(process.argv.slice(2));
   const samples = new Map<string, { cps: number[]; cpu: number[]; errors: number }>();
   const lab = await createLab();
   try {

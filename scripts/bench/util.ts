@@ -111,3 +111,17 @@ export async function withCpu<T>(pid: number | null, fn: () => Promise<T>): Prom
   const cpuS = pid === null ? NaN : treeCpuSeconds(pid) - before;
   return { result, cpuS, machineBusy };
 }
+
+/** An interleaving A/B script's command line (ab-cps.ts, ab-inbound.ts): `[--rounds N] [--seconds S] LABEL=path/to/dist/main.js…`. */
+export function abCommandLine(argv: readonly string[]): { rounds: number; seconds: number; builds: [label: string, main: string][] } {
+  const args = [...argv];
+  const opt = (name: string, def: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args.splice(i, 2)[1]! : def;
+  };
+  const rounds = Number(opt('rounds', '5'));
+  const seconds = Number(opt('seconds', '3'));
+  const stray = args.find((a) => !/^[^=-][^=]*=./.test(a));
+  if (stray !== undefined || args.length === 0) throw new Error(`usage: [--rounds N] [--seconds S] LABEL=path/to/dist/main.js…${stray === undefined ? '' : ` (not LABEL=path: ${stray})`}`);
+  return { rounds, seconds, builds: args.map((a) => a.split('=') as [string, string]) };
+}
