@@ -76,10 +76,11 @@ test('SIGHUP with a changed list during a long download: it completes intact thr
     assert.equal(await seenBy(lab, lab.addr.extraTarget), lab.addr.client, 'listed: direct');
     assert.equal(await seenBy(lab, lab.addr.internet), lab.addr.proxyInternetSide, 'not listed: through Dante');
 
-    // 10 MiB at 512 KiB/s: twenty seconds (a margin for a busy machine, where curl's rate limit runs ahead), with the reload early on.
+    // 10 MiB that nginx sends at 512 KiB/s: twenty seconds, with the reload early on (curl's own
+    // --limit-rate once let the whole file through in under a second on a busy machine).
     const file = path.join(lab.dir, 'long.bin');
     let finished = false;
-    const download = curl(lab, 'client', nginx.url('/10mb.bin'), ['--limit-rate', '512K', '--max-time', '60', '-o', file], { timeoutMs: 75_000 }).finally(() => (finished = true));
+    const download = curl(lab, 'client', nginx.url('/slow/10mb.bin'), ['--max-time', '60', '-o', file], { timeoutMs: 75_000 }).finally(() => (finished = true));
     await grownTo(file, 512 * 1024);
 
     writeFileSync(list, `# direct networks\n${lab.addr.targetNet}\n${lab.addr.internet}/32 # now direct too\n`);

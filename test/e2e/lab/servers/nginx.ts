@@ -25,7 +25,8 @@ export interface NginxHandle {
 /**
  * nginx in the internet namespace listening on every address there (198.51.100.2, 203.0.113.10,
  * and [::] for 2001:db8:2::2 / 2001:db8:3::10): /small.txt, /10mb.bin, /ip (answers
- * "$remote_addr\n", the address the target saw).
+ * "$remote_addr\n", the address the target saw), and the same files under /slow/ sent at 512 KiB/s
+ * (a download that lasts: the server paces it, where a client's rate limit may read ahead).
  */
 export async function startNginx(lab: Lab, opts: { port?: number; timeoutMs?: number } = {}): Promise<NginxHandle> {
   const port = opts.port ?? 80;
@@ -70,6 +71,7 @@ http {
     server_name _;
     root ${www};
     location = /ip { default_type text/plain; return 200 "$remote_addr\\n"; }
+    location /slow/ { alias ${www}/; limit_rate 512k; }
     location / { }
   }
 }
