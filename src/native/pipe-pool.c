@@ -6,8 +6,6 @@
 #include "pipe-pool.h"
 
 #define PIPE_POOL_MAX 64
-/* The kernel's default pipe (16 pages of 4 KiB) when F_GETPIPE_SZ cannot say. */
-#define PIPE_DEFAULT_BYTES 65536
 
 static spliced_pipe pool[PIPE_POOL_MAX];
 static int pool_size;

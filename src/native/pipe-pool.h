@@ -17,6 +17,8 @@
  * slots of a default pipe with less than 64 KiB and keeps a default pipe.
  */
 #define PIPE_BULK_BYTES (1 << 20)
+/* The kernel's default pipe (16 pages of 4 KiB): what a direction that is not bulk splices at most. */
+#define PIPE_DEFAULT_BYTES 65536
 #define PIPE_BULK_MAX 16
 
 typedef struct {

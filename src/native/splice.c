@@ -188,12 +188,15 @@ static bool pump(relay *r, int d) {
       pipe_give(&dir->pipe); /* idle connections hold no pipe */
       return true;
     }
-    ssize_t n = splice(src, NULL, dir->pipe.fd[1], NULL, dir->pipe.capacity, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    /* A pooled large pipe taken by a direction that is not bulk (the pool had no other) is still
+     * filled a default pipe's worth at a time: larger splices towards the client cost more. */
+    size_t want = dir->bulk || dir->pipe.capacity < PIPE_DEFAULT_BYTES ? dir->pipe.capacity : PIPE_DEFAULT_BYTES;
+    ssize_t n = splice(src, NULL, dir->pipe.fd[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       dir->in_pipe = (size_t)n;
       /* Less than asked for: the socket most likely has nothing more now. Not asking again saves the
        * read that would fail with EAGAIN; if more did arrive, level-triggered epoll reports it. */
-      source_emptied = (size_t)n < dir->pipe.capacity;
+      source_emptied = (size_t)n < want;
       /* Only towards the upstream: the client is a local socket (loopback, or a LAN host), whose
        * receive path runs in the sender's context, and larger splices to it only moved that work
        * into the daemon (8 streams down: 1.5x the CPU per GiB in scripts/bench/ab-bulk.ts). */

@@ -11,7 +11,7 @@ import type { UdpCounters } from '../adapter/udp-counters.js';
 import type { DialSettings } from '../adapter/outbound.js';
 import { socks5Handshake, type Socks5Credentials, type Socks5Stage } from './socks5-handshake.js';
 import { connectTcp } from './tcp-connect.js';
-import type { PipeliningLearner } from './pipelining.js';
+import { pipeliningVerdict, type PipeliningLearner } from './pipelining.js';
 import { relayAddress } from './udp-relay-address.js';
 
 export interface Socks5UdpSettings extends DialSettings {
@@ -76,8 +76,8 @@ export class Socks5UdpDialer implements UdpDialer {
           (s) => (stage = s),
         );
       } catch (err) {
-        // silent past the method reply: the server may drop pipelined bytes after all (socks5.ts settle)
-        if (pipelined && stage !== 'method' && errorCode(err) === ErrorCode.HANDSHAKE_TIMEOUT) this.pipelining?.forget();
+        // silent past the method reply: the server may drop pipelined bytes after all (as socks5.ts settle)
+        if (pipelined && pipeliningVerdict(stage, errorCode(err)) === 'stepwise') this.pipelining?.forget();
         throw stage === 'reply' && isRefusal(err) ? this.noUdp.refused(err) : err;
       }
       const relay = relayAddress(announced, server);

@@ -119,7 +119,7 @@ export class Socks5Outbound implements Outbound {
   private settle(err: unknown, handshake?: Socks5Handshake): void {
     if (err === undefined) return;
     const code = errorCode(err);
-    const silentPipelined = handshake?.pipelined === true && code === ErrorCode.HANDSHAKE_TIMEOUT && handshake.stage !== 'method';
+    const silentPipelined = handshake?.pipelined === true && pipeliningVerdict(handshake.stage, code) === 'stepwise';
     if (code === ErrorCode.UPSTREAM_UNREACHABLE || silentPipelined) this.pipelining.forget();
   }
 
