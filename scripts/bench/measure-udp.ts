@@ -9,13 +9,14 @@
  * unmeasured, for every socksifier: the measured runs see steady state (socksgate's JIT has compiled
  * its UDP path, its start-up is behind it), and each still opens a new association of its own.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_ADDR, startUdpEcho, type Lab } from '../../test/e2e/lab.js';
 import { UDP_ECHO_PORT } from './bench-lab.js';
 import type { Running } from './socksifiers.js';
-import { median, runJsonClient, withCpu } from './util.js';
+import { median, processTree, runJsonClient, withCpu } from './util.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'udp-echo-load.mjs');
 export const UDP_WINDOW = 64;
@@ -52,6 +53,11 @@ export interface UdpSample {
   cpuS: number;
   cpuPer100k: number;
   machineBusy: number;
+  /**
+   * The socksifier's CPU (all threads) during the round-trip run per ping-pong, µs, the set-up of
+   * the run's new association included (NaN for direct).
+   */
+  cpuPerRoundTripUs: number;
 }
 
 /** The echo server: one socket on the internet namespace's address, answering from it. */
@@ -74,9 +80,30 @@ export async function runUdp(lab: Lab, running: Running, seconds: number, pings:
     load<UdpRate>(lab, ['--mode', 'rate', '--seconds', String(seconds), '--window', String(UDP_WINDOW)], (seconds + 15) * 1000),
   );
   if (rate.echoes === 0) throw new Error(`udp rate (${running.id}): no echoes in ${seconds} s`);
+  const before = running.pid === null ? NaN : runtimeNs(running.pid);
+  const rtt = await runUdpRtt(lab, pings);
+  const rttCpuNs = running.pid === null ? NaN : runtimeNs(running.pid) - before;
+  return { rate, rtt, cpuS, cpuPer100k: cpuS / (rate.echoes / 100_000), machineBusy, cpuPerRoundTripUs: rttCpuNs / (rtt.ok + 1) / 1000 };
+}
+
+/**
+ * Nanoseconds on a CPU of all threads of a process and its descendants (/proc/PID/task/TID/schedstat):
+ * exact where utime + stime count clock ticks, and a round trip costs far less than one.
+ */
+function runtimeNs(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + readdirSync(`/proc/${p}/task`).reduce((s, tid) => s + Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]), 0);
+    } catch {
+      return sum; // gone meanwhile
+    }
+  }, 0);
+}
+
+/** `pings` sequential ping-pongs from a fresh client socket (a new association). */
+export function runUdpRtt(lab: Lab, pings: number): Promise<UdpRtt> {
   // 1 s timeout per lost ping: the deadline allows a few hundred of them
-  const rtt = await load<UdpRtt>(lab, ['--mode', 'rtt', '--count', String(pings)], 120_000);
-  return { rate, rtt, cpuS, cpuPer100k: cpuS / (rate.echoes / 100_000), machineBusy };
+  return load<UdpRtt>(lab, ['--mode', 'rtt', '--count', String(pings)], 120_000);
 }
 
 export function udpNote(seconds: number, pings: number, runs: number, samples: UdpSample[]): string {
