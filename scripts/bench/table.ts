@@ -103,6 +103,8 @@ function bulkGroup(r: Results): Group {
   for (const [name, byVariant] of Object.entries(r.bulk)) {
     rows.push({ label: `${name}, Gbit/s`, better: 'higher', cells: medians(byVariant, (s) => s.gbps) });
     rows.push({ label: `${name}, CPU s/GiB`, better: 'lower', cells: withoutDirect(medians(byVariant, (s) => s.cpuPerGiB)) });
+    // Direct's is the two iperf3 ends alone: what the path costs without a proxy.
+    rows.push({ label: `${name}, CPU s/GiB, socksifier + Dante + both iperf3 ends`, better: 'lower', cells: medians(byVariant, (s) => s.pathCpuPerGiB) });
   }
   return { title: 'Bulk TCP (iperf3)', rows };
 }
