@@ -1,7 +1,8 @@
 /**
  * Bulk TCP (iperf3) of two or more socksgate builds and any peers, interleaved in one lab so that
  * they share the machine's load: for finding which change moved CPU s/GiB. Prints each round and
- * the medians, as ratios to the first label. With --strace, `strace -c -f` is attached to each
+ * the medians, as ratios to the first label: throughput, the socksifier's CPU per GiB, Dante's and
+ * the iperf3 server's, and the whole path's (measure-bulk.ts). With --strace, `strace -c -f` is attached to each
  * daemon for the runs instead and the system calls per GiB are printed (strace slows everything:
  * its throughput and CPU are not figures, its counts are).
  *
@@ -24,18 +25,6 @@ interface Subject {
   id: VariantId;
   main?: string;
   extraArgs: string[];
-}
-
-/** CPU seconds of every process in these namespaces (Dante's, the iperf3 server's side of the relay). */
-function namespaceCpuSeconds(namespaces: string[]): number {
-  const pids = namespaces.flatMap((ns) => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number));
-  return pids.reduce((sum, pid) => {
-    try {
-      return sum + treeCpuSeconds(pid);
-    } catch {
-      return sum; // gone meanwhile
-    }
-  }, 0);
 }
 
 /**
@@ -96,6 +85,7 @@ async function main(): Promise<void> {
   const gbps = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
   const others = new Map<string, number[]>();
+  const whole = new Map<string, number[]>();
   const softirq = new Map<string, number[]>();
   const calls = new Map<string, Map<string, number>>();
   try {
@@ -109,10 +99,8 @@ async function main(): Promise<void> {
             const out = path.join(tmpdir(), `ab-bulk-${process.pid}-${s.label}.txt`);
             const tracer = strace ? spawn('strace', ['-c', '-f', '-o', out, '-p', String(running.pid)], { stdio: 'ignore' }) : undefined;
             if (tracer) await new Promise((resolve) => setTimeout(resolve, 500));
-            const othersBefore = namespaceCpuSeconds([lab.ns.proxy, lab.ns.internet]);
             const softirqBefore = softirqThreadsCpuSeconds();
             const sample = await runBulk(lab, running, c, seconds);
-            const othersPerGiB = (namespaceCpuSeconds([lab.ns.proxy, lab.ns.internet]) - othersBefore) / (sample.bytes / 2 ** 30);
             const softirqPerGiB = (softirqThreadsCpuSeconds() - softirqBefore) / (sample.bytes / 2 ** 30);
             (softirq.get(key) ?? softirq.set(key, []).get(key)!).push(softirqPerGiB);
             if (tracer) {
@@ -127,8 +115,11 @@ async function main(): Promise<void> {
             }
             (gbps.get(key) ?? gbps.set(key, []).get(key)!).push(sample.gbps);
             (cpu.get(key) ?? cpu.set(key, []).get(key)!).push(sample.cpuPerGiB);
-            (others.get(key) ?? others.set(key, []).get(key)!).push(othersPerGiB);
-            console.log(`round ${round} ${bulkCaseName(c)} ${s.label}: ${sample.gbps.toFixed(2)} Gbit/s, ${sample.cpuPerGiB.toFixed(3)} CPU s/GiB (Dante and iperf3 server ${othersPerGiB.toFixed(3)}), machine busy ${(sample.machineBusy * 100).toFixed(0)}%`);
+            (others.get(key) ?? others.set(key, []).get(key)!).push(sample.farCpuPerGiB);
+            (whole.get(key) ?? whole.set(key, []).get(key)!).push(sample.pathCpuPerGiB);
+            console.log(
+              `round ${round} ${bulkCaseName(c)} ${s.label}: ${sample.gbps.toFixed(2)} Gbit/s, ${sample.cpuPerGiB.toFixed(3)} CPU s/GiB (Dante and iperf3 server ${sample.farCpuPerGiB.toFixed(3)}, whole path ${sample.pathCpuPerGiB.toFixed(3)}), machine busy ${(sample.machineBusy * 100).toFixed(0)}%`,
+            );
           }
         });
       }
@@ -145,7 +136,10 @@ async function main(): Promise<void> {
       const g = median(gbps.get(key)!), u = median(cpu.get(key)!);
       const g0 = median(gbps.get(`${name}|${base}`)!), u0 = median(cpu.get(`${name}|${base}`)!);
       const o = median(others.get(key)!), o0 = median(others.get(`${name}|${base}`)!);
-      console.log(`  ${s.label.padEnd(14)} ${g.toFixed(2)} Gbit/s (${(g / g0).toFixed(3)}×), ${u.toFixed(3)} CPU s/GiB (${(u / u0).toFixed(3)}×), Dante + iperf3 server ${o.toFixed(3)} CPU s/GiB (${(o / o0).toFixed(3)}×), ksoftirqd ${median(softirq.get(key)!).toFixed(3)}`);
+      const w = median(whole.get(key)!), w0 = median(whole.get(`${name}|${base}`)!);
+      console.log(
+        `  ${s.label.padEnd(14)} ${g.toFixed(2)} Gbit/s (${(g / g0).toFixed(3)}×), ${u.toFixed(3)} CPU s/GiB (${(u / u0).toFixed(3)}×), Dante + iperf3 server ${o.toFixed(3)} CPU s/GiB (${(o / o0).toFixed(3)}×), whole path ${w.toFixed(3)} CPU s/GiB (${(w / w0).toFixed(3)}×), ksoftirqd ${median(softirq.get(key)!).toFixed(3)}`,
+      );
       const per = calls.get(key);
       if (per) {
         const total = [...per.values()].reduce((a, b) => a + b, 0);

@@ -16,7 +16,7 @@ export function renderDetails(r: Results, variants: { id: VariantId; label: stri
       const s = byVariant[v.id];
       if (!s) continue;
       out.push(
-        `- bulk ${name}, ${v.label}: ${spread(s.map((x) => x.gbps))} Gbit/s, ${spread(s.map((x) => x.cpuPerGiB))} CPU s/GiB, busy ${spread(s.map((x) => x.machineBusy * 100))} %`,
+        `- bulk ${name}, ${v.label}: ${spread(s.map((x) => x.gbps))} Gbit/s, ${spread(s.map((x) => x.cpuPerGiB))} CPU s/GiB, whole path ${spread(s.map((x) => x.pathCpuPerGiB))} CPU s/GiB, busy ${spread(s.map((x) => x.machineBusy * 100))} %`,
       );
     }
   }

@@ -103,6 +103,8 @@ function bulkGroup(r: Results): Group {
   for (const [name, byVariant] of Object.entries(r.bulk)) {
     rows.push({ label: `${name}, Gbit/s`, better: 'higher', cells: medians(byVariant, (s) => s.gbps) });
     rows.push({ label: `${name}, CPU s/GiB`, better: 'lower', cells: withoutDirect(medians(byVariant, (s) => s.cpuPerGiB)) });
+    // Direct's is the two iperf3 ends alone: what the path costs without a proxy.
+    rows.push({ label: `${name}, CPU s/GiB, socksifier + Dante + both iperf3 ends`, better: 'lower', cells: medians(byVariant, (s) => s.pathCpuPerGiB) });
   }
   return { title: 'Bulk TCP (iperf3)', rows };
 }
@@ -256,7 +258,7 @@ export function renderMarkdown(r: Results): string {
     `Upstream: Dante 1.4 in the proxy namespace for every proxied figure. Each figure is the median of ${m.runs} run${m.runs > 1 ? 's' : ''} ` +
       `(time to first byte: of the ${m.ttfbCount} fetches of each run, pooled). ↑ higher is better, ↓ lower is better; "socksgate ÷ best peer" divides socksgate's figure by the best of ` +
       `${PEERS.map((p) => LABELS[p]).join(', ')} in that row. CPU is the socksifier process only ` +
-      `(utime+stime from /proc/PID/stat). Direct = no proxy: the proxy namespace forwards IP (ip_forward=1 there, only while direct is measured).`,
+      `(utime+stime from /proc/PID/stat), but in the bulk rows of the whole path: the socksifier, Dante, the iperf3 server and client (direct's: the two iperf3 ends). Direct = no proxy: the proxy namespace forwards IP (ip_forward=1 there, only while direct is measured).`,
   );
   out.push('');
   for (const g of [bulkGroup(r), ttfbGroup(r), cpsGroup(r), memoryGroup(r), startupGroup(r), udpGroup(r), dnsGroup(r)]) {

@@ -41,6 +41,22 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
 }
 
+/**
+ * utime + stime of this process's children that exited and were waited for (cutime + cstime of
+ * /proc/self/stat): a command run to its end in a lab namespace (ip netns exec execs it in place).
+ */
+export function reapedChildrenCpuSeconds(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+}
+
+/** CPU seconds of every process now in these namespaces and of the children each waited for; 0 for one gone meanwhile. */
+export function namespaceCpuSeconds(namespaces: readonly string[]): number {
+  const pids = namespaces.flatMap((ns) => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number));
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
 /** A process and its live descendants (socksgate --workers: the primary and its workers; Dante's forks). */
 export function processTree(pid: number): number[] {
   let children: number[] = [];
