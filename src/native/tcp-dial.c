@@ -115,7 +115,7 @@ static void dial_end(dial *d, bool close_fds) {
   d->state = ENDED;
   deadline_stop(&d->timeout);
   if (close_fds) {
-    fd_watch_set(d->loop, &d->watch, 0); /* before close: a dup elsewhere would keep it in the set */
+    fd_watch_closing(&d->watch); /* the upstream socket is the dial's alone: its close leaves the set */
     if (!d->keep_client && d->client >= 0) reset_and_close(d->client);
     close(d->upstream);
     drop_buffers(d);
@@ -200,14 +200,9 @@ static void report_received(dial *d) {
   napi_close_handle_scope(d->env, scope);
 }
 
+/* Writable without an error: a failed connect sets the socket's error, which epoll reports
+   (on_ready_locked reads SO_ERROR then), so a getsockopt here would only ever read 0. */
 static void on_connected(dial *d) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(d->upstream, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) {
-    fail(d, DIAL_CONNECT_FAILED, err);
-    return;
-  }
   d->state = HANDSHAKING;
   /* Cannot fail: the connect's deadline leaves its place in the heap to this one. */
   if (!deadline_start(d->loop, &d->timeout, uv_now(d->loop) + d->handshake_timeout_ms)) {
