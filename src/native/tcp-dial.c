@@ -290,6 +290,23 @@ static bool get_dial(napi_env env, napi_callback_info info, size_t want, napi_va
   return ok;
 }
 
+/*
+ * Writes the opening right after connect() said EINPROGRESS: to a server on this host or in another
+ * namespace the connection is usually up by then (the SYN-ACK was processed in connect's own
+ * softirq), and the request goes without waiting for writability (an epoll_ctl and a loop turn).
+ * False while it is still connecting (EAGAIN), or when the connect failed already, whose error
+ * (the send took it from the socket) is then reported from the loop as connect_errno.
+ */
+static bool sent_at_once(dial *d) {
+  ssize_t n = send(d->upstream, d->out, d->out_len, MSG_NOSIGNAL);
+  if (n >= 0) {
+    d->out_off = (size_t)n;
+    return true;
+  }
+  if (errno != EAGAIN && errno != EWOULDBLOCK) d->connect_errno = errno;
+  return false;
+}
+
 napi_value TcpDial(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8], external;
@@ -344,9 +361,11 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
   /* Even a connect that completes (or fails) at once is reported from the loop: no event fires
    * inside this call. A socket whose connect failed is ready at once (EPOLLHUP). */
   if (connect(fd, server, (socklen_t)sa_len) != 0 && errno != EINPROGRESS) d->connect_errno = errno;
+  if (d->connect_errno == 0 && !d->report_connect && sent_at_once(d)) d->state = HANDSHAKING;
   int err = 0;
-  if (!deadline_start(loop, &d->timeout, uv_now(loop) + (uint64_t)connect_ms)) err = ENOMEM;
-  else if (!fd_watch_set(loop, &d->watch, UV_WRITABLE)) err = errno;
+  uint64_t timeout_ms = d->state == CONNECTING ? (uint64_t)connect_ms : d->handshake_timeout_ms;
+  if (!deadline_start(loop, &d->timeout, uv_now(loop) + timeout_ms)) err = ENOMEM;
+  else if (!fd_watch_set(loop, &d->watch, d->state == CONNECTING || d->out_off < d->out_len ? UV_WRITABLE : UV_READABLE)) err = errno;
   if (err != 0) {
     d->keep_client = true; /* it throws: the client stays the caller's */
     dial_end(d, true);
