@@ -3,7 +3,9 @@
  * as the yardstick), interleaved in one lab so that they share the machine's load: for finding
  * which change moved the per-connection cost. Prints each round and the medians.
  *
- *   sudo node --import tsx scripts/bench/ab-cps.ts [--rounds 5] [--seconds 3] LABEL=path/to/dist/main.js ...
+ * --warmup S: S seconds of unmeasured load before each sample instead of 1 (the steady state).
+ *
+ *   sudo node --import tsx scripts/bench/ab-cps.ts [--rounds 5] [--seconds 3] [--warmup 1] LABEL=path/to/dist/main.js ...
  */
 import { createLab } from '../../test/e2e/lab.js';
 import { startServers } from './bench-lab.js';
@@ -12,7 +14,10 @@ import { setSocksgateMain, withVariant } from './socksifiers.js';
 import { abCommandLine, median } from './util.js';
 
 async function main(): Promise<void> {
-  const { rounds, seconds, builds } = abCommandLine(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('--warmup');
+  const warmup = at >= 0 ? Number(argv.splice(at, 2)[1]) : 1;
+  const { rounds, seconds, builds } = abCommandLine(argv);
   const lab = await createLab();
   const samples = new Map<string, { rps: number[]; cpu: number[] }>();
   try {
@@ -21,7 +26,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       for (const [label, main] of [...builds, ['redsocks-nosplice', ''] as [string, string]]) {
         if (main) setSocksgateMain(main);
-        const sample = await withVariant(lab, main ? 'socksgate' : 'redsocks-nosplice', servers.dante, { tag: `ab-${label}-${round}` }, (running) => runCps(lab, running, url, seconds));
+        const sample = await withVariant(lab, main ? 'socksgate' : 'redsocks-nosplice', servers.dante, { tag: `ab-${label}-${round}` }, (running) => runCps(lab, running, url, seconds, warmup));
         const s = samples.get(label) ?? { rps: [], cpu: [] };
         s.rps.push(sample.rps);
         s.cpu.push(sample.cpuPer1k);

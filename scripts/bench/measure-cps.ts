@@ -20,9 +20,10 @@ export interface CpsSample {
   machineBusy: number;
 }
 
-export async function runCps(lab: Lab, running: Running, url: string, seconds: number): Promise<CpsSample> {
+/** `warmupS`: the unmeasured load first (longer to measure past the JIT's tiering up, which goes on for seconds under this load). */
+export async function runCps(lab: Lab, running: Running, url: string, seconds: number, warmupS = 1): Promise<CpsSample> {
   const args = (s: number) => ['-c', '50', '-t', '2', '-d', `${s}s`, '--timeout', '5s', '-H', 'Connection: close', url];
-  await lab.exec('client', 'wrk', args(1), { allowFail: true, timeoutMs: 30_000 });
+  await lab.exec('client', 'wrk', args(warmupS), { allowFail: true, timeoutMs: (warmupS + 30) * 1000 });
   const { result, cpuS, machineBusy } = await withCpu(running.pid, () => lab.exec('client', 'wrk', args(seconds), { allowFail: true, timeoutMs: (seconds + 20) * 1000 }));
   const out = result.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);

@@ -111,6 +111,13 @@ bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events) {
   return true;
 }
 
+void fd_watch_closing(fd_watch *w) {
+  if (w->events == 0) return;
+  entries[w->fd].watch = NULL; /* an event of this batch for the fd (or its next owner's) is not this watch's */
+  if (--watching == 0) uv_unref((uv_handle_t *)&set_poll);
+  w->events = 0;
+}
+
 void fd_watch_take(fd_watch *to, fd_watch *from) {
   to->events = from->events;
   if (from->events != 0) entries[from->fd].watch = to; /* an event of this batch for the fd goes to `to` */

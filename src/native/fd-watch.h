@@ -36,6 +36,13 @@ bool fd_watch_set(uv_loop_t *loop, fd_watch *w, int events);
  * batch goes to `to`.
  */
 void fd_watch_take(fd_watch *to, fd_watch *from);
+/*
+ * Leaves the set by the close(2) the caller makes next, without an epoll_ctl: closing a socket's
+ * last descriptor takes it out of every epoll set. Only for a socket whose file no other descriptor
+ * shares (no dup, not Node's): one that lives on elsewhere would stay in the set; fd_watch_set(w, 0)
+ * then.
+ */
+void fd_watch_closing(fd_watch *w);
 /* Frees p with free(3) now, or after the batch of events being dispatched. */
 void fd_watch_free_later(void *p);
 

@@ -78,6 +78,7 @@ typedef struct {
   uint64_t idle_ms, last_activity, started, early_close_ms, early_close_max_up;
   direction dir[2];
   bool finished; /* onDone called, fds closed */
+  bool sole_owner; /* no other descriptor shares the sockets' files (a native dial's): closing them leaves the set */
 } relay;
 
 static uint64_t loop_now(const relay *r) {
@@ -112,7 +113,9 @@ static void finish(relay *r, int outcome, int err, int side, int reset_mask) {
   r->finished = true;
   slot_release(&relays, r->handle);
   for (int i = 0; i < 2; i++) {
-    fd_watch_set(r->loop, &r->watch[i], 0); /* before close: a dup elsewhere would keep it in the set */
+    /* A dup elsewhere (spliceRelay's fds are Node's) would keep the socket in the set past its close. */
+    if (r->sole_owner) fd_watch_closing(&r->watch[i]);
+    else fd_watch_set(r->loop, &r->watch[i], 0);
     if (reset_mask & (1 << i)) {
       struct linger abort_on_close = {1, 0};
       setsockopt(r->fd[i], SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
@@ -357,13 +360,16 @@ napi_value splice_start(napi_env env, const int fds[2], const splice_heads *head
   r->loop = loop;
   for (int i = 0; i < 2; i++) fd_watch_init(&r->watch[i], r->fd[i], on_ready, r);
   if (upstream_watch != NULL) fd_watch_take(&r->watch[UPSTREAM], upstream_watch);
+  r->sole_owner = upstream_watch != NULL;
   deadline_init(&r->idle, on_idle);
   r->last_activity = r->started = uv_now(loop);
   if (r->idle_ms > 0 && !deadline_start(loop, &r->idle, r->started + r->idle_ms)) {
     finish(r, OUTCOME_STOPPED, 0, 0, 3); /* out of memory for the heap: as if stopped at once */
     return handle;
   }
-  step(r, 1 << UP | 1 << DOWN);
+  /* A dialled upstream has just been sent its request: a read now would almost always find nothing
+     (EAGAIN). It is already watched for reading, and anything it did send waits in its socket. */
+  step(r, upstream_watch != NULL && r->dir[DOWN].head_len == 0 ? 1 << UP : 1 << UP | 1 << DOWN);
   return handle;
 }
 

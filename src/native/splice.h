@@ -25,7 +25,9 @@ typedef struct {
  * Starts relaying fds[0] (client) ⇄ fds[1] (upstream), which it owns from here on (closed on
  * failure too); the heads are copied; its end is reported with `token`. upstream_watch (or NULL)
  * is the upstream's watch of its previous owner, which the relay takes over (fd_watch_take) or,
- * when it fails, ends. Returns the handle spliceRelayStop takes, or NULL after throwing.
+ * when it fails, ends; with it, no other descriptor shares either socket (a native dial's), so
+ * their closes leave the epoll set without an epoll_ctl. Returns the handle spliceRelayStop takes,
+ * or NULL after throwing.
  */
 napi_value splice_start(napi_env env, const int fds[2], const splice_heads *heads, fd_watch *upstream_watch, int64_t idle_ms, int64_t early_close_ms,
                         int64_t early_close_max_up, int32_t token);

@@ -115,7 +115,7 @@ static void dial_end(dial *d, bool close_fds) {
   d->state = ENDED;
   deadline_stop(&d->timeout);
   if (close_fds) {
-    fd_watch_set(d->loop, &d->watch, 0); /* before close: a dup elsewhere would keep it in the set */
+    fd_watch_closing(&d->watch); /* the upstream socket is the dial's alone: its close leaves the set */
     if (!d->keep_client && d->client >= 0) reset_and_close(d->client);
     close(d->upstream);
     drop_buffers(d);
@@ -200,14 +200,9 @@ static void report_received(dial *d) {
   napi_close_handle_scope(d->env, scope);
 }
 
+/* Writable without an error: a failed connect sets the socket's error, which epoll reports
+   (on_ready_locked reads SO_ERROR then), so a getsockopt here would only ever read 0. */
 static void on_connected(dial *d) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(d->upstream, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) {
-    fail(d, DIAL_CONNECT_FAILED, err);
-    return;
-  }
   d->state = HANDSHAKING;
   /* Cannot fail: the connect's deadline leaves its place in the heap to this one. */
   if (!deadline_start(d->loop, &d->timeout, uv_now(d->loop) + d->handshake_timeout_ms)) {
@@ -295,6 +290,23 @@ static bool get_dial(napi_env env, napi_callback_info info, size_t want, napi_va
   return ok;
 }
 
+/*
+ * Writes the opening right after connect() said EINPROGRESS: to a server on this host or in another
+ * namespace the connection is usually up by then (the SYN-ACK was processed in connect's own
+ * softirq), and the request goes without waiting for writability (an epoll_ctl and a loop turn).
+ * False while it is still connecting (EAGAIN), or when the connect failed already, whose error
+ * (the send took it from the socket) is then reported from the loop as connect_errno.
+ */
+static bool sent_at_once(dial *d) {
+  ssize_t n = send(d->upstream, d->out, d->out_len, MSG_NOSIGNAL);
+  if (n >= 0) {
+    d->out_off = (size_t)n;
+    return true;
+  }
+  if (errno != EAGAIN && errno != EWOULDBLOCK) d->connect_errno = errno;
+  return false;
+}
+
 napi_value TcpDial(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8], external;
@@ -349,9 +361,11 @@ napi_value TcpDial(napi_env env, napi_callback_info info) {
   /* Even a connect that completes (or fails) at once is reported from the loop: no event fires
    * inside this call. A socket whose connect failed is ready at once (EPOLLHUP). */
   if (connect(fd, server, (socklen_t)sa_len) != 0 && errno != EINPROGRESS) d->connect_errno = errno;
+  if (d->connect_errno == 0 && !d->report_connect && sent_at_once(d)) d->state = HANDSHAKING;
   int err = 0;
-  if (!deadline_start(loop, &d->timeout, uv_now(loop) + (uint64_t)connect_ms)) err = ENOMEM;
-  else if (!fd_watch_set(loop, &d->watch, UV_WRITABLE)) err = errno;
+  uint64_t timeout_ms = d->state == CONNECTING ? (uint64_t)connect_ms : d->handshake_timeout_ms;
+  if (!deadline_start(loop, &d->timeout, uv_now(loop) + timeout_ms)) err = ENOMEM;
+  else if (!fd_watch_set(loop, &d->watch, d->state == CONNECTING || d->out_off < d->out_len ? UV_WRITABLE : UV_READABLE)) err = errno;
   if (err != 0) {
     d->keep_client = true; /* it throws: the client stays the caller's */
     dial_end(d, true);
