@@ -9,14 +9,12 @@
  *   sudo node --import tsx scripts/bench/ab-bulk.ts [--rounds 5] [--seconds 3] [--cases 1u,1d,8u,8d] [--strace]
  *       LABEL=path/to/dist/main.js[,--relay,copy] ... [redsocks] [ipt2socks] [hev]
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createLab } from '../../test/e2e/lab.js';
 import { startServers } from './bench-lab.js';
 import { type BulkCase, BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
 import { peerBinaries } from './peers.js';
+import { countSyscalls } from './strace-count.js';
 import { PEERS, setPeerBinaries, setSocksgateMain, type VariantId, withVariant } from './socksifiers.js';
 import { median, treeCpuSeconds } from './util.js';
 
@@ -34,16 +32,6 @@ interface Subject {
 function softirqThreadsCpuSeconds(): number {
   const pids = spawnSync('pgrep', ['-x', 'ksoftirqd/[0-9]+'], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
   return pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
-}
-
-/** strace -c's table: calls by syscall. */
-function parseSummary(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s+(\w+)\s*$/.exec(line);
-    if (m && m[3] !== 'total') counts.set(m[3]!, Number(m[1]));
-  }
-  return counts;
 }
 
 function subjects(args: string[]): Subject[] {
@@ -88,6 +76,13 @@ async function main(): Promise<void> {
   const whole = new Map<string, number[]>();
   const softirq = new Map<string, number[]>();
   const calls = new Map<string, Map<string, number>>();
+  const measureCountingSyscalls = async <T extends { sample: { bytes: number } }>(pid: number, measure: () => Promise<T>, key: string): Promise<T> => {
+    const { result, counts } = await countSyscalls(pid, measure);
+    const gib = result.sample.bytes / 2 ** 30;
+    const per = calls.get(key) ?? calls.set(key, new Map()).get(key)!;
+    for (const [name, n] of counts) per.set(name, (per.get(name) ?? 0) + n.calls / gib / rounds);
+    return result;
+  };
   try {
     const servers = await startServers(lab, { iperf: true });
     for (let round = 1; round <= rounds; round++) {
@@ -96,23 +91,13 @@ async function main(): Promise<void> {
         await withVariant(lab, s.id, servers.dante, { tag: `abb-${s.label}-${round}`, extraArgs: s.extraArgs }, async (running) => {
           for (const c of chosen) {
             const key = `${bulkCaseName(c)}|${s.label}`;
-            const out = path.join(tmpdir(), `ab-bulk-${process.pid}-${s.label}.txt`);
-            const tracer = strace ? spawn('strace', ['-c', '-f', '-o', out, '-p', String(running.pid)], { stdio: 'ignore' }) : undefined;
-            if (tracer) await new Promise((resolve) => setTimeout(resolve, 500));
-            const softirqBefore = softirqThreadsCpuSeconds();
-            const sample = await runBulk(lab, running, c, seconds);
-            const softirqPerGiB = (softirqThreadsCpuSeconds() - softirqBefore) / (sample.bytes / 2 ** 30);
+            const measure = async () => {
+              const softirqBefore = softirqThreadsCpuSeconds();
+              const sample = await runBulk(lab, running, c, seconds);
+              return { sample, softirqPerGiB: (softirqThreadsCpuSeconds() - softirqBefore) / (sample.bytes / 2 ** 30) };
+            };
+            const { sample, softirqPerGiB } = strace ? await measureCountingSyscalls(running.pid!, measure, key) : await measure();
             (softirq.get(key) ?? softirq.set(key, []).get(key)!).push(softirqPerGiB);
-            if (tracer) {
-              const exited = new Promise((resolve) => tracer.once('exit', resolve));
-              tracer.kill('SIGINT');
-              await exited;
-              const gib = sample.bytes / 2 ** 30;
-              const per = calls.get(key) ?? new Map<string, number>();
-              for (const [name, n] of parseSummary(readFileSync(out, 'utf8'))) per.set(name, (per.get(name) ?? 0) + n / gib / rounds);
-              calls.set(key, per);
-              rmSync(out, { force: true });
-            }
             (gbps.get(key) ?? gbps.set(key, []).get(key)!).push(sample.gbps);
             (cpu.get(key) ?? cpu.set(key, []).get(key)!).push(sample.cpuPerGiB);
             (others.get(key) ?? others.set(key, []).get(key)!).push(sample.farCpuPerGiB);

@@ -9,43 +9,22 @@
  *   sudo node --import tsx scripts/bench/ab-udp.ts [--rounds 5] [--seconds 3] [--pings 1000] [--strace]
  *       LABEL=path/to/dist/main.js ... [hev] [ipt2socks] [redsocks]
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createLab, type Lab } from '../../test/e2e/lab.js';
 import { startBenchDante } from './bench-lab.js';
 import { runUdp, runUdpRtt, startBenchUdpEcho } from './measure-udp.js';
 import { peerBinaries } from './peers.js';
+import { countSyscalls } from './strace-count.js';
 import { PEERS, setPeerBinaries, setSocksgateMain, type VariantId, withVariant } from './socksifiers.js';
 import { abCommandLine, median } from './util.js';
 
 const FIGURES = ['rtt median ms', 'rtt p99 ms', 'echoes/s', 'CPU s/100k', 'CPU µs/round trip'] as const;
 
-/** strace -c's table: calls by syscall. */
-function parseSummary(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s+(\w+)\s*$/.exec(line);
-    if (m && m[3] !== 'total') counts.set(m[3]!, Number(m[1]));
-  }
-  return counts;
-}
-
 /** System calls per ping-pong of `running` over `pings` sequential ones. */
-async function syscallsPerPing(lab: Lab, pid: number, pings: number, label: string): Promise<Map<string, number>> {
+async function syscallsPerPing(lab: Lab, pid: number, pings: number): Promise<Map<string, number>> {
   await runUdpRtt(lab, 50); // the association and the JIT, before counting
-  const out = path.join(tmpdir(), `ab-udp-${process.pid}-${label}.txt`);
-  const tracer = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const rtt = await runUdpRtt(lab, pings);
-  const exited = new Promise((resolve) => tracer.once('exit', resolve));
-  tracer.kill('SIGINT');
-  await exited;
-  const counts = parseSummary(readFileSync(out, 'utf8'));
-  rmSync(out, { force: true });
+  const { result: rtt, counts } = await countSyscalls(pid, () => runUdpRtt(lab, pings));
   // a fresh client socket: the set-up ping-pong of runUdpRtt counts as one more
-  return new Map([...counts].map(([name, n]) => [name, n / (rtt.ok + 1)]));
+  return new Map([...counts].map(([name, n]) => [name, n.calls / (rtt.ok + 1)]));
 }
 
 async function main(): Promise<void> {
@@ -72,7 +51,7 @@ async function main(): Promise<void> {
         if (s.main) setSocksgateMain(s.main);
         await withVariant(lab, s.id, dante, { tag: `abu-${s.label}-${round}`, udp: true }, async (running) => {
           if (strace) {
-            const perPing = await syscallsPerPing(lab, running.pid!, pings, s.label);
+            const perPing = await syscallsPerPing(lab, running.pid!, pings);
             (calls.get(s.label) ?? calls.set(s.label, []).get(s.label)!).push(perPing);
             const total = [...perPing.values()].reduce((a, b) => a + b, 0);
             console.log(`round ${round} ${s.label}: ${total.toFixed(1)} syscalls per round trip`);

@@ -7,31 +7,13 @@
  *
  *   sudo node --import tsx scripts/bench/syscalls-per-conn.ts [--seconds 3] LABEL=path/to/dist/main.js|ipt2socks ...
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createLab } from '../../test/e2e/lab.js';
 import { startServers } from './bench-lab.js';
 import { peerBinaries } from './peers.js';
+import { countSyscalls } from './strace-count.js';
 import { setPeerBinaries, setSocksgateMain, withVariant, type VariantId } from './socksifiers.js';
 
 const C_PEERS: readonly string[] = ['ipt2socks', 'redsocks-nosplice'];
-
-interface Count {
-  calls: number;
-  errors: number;
-}
-
-/** strace -c's table: calls and errors by syscall. */
-function parseSummary(text: string): Map<string, Count> {
-  const counts = new Map<string, Count>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s+(\w+)\s*$/.exec(line);
-    if (m && m[3] !== 'total') counts.set(m[3]!, { calls: Number(m[1]), errors: Number(m[2] ?? 0) });
-  }
-  return counts;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -45,19 +27,11 @@ async function main(): Promise<void> {
     for (const [label, main] of args.map((a) => (C_PEERS.includes(a) ? [a, ''] : a.split('=')) as [string, string])) {
       if (main) setSocksgateMain(main);
       const variant: VariantId = main ? 'socksgate' : (label as VariantId);
-      const out = path.join(tmpdir(), `syscalls-${process.pid}-${label}.txt`);
-      const counts = await withVariant(lab, variant, servers.dante, { tag: `sys-${label}` }, async (running) => {
+      const { counts } = await withVariant(lab, variant, servers.dante, { tag: `sys-${label}` }, async (running) => {
         const wrk = (s: number) => lab.exec('client', 'wrk', ['-c', '50', '-t', '2', '-d', `${s}s`, '--timeout', '5s', '-H', 'Connection: close', url], { allowFail: true, timeoutMs: (s + 20) * 1000 });
         await wrk(1);
-        const strace = spawn('strace', ['-c', '-f', '-o', out, '-p', String(running.pid)], { stdio: 'ignore' });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        await wrk(seconds);
-        const exited = new Promise((resolve) => strace.once('exit', resolve));
-        strace.kill('SIGINT');
-        await exited;
-        return parseSummary(readFileSync(out, 'utf8'));
+        return countSyscalls(running.pid!, () => wrk(seconds));
       });
-      rmSync(out, { force: true });
       const accepted = ['accept4', 'accept'].reduce((sum, name) => sum + (counts.get(name)?.calls ?? 0) - (counts.get(name)?.errors ?? 0), 0);
       const total = [...counts.values()].reduce((sum, c) => sum + c.calls, 0);
       const top = [...counts].sort((a, b) => b[1].calls - a[1].calls).slice(0, 20);
