@@ -3,20 +3,20 @@
  * as the yardstick), interleaved in one lab so that they share the machine's load: for finding
  * which change moved the per-connection cost. Prints each round and the medians.
  *
- * --warmup S: S seconds of unmeasured load before each sample instead of 1 (the steady state).
+ * --warmup S: S seconds of unmeasured load before each sample (default: the bench's, CPS_WARM_UP_S).
  *
- *   sudo node --import tsx scripts/bench/ab-cps.ts [--rounds 5] [--seconds 3] [--warmup 1] LABEL=path/to/dist/main.js ...
+ *   sudo node --import tsx scripts/bench/ab-cps.ts [--rounds 5] [--seconds 3] [--warmup 5] LABEL=path/to/dist/main.js ...
  */
 import { createLab } from '../../test/e2e/lab.js';
 import { startServers } from './bench-lab.js';
-import { runCps } from './measure-cps.js';
+import { CPS_WARM_UP_S, runCps } from './measure-cps.js';
 import { setSocksgateMain, withVariant } from './socksifiers.js';
 import { abCommandLine, median } from './util.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const at = argv.indexOf('--warmup');
-  const warmup = at >= 0 ? Number(argv.splice(at, 2)[1]) : 1;
+  const warmup = at >= 0 ? Number(argv.splice(at, 2)[1]) : CPS_WARM_UP_S;
   const { rounds, seconds, builds } = abCommandLine(argv);
   const lab = await createLab();
   const samples = new Map<string, { rps: number[]; cpu: number[] }>();

@@ -2,10 +2,11 @@
  * Figure 3, new connections per second: wrk with `Connection: close` (one TCP connection per
  * request) from the client namespace to nginx /small.txt, and the socksifier's CPU seconds per
  * 1,000 connections. Every connection is also a new SOCKS session at Dante, which forks and logs:
- * the machine-busy column tells when the two cores, not the socksifier, are the limit. A second of
- * the same load comes first, unmeasured, for every socksifier: socksgate's JIT compiles its hot
- * paths then (13 % of its user time in the first seconds of a fresh process), and the figure is
- * meant to be the steady state a long-running daemon is in.
+ * the machine-busy column tells when the two cores, not the socksifier, are the limit. Five seconds
+ * of the same load come first, unmeasured, for every socksifier: socksgate's JIT compiles its hot
+ * paths then (on its main thread, `--single-threaded`: a quarter of its user time in the first ~6 s
+ * of a fresh process under this load, 0-3 % after), and the figure is meant to be the steady state
+ * a long-running daemon is in.
  */
 import type { Lab } from '../../test/e2e/lab.js';
 import type { Running } from './socksifiers.js';
@@ -20,8 +21,10 @@ export interface CpsSample {
   machineBusy: number;
 }
 
-/** `warmupS`: the unmeasured load first (longer to measure past the JIT's tiering up, which goes on for seconds under this load). */
-export async function runCps(lab: Lab, running: Running, url: string, seconds: number, warmupS = 1): Promise<CpsSample> {
+export const CPS_WARM_UP_S = 5;
+
+/** `warmupS`: the unmeasured load first, seconds. */
+export async function runCps(lab: Lab, running: Running, url: string, seconds: number, warmupS = CPS_WARM_UP_S): Promise<CpsSample> {
   const args = (s: number) => ['-c', '50', '-t', '2', '-d', `${s}s`, '--timeout', '5s', '-H', 'Connection: close', url];
   await lab.exec('client', 'wrk', args(warmupS), { allowFail: true, timeoutMs: (warmupS + 30) * 1000 });
   const { result, cpuS, machineBusy } = await withCpu(running.pid, () => lab.exec('client', 'wrk', args(seconds), { allowFail: true, timeoutMs: (seconds + 20) * 1000 }));

@@ -73,7 +73,7 @@ import { ECHO_PORT, startServers, type Servers, type Started } from './bench-lab
 import { bareListeningNodeMs, bareNodeMs } from './bare-node.js';
 import { ensureDeps } from './deps.js';
 import { BULK_CASES, bulkCaseName, runBulk } from './measure-bulk.js';
-import { runCps } from './measure-cps.js';
+import { CPS_WARM_UP_S, runCps } from './measure-cps.js';
 import { capCpu } from './cpu-cap.js';
 import { IDLE_BEFORE_WAVES_MS, runMemory, STEADY_MS } from './measure-memory.js';
 import { peerBinaries, peerVersions, type PeerBinaries } from './peers.js';
@@ -324,7 +324,8 @@ async function figureBulkCpsMem(o: Options, r: Results, profileDir: string | und
       const busy = median(Object.values(r.cps).flatMap((s) => s!.map((x) => x.machineBusy)));
       r.notes.push(
         `Connections/s: every connection is also a new SOCKS session at Dante (a forking server) and an nginx request, all on the same ${os.cpus().length} cores; ` +
-          `the machine was ${(busy * 100).toFixed(0)} % busy (median) during these runs, so the figure is bounded by the whole chain, not the socksifier alone: compare CPU s per 1,000 connections.`,
+          `the machine was ${(busy * 100).toFixed(0)} % busy (median) during these runs, so the figure is bounded by the whole chain, not the socksifier alone: compare CPU s per 1,000 connections. ` +
+          `Each run measures after ${CPS_WARM_UP_S} s of the same load, unmeasured, for every socksifier (the steady state: socksgate's JIT compiles its hot paths in the first seconds).`,
       );
     }
 
