@@ -54,7 +54,7 @@ export class LazyLogger implements Logger {
   isLevelEnabled(level: string): boolean {
     if (this.#real) return this.#real.isLevelEnabled(level);
     const value = LEVEL_VALUES[level];
-    return value !== undefined && value !== Infinity && value >= LEVEL_VALUES[this.#level]!;
+    return value !== undefined && value >= LEVEL_VALUES[this.#level]!; // as pino compares
   }
 
   child(bindings: Bindings): Logger {
