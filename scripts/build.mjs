@@ -155,7 +155,7 @@ function pinoOnMainThread() {
 
 /**
  * pino's modules, for src/core/log.ts's import: their top level (pino's serialisers, redaction,
- * sonic-boom…) ran as the bundle loaded, ~5 ms of every start, though the daemon's logger makes
+ * sonic-boom…) ran as the bundle loaded, a seventh of socksgate's own start-up (CPU profiles), though the daemon's logger makes
  * its pino logger only at its first line (src/core/lazy-logger.ts). This stand-in loads them at
  * the first call of pino() or pino.destination(), the two log.ts makes.
  */
