@@ -71,6 +71,7 @@ async function bundleOf(entry, outfile) {
     plugins: [
       lazyAssert(),
       pinoOnMainThread(),
+      lazyPino(),
       lazyBuiltins({
         'node:crypto': ['createHash', 'timingSafeEqual', 'randomInt', 'randomBytes'],
         'node:dns/promises': ['lookup'],
@@ -148,6 +149,29 @@ function pinoOnMainThread() {
     setup(b) {
       b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) => (importers.test(args.importer) ? { path: 'pino-main-thread', namespace: 'pino-main-thread' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'pino-main-thread' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * pino's modules, for src/core/log.ts's import: their top level (pino's serialisers, redaction,
+ * sonic-boom…) ran as the bundle loaded, a seventh of socksgate's own start-up (CPU profiles), though the daemon's logger makes
+ * its pino logger only at its first line (src/core/lazy-logger.ts). This stand-in loads them at
+ * the first call of pino() or pino.destination(), the two log.ts makes.
+ */
+function lazyPino() {
+  const contents = `
+    let real;
+    const load = () => (real ??= require('pino'));
+    function pino(...args) { return load().pino(...args); }
+    pino.destination = (...args) => load().destination(...args);
+    module.exports = { pino };
+  `;
+  return {
+    name: 'lazy-pino',
+    setup(b) {
+      b.onResolve({ filter: /^pino$/ }, (args) => (args.importer.includes('node_modules') || args.namespace === 'lazy-pino' ? undefined : { path: 'pino', namespace: 'lazy-pino' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-pino' }, () => ({ contents, loader: 'js', resolveDir: process.cwd() }));
     },
   };
 }

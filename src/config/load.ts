@@ -6,6 +6,7 @@ import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { namedEntries, namespaceIssues, unknownName } from './outbound-names.js';
 import { ROUTE_ACTIONS } from './route-schema.js';
 import { configSchemaFor, type UpstreamsRequirement, type ValidConfig } from './schema.js';
+import { plainConfig } from './plain-config.js';
 import { resolveUpstream, type UpstreamConfig } from './upstream.js';
 import type { ChainConfig } from './chain.js';
 import { resolveSocksInbounds, type SocksInboundConfig } from './socks-inbound.js';
@@ -135,7 +136,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 export type { UpstreamsRequirement };
 
-export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, requirement: UpstreamsRequirement = 'required'): Config {
+/** `raw` checked by the config schema; a ConfigError lists everything wrong, each with its key path. */
+export function validBySchema(raw: Record<string, unknown>, requirement: UpstreamsRequirement): ValidConfig {
   // jitless: zod would otherwise compile a parser (new Function) for each object schema, which
   // V8's code cache cannot keep, to parse one config: ~8 ms of start-up for nothing.
   const result = configSchemaFor(raw, requirement).safeParse(raw, { jitless: true });
@@ -144,7 +146,11 @@ export function validateConfig(raw: Record<string, unknown>, env: NodeJS.Process
       result.error.issues.flatMap((issue) => issuePath(issue).map((path) => ({ path, message: describeIssue(issue) }))),
     );
   }
-  const valid = result.data;
+  return result.data;
+}
+
+export function validateConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, requirement: UpstreamsRequirement = 'required'): Config {
+  const valid = plainConfig(raw, requirement) ?? validBySchema(raw, requirement);
   const issues: ConfigIssue[] = [];
   const chains: ChainConfig[] = [];
   /** Every entry of `upstreams` by its index (the names' namespace): a chain with its hops. */

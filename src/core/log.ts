@@ -1,8 +1,10 @@
 import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { isatty } from 'node:tty';
 import type pinoPretty from 'pino-pretty';
+
+import { LazyLogger, type Logger } from './lazy-logger.js';
 
 export type { Logger };
 
@@ -28,7 +30,12 @@ export function isTerminal(fd: number): boolean {
   return isatty(fd);
 }
 
+/** The daemon's logger; pino (and pino-pretty) are loaded at its first line (lazy-logger.ts). */
 export function createLogger(opts: { level: string; format: 'auto' | 'json' | 'pretty' }): Logger {
+  return new LazyLogger(() => pinoLogger(opts), opts.level);
+}
+
+function pinoLogger(opts: { level: string; format: 'auto' | 'json' | 'pretty' }) {
   // isTerminal, not process.stdout.isTTY, and dest, not fd (pino reads process.stdout.fd for a missing
   // dest): the logs go to fd 1 directly, and making process.stdout (a stream) costs ~3 ms of start-up.
   const tty = isTerminal(1);
