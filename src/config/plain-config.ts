@@ -1,5 +1,5 @@
 import { parseHostPort } from '../core/addr.js';
-import { LOG_LEVELS, SECTION_SCHEMAS, type SectionName, type UpstreamsRequirement, type ValidConfig } from './schema.js';
+import { LOG_FORMATS, LOG_LEVELS, MAX_MARK, MAX_WORKERS, RELAYS, SECTION_SCHEMAS, type SectionName, type UpstreamsRequirement, type ValidConfig } from './schema.js';
 import { sectionDefault } from './section-defaults.js';
 import { parseUpstreamUrl } from './upstream-url.js';
 
@@ -16,9 +16,9 @@ export function plainConfig(raw: Readonly<Record<string, unknown>>, requirement:
   const upstreams = raw.upstreams === undefined && requirement === 'optional' ? [] : parsedStrings(raw.upstreams, (url) => ({ url: parseUpstreamUrl(url) }));
   const redirect = raw.redirect === undefined ? [] : parsedStrings(raw.redirect, (text) => parseHostPort(text));
   const tproxy = raw.tproxy === undefined ? [] : parsedStrings(raw.tproxy, (text) => parseHostPort(text));
-  const mark = raw.mark === undefined ? 0 : integerIn(raw.mark, 0, 0xffffffff);
-  const workers = raw.workers === undefined ? 1 : integerIn(raw.workers, 1, 256);
-  const relay = raw.relay === undefined ? 'splice' : raw.relay === 'splice' || raw.relay === 'copy' ? raw.relay : undefined;
+  const mark = raw.mark === undefined ? 0 : integerIn(raw.mark, 0, MAX_MARK);
+  const workers = raw.workers === undefined ? 1 : integerIn(raw.workers, 1, MAX_WORKERS);
+  const relay = raw.relay === undefined ? 'splice' : RELAYS.find((name) => name === raw.relay);
   const log = raw.log === undefined ? sectionDefault('log', SECTION_SCHEMAS.log) : plainLog(raw.log);
   // No upstreams is valid only when they are optional and left out: a list given must name one.
   if (!upstreams || (upstreams.length === 0 && raw.upstreams !== undefined) || !redirect || !tproxy) return undefined;
@@ -49,11 +49,9 @@ function integerIn(value: unknown, min: number, max: number): number | undefined
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined;
 }
 
-const FORMATS = ['auto', 'json', 'pretty'];
-
 function plainLog(value: unknown): { level: string; format: string } | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const { level = 'info', format = 'auto', ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length || !(LOG_LEVELS as readonly unknown[]).includes(level) || !FORMATS.includes(format as string)) return undefined;
+  if (Object.keys(rest).length || !(LOG_LEVELS as readonly unknown[]).includes(level) || !(LOG_FORMATS as readonly unknown[]).includes(format)) return undefined;
   return { level: level as string, format: format as string };
 }

@@ -39,6 +39,10 @@ const listenSocket = () => parsedWith((text) => parseHostPort(text));
 const positiveMs = () => z.number().int().positive();
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export const RELAYS = ['splice', 'copy'] as const;
+export const MAX_MARK = 0xffffffff;
+export const MAX_WORKERS = 256;
 
 const upstreamObject = lazySchema(() =>
   z
@@ -256,7 +260,7 @@ const SECTIONS = {
     z
       .strictObject({
         level: z.enum(LOG_LEVELS).default('info'),
-        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+        format: z.enum(LOG_FORMATS).default('auto'),
       })
       .prefault({}),
   ),
@@ -294,9 +298,9 @@ function buildConfigSchema(sections: Sections, requirement: UpstreamsRequirement
     .strictObject({
       log: sections.log,
       /** SO_MARK put on every socket the daemon opens, so rules can exclude its own traffic. */
-      mark: z.number().int().min(0).max(0xffffffff).default(0),
+      mark: z.number().int().min(0).max(MAX_MARK).default(0),
       /** splice: established connections are relayed in the kernel (splice(2)); copy: through Node streams. */
-      relay: z.enum(['splice', 'copy']).default('splice'),
+      relay: z.enum(RELAYS).default('splice'),
       redirect: z.array(listenSocket()).default([]),
       tproxy: z.array(listenSocket()).default([]),
       inbounds: sections.inbounds,
@@ -312,7 +316,7 @@ function buildConfigSchema(sections: Sections, requirement: UpstreamsRequirement
       optimistic_data: sections.optimistic_data,
       udp: sections.udp,
       /** Processes that accept connections, each with SO_REUSEPORT listeners (`run --workers`). */
-      workers: z.number().int().min(1).max(256).default(1),
+      workers: z.number().int().min(1).max(MAX_WORKERS).default(1),
     })
     .superRefine((config, ctx) => {
       // A fake-IP mapping lives in one process; the worker that gets the TCP flow may be another.
