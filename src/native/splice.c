@@ -53,15 +53,21 @@ enum { CLIENT = 0, UPSTREAM = 1 };
 /* Direction d carries bytes from fd[d] to fd[1 - d]: UP (client → upstream), DOWN (upstream → client). */
 enum { UP = 0, DOWN = 1 };
 
+/*
+ * 32-bit counts, laid out without padding: every idle relay holds two of these, and 48 bytes each
+ * instead of 64 make the relay a 256-byte malloc chunk instead of 288. A pipe holds at most its
+ * capacity (pipe-max-size, 1 MiB by default); a head, what was read before the relay (copy_head
+ * refuses more than 4 GiB).
+ */
 typedef struct {
   spliced_pipe pipe;
-  size_t in_pipe;
   char *head; /* bytes to send before any spliced ones */
-  size_t head_len, head_off;
+  uint64_t bytes;
+  uint32_t in_pipe;
+  uint32_t head_len, head_off;
   bool eof;      /* the source has sent FIN */
   bool shut;     /* FIN passed on to the destination */
   bool bulk;     /* a splice filled the pipe: this direction takes large pipes (pipe-pool.h) */
-  uint64_t bytes;
 } direction;
 
 /* spliceRelayOnDone's function, and every live relay by its handle. */
@@ -155,7 +161,7 @@ static bool pump(relay *r, int d) {
         fail(r, errno, 1 - d);
         return false;
       }
-      dir->head_off += (size_t)n;
+      dir->head_off += (uint32_t)n;
       dir->bytes += (uint64_t)n;
       r->last_activity = loop_now(r);
       continue;
@@ -170,7 +176,7 @@ static bool pump(relay *r, int d) {
         fail(r, errno, 1 - d);
         return false;
       }
-      dir->in_pipe -= (size_t)n;
+      dir->in_pipe -= (uint32_t)n;
       dir->bytes += (uint64_t)n;
       r->last_activity = loop_now(r);
       continue;
@@ -199,7 +205,7 @@ static bool pump(relay *r, int d) {
     size_t want = dir->bulk || dir->pipe.capacity < PIPE_DEFAULT_BYTES ? dir->pipe.capacity : PIPE_DEFAULT_BYTES;
     ssize_t n = splice(src, NULL, dir->pipe.fd[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
-      dir->in_pipe = (size_t)n;
+      dir->in_pipe = (uint32_t)n;
       /* Less than asked for: the socket most likely has nothing more now. Not asking again saves the
        * read that would fail with EAGAIN; if more did arrive, level-triggered epoll reports it. After
        * a full read it does ask again, even where that mostly fails (8 streams down): going through
@@ -298,10 +304,14 @@ static void on_idle(deadline *idle) {
 
 static bool copy_head(const void *data, size_t len, direction *dir) {
   if (len == 0) return true;
+  if (len > UINT32_MAX) {
+    errno = ENOMEM;
+    return false;
+  }
   dir->head = malloc(len);
   if (dir->head == NULL) return false;
   memcpy(dir->head, data, len);
-  dir->head_len = len;
+  dir->head_len = (uint32_t)len;
   return true;
 }
 

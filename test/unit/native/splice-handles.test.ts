@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SpliceOutcome, stopSplice } from '../../../src/native/splice.js';
+import { ownedRelay, SpliceOutcome, stopSplice } from '../../../src/native/splice.js';
 import { readAll } from '../../helpers/socket-pair.js';
 import { splicedRelay } from '../../helpers/spliced-relay.js';
 
@@ -41,6 +41,31 @@ test('splice handles: many relays at once get distinct handles and each end reac
   }
   const outcomes = await Promise.all(relays.map((r) => r.end));
   for (const [i, o] of outcomes.entries()) assert.equal(o.outcome, i % 2 === 0 ? SpliceOutcome.STOPPED : SpliceOutcome.CLOSED, `relay ${i}`);
+});
+
+test('splice tokens: a relay that failed to start frees its token; the next relay takes it and its end reaches its own owner', async (t) => {
+  const cleanups: (() => void)[] = [];
+  t.after(() => cleanups.forEach((c) => c()));
+  const live = await relay(cleanups); // holds a token while the others come and go
+  const tokens: number[] = [];
+  const unheard = { spliceEnded: () => assert.fail('a relay that never started has no end') };
+  for (let i = 0; i < 2; i++) {
+    assert.throws(
+      () =>
+        ownedRelay(unheard, (token) => {
+          tokens.push(token);
+          throw new Error('EMFILE');
+        }),
+      /EMFILE/,
+    );
+  }
+  assert.equal(tokens[1], tokens[0]);
+  const next = await relay(cleanups);
+  next.app.end();
+  next.target.end();
+  assert.equal((await next.end).outcome, SpliceOutcome.CLOSED);
+  stopSplice(live.handle);
+  assert.equal((await live.end).outcome, SpliceOutcome.STOPPED);
 });
 
 test('splice handles: stopSplice refuses what is not a handle', () => {
